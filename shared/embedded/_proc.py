@@ -1,0 +1,157 @@
+"""Small process/port helpers shared by the embedded PostgreSQL, broker and service launcher."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+import structlog
+
+log = structlog.get_logger()
+
+T = TypeVar("T")
+
+_PR_SET_PDEATHSIG = 1
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that is free right now (the OS picks it; tests use it to avoid clashes)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def port_in_use(host: str, port: int) -> bool:
+    """True if something already accepts connections on host:port.
+
+    Checked before spawning: otherwise a readiness probe could talk to a leftover server from an
+    earlier run while our own child fails to bind and dies.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def env_port(name: str, default: int, env: dict[str, str] | None = None) -> int:
+    """Read a port from the environment, failing loudly on garbage instead of binding port 0."""
+    raw = (env if env is not None else os.environ).get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        port = int(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not a port number") from None
+    if not 0 < port < 65536:
+        raise ValueError(f"{name}={port} is out of range 1..65535")
+    return port
+
+
+def tail(path: Path, lines: int = 20) -> str:
+    """Last lines of a child's log, to show why it died (logs carry no personal data)."""
+    try:
+        with path.open("rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, fh.tell() - 16_384))
+            text = fh.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def _die_with_parent() -> None:
+    # Runs in the child between fork and exec (after the uid switch, so the kernel keeps it):
+    # if the launcher is SIGKILLed, the kernel sends SIGTERM to the child, so no orphan keeps the
+    # port. PostgreSQL treats SIGTERM as "smart" shutdown, but it also notices postmaster-parent
+    # death is irrelevant; its clients die with the launcher, so smart shutdown completes.
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+
+def spawn(
+    argv: list[str],
+    log_file: Path,
+    *,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    user: str | None = None,
+) -> subprocess.Popen[bytes]:
+    """Start a child in its own session with output appended to log_file.
+
+    Own session: a terminal Ctrl-C reaches only the launcher, which then stops children in order
+    (services, broker, database) instead of all of them racing to die at once.
+    """
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    # The parent-death signal is tied to the spawning *thread*; only arm it from the main thread,
+    # or the child would be killed when a worker thread exits.
+    arm = sys.platform.startswith("linux") and threading.current_thread() is threading.main_thread()
+    with log_file.open("ab") as out:
+        return subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=cwd,
+            user=user,
+            start_new_session=True,
+            preexec_fn=_die_with_parent if arm else None,
+        )
+
+
+def terminate(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, grace: float = 10.0) -> int:
+    """Send sig, wait up to grace seconds, then SIGKILL. Returns the exit code."""
+    if proc.poll() is None:
+        try:
+            proc.send_signal(sig)
+            return proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            log.warning("child did not stop in time, killing", pid=proc.pid, grace_s=grace)
+            proc.kill()
+        except ProcessLookupError:
+            pass
+    return proc.wait()
+
+
+async def aterminate(
+    proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, grace: float = 10.0
+) -> int:
+    """terminate() without blocking the event loop (polls instead of a blocking wait)."""
+    if proc.poll() is None:
+        try:
+            proc.send_signal(sig)
+        except ProcessLookupError:
+            pass
+        deadline = time.monotonic() + grace
+        while proc.poll() is None and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        if proc.poll() is None:
+            log.warning("child did not stop in time, killing", pid=proc.pid, grace_s=grace)
+            proc.kill()
+    while proc.poll() is None:
+        await asyncio.sleep(0.02)
+    return int(proc.returncode)
+
+
+def run_sync(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a coroutine from sync code, also when an event loop already runs in this thread.
+
+    In that case a helper thread runs it; children spawned there are not tied to that thread's
+    lifetime because spawn() only arms the parent-death signal on the main thread.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(factory())
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(factory())).result()

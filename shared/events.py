@@ -1,0 +1,144 @@
+"""The case events: immutable, versioned payloads, defined once for every service.
+
+Each event type has a stable CloudEvents type name ending in its schema version
+(``...complaint.filed.v1``).  A breaking change adds a new model with a new version
+and an upcaster; the old model stays here so old events stay readable forever.
+
+No personal data appears in any payload: identity stays in intake's database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.codes import CategoryCode, ChannelCode, ClosureReason
+
+TYPE_PREFIX = "th.go.dopa.damrong"
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ComplaintFiled(_Payload):
+    """A complaint entered the system (version 1 of its case)."""
+
+    kind: Literal["complaint.filed"] = "complaint.filed"
+    tracking_no: str
+    channel: ChannelCode
+    category: CategoryCode
+    province_code: str
+    district_code: str
+    subdistrict_code: str | None = None
+    received_at: dt.datetime
+    recorded_at: dt.datetime
+    anonymous: bool
+    backfilled: bool = False
+
+
+class _Transition(_Payload):
+    actor: str
+    note: str | None = None
+
+
+class CaseAccepted(_Transition):
+    kind: Literal["case.accepted"] = "case.accepted"
+
+
+class CaseRejected(_Transition):
+    kind: Literal["case.rejected"] = "case.rejected"
+    reason: str
+
+
+class CaseStarted(_Transition):
+    kind: Literal["case.started"] = "case.started"
+
+
+class CaseForwarded(_Transition):
+    kind: Literal["case.forwarded"] = "case.forwarded"
+    agency: str
+    due_date: dt.date
+
+
+class CaseClosed(_Transition):
+    kind: Literal["case.closed"] = "case.closed"
+    reason: ClosureReason
+
+
+class CaseReopened(_Transition):
+    kind: Literal["case.reopened"] = "case.reopened"
+    reason: str | None = None
+
+
+EventData = Annotated[
+    Union[
+        ComplaintFiled, CaseAccepted, CaseRejected, CaseStarted, CaseForwarded, CaseClosed,
+        CaseReopened,
+    ],
+    Field(discriminator="kind"),
+]
+
+SCHEMA_VERSION = 1
+EVENT_CLASSES: dict[str, type[_Payload]] = {
+    cls.model_fields["kind"].default: cls
+    for cls in (
+        ComplaintFiled, CaseAccepted, CaseRejected, CaseStarted, CaseForwarded, CaseClosed,
+        CaseReopened,
+    )
+}
+
+
+def type_name(kind: str, schema_version: int = SCHEMA_VERSION) -> str:
+    """The CloudEvents ``type`` of an event kind, e.g. ``th.go.dopa.damrong.case.closed.v1``."""
+    return f"{TYPE_PREFIX}.{kind}.v{schema_version}"
+
+
+def parse_type_name(ce_type: str) -> tuple[str, int]:
+    """Split a CloudEvents type into (kind, schema version); ValueError if it is not ours."""
+    prefix = TYPE_PREFIX + "."
+    if not ce_type.startswith(prefix):
+        raise ValueError(f"event type {ce_type!r} is not a damrong event")
+    kind, _, ver = ce_type[len(prefix):].rpartition(".v")
+    if kind not in EVENT_CLASSES or not ver.isdigit():
+        raise ValueError(f"unknown event type {ce_type!r}")
+    if int(ver) != SCHEMA_VERSION:
+        raise ValueError(f"unsupported schema version {ver} of {kind}")
+    return kind, int(ver)
+
+
+class Envelope(BaseModel):
+    """One event of one case: the stored and published unit.
+
+    ``version`` numbers the events of a case from 1 (``ComplaintFiled``); the pair
+    ``(complaint_id, version)`` is unique everywhere, which is what makes optimistic
+    concurrency and idempotent consumers work.  ``occurred_at`` is the effective time
+    (when it happened in the world); ``recorded_at`` when it entered the system.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event_id: uuid.UUID
+    complaint_id: uuid.UUID
+    version: int = Field(ge=1)
+    source: str
+    occurred_at: dt.datetime
+    recorded_at: dt.datetime
+    correlation_id: str | None = None
+    data: EventData
+
+    @property
+    def kind(self) -> str:
+        return self.data.kind
+
+    @property
+    def type(self) -> str:
+        return type_name(self.data.kind)
+
+
+def json_schemas() -> dict[str, dict]:
+    """JSON Schema of every event payload, keyed by CloudEvents type name."""
+    return {type_name(kind): cls.model_json_schema() for kind, cls in EVENT_CLASSES.items()}

@@ -1,0 +1,107 @@
+"""HTTP edges shared by the services: RFC 9457 problem+json, correlation ids, health.
+
+Domain errors map to problem responses here, in one place; routers only raise.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM = "application/problem+json"
+
+
+class Problem(Exception):
+    """An error to answer as problem+json."""
+
+    def __init__(self, status: int, title: str, detail: str = "", *, type_: str = "about:blank",
+                 **extra: Any) -> None:
+        super().__init__(detail or title)
+        self.status, self.title, self.detail, self.type, self.extra = (
+            status, title, detail, type_, extra)
+
+
+def problem_response(status: int, title: str, detail: str = "", type_: str = "about:blank",
+                     instance: str | None = None, **extra: Any) -> JSONResponse:
+    body: dict[str, Any] = {"type": type_, "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    if instance:
+        body["instance"] = instance
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+
+
+def _field_errors(exc: RequestValidationError) -> list[dict[str, str]]:
+    out = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body",)]
+        out.append({"field": ".".join(loc) or "body", "message": err.get("msg", "invalid")})
+    return out
+
+
+def install(app: FastAPI) -> None:
+    """Register the problem+json handlers and the correlation-id middleware."""
+
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, exc: Problem) -> JSONResponse:
+        return problem_response(exc.status, exc.title, exc.detail, exc.type,
+                                instance=request.url.path, **exc.extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = _field_errors(exc)
+        return problem_response(
+            422, "Invalid request",
+            "; ".join(f"{e['field']}: {e['message']}" for e in errors),
+            "https://damrong.dopa.go.th/problems/validation",
+            instance=request.url.path, errors=errors,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem_response(exc.status_code, str(exc.detail), instance=request.url.path)
+
+    @app.middleware("http")
+    async def _correlation(
+        request: Request, call_next: Callable[[Request], Awaitable[Any]]
+    ) -> Any:
+        cid = request.headers.get("x-correlation-id") or str(uuid.uuid4())
+        structlog.contextvars.bind_contextvars(correlation_id=cid)
+        try:
+            response = await call_next(request)
+        finally:
+            structlog.contextvars.unbind_contextvars("correlation_id")
+        response.headers["x-correlation-id"] = cid
+        return response
+
+
+class Readiness:
+    """Named readiness checks; ``/healthz`` answers 200 only when all are true."""
+
+    def __init__(self) -> None:
+        self._checks: dict[str, Callable[[], bool]] = {}
+        self.reason = "starting"
+
+    def add(self, name: str, check: Callable[[], bool]) -> None:
+        self._checks[name] = check
+
+    def failing(self) -> list[str]:
+        if not self._checks:
+            return [self.reason]
+        return [name for name, check in self._checks.items() if not check()]
+
+    def route(self, app: FastAPI) -> None:
+        @app.get("/healthz", include_in_schema=False)
+        async def healthz() -> JSONResponse:
+            bad = self.failing()
+            if bad:
+                return problem_response(503, "Not ready", "waiting for: " + ", ".join(bad))
+            return JSONResponse({"status": "ok"})

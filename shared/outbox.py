@@ -1,0 +1,141 @@
+"""Transactional outbox: append events with the state change, relay them to Kafka.
+
+``append`` runs inside the caller's transaction.  The relay publishes unpublished rows
+in id order and marks them only after the broker acknowledged them, so a crash between
+commit and publish delays an event but never loses it (at-least-once; consumers dedupe
+by ``(complaint_id, version)``).  One relay per schema runs at a time (advisory lock),
+which keeps per-case order even with several service instances.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterable
+
+import asyncpg
+import structlog
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from shared.envelope_codec import to_record
+from shared.events import Envelope
+
+log = structlog.get_logger()
+
+NOTIFY_CHANNEL = "damrong_outbox"
+
+
+async def append(conn: asyncpg.Connection, topic: str, envelopes: Iterable[Envelope]) -> None:
+    """Write outbox rows for ``envelopes`` in the caller's transaction and wake the relay."""
+    rows = []
+    for env in envelopes:
+        key, headers, value = to_record(env)
+        rows.append((topic, key, [[k, v.decode()] for k, v in headers], value))
+    if not rows:
+        return
+    await conn.executemany(
+        "INSERT INTO outbox (topic, key, headers, value) VALUES ($1, $2, $3, $4)", rows
+    )
+    await conn.execute(f"NOTIFY {NOTIFY_CHANNEL}")
+
+
+class OutboxRelay:
+    """Publishes a schema's outbox to Kafka; run ``run()`` as a task, cancel to stop."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        producer: AIOKafkaProducer,
+        *,
+        epoch: str = "",
+        batch_size: int = 1000,
+        idle_poll_s: float = 1.0,
+    ) -> None:
+        self._pool = pool
+        self._producer = producer
+        self._epoch = epoch
+        self._batch = batch_size
+        self._idle = idle_poll_s
+        self._wake = asyncio.Event()
+        self.published = 0
+        self.caught_up = asyncio.Event()
+
+    async def run(self) -> None:
+        async with self._pool.acquire() as lock_conn:
+            # Only one relay per schema: ordering per case depends on a single publisher.
+            while not await lock_conn.fetchval(
+                "SELECT pg_try_advisory_lock(hashtext('outbox-relay'))"
+            ):
+                await asyncio.sleep(self._idle)
+            await lock_conn.add_listener(NOTIFY_CHANNEL, self._on_notify)
+            try:
+                await self._refeed_if_new_epoch(lock_conn)
+                while True:
+                    try:
+                        sent = await self._publish_batch()
+                    except KafkaError as exc:
+                        # Broker away: keep the rows, try again; nothing is marked unacked.
+                        log.warning("outbox.publish_failed", error=str(exc))
+                        await asyncio.sleep(self._idle)
+                        continue
+                    if sent:
+                        continue
+                    self.caught_up.set()
+                    self._wake.clear()
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), self._idle)
+            finally:
+                with contextlib.suppress(Exception):
+                    await lock_conn.remove_listener(NOTIFY_CHANNEL, self._on_notify)
+                    await lock_conn.execute(
+                        "SELECT pg_advisory_unlock(hashtext('outbox-relay'))"
+                    )
+
+    def _on_notify(self, *_args: object) -> None:
+        self._wake.set()
+
+    async def _refeed_if_new_epoch(self, conn: asyncpg.Connection) -> None:
+        """A memory-only broker came back empty: publish every stored event again."""
+        if not self._epoch:
+            return
+        stored = await conn.fetchval("SELECT epoch FROM relay_state WHERE topic = '*'")
+        if stored == self._epoch:
+            return
+        async with conn.transaction():
+            n = await conn.fetchval(
+                "WITH r AS (UPDATE outbox SET published_at = NULL "
+                "WHERE published_at IS NOT NULL RETURNING 1) SELECT count(*) FROM r"
+            )
+            await conn.execute(
+                "INSERT INTO relay_state (topic, epoch) VALUES ('*', $1) "
+                "ON CONFLICT (topic) DO UPDATE SET epoch = EXCLUDED.epoch",
+                self._epoch,
+            )
+        log.info("outbox.refeed", epoch=self._epoch, events=n)
+
+    async def _publish_batch(self) -> int:
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT id, topic, key, headers, value FROM outbox "
+                "WHERE published_at IS NULL ORDER BY id LIMIT $1",
+                self._batch,
+            )
+            if not rows:
+                return 0
+            futures = []
+            for r in rows:
+                headers = [(k, v.encode()) for k, v in r["headers"]]
+                futures.append(
+                    await self._producer.send(r["topic"], r["value"], key=r["key"], headers=headers)
+                )
+            # Wait for every ack before marking: an unacked row is sent again later.
+            await asyncio.gather(*futures)
+            await conn.execute(
+                "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
+                [r["id"] for r in rows],
+            )
+            self.published += len(rows)
+            log.debug("outbox.published", count=len(rows), last_id=rows[-1]["id"])
+            return len(rows)
+
