@@ -1,0 +1,276 @@
+"""KPI arithmetic and the per-case fold: pure, no I/O, time always passed in.
+
+Definitions (DESIGN.md §4):
+
+* Thai fiscal year N (Buddhist Era) runs 1 October N−544 CE .. 30 September N−543 CE,
+  in Asia/Bangkok time (UTC+7 all year: Thailand has no daylight saving).
+* A case belongs to the fiscal year, province, district, channel and category of its
+  filing (``received_at``), whatever happens to it later.
+* A case is *closed* while its last event is ``case.closed`` or ``case.rejected`` (a
+  rejection is final unless reopened, as the status service treats it); ``closed_at`` is
+  that event's effective time.  A reopened case is open again.
+* closure rate = closed / received, 4 decimals, ``None`` when nothing was received;
+  median days to close over closed cases, 2 decimals, ``None`` when none is closed.
+  Rounding is half-up on the decimal value, as a reader of a report expects.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import statistics
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+
+from shared.events import ComplaintFiled, Envelope, EventData
+
+BANGKOK = dt.timezone(dt.timedelta(hours=7), "Asia/Bangkok")
+FILED = "complaint.filed"
+
+
+class InvalidEvent(ValueError):
+    """An event the projection can never apply (e.g. a filing that is not version 1)."""
+
+
+class NotNext(ValueError):
+    """The event is not the case's next version: keep it for later, apply nothing now."""
+
+
+# --- fiscal years -------------------------------------------------------------------
+
+def fiscal_year(ts: dt.datetime) -> int:
+    """The Thai fiscal year (BE) of an aware timestamp, judged in Asia/Bangkok."""
+    if ts.tzinfo is None or ts.utcoffset() is None:
+        raise ValueError("fiscal_year needs an aware datetime")
+    local = ts.astimezone(BANGKOK)
+    return local.year + 543 + (1 if local.month >= 10 else 0)
+
+
+def fiscal_year_bounds(year: int) -> tuple[dt.datetime, dt.datetime]:
+    """[start, end) of fiscal year ``year`` (BE) as aware UTC datetimes."""
+    start = dt.datetime(year - 544, 10, 1, tzinfo=BANGKOK)
+    end = dt.datetime(year - 543, 10, 1, tzinfo=BANGKOK)
+    return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
+
+
+# --- rounding and statistics -----------------------------------------------------------
+
+def round_half_up(value: float, places: int) -> float:
+    """``value`` rounded half-up to ``places`` decimals (of its shortest decimal form)."""
+    quantum = Decimal(1).scaleb(-places)
+    return float(Decimal(repr(value)).quantize(quantum, rounding=ROUND_HALF_UP))
+
+
+def closure_rate(closed: int, received: int) -> float | None:
+    """closed / received to 4 decimals; ``None`` when nothing was received."""
+    if received <= 0:
+        return None
+    return round_half_up(closed / received, 4)
+
+
+def days_between(start: dt.datetime, end: dt.datetime) -> float:
+    """Elapsed days (fractional) from ``start`` to ``end``."""
+    return (end - start).total_seconds() / 86400.0
+
+
+def median(values: Sequence[float]) -> float | None:
+    """The median (mean of the middle two for an even count); ``None`` when empty.
+
+    The same definition as PostgreSQL's ``percentile_cont(0.5)``, which the store uses
+    to compute it next to the data.
+    """
+    return statistics.median(values) if values else None
+
+
+def median_days(value: float | None) -> float | None:
+    """A median number of days as reported: 2 decimals, ``None`` stays ``None``."""
+    return None if value is None else round_half_up(value, 2)
+
+
+# --- the per-case fold -------------------------------------------------------------
+
+class CaseStatus(StrEnum):
+    filed = "filed"
+    accepted = "accepted"
+    rejected = "rejected"
+    in_progress = "in_progress"
+    forwarded = "forwarded"
+    closed = "closed"
+    reopened = "reopened"
+
+
+class ClosedEffect(StrEnum):
+    """What a transition does to ``closed_at``."""
+
+    keep = "keep"
+    set = "set"  # closed_at := the event's occurred_at
+    clear = "clear"  # open again
+
+
+TRANSITIONS: dict[str, tuple[CaseStatus, ClosedEffect]] = {
+    "case.accepted": (CaseStatus.accepted, ClosedEffect.keep),
+    "case.rejected": (CaseStatus.rejected, ClosedEffect.set),
+    "case.started": (CaseStatus.in_progress, ClosedEffect.keep),
+    "case.forwarded": (CaseStatus.forwarded, ClosedEffect.keep),
+    "case.closed": (CaseStatus.closed, ClosedEffect.set),
+    "case.reopened": (CaseStatus.reopened, ClosedEffect.clear),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """The part of one event the projection needs."""
+
+    complaint_id: uuid.UUID
+    version: int
+    occurred_at: dt.datetime
+    recorded_at: dt.datetime
+    data: EventData
+
+    @property
+    def kind(self) -> str:
+        return self.data.kind
+
+    @classmethod
+    def of(cls, env: Envelope) -> Fact:
+        return cls(env.complaint_id, env.version, env.occurred_at, env.recorded_at, env.data)
+
+
+@dataclass(frozen=True, slots=True)
+class CaseRow:
+    """One case as the KPI projection keeps it (the ``cases`` table)."""
+
+    complaint_id: uuid.UUID
+    applied_version: int
+    fiscal_year: int
+    province_code: str
+    district_code: str
+    channel: str
+    category: str
+    received_at: dt.datetime
+    recorded_at: dt.datetime  # when the filing entered the system
+    status: CaseStatus
+    closed_at: dt.datetime | None
+    last_recorded_at: dt.datetime  # recorded_at of the last applied event
+
+    @property
+    def is_closed(self) -> bool:
+        return self.closed_at is not None
+
+
+def check(fact: Fact) -> None:
+    """Raise InvalidEvent for an event no sequence of arrivals could ever apply."""
+    if fact.kind == FILED and fact.version != 1:
+        raise InvalidEvent(f"complaint.filed must be version 1, got {fact.version}")
+    if fact.kind != FILED and fact.version < 2:
+        raise InvalidEvent(f"{fact.kind} cannot be version {fact.version}")
+
+
+def transition(kind: str) -> tuple[CaseStatus, ClosedEffect]:
+    """The status a transition leads to and its effect on ``closed_at``."""
+    try:
+        return TRANSITIONS[kind]
+    except KeyError:
+        raise InvalidEvent(f"unknown transition {kind!r}") from None
+
+
+def start(fact: Fact) -> CaseRow:
+    """The case a filing creates."""
+    check(fact)
+    data = fact.data
+    if not isinstance(data, ComplaintFiled):
+        raise NotNext(f"case {fact.complaint_id} has no filing yet")
+    return CaseRow(
+        complaint_id=fact.complaint_id,
+        applied_version=1,
+        fiscal_year=fiscal_year(data.received_at),
+        province_code=data.province_code,
+        district_code=data.district_code,
+        channel=str(data.channel),
+        category=str(data.category),
+        received_at=data.received_at,
+        recorded_at=data.recorded_at,
+        status=CaseStatus.filed,
+        closed_at=None,
+        last_recorded_at=fact.recorded_at,
+    )
+
+
+def apply(case: CaseRow | None, fact: Fact) -> CaseRow:
+    """Apply the case's next event; NotNext when ``fact`` is not exactly that event."""
+    check(fact)
+    if case is None:
+        return start(fact)
+    if fact.version != case.applied_version + 1:
+        raise NotNext(f"have v{case.applied_version}, got v{fact.version}")
+    status, effect = transition(fact.kind)
+    closed_at = {
+        ClosedEffect.keep: case.closed_at,
+        ClosedEffect.set: fact.occurred_at,
+        ClosedEffect.clear: None,
+    }[effect]
+    return dataclasses.replace(
+        case, applied_version=fact.version, status=status, closed_at=closed_at,
+        last_recorded_at=fact.recorded_at,
+    )
+
+
+def catch_up(case: CaseRow | None, stored: Iterable[Fact]) -> CaseRow | None:
+    """Apply the consecutive run of ``stored`` (sorted by version) that follows ``case``."""
+    for fact in sorted(stored, key=lambda f: f.version):
+        if case is not None and fact.version <= case.applied_version:
+            continue
+        try:
+            case = apply(case, fact)
+        except NotNext:
+            break
+    return case
+
+
+# --- the summary ---------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """Aggregated cases of one (channel, category) cell."""
+
+    channel: str
+    category: str
+    received: int
+    closed: int
+
+
+def _counts(received: int, closed: int) -> dict[str, int]:
+    return {"received": received, "closed": closed, "open": received - closed}
+
+
+def summarize(
+    fiscal_year: int,
+    province_code: str | None,
+    district_code: str | None,
+    tallies: Iterable[Tally],
+    median_days_to_close: float | None,
+) -> dict[str, object]:
+    """The summary document from per-(channel, category) tallies and the raw median."""
+    by_channel: dict[str, list[int]] = {}
+    by_category: dict[str, list[int]] = {}
+    received = closed = 0
+    for t in tallies:
+        received += t.received
+        closed += t.closed
+        for key, acc in ((t.channel, by_channel), (t.category, by_category)):
+            cell = acc.setdefault(key, [0, 0])
+            cell[0] += t.received
+            cell[1] += t.closed
+    return {
+        "fiscal_year": fiscal_year,
+        "province_code": province_code,
+        "district_code": district_code,
+        **_counts(received, closed),
+        "closure_rate": closure_rate(closed, received),
+        "median_days_to_close": median_days(median_days_to_close),
+        "by_channel": {k: _counts(*v) for k, v in sorted(by_channel.items())},
+        "by_category": {k: _counts(*v) for k, v in sorted(by_category.items())},
+    }

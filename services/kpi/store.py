@@ -1,0 +1,162 @@
+"""kpi's tables: the event log it received (``events``) and the per-case projection (``cases``).
+
+Writing: ``record`` stores one event and, when it is the case's next version, applies it,
+all in one statement (the common, in-order path).  It answers whether a stored later
+version now follows; ``catch_up`` then folds that run in with the pure domain fold.
+The rules (what a transition does) come from ``domain``; SQL only carries them out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+
+import asyncpg
+from pydantic import TypeAdapter
+
+from services.kpi import domain
+from services.kpi.domain import CaseRow, CaseStatus, Fact, Tally
+from shared.events import EventData
+
+_DATA: TypeAdapter[EventData] = TypeAdapter(EventData)
+
+# The filing creates the case; `more` says a stored v2 is waiting to be applied.
+_FILED_SQL = """
+WITH ins AS (
+    INSERT INTO events (complaint_id, version, kind, occurred_at, recorded_at, data)
+    VALUES ($1, 1, 'complaint.filed', $2, $3, $4)
+    ON CONFLICT DO NOTHING
+    RETURNING complaint_id
+), up AS (
+    INSERT INTO cases (complaint_id, applied_version, fiscal_year, province_code,
+                       district_code, channel, category, received_at, recorded_at, status,
+                       closed_at, last_recorded_at)
+    SELECT complaint_id, 1, $5, $6, $7, $8, $9, $10, $11, 'filed', NULL, $3 FROM ins
+    ON CONFLICT (complaint_id) DO NOTHING
+    RETURNING 1
+)
+SELECT EXISTS (SELECT 1 FROM up)
+   AND EXISTS (SELECT 1 FROM events WHERE complaint_id = $1 AND version = 2) AS more
+"""
+
+# A transition applies only on top of exactly the previous version; otherwise it waits.
+_TRANSITION_SQL = """
+WITH ins AS (
+    INSERT INTO events (complaint_id, version, kind, occurred_at, recorded_at, data)
+    VALUES ($1, $2, $3, $4, $5, $6)
+    ON CONFLICT DO NOTHING
+    RETURNING version
+), up AS (
+    UPDATE cases AS c
+       SET applied_version = ins.version,
+           status = $7,
+           closed_at = CASE $8::text WHEN 'set' THEN $4 WHEN 'clear' THEN NULL
+                                     ELSE c.closed_at END,
+           last_recorded_at = $5
+      FROM ins
+     WHERE c.complaint_id = $1 AND c.applied_version = ins.version - 1
+    RETURNING 1
+)
+SELECT EXISTS (SELECT 1 FROM up)
+   AND EXISTS (SELECT 1 FROM events WHERE complaint_id = $1 AND version = $2 + 1) AS more
+"""
+
+_AREA = """fiscal_year = $1
+   AND ($2::text IS NULL OR province_code = $2)
+   AND ($3::text IS NULL OR district_code = $3)"""
+
+
+async def record(conn: asyncpg.Connection, fact: Fact) -> bool:
+    """Store ``fact`` (a duplicate does nothing) and apply it if it is the next version.
+
+    Returns True when it was applied and the case's following version is already stored,
+    i.e. the caller should ``catch_up``.  ``fact`` must have passed ``domain.check``.
+    """
+    data = fact.data.model_dump(mode="json")
+    if fact.kind == domain.FILED:
+        case = domain.start(fact)
+        more = await conn.fetchval(
+            _FILED_SQL, fact.complaint_id, fact.occurred_at, fact.recorded_at, data,
+            case.fiscal_year, case.province_code, case.district_code, case.channel,
+            case.category, case.received_at, case.recorded_at,
+        )
+    else:
+        status, effect = domain.transition(fact.kind)
+        more = await conn.fetchval(
+            _TRANSITION_SQL, fact.complaint_id, fact.version, fact.kind, fact.occurred_at,
+            fact.recorded_at, data, str(status), str(effect),
+        )
+    return bool(more)
+
+
+def _case(row: asyncpg.Record) -> CaseRow:
+    return CaseRow(**{**dict(row), "status": CaseStatus(row["status"])})
+
+
+def _fact(row: asyncpg.Record) -> Fact:
+    return Fact(row["complaint_id"], row["version"], row["occurred_at"], row["recorded_at"],
+                _DATA.validate_python(row["data"]))
+
+
+async def load_case(conn: asyncpg.Connection, complaint_id: uuid.UUID) -> CaseRow | None:
+    row = await conn.fetchrow("SELECT * FROM cases WHERE complaint_id = $1", complaint_id)
+    return None if row is None else _case(row)
+
+
+async def catch_up(conn: asyncpg.Connection, complaint_id: uuid.UUID) -> CaseRow | None:
+    """Fold every stored version that now follows the case's applied one; return the case."""
+    case = await load_case(conn, complaint_id)
+    if case is None:  # no filing yet: nothing can follow
+        return None
+    rows = await conn.fetch(
+        "SELECT complaint_id, version, occurred_at, recorded_at, data FROM events "
+        "WHERE complaint_id = $1 AND version > $2 ORDER BY version",
+        complaint_id, case.applied_version,
+    )
+    new = domain.catch_up(case, [_fact(r) for r in rows])
+    if new is not None and new != case:
+        await conn.execute(
+            "UPDATE cases SET applied_version = $2, status = $3, closed_at = $4, "
+            "last_recorded_at = $5 WHERE complaint_id = $1",
+            complaint_id, new.applied_version, str(new.status), new.closed_at,
+            new.last_recorded_at,
+        )
+    return new
+
+
+async def tallies(
+    conn: asyncpg.Connection | asyncpg.Pool, fiscal_year: int, province_code: str | None,
+    district_code: str | None,
+) -> tuple[list[Tally], float | None]:
+    """Per (channel, category) counts of the area's cases of one fiscal year, and the raw
+    median of days to close (``percentile_cont``: the same median as ``domain.median``)."""
+    rows = await conn.fetch(
+        "SELECT channel, category, count(*)::int AS received, count(closed_at)::int AS closed "
+        f"FROM cases WHERE {_AREA} GROUP BY channel, category",
+        fiscal_year, province_code, district_code,
+    )
+    med = await conn.fetchval(
+        "SELECT percentile_cont(0.5) WITHIN GROUP "
+        "(ORDER BY extract(epoch FROM closed_at - received_at)::float8 / 86400.0) "
+        f"FROM cases WHERE {_AREA} AND closed_at IS NOT NULL",
+        fiscal_year, province_code, district_code,
+    )
+    return [Tally(r["channel"], r["category"], r["received"], r["closed"]) for r in rows], med
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    events_applied: int
+    cases: int
+    last_recorded_at: dt.datetime | None
+
+
+async def progress(conn: asyncpg.Connection | asyncpg.Pool) -> Progress:
+    """How far the projection is: events folded into cases, cases, latest recorded time."""
+    row = await conn.fetchrow(
+        "SELECT coalesce(sum(applied_version), 0)::bigint AS events_applied, "
+        "count(*)::bigint AS cases, max(last_recorded_at) AS last_recorded_at FROM cases"
+    )
+    assert row is not None
+    return Progress(row["events_applied"], row["cases"], row["last_recorded_at"])
