@@ -1,0 +1,172 @@
+"""HTTP routes of the status service: parse, call one handler, answer a response model.
+
+Domain and handler errors become problem+json in ``_problem`` only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import structlog
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.status import handlers
+from services.status.domain import (
+    Action,
+    CaseState,
+    CaseStatus,
+    DomainError,
+    IllegalTransition,
+    InvalidField,
+    MissingField,
+    TransitionCommand,
+)
+from services.status.store import CaseStore, PgCaseStore
+from shared.http import Problem
+
+router = APIRouter(prefix="/v1/complaints", tags=["cases"])
+
+_P = "https://damrong.dopa.go.th/problems/"
+
+
+def _store(request: Request) -> CaseStore:
+    runtime = request.app.state.runtime
+    return PgCaseStore(runtime.pool, runtime.settings.events_topic)
+
+
+def _clock(request: Request) -> Callable[[], dt.datetime]:
+    # Overridable (app.state.clock) so tests can move time without patching.
+    return getattr(request.app.state, "clock", lambda: dt.datetime.now(dt.UTC))
+
+
+Store = Annotated[CaseStore, Depends(_store)]
+Clock = Annotated[Callable[[], dt.datetime], Depends(_clock)]
+
+
+class TransitionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    action: Action
+    actor: str = Field(min_length=1, max_length=200)
+    note: str | None = Field(default=None, max_length=4000)
+    reason: str | None = Field(default=None, max_length=1000)
+    agency: str | None = Field(default=None, max_length=300)
+    due_date: dt.date | None = None
+    expected_version: int | None = Field(default=None, ge=1)
+
+
+class TransitionOut(BaseModel):
+    complaint_id: uuid.UUID
+    status: CaseStatus
+    version: int
+
+
+class CaseOut(BaseModel):
+    complaint_id: uuid.UUID
+    tracking_no: str
+    status: CaseStatus
+    version: int
+    province_code: str
+    district_code: str
+    subdistrict_code: str | None
+    category: str
+    channel: str
+    received_at: dt.datetime
+    recorded_at: dt.datetime
+    closed_at: dt.datetime | None
+    closure_reason: str | None
+    agency: str | None
+    due_date: dt.date | None
+    last_event_at: dt.datetime
+
+
+class HistoryEvent(BaseModel):
+    event_id: uuid.UUID
+    type: str
+    version: int
+    occurred_at: dt.datetime
+    recorded_at: dt.datetime
+    actor: str | None
+    source: str
+    correlation_id: str | None
+    data: dict[str, Any]
+
+
+class HistoryOut(BaseModel):
+    complaint_id: uuid.UUID
+    events: list[HistoryEvent]
+
+
+def _problem(exc: Exception) -> Problem:
+    """The one place where errors of the status service become HTTP answers."""
+    if isinstance(exc, handlers.CaseNotFound):
+        return Problem(404, "Case not found", str(exc), type_=_P + "case-not-found",
+                       complaint_id=str(exc.complaint_id))
+    if isinstance(exc, handlers.VersionConflict):
+        return Problem(409, "Version conflict", str(exc), type_=_P + "version-conflict",
+                       complaint_id=str(exc.complaint_id),
+                       current_status=exc.status.value if exc.status else None,
+                       current_version=exc.version, expected_version=exc.expected)
+    if isinstance(exc, IllegalTransition):
+        return Problem(409, "Illegal transition", str(exc), type_=_P + "illegal-transition",
+                       action=exc.action.value, current_status=exc.status.value)
+    if isinstance(exc, MissingField):
+        return Problem(422, "Missing field", str(exc), type_=_P + "missing-field",
+                       field=exc.field, errors=[{"field": exc.field, "message": "required"}])
+    if isinstance(exc, InvalidField):
+        return Problem(422, "Invalid field", str(exc), type_=_P + "invalid-field",
+                       field=exc.field, errors=[{"field": exc.field, "message": exc.message}])
+    raise exc
+
+
+def _case_out(state: CaseState) -> CaseOut:
+    return CaseOut.model_validate(state.model_dump())
+
+
+@router.post("/{complaint_id}/transitions", response_model=TransitionOut)
+async def post_transition(complaint_id: uuid.UUID, body: TransitionIn, store: Store,
+                          clock: Clock) -> TransitionOut:
+    cmd = TransitionCommand(**body.model_dump(exclude={"expected_version"}))
+    cid = structlog.contextvars.get_contextvars().get("correlation_id")
+    try:
+        state = await handlers.transition(
+            store, complaint_id, cmd, now=clock(),
+            expected_version=body.expected_version, correlation_id=cid,
+        )
+    except (DomainError, handlers.CaseNotFound, handlers.VersionConflict) as exc:
+        raise _problem(exc) from exc
+    structlog.get_logger().info("status.transition", complaint_id=str(complaint_id),
+                                action=cmd.action.value, version=state.version)
+    return TransitionOut(complaint_id=complaint_id, status=state.status, version=state.version)
+
+
+@router.get("/{complaint_id}", response_model=CaseOut)
+async def get_case(complaint_id: uuid.UUID, store: Store) -> CaseOut:
+    try:
+        return _case_out(await handlers.get_case(store, complaint_id))
+    except handlers.CaseNotFound as exc:
+        raise _problem(exc) from exc
+
+
+@router.get("/{complaint_id}/history", response_model=HistoryOut)
+async def get_history(complaint_id: uuid.UUID, store: Store) -> HistoryOut:
+    try:
+        events = await handlers.get_history(store, complaint_id)
+    except handlers.CaseNotFound as exc:
+        raise _problem(exc) from exc
+    return HistoryOut(
+        complaint_id=complaint_id,
+        events=[
+            HistoryEvent(
+                event_id=e.event_id, type=e.type, version=e.version, occurred_at=e.occurred_at,
+                recorded_at=e.recorded_at, actor=getattr(e.data, "actor", None), source=e.source,
+                correlation_id=e.correlation_id,
+                data=e.data.model_dump(mode="json", exclude={"kind"}),
+            )
+            for e in events
+        ],
+    )

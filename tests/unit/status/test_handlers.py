@@ -1,0 +1,65 @@
+"""Handlers against the in-memory store: load, decide, commit, and their errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import pytest
+
+from services.status import handlers
+from services.status.domain import Action, CaseStatus, IllegalTransition, MissingField, evolve
+from tests.unit.status.factories import T0, command, filed
+from tests.unit.status.fakes import FakeCaseStore
+
+NOW = T0 + dt.timedelta(days=2)
+
+
+async def _store_with_case() -> tuple[FakeCaseStore, uuid.UUID]:
+    store = FakeCaseStore()
+    env = filed()
+    await store.create(env, evolve(None, env))
+    return store, env.complaint_id
+
+
+async def test_transition_builds_the_envelope() -> None:
+    store, cid = await _store_with_case()
+    state = await handlers.transition(store, cid, command(Action.accept, note="ok"), now=NOW,
+                                      expected_version=1, correlation_id="corr-9")
+    assert (state.status, state.version) == (CaseStatus.accepted, 2)
+    [env] = store.published
+    assert (env.complaint_id, env.version, env.source) == (cid, 2, "/damrong/status")
+    assert env.occurred_at == env.recorded_at == NOW
+    assert env.correlation_id == "corr-9"
+    assert env.type == "th.go.dopa.damrong.case.accepted.v1"
+    assert env.data.note == "ok"  # type: ignore[union-attr]
+
+
+async def test_unknown_case() -> None:
+    store = FakeCaseStore()
+    with pytest.raises(handlers.CaseNotFound):
+        await handlers.transition(store, uuid.uuid4(), command(Action.accept), now=NOW)
+    with pytest.raises(handlers.CaseNotFound):
+        await handlers.get_case(store, uuid.uuid4())
+    with pytest.raises(handlers.CaseNotFound):
+        await handlers.get_history(store, uuid.uuid4())
+
+
+async def test_stale_expected_version_writes_nothing() -> None:
+    store, cid = await _store_with_case()
+    await handlers.transition(store, cid, command(Action.accept), now=NOW)
+    with pytest.raises(handlers.VersionConflict) as err:
+        await handlers.transition(store, cid, command(Action.start), now=NOW, expected_version=1)
+    assert (err.value.status, err.value.version, err.value.expected) == (
+        CaseStatus.accepted, 2, 1)
+    assert len(await store.history(cid)) == 2
+
+
+async def test_domain_errors_write_nothing() -> None:
+    store, cid = await _store_with_case()
+    with pytest.raises(IllegalTransition):
+        await handlers.transition(store, cid, command(Action.start), now=NOW)
+    with pytest.raises(MissingField):
+        await handlers.transition(store, cid, command(Action.reject, reason=None), now=NOW)
+    assert len(await store.history(cid)) == 1
+    assert store.published == []
