@@ -56,6 +56,8 @@ class TransitionIn(BaseModel):
     reason: str | None = Field(default=None, max_length=1000)
     agency: str | None = Field(default=None, max_length=300)
     due_date: dt.date | None = None
+    occurred_at: dt.datetime | None = Field(
+        default=None, description="when it happened, for outcomes recorded late (not future)")
     expected_version: int | None = Field(default=None, ge=1)
 
 

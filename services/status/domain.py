@@ -126,6 +126,12 @@ class TransitionCommand(BaseModel):
     reason: str | None = None
     agency: str | None = None
     due_date: dt.date | None = None
+    # When it happened in the world, if earlier than now (an outcome recorded late).
+    occurred_at: dt.datetime | None = None
+
+
+# A client clock slightly ahead of ours is not an error.
+CLOCK_SKEW = dt.timedelta(minutes=5)
 
 
 class CaseState(BaseModel):
@@ -157,8 +163,27 @@ def _required(value: str | None, field: str, action: Action) -> str:
     return value.strip()
 
 
+def effective_time(state: CaseState, cmd: TransitionCommand, now: dt.datetime) -> dt.datetime:
+    """When the transition takes effect: ``cmd.occurred_at`` (naive = Bangkok) or ``now``.
+
+    It may lie in the past (a late recording) but never in the future, and never before
+    the case's previous event: each case's effective times run forward with its versions.
+    """
+    if cmd.occurred_at is None:
+        return now
+    at = cmd.occurred_at
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=BANGKOK)
+    if at > now + CLOCK_SKEW:
+        raise InvalidField("occurred_at", f"{at.isoformat()} is in the future")
+    if at < state.last_event_at:
+        raise InvalidField("occurred_at", f"{at.isoformat()} is before the case's previous "
+                                          f"event ({state.last_event_at.isoformat()})")
+    return min(at, now)
+
+
 def decide(state: CaseState, cmd: TransitionCommand, now: dt.datetime) -> TransitionEvent:
-    """The event ``cmd`` produces on a case in ``state`` at ``now``.
+    """The event ``cmd`` produces on a case in ``state`` at ``now`` (or its ``occurred_at``).
 
     Raises IllegalTransition if the action is not legal in the current status (checked first:
     the case's state matters more than a missing field), MissingField for an absent reason,
@@ -167,6 +192,7 @@ def decide(state: CaseState, cmd: TransitionCommand, now: dt.datetime) -> Transi
     allowed, _target = TRANSITIONS[cmd.action]
     if state.status not in allowed:
         raise IllegalTransition(state.status, cmd.action)
+    now = effective_time(state, cmd, now)
     actor = _required(cmd.actor, "actor", cmd.action)
     base = {"actor": actor, "note": cmd.note}
     match cmd.action:

@@ -9,7 +9,14 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from services.status.domain import CaseState, CaseStatus, TransitionCommand, decide, evolve
+from services.status.domain import (
+    CaseState,
+    CaseStatus,
+    TransitionCommand,
+    decide,
+    effective_time,
+    evolve,
+)
 from services.status.store import CaseStore, ConcurrencyConflict
 from shared.events import Envelope
 
@@ -60,7 +67,7 @@ async def transition(
         complaint_id=complaint_id,
         version=state.version + 1,
         source=SOURCE,
-        occurred_at=now,
+        occurred_at=effective_time(state, cmd, now),
         recorded_at=now,
         correlation_id=correlation_id,
         data=payload,

@@ -18,6 +18,7 @@ from services.status.domain import (
     InvalidField,
     MissingField,
     decide,
+    effective_time,
     evolve,
     fold,
 )
@@ -199,3 +200,25 @@ def test_domain_is_pure() -> None:
         if isinstance(n, ast.ImportFrom) and n.module and n.module.startswith("shared")
     }
     assert shared_modules <= {"shared.events", "shared.codes"}
+
+
+
+def test_backdated_transition_takes_its_effective_time() -> None:
+    state = fold([filed()])
+    assert state is not None
+    now = state.last_event_at + dt.timedelta(days=30)
+    past = state.last_event_at + dt.timedelta(days=3)
+    assert effective_time(state, command("accept", occurred_at=past), now) == past
+    assert effective_time(state, command("accept"), now) == now
+
+
+def test_effective_time_may_not_be_future_or_before_previous_event() -> None:
+    state = fold([filed()])
+    assert state is not None
+    now = state.last_event_at + dt.timedelta(days=30)
+    with pytest.raises(InvalidField):
+        effective_time(state, command("accept", occurred_at=now + dt.timedelta(hours=1)), now)
+    with pytest.raises(InvalidField):
+        effective_time(state, command("accept",
+                                      occurred_at=state.last_event_at - dt.timedelta(seconds=1)),
+                       now)
