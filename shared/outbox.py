@@ -48,12 +48,15 @@ class OutboxRelay:
         pool: asyncpg.Pool,
         producer: AIOKafkaProducer,
         *,
+        name: str,
         epoch: str = "",
         batch_size: int = 1000,
         idle_poll_s: float = 1.0,
     ) -> None:
         self._pool = pool
         self._producer = producer
+        # Services may share one database: the lock is per schema, not global.
+        self._lock_key = f"outbox-relay:{name}"
         self._epoch = epoch
         self._batch = batch_size
         self._idle = idle_poll_s
@@ -65,7 +68,7 @@ class OutboxRelay:
         async with self._pool.acquire() as lock_conn:
             # Only one relay per schema: ordering per case depends on a single publisher.
             while not await lock_conn.fetchval(
-                "SELECT pg_try_advisory_lock(hashtext('outbox-relay'))"
+                "SELECT pg_try_advisory_lock(hashtext($1))", self._lock_key
             ):
                 await asyncio.sleep(self._idle)
             await lock_conn.add_listener(NOTIFY_CHANNEL, self._on_notify)
@@ -89,7 +92,7 @@ class OutboxRelay:
                 with contextlib.suppress(Exception):
                     await lock_conn.remove_listener(NOTIFY_CHANNEL, self._on_notify)
                     await lock_conn.execute(
-                        "SELECT pg_advisory_unlock(hashtext('outbox-relay'))"
+                        "SELECT pg_advisory_unlock(hashtext($1))", self._lock_key
                     )
 
     def _on_notify(self, *_args: object) -> None:

@@ -59,7 +59,9 @@ class Runtime:
         await self.producer.start()
         self.readiness.add("broker", lambda: self.producer is not None)
         if self._want_relay:
-            self.relay = OutboxRelay(self.pool, self.producer, epoch=s.damrong_broker_epoch)
+            self.relay = OutboxRelay(
+                self.pool, self.producer, name=self.schema, epoch=s.damrong_broker_epoch
+            )
             self._spawn(self.relay.run(), "relay")
             relay = self.relay
             self.readiness.add("outbox relay", relay.caught_up.is_set)

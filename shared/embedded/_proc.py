@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import ctypes
+import functools
 import os
 import signal
 import socket
@@ -69,13 +71,16 @@ def tail(path: Path, lines: int = 20) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-def _die_with_parent() -> None:
+# Resolved once in the parent: dlopen() between fork and exec could deadlock on a loader lock
+# held by another thread at fork time.
+_prctl = ctypes.CDLL(None, use_errno=True).prctl if sys.platform.startswith("linux") else None
+
+
+def _die_with_parent(sig: int) -> None:
     # Runs in the child between fork and exec (after the uid switch, so the kernel keeps it):
-    # if the launcher is SIGKILLed, the kernel sends SIGTERM to the child, so no orphan keeps the
-    # port. PostgreSQL treats SIGTERM as "smart" shutdown, but it also notices postmaster-parent
-    # death is irrelevant; its clients die with the launcher, so smart shutdown completes.
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    # if the launcher is SIGKILLed, the kernel sends sig to the child, so no orphan keeps the port.
+    if _prctl is not None:
+        _prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0)
 
 
 def spawn(
@@ -85,6 +90,7 @@ def spawn(
     env: dict[str, str] | None = None,
     cwd: Path | None = None,
     user: str | None = None,
+    death_signal: int = signal.SIGTERM,
 ) -> subprocess.Popen[bytes]:
     """Start a child in its own session with output appended to log_file.
 
@@ -94,7 +100,7 @@ def spawn(
     log_file.parent.mkdir(parents=True, exist_ok=True)
     # The parent-death signal is tied to the spawning *thread*; only arm it from the main thread,
     # or the child would be killed when a worker thread exits.
-    arm = sys.platform.startswith("linux") and threading.current_thread() is threading.main_thread()
+    arm = _prctl is not None and threading.current_thread() is threading.main_thread()
     with log_file.open("ab") as out:
         return subprocess.Popen(
             argv,
@@ -105,33 +111,21 @@ def spawn(
             cwd=cwd,
             user=user,
             start_new_session=True,
-            preexec_fn=_die_with_parent if arm else None,
+            preexec_fn=functools.partial(_die_with_parent, death_signal) if arm else None,
         )
-
-
-def terminate(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, grace: float = 10.0) -> int:
-    """Send sig, wait up to grace seconds, then SIGKILL. Returns the exit code."""
-    if proc.poll() is None:
-        try:
-            proc.send_signal(sig)
-            return proc.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            log.warning("child did not stop in time, killing", pid=proc.pid, grace_s=grace)
-            proc.kill()
-        except ProcessLookupError:
-            pass
-    return proc.wait()
 
 
 async def aterminate(
     proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, grace: float = 10.0
 ) -> int:
-    """terminate() without blocking the event loop (polls instead of a blocking wait)."""
+    """Send sig, wait up to grace seconds, then SIGKILL; return the exit code.
+
+    Polls instead of a blocking wait() so the event loop (signal handling, other children's
+    shutdown) keeps running meanwhile.
+    """
     if proc.poll() is None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             proc.send_signal(sig)
-        except ProcessLookupError:
-            pass
         deadline = time.monotonic() + grace
         while proc.poll() is None and time.monotonic() < deadline:
             await asyncio.sleep(0.05)

@@ -1,0 +1,126 @@
+"""Intake throughput against a bare FastAPI + one-INSERT baseline, and KPI catch-up time.
+
+    .venv/bin/python bench/intake.py [--seconds 10] [--rounds 3] [--connections 32]
+
+Starts the whole platform embedded (PostgreSQL, broker, the three services) on free ports,
+plus the baseline app on the same PostgreSQL server.  Each round drives the baseline, then
+intake, with wrk for the same time and connection count, and after each intake round
+measures how long after wrk's last response the KPI summary counts every filed complaint.
+Prints each round and the medians; the ratio is intake/baseline throughput.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench import wrk  # noqa: E402
+from shared.embedded._proc import free_port  # noqa: E402
+from shared.embedded.platform import Platform  # noqa: E402
+
+DISTRICTS = ["1001", "1030", "5001", "5003", "4001", "4901", "8301", "9001", "3401", "2001"]
+
+
+def fiscal_year_now() -> int:
+    now = dt.datetime.now(dt.timezone(dt.timedelta(hours=7)))
+    return now.year + 543 + (1 if now.month >= 10 else 0)
+
+
+async def wait_http(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient() as c:
+        while True:
+            try:
+                await c.get(url)
+                return
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.1)
+
+
+async def kpi_catch_up(kpi_url: str, dsn: str, fy: int, t_end: float) -> tuple[float, int]:
+    """Seconds from ``t_end`` until the KPI summary counts every complaint intake holds."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        filed = await conn.fetchval("SELECT count(*) FROM intake.complaints")
+    finally:
+        await conn.close()
+    async with httpx.AsyncClient() as c:
+        while True:
+            r = await c.get(f"{kpi_url}/v1/kpi/summary", params={"fiscal_year": fy})
+            if r.status_code == 200 and r.json()["received"] >= filed:
+                return time.monotonic() - t_end, filed
+            await asyncio.sleep(0.005)
+
+
+async def main(args: argparse.Namespace) -> None:
+    fy = fiscal_year_now()
+    with tempfile.TemporaryDirectory(prefix="damrong-bench-") as tmp:
+        async with Platform.for_tests(Path(tmp)) as platform:
+            port = free_port()
+            baseline = subprocess.Popen(
+                [sys.executable, str(ROOT / "bench" / "baseline_app.py"), str(port),
+                 platform.database_url],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
+            try:
+                base_url = f"http://127.0.0.1:{port}"
+                await wait_http(base_url + "/docs")
+                intake_url = platform.url("intake") + "/"
+                print(f"load: wrk, 1 thread, {args.connections} connections, {args.seconds} s per "
+                      f"run, {args.rounds} rounds; server and load share this machine's cores")
+                for name, url in (("baseline", base_url + "/"), ("intake", intake_url)):
+                    wrk.run(url, DISTRICTS, seconds=2, connections=args.connections)  # warm-up
+                base, intake, lags = [], [], []
+                for i in range(args.rounds):
+                    b = wrk.run(base_url + "/", DISTRICTS, seconds=args.seconds,
+                                connections=args.connections)
+                    r = wrk.run(intake_url, DISTRICTS, seconds=args.seconds,
+                                connections=args.connections)
+                    t_end = time.monotonic()
+                    lag, filed = await kpi_catch_up(platform.url("kpi"), platform.database_url,
+                                                    fy, t_end)
+                    base.append(b)
+                    intake.append(r)
+                    lags.append(lag)
+                    print(f"round {i + 1}: " + b.line("baseline"))
+                    print(f"         " + r.line("intake")
+                          + f"  KPI caught up {lag * 1000:.0f} ms after the last response "
+                          f"({filed} complaints in total)")
+            finally:
+                baseline.terminate()
+                baseline.wait()
+    med_b = statistics.median(x.rps for x in base)
+    med_i = statistics.median(x.rps for x in intake)
+    print()
+    print(f"median baseline {med_b:.0f} req/s (p99 {statistics.median(x.p99_ms for x in base):.1f}"
+          f" ms); intake {med_i:.0f} req/s (p50 {statistics.median(x.p50_ms for x in intake):.1f}"
+          f" ms, p99 {statistics.median(x.p99_ms for x in intake):.1f} ms)")
+    print(f"ratio intake/baseline: {med_i / med_b:.2f}  (target >= 0.80)")
+    print(f"KPI catch-up after last 201: median {statistics.median(lags) * 1000:.0f} ms, "
+          f"max {max(lags) * 1000:.0f} ms  (target <= 1000 ms)")
+    errors = sum(x.errors for x in intake)
+    if errors:
+        print(f"WARNING: intake answered {errors} requests with errors")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=32)
+    asyncio.run(main(parser.parse_args()))

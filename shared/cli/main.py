@@ -1,0 +1,67 @@
+"""`damrong` command line: `up` runs the whole platform locally, `demo` feeds it complaints."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    name="damrong",
+    help="Event-sourced complaint platform for Thailand's Damrongtham Centers.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+@app.command()
+def up(
+    demo: Annotated[
+        int | None,
+        typer.Option("--demo", min=1, help="After start-up, file this many demo complaints."),
+    ] = None,
+    health_timeout: Annotated[
+        float, typer.Option("--health-timeout", help="Seconds to wait for each /healthz.")
+    ] = 60.0,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir",
+            envvar="DAMRONG_DATA_DIR",
+            help="Where the embedded database and logs live (default: ./.damrong).",
+        ),
+    ] = None,
+) -> None:
+    """Start PostgreSQL, the broker and the three services; Ctrl-C stops them all.
+
+    Set DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS to use external ones instead of the embedded ones.
+    """
+    from shared.embedded.supervisor import run_platform  # keep `damrong --help` fast
+    from shared.logs import configure
+
+    configure("launcher")
+    code = asyncio.run(run_platform(demo=demo, health_timeout=health_timeout, data_dir=data_dir))
+    raise typer.Exit(code)
+
+
+@app.command()
+def demo(
+    complaints: Annotated[
+        int, typer.Option("--complaints", "-n", min=1, help="How many complaints to file.")
+    ] = 50,
+    intake_url: Annotated[str, typer.Option("--intake-url")] = "http://127.0.0.1:8001",
+    status_url: Annotated[str, typer.Option("--status-url")] = "http://127.0.0.1:8002",
+) -> None:
+    """File demo complaints against a running platform (see `damrong up`)."""
+    from shared.cli.demo import run_demo  # written separately; imported only when used
+
+    result = run_demo(intake_url, status_url, complaints)
+    if inspect.isawaitable(result):  # tolerate an async run_demo
+        asyncio.run(result)  # type: ignore[arg-type]
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,297 @@
+"""Platform: embedded infrastructure plus the three services as child processes.
+
+Used by the `damrong up` supervisor and by tests (crash tests kill and restart single services).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+import httpx
+import structlog
+
+from shared.embedded._proc import aterminate, env_port, free_port, run_sync, spawn, tail
+from shared.embedded.broker import EmbeddedBroker
+from shared.embedded.postgres import EmbeddedPostgres
+
+log = structlog.get_logger()
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    module: str
+    port_env: str
+    default_port: int
+
+
+SERVICES: tuple[ServiceSpec, ...] = (
+    ServiceSpec("intake", "services.intake.main", "INTAKE_PORT", 8001),
+    ServiceSpec("status", "services.status.main", "STATUS_PORT", 8002),
+    ServiceSpec("kpi", "services.kpi.main", "KPI_PORT", 8003),
+)
+SPECS = {spec.name: spec for spec in SERVICES}
+
+
+def service_env(
+    base: Mapping[str, str],
+    *,
+    database_url: str,
+    kafka_bootstrap: str,
+    broker_epoch: str | None,
+    host: str,
+    ports: Mapping[str, int],
+) -> dict[str, str]:
+    """Environment for a service: everything from base, plus where infra and peers are."""
+    env = dict(base)
+    env["DATABASE_URL"] = database_url
+    env["KAFKA_BOOTSTRAP_SERVERS"] = kafka_bootstrap
+    if broker_epoch:  # only the embedded broker has epochs; an external one keeps base's value
+        env["DAMRONG_BROKER_EPOCH"] = broker_epoch
+    env["HOST"] = host
+    for name, port in ports.items():
+        env[SPECS[name].port_env] = str(port)
+    env["PYTHONUNBUFFERED"] = "1"  # logs reach the log file as they happen
+    # `python -m services.x.main` must work even when the project is not pip-installed.
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), base.get("PYTHONPATH")) if p)
+    return env
+
+
+class Platform:
+    """Embedded PostgreSQL + broker (unless external URLs are given) and the services.
+
+    Settings default to the environment (DATABASE_URL, KAFKA_BOOTSTRAP_SERVERS, DAMRONG_DATA_DIR,
+    DAMRONG_PG_PORT, DAMRONG_KAFKA_PORT, INTAKE_PORT, STATUS_PORT, KPI_PORT, HOST); an empty
+    DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS means "embedded".
+    """
+
+    def __init__(
+        self,
+        data_dir: Path | None = None,
+        *,
+        services: bool | Iterable[str] = True,
+        env: Mapping[str, str] | None = None,
+        pg_port: int | None = None,
+        kafka_port: int | None = None,
+        service_ports: Mapping[str, int] | None = None,
+        host: str | None = None,
+        database_url: str | None = None,
+        kafka_bootstrap: str | None = None,
+        health_timeout: float = 60.0,
+        commands: Mapping[str, list[str]] | None = None,
+    ) -> None:
+        self.base_env = {**os.environ, **(env or {})}
+        e = self.base_env
+        root = data_dir or Path(e.get("DAMRONG_DATA_DIR") or Path.cwd() / ".damrong")
+        self.data_dir = Path(root).absolute()
+        self.log_dir = self.data_dir / "logs"
+        self.host = host or e.get("HOST") or "127.0.0.1"
+        names = [s.name for s in SERVICES] if services is True else list(services or [])
+        unknown = set(names) - SPECS.keys()
+        if unknown:
+            raise ValueError(f"unknown services: {sorted(unknown)}")
+        self.service_names = names
+        given = dict(service_ports or {})
+        self.ports = {
+            s.name: given.get(s.name) or env_port(s.port_env, s.default_port, e) for s in SERVICES
+        }
+        self.health_timeout = health_timeout
+        self.commands = dict(commands or {})  # tests may replace a service's argv
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+
+        # An external URL (argument or environment) replaces the embedded server.
+        self._database_url = database_url or e.get("DATABASE_URL") or None
+        self.pg: EmbeddedPostgres | None = None
+        if not self._database_url:
+            self.pg = EmbeddedPostgres(
+                self.data_dir / "pg",
+                pg_port or env_port("DAMRONG_PG_PORT", 5433, e),
+                host=self.host,
+                log_file=self.log_dir / "postgres.log",
+            )
+        self._kafka_bootstrap = kafka_bootstrap or e.get("KAFKA_BOOTSTRAP_SERVERS") or None
+        self.broker: EmbeddedBroker | None = None
+        if not self._kafka_bootstrap:
+            self.broker = EmbeddedBroker(
+                kafka_port or env_port("DAMRONG_KAFKA_PORT", 9092, e),
+                host=self.host,
+                log_file=self.log_dir / "broker.log",
+            )
+
+    @classmethod
+    def for_tests(
+        cls,
+        data_dir: Path,
+        *,
+        services: bool | Iterable[str] = True,
+        env: Mapping[str, str] | None = None,
+        health_timeout: float = 60.0,
+        commands: Mapping[str, list[str]] | None = None,
+    ) -> Platform:
+        """Embedded everything on free ports, ignoring DATABASE_URL etc. from the shell."""
+        forced = {"DATABASE_URL": "", "KAFKA_BOOTSTRAP_SERVERS": "", "DAMRONG_BROKER_EPOCH": ""}
+        return cls(
+            data_dir,
+            services=services,
+            env={**forced, **(env or {})},
+            pg_port=free_port(),
+            kafka_port=free_port(),
+            service_ports={s.name: free_port() for s in SERVICES},
+            health_timeout=health_timeout,
+            commands=commands,
+        )
+
+    # -- addresses -------------------------------------------------------------------------
+    @property
+    def database_url(self) -> str:
+        return self.pg.url if self.pg else str(self._database_url)
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        return self.broker.bootstrap if self.broker else str(self._kafka_bootstrap)
+
+    @property
+    def broker_epoch(self) -> str | None:
+        return self.broker.epoch if self.broker else None
+
+    @property
+    def urls(self) -> dict[str, str]:
+        return {name: self.url(name) for name in self.service_names}
+
+    def url(self, name: str) -> str:
+        return f"http://{self.host}:{self.ports[name]}"
+
+    def log_file(self, name: str) -> Path:
+        return self.log_dir / f"{name}.log"
+
+    def service_env(self) -> dict[str, str]:
+        return service_env(
+            self.base_env,
+            database_url=self.database_url,
+            kafka_bootstrap=self.kafka_bootstrap,
+            broker_epoch=self.broker_epoch,
+            host=self.host,
+            ports=self.ports,
+        )
+
+    # -- lifecycle -------------------------------------------------------------------------
+    async def start(self) -> None:
+        try:
+            await self.start_infra()
+            await self.start_services()
+        except BaseException:
+            await self.stop()  # also on cancellation (Ctrl-C during start-up): no orphans
+            raise
+
+    async def start_infra(self) -> None:
+        if self.pg:
+            await self.pg.start()
+        if self.broker:
+            await self.broker.start()
+
+    async def start_services(self) -> None:
+        for name in self.service_names:
+            await self.start_service(name, wait=False)
+        waits = [asyncio.create_task(self.wait_healthy(name)) for name in self.service_names]
+        try:
+            for done in asyncio.as_completed(waits):
+                await done  # the first failure ends start-up with that service's own error
+        finally:
+            for task in waits:
+                task.cancel()
+            await asyncio.gather(*waits, return_exceptions=True)
+
+    async def start_service(self, name: str, wait: bool = True) -> None:
+        spec = SPECS[name]
+        if name in self.procs and self.procs[name].poll() is None:
+            raise RuntimeError(f"service {name} is already running")
+        argv = self.commands.get(name) or [sys.executable, "-m", spec.module]
+        self.procs[name] = spawn(argv, self.log_file(name), env=self.service_env(), cwd=REPO_ROOT)
+        log.info("service starting", child=name, pid=self.procs[name].pid)
+        if wait:
+            await self.wait_healthy(name)
+
+    async def wait_healthy(self, name: str) -> None:
+        proc = self.procs[name]
+        deadline = time.monotonic() + self.health_timeout
+        async with httpx.AsyncClient(timeout=2.0) as client:
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError(
+                        f"service {name} exited with {proc.returncode} during start-up; "
+                        f"log {self.log_file(name)}:\n{tail(self.log_file(name))}"
+                    )
+                try:
+                    if (await client.get(f"{self.url(name)}/healthz")).status_code == 200:
+                        log.info("service healthy", child=name)
+                        return
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"service {name} not healthy after {self.health_timeout}s")
+                await asyncio.sleep(0.2)
+
+    def kill_service(self, name: str, sig: int = signal.SIGKILL, timeout: float = 30.0) -> int:
+        """Signal a service and wait for it to exit (crash tests); it is then 'expected dead'."""
+        proc = self.procs.pop(name)
+        if proc.poll() is None:
+            proc.send_signal(sig)
+        return proc.wait(timeout=timeout)
+
+    async def stop_service(self, name: str, grace: float = 10.0) -> int | None:
+        proc = self.procs.pop(name, None)
+        if proc is None:
+            return None
+        code = await aterminate(proc, signal.SIGTERM, grace)
+        log.info("service stopped", child=name, exit_code=code)
+        return code
+
+    def dead_children(self) -> list[tuple[str, int]]:
+        """(name, exit code) of every child that exited without being asked to."""
+        dead = [(n, p.returncode) for n, p in self.procs.items() if p.poll() is not None]
+        for name, infra in (("postgres", self.pg), ("broker", self.broker)):
+            if infra is not None and infra.proc is not None and infra.proc.poll() is not None:
+                dead.append((name, infra.proc.returncode))
+        return dead
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """Services first (they flush and close connections), then broker, then database."""
+        names = list(self.procs)
+        await asyncio.gather(*(self.stop_service(n, grace) for n in names))
+        if self.broker:
+            await self.broker.stop()
+        if self.pg:
+            await self.pg.stop()
+
+    # -- context managers ------------------------------------------------------------------
+    async def __aenter__(self) -> Platform:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    def start_service_sync(self, name: str, wait: bool = True) -> None:
+        run_sync(lambda: self.start_service(name, wait))
+
+    def __enter__(self) -> Platform:
+        run_sync(self.start)
+        return self
+
+    def __exit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        run_sync(self.stop)

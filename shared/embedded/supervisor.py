@@ -1,0 +1,133 @@
+"""`damrong up`: start the platform, print the URLs, stop everything cleanly on SIGINT/SIGTERM.
+
+Signals are handled explicitly: a Python process killed by an unhandled SIGTERM skips its cleanup,
+and orphaned children would keep the ports (DESIGN.md section 6).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import signal
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import structlog
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from shared.embedded._proc import tail
+from shared.embedded.platform import Platform
+
+log = structlog.get_logger()
+
+WATCH_INTERVAL_S = 0.5
+
+
+def redact_url(url: str) -> str:
+    """Hide a password in a connection URL before printing it."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def print_summary(platform: Platform, console: Console) -> None:
+    table = Table(title="damrong is up", show_header=False, title_justify="left")
+    for name, url in platform.urls.items():
+        table.add_row(name, url)
+    table.add_row("database", redact_url(platform.database_url))
+    kafka = platform.kafka_bootstrap
+    if platform.broker_epoch:
+        kafka += f"  (embedded, epoch {platform.broker_epoch})"
+    table.add_row("kafka", kafka)
+    table.add_row("logs", str(platform.log_dir))
+    console.print(table)
+    console.print("Press Ctrl-C to stop.")
+
+
+async def run_demo_async(intake_url: str, status_url: str, complaints: int) -> None:
+    """Call shared.cli.demo.run_demo whether it is sync or async, without blocking the loop."""
+    from shared.cli.demo import run_demo  # written separately; imported only when asked for
+
+    if inspect.iscoroutinefunction(run_demo):
+        await run_demo(intake_url, status_url, complaints)
+        return
+    result = await asyncio.to_thread(run_demo, intake_url, status_url, complaints)
+    if inspect.isawaitable(result):
+        await result
+
+
+async def _demo_then_keep_running(platform: Platform, complaints: int) -> None:
+    try:
+        await run_demo_async(platform.url("intake"), platform.url("status"), complaints)
+    except Exception as exc:
+        # The platform stays up: the user can still look at what the demo did create.
+        # Message only, shortened: a response body echoed into it must not flood the log.
+        log.error("demo failed", error_type=type(exc).__name__, error=str(exc)[:300])
+
+
+async def _watch(platform: Platform, stop: asyncio.Event, console: Console) -> int:
+    """Wait for a signal (exit 0) or an unexpected child death (exit 1)."""
+    while True:
+        try:
+            await asyncio.wait_for(stop.wait(), WATCH_INTERVAL_S)
+            return 0
+        except TimeoutError:
+            pass
+        dead = platform.dead_children()
+        if dead:
+            for name, code in dead:
+                log.error("child exited unexpectedly, shutting down", child=name, exit_code=code)
+                console.print(f"[red]{name} exited with {code}; last log lines:[/red]")
+                console.print(tail(platform.log_file(name)), markup=False, highlight=False)
+            return 1
+
+
+async def run_platform(
+    *,
+    demo: int | None = None,
+    health_timeout: float = 60.0,
+    data_dir: Path | None = None,
+    console: Console | None = None,
+) -> int:
+    """Run until SIGINT/SIGTERM (returns 0) or until a child dies or start-up fails (returns 1)."""
+    console = console or Console()
+    platform = Platform(data_dir, health_timeout=health_timeout)
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+
+    def on_signal(sig: signal.Signals) -> None:
+        log.info("signal received, stopping", signal=sig.name)
+        stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal, sig)
+    demo_task: asyncio.Task[None] | None = None
+    try:
+        starting = asyncio.create_task(platform.start())
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if not starting.done():
+            starting.cancel()  # start() stops whatever it had started
+            await asyncio.gather(starting, return_exceptions=True)
+            return 0
+        error = starting.exception()
+        if error is not None:
+            log.error("start-up failed", error_type=type(error).__name__)
+            console.print(f"[red]start-up failed:[/red] {escape(str(error))}")
+            return 1
+        print_summary(platform, console)
+        if demo:
+            demo_task = asyncio.create_task(_demo_then_keep_running(platform, demo))
+        return await _watch(platform, stop, console)
+    finally:
+        if demo_task is not None and not demo_task.done():
+            demo_task.cancel()
+        await platform.stop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        log.info("stopped")

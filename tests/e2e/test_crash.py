@@ -1,0 +1,75 @@
+"""kill -9 a consumer mid-stream; after restart the KPI totals and case states are exact."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import signal
+
+import httpx
+import pytest
+
+from shared.embedded.platform import Platform
+from tests.e2e.driver import Driver
+from tests.e2e.waiting import eventually
+
+pytestmark = pytest.mark.e2e
+
+# Two provinces of their own, so the totals can be compared exactly.
+DISTRICTS = ["9601", "9602", "9603", "9501", "9502"]
+COMPLAINTS = 1500
+
+
+def fiscal_year_now() -> int:
+    now = dt.datetime.now(dt.timezone(dt.timedelta(hours=7)))
+    return now.year + 543 + (1 if now.month >= 10 else 0)
+
+
+async def _crash_mid_stream(platform: Platform, victim: str) -> Driver:
+    driver = Driver(platform.url("intake"), platform.url("status"), DISTRICTS)
+    stream = asyncio.create_task(driver.run(COMPLAINTS))
+    await eventually(lambda: _count(driver), lambda n: n >= COMPLAINTS // 3, timeout=120)
+    assert platform.kill_service(victim, signal.SIGKILL) == -signal.SIGKILL
+    await platform.start_service(victim)
+    await stream
+    return driver
+
+
+async def _count(driver: Driver) -> int:
+    return len(driver.truth.cases)
+
+
+async def _assert_truth(platform: Platform, driver: Driver) -> None:
+    want = driver.truth.counts()
+    fy = fiscal_year_now()
+    async with httpx.AsyncClient(timeout=10) as c:
+        async def summary() -> dict:
+            r = await c.get(f"{platform.url('kpi')}/v1/kpi/summary", params={"fiscal_year": fy})
+            return dict(r.json())
+
+        got = await eventually(
+            summary, lambda s: {k: s[k] for k in want} == want, timeout=120, interval=0.25)
+        for channel, counts in driver.truth.by_channel().items():
+            assert got["by_channel"][channel]["received"] == counts["received"]
+            assert got["by_channel"][channel]["closed"] == counts["closed"]
+        for case in driver.truth.cases.values():
+            r = await c.get(f"{platform.url('status')}/v1/complaints/{case.complaint_id}")
+            assert r.status_code == 200
+            assert (r.json()["status"], r.json()["version"]) == (case.status, case.version)
+    assert want["closed"] > 0 and driver.truth.transitions > COMPLAINTS
+
+
+async def test_kpi_killed_mid_stream_recovers_exact_totals(own_platform: Platform) -> None:
+    driver = await _crash_mid_stream(own_platform, "kpi")
+    try:
+        await _assert_truth(own_platform, driver)
+    finally:
+        await driver.close()
+
+
+async def test_status_killed_mid_stream_recovers_exact_states(own_platform: Platform) -> None:
+    driver = await _crash_mid_stream(own_platform, "status")
+    try:
+        await _assert_truth(own_platform, driver)
+    finally:
+        await driver.close()

@@ -1,0 +1,70 @@
+"""Pure helpers of the embedded runtime."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from shared.embedded._proc import env_port, port_in_use
+from shared.embedded.platform import REPO_ROOT, Platform, service_env
+from shared.embedded.postgres import socket_dir_arg
+from shared.embedded.supervisor import redact_url
+
+
+def test_socket_dir_is_data_dir_unless_too_long() -> None:
+    assert socket_dir_arg(Path("/tmp/x/pg"), 5433) == "/tmp/x/pg"
+    assert socket_dir_arg(Path("/" + "a" * 120), 5433) == ""
+
+
+def test_env_port() -> None:
+    assert env_port("P", 5433, {}) == 5433
+    assert env_port("P", 5433, {"P": " 6000 "}) == 6000
+    with pytest.raises(ValueError):
+        env_port("P", 5433, {"P": "abc"})
+    with pytest.raises(ValueError):
+        env_port("P", 5433, {"P": "70000"})
+
+
+def test_service_env_sets_infra_ports_and_keeps_the_rest() -> None:
+    env = service_env(
+        {"FOO": "bar", "PYTHONPATH": "/x", "DAMRONG_BROKER_EPOCH": "old"},
+        database_url="postgresql://postgres@127.0.0.1:1/damrong",
+        kafka_bootstrap="127.0.0.1:2",
+        broker_epoch=None,
+        host="127.0.0.1",
+        ports={"intake": 11, "status": 12, "kpi": 13},
+    )
+    assert env["FOO"] == "bar"
+    assert env["DAMRONG_BROKER_EPOCH"] == "old"  # external broker: left as given
+    assert (env["INTAKE_PORT"], env["STATUS_PORT"], env["KPI_PORT"]) == ("11", "12", "13")
+    assert env["KAFKA_BOOTSTRAP_SERVERS"] == "127.0.0.1:2"
+    assert env["PYTHONPATH"].split(":") == [str(REPO_ROOT), "/x"]
+
+
+def test_platform_reads_environment(tmp_path: Path) -> None:
+    p = Platform(
+        env={
+            "DAMRONG_DATA_DIR": str(tmp_path),
+            "DAMRONG_PG_PORT": "6543",
+            "KPI_PORT": "9003",
+            "DATABASE_URL": "",
+            "KAFKA_BOOTSTRAP_SERVERS": "kafka:9092",
+        },
+    )
+    assert p.data_dir == tmp_path
+    assert p.database_url == "postgresql://postgres@127.0.0.1:6543/damrong"
+    assert p.broker is None and p.kafka_bootstrap == "kafka:9092"
+    assert p.urls["kpi"] == "http://127.0.0.1:9003"
+    assert p.urls["intake"] == "http://127.0.0.1:8001"
+
+
+def test_redact_url() -> None:
+    assert redact_url("postgresql://u:secret@h:5/db") == "postgresql://u:***@h:5/db"
+    assert redact_url("postgresql://postgres@h:5/db") == "postgresql://postgres@h:5/db"
+
+
+def test_port_in_use_on_free_port() -> None:
+    from shared.embedded import free_port
+
+    assert not port_in_use("127.0.0.1", free_port())
