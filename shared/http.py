@@ -6,7 +6,7 @@ Domain errors map to problem responses here, in one place; routers only raise.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 PROBLEM = "application/problem+json"
 
@@ -69,18 +70,38 @@ def install(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return problem_response(exc.status_code, str(exc.detail), instance=request.url.path)
 
-    @app.middleware("http")
-    async def _correlation(
-        request: Request, call_next: Callable[[Request], Awaitable[Any]]
-    ) -> Any:
-        cid = request.headers.get("x-correlation-id") or str(uuid.uuid4())
+    app.add_middleware(CorrelationId)
+
+
+class CorrelationId:
+    """Bind ``correlation_id`` (from ``x-correlation-id`` or a new uuid4) for one request
+    and echo it in the response.
+
+    Pure ASGI on purpose: Starlette's ``BaseHTTPMiddleware`` costs a task group and memory
+    streams per request, measured at about 390 µs of CPU, more than a whole filing.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        cid = next((v.decode("latin-1") for k, v in scope["headers"]
+                    if k == b"x-correlation-id"), None) or str(uuid.uuid4())
+        raw = cid.encode("latin-1")
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), (b"x-correlation-id", raw)]
+            await send(message)
+
         structlog.contextvars.bind_contextvars(correlation_id=cid)
         try:
-            response = await call_next(request)
+            await self.app(scope, receive, send_with_id)
         finally:
             structlog.contextvars.unbind_contextvars("correlation_id")
-        response.headers["x-correlation-id"] = cid
-        return response
 
 
 class Readiness:

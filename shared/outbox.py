@@ -75,6 +75,8 @@ class OutboxRelay:
             try:
                 await self._refeed_if_new_epoch(lock_conn)
                 while True:
+                    # Clear before reading: a NOTIFY during the batch must wake the next wait.
+                    self._wake.clear()
                     try:
                         sent = await self._publish_batch()
                     except KafkaError as exc:
@@ -85,7 +87,6 @@ class OutboxRelay:
                     if sent:
                         continue
                     self.caught_up.set()
-                    self._wake.clear()
                     with contextlib.suppress(asyncio.TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self._idle)
             finally:

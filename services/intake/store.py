@@ -1,0 +1,215 @@
+"""Intake's PostgreSQL access: tracking serials, the filing statement, look-ups.
+
+Filing costs at most one round trip: the complaint rows, their outbox rows and the relay
+wake-up are one statement (one implicit transaction).  Filings that arrive while the
+writers are busy ride along in the next statement (opportunistic batching: no timer, so
+no added latency when idle; under load one commit and one NOTIFY serve many filings).
+Duplicates are absorbed by the unique constraints with ``ON CONFLICT DO NOTHING``; the
+caller then reads the winner.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import uuid
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import orjson
+
+from shared.outbox import NOTIFY_CHANNEL
+
+SERIAL_BLOCK = 100
+MAX_BATCH = 200
+_RETRYABLE = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
+
+# The batch travels as ONE json parameter: asyncpg encodes 22 array parameters element by
+# element in Python (measured ~60 isinstance checks per row), orjson encodes json in C.
+_INPUT = (
+    ("complaint_id", "uuid"), ("tracking_no", "text"), ("channel", "text"),
+    ("channel_ref", "text"), ("idempotency_key", "text"), ("request_hash", "text"),
+    ("category", "text"), ("province_code", "text"), ("district_code", "text"),
+    ("subdistrict_code", "text"), ("subject", "text"), ("description", "text"),
+    ("anonymous", "boolean"), ("complainant", "jsonb"), ("received_at", "timestamptz"),
+    ("recorded_at", "timestamptz"), ("backfilled", "boolean"), ("event_id", "uuid"),
+    ("topic", "text"), ("key", "text"), ("headers", "jsonb"), ("value", "text"),
+)
+_TABLE_COLUMNS = [name for name, _ in _INPUT[:18]]
+_SELECT = ", ".join("decode(request_hash, 'hex')" if c == "request_hash" else c
+                    for c in _TABLE_COLUMNS)
+
+_FILE_SQL = f"""
+WITH i AS (
+    SELECT * FROM json_to_recordset($1::text::json)
+        AS t({", ".join(f"{name} {typ}" for name, typ in _INPUT)})
+), c AS (
+    INSERT INTO complaints ({", ".join(_TABLE_COLUMNS)})
+    SELECT {_SELECT} FROM i
+    ON CONFLICT DO NOTHING
+    RETURNING complaint_id
+), o AS (
+    INSERT INTO outbox (topic, key, headers, value)
+    SELECT i.topic, convert_to(i.key, 'UTF8'), i.headers, convert_to(i.value, 'UTF8')
+    FROM i JOIN c USING (complaint_id)
+    RETURNING 1
+), woken AS (
+    SELECT pg_notify('{NOTIFY_CHANNEL}', '') FROM (SELECT 1 FROM o LIMIT 1) AS any_row
+)
+SELECT coalesce((SELECT array_agg(complaint_id) FROM c), '{{}}') AS ids,
+       (SELECT count(*) FROM woken) AS woken
+"""
+
+_COLUMNS = (
+    "complaint_id, tracking_no, channel, channel_ref, idempotency_key, request_hash, category, "
+    "province_code, district_code, subdistrict_code, subject, anonymous, complainant, "
+    "received_at, recorded_at, backfilled"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class NewComplaint:
+    """One row of ``complaints`` to insert, with its encoded outbox record."""
+
+    complaint_id: uuid.UUID
+    tracking_no: str
+    channel: str
+    channel_ref: str | None
+    idempotency_key: str | None
+    request_hash: bytes
+    category: str
+    province_code: str
+    district_code: str
+    subdistrict_code: str | None
+    subject: str
+    description: str
+    anonymous: bool
+    complainant: dict[str, Any]
+    received_at: dt.datetime
+    recorded_at: dt.datetime
+    backfilled: bool
+    event_id: uuid.UUID
+    topic: str
+    key: bytes
+    headers: list[list[str]]
+    value: bytes
+
+
+def _batch_json(rows: list[NewComplaint]) -> str:
+    """Rows -> the json array ``_FILE_SQL`` reads (bytes as hex or UTF-8 text)."""
+    return orjson.dumps([
+        {
+            "complaint_id": r.complaint_id, "tracking_no": r.tracking_no, "channel": r.channel,
+            "channel_ref": r.channel_ref, "idempotency_key": r.idempotency_key,
+            "request_hash": r.request_hash.hex(), "category": r.category,
+            "province_code": r.province_code, "district_code": r.district_code,
+            "subdistrict_code": r.subdistrict_code, "subject": r.subject,
+            "description": r.description, "anonymous": r.anonymous,
+            "complainant": r.complainant, "received_at": r.received_at,
+            "recorded_at": r.recorded_at, "backfilled": r.backfilled, "event_id": r.event_id,
+            "topic": r.topic, "key": r.key.decode(), "headers": r.headers,
+            "value": r.value.decode(),
+        }
+        for r in rows
+    ]).decode()
+
+
+class IntakeStore:
+    """Intake's tables over a pool whose search_path is the ``intake`` schema."""
+
+    def __init__(self, pool: asyncpg.Pool, *, serial_block: int = SERIAL_BLOCK,
+                 max_batch: int = MAX_BATCH, writers: int | None = None) -> None:
+        self.pool = pool
+        self._block = serial_block
+        self._serials: deque[int] = deque()
+        self._refill = asyncio.Lock()
+        self._max_batch = max_batch
+        # Leave connections for reads, serial refills and the outbox relay.
+        self._writers = writers or max(1, pool.get_max_size() - 3)
+        self._queue: list[tuple[NewComplaint, asyncio.Future[bool]]] = []
+        self._inflight: set[asyncio.Task[None]] = set()
+
+    async def next_serial(self) -> int:
+        """The next tracking serial from the global sequence, fetched ``serial_block`` at a
+        time so that filing normally costs no extra round trip (gaps are fine)."""
+        if not self._serials:
+            async with self._refill:
+                if not self._serials:  # another task may have refilled while we waited
+                    rows = await self.pool.fetch(
+                        "SELECT nextval('tracking_serial') AS n FROM generate_series(1, $1)",
+                        self._block,
+                    )
+                    self._serials.extend(sorted(r["n"] for r in rows))
+        return self._serials.popleft()
+
+    async def insert(self, row: NewComplaint) -> bool:
+        """Insert the complaint and its outbox row atomically; False if a unique key
+        (idempotency key, channel + channel_ref) already names another complaint."""
+        fut: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._queue.append((row, fut))
+        self._kick()
+        return await fut
+
+    def _kick(self) -> None:
+        while self._queue and len(self._inflight) < self._writers:
+            batch = self._queue[: self._max_batch]
+            del self._queue[: self._max_batch]
+            task = asyncio.create_task(self._flush(batch), name="intake-insert")
+            self._inflight.add(task)
+            task.add_done_callback(self._flushed)
+
+    def _flushed(self, task: asyncio.Task[None]) -> None:
+        self._inflight.discard(task)
+        self._kick()
+
+    async def _flush(self, batch: list[tuple[NewComplaint, asyncio.Future[bool]]]) -> None:
+        # One lock order for every batch (by idempotency key, then channel reference), so
+        # concurrent batches holding duplicates rarely deadlock; if they do, retry.
+        batch.sort(key=lambda item: (item[0].idempotency_key or "", item[0].channel,
+                                     item[0].channel_ref or ""))
+        payload = _batch_json([row for row, _ in batch])
+        try:
+            for attempt in range(3):
+                try:
+                    ids = await self.pool.fetchval(_FILE_SQL, payload)
+                    break
+                except _RETRYABLE:
+                    if attempt == 2:
+                        raise
+        except BaseException as exc:
+            for _, fut in batch:
+                if not fut.done():
+                    fut.set_exception(exc)
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            return
+        inserted = set(ids)
+        for row, fut in batch:
+            if not fut.done():
+                fut.set_result(row.complaint_id in inserted)
+
+    async def close(self) -> None:
+        """Wait for the statements in flight (call before closing the pool)."""
+        while self._inflight:
+            await asyncio.gather(*self._inflight, return_exceptions=True)
+
+    async def find_duplicate(
+        self, idempotency_key: str | None, channel: str, channel_ref: str | None
+    ) -> asyncpg.Record | None:
+        """The complaint already filed under this idempotency key or channel reference
+        (the key wins when both match different complaints)."""
+        if idempotency_key is None and channel_ref is None:
+            return None
+        return await self.pool.fetchrow(
+            f"SELECT {_COLUMNS} FROM complaints "
+            "WHERE idempotency_key = $1 OR (channel = $2 AND channel_ref = $3) "
+            "ORDER BY (idempotency_key IS NOT DISTINCT FROM $1) DESC LIMIT 1",
+            idempotency_key, channel, channel_ref,
+        )
+
+    async def get(self, complaint_id: uuid.UUID) -> asyncpg.Record | None:
+        return await self.pool.fetchrow(
+            f"SELECT {_COLUMNS} FROM complaints WHERE complaint_id = $1", complaint_id
+        )
