@@ -36,6 +36,8 @@ class _Unexpected(Exception):
 
 
 Handler = Callable[[asyncpg.Connection, Envelope], Awaitable[None]]
+# Applies many events at once; must have exactly the effect of ``Handler`` on each in turn.
+BatchHandler = Callable[[asyncpg.Connection, list[Envelope]], Awaitable[None]]
 
 
 class _Rebalance(ConsumerRebalanceListener):
@@ -61,6 +63,7 @@ class EventConsumer:
         group_id: str,
         handler: Handler,
         *,
+        batch_handler: BatchHandler | None = None,
         max_records: int = 2000,
     ) -> None:
         self._pool = pool
@@ -68,6 +71,7 @@ class EventConsumer:
         self._settings = settings
         self._group = group_id
         self._handler = handler
+        self._batch_handler = batch_handler
         self._max_records = max_records
         self._consumer: AIOKafkaConsumer | None = None
         self.assigned = asyncio.Event()
@@ -143,13 +147,24 @@ class EventConsumer:
         self, tp: TopicPartition, records: list[ConsumerRecord], *, careful: bool
     ) -> None:
         poison: list[tuple[ConsumerRecord, str]] = []
+        decoded: list[tuple[ConsumerRecord, Envelope]] = []
+        for rec in records:
+            try:
+                decoded.append((rec, from_record(rec.headers, rec.value)))
+            except DecodeError as exc:
+                poison.append((rec, str(exc)))
         async with self._pool.acquire() as conn, conn.transaction():
-            for rec in records:
+            if self._batch_handler is not None and not careful:
+                # Fast path: the whole batch in a few statements.  Any refusal sends the
+                # batch down the careful per-event path, which isolates the culprits.
                 try:
-                    env = from_record(rec.headers, rec.value)
-                except DecodeError as exc:
-                    poison.append((rec, str(exc)))
-                    continue
+                    await self._batch_handler(conn, [env for _rec, env in decoded])
+                except (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError):
+                    raise
+                except Exception as exc:
+                    raise _Unexpected() from exc
+                decoded = []
+            for rec, env in decoded:
                 try:
                     if careful:
                         async with conn.transaction():

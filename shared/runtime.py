@@ -16,7 +16,7 @@ import structlog
 from aiokafka import AIOKafkaProducer
 
 from shared.config import Settings
-from shared.consumer import EventConsumer, Handler
+from shared.consumer import BatchHandler, EventConsumer, Handler
 from shared.db import create_pool, migrate
 from shared.http import Readiness
 from shared.kafka import ensure_topics, make_producer
@@ -34,6 +34,7 @@ class Runtime:
         *,
         consumer_group: str | None = None,
         handler: Handler | None = None,
+        batch_handler: BatchHandler | None = None,
         relay: bool = True,
     ) -> None:
         self.settings = settings
@@ -41,6 +42,7 @@ class Runtime:
         self._migrations = migrations
         self._group = consumer_group
         self._handler = handler
+        self._batch_handler = batch_handler
         self._want_relay = relay
         self.readiness = Readiness()
         self.pool: asyncpg.Pool | None = None
@@ -66,7 +68,10 @@ class Runtime:
             relay = self.relay
             self.readiness.add("outbox relay", relay.caught_up.is_set)
         if self._group and self._handler:
-            self.consumer = EventConsumer(self.pool, self.producer, s, self._group, self._handler)
+            self.consumer = EventConsumer(
+                self.pool, self.producer, s, self._group, self._handler,
+                batch_handler=self._batch_handler,
+            )
             await self.consumer.start()
             self._spawn(self.consumer.run(), "consumer")
             consumer = self.consumer
