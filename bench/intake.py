@@ -23,6 +23,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -50,6 +51,31 @@ async def wait_http(url: str, timeout: float = 30) -> None:
                 if time.monotonic() > deadline:
                     raise
                 await asyncio.sleep(0.1)
+
+
+def cpu_seconds(platform: Platform) -> dict[str, float]:
+    """CPU time used so far by each part of the platform (PostgreSQL with its backends)."""
+    roots = {name: proc.pid for name, proc in platform.procs.items()}
+    if platform.pg and platform.pg.proc:
+        roots["postgres"] = platform.pg.proc.pid
+    if platform.broker and platform.broker.proc:
+        roots["broker"] = platform.broker.proc.pid
+    out: dict[str, float] = {}
+    for name, pid in roots.items():
+        try:
+            root = psutil.Process(pid)
+            procs = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            continue
+        total = 0.0
+        for proc in procs:
+            try:
+                t = proc.cpu_times()
+                total += t.user + t.system
+            except psutil.NoSuchProcess:
+                pass
+        out[name] = total
+    return out
 
 
 async def kpi_catch_up(kpi_url: str, dsn: str, fy: int, t_end: float) -> tuple[float, int]:
@@ -86,14 +112,20 @@ async def main(args: argparse.Namespace) -> None:
                 for name, url in (("baseline", base_url + "/"), ("intake", intake_url)):
                     wrk.run(url, DISTRICTS, seconds=2, connections=args.connections)  # warm-up
                 base, intake, lags = [], [], []
+                cpu: dict[str, list[float]] = {}
                 for i in range(args.rounds):
                     b = wrk.run(base_url + "/", DISTRICTS, seconds=args.seconds,
                                 connections=args.connections)
+                    before = cpu_seconds(platform)
                     r = wrk.run(intake_url, DISTRICTS, seconds=args.seconds,
                                 connections=args.connections)
                     t_end = time.monotonic()
                     lag, filed = await kpi_catch_up(platform.url("kpi"), platform.database_url,
                                                     fy, t_end)
+                    after = cpu_seconds(platform)
+                    for name in after:
+                        used = after[name] - before.get(name, 0.0)
+                        cpu.setdefault(name, []).append(used / max(r.requests, 1) * 1e6)
                     base.append(b)
                     intake.append(r)
                     lags.append(lag)
@@ -104,6 +136,8 @@ async def main(args: argparse.Namespace) -> None:
             finally:
                 baseline.terminate()
                 baseline.wait()
+    if not base:
+        return
     med_b = statistics.median(x.rps for x in base)
     med_i = statistics.median(x.rps for x in intake)
     print()
@@ -113,6 +147,11 @@ async def main(args: argparse.Namespace) -> None:
     print(f"ratio intake/baseline: {med_i / med_b:.2f}  (target >= 0.80)")
     print(f"KPI catch-up after last 201: median {statistics.median(lags) * 1000:.0f} ms, "
           f"max {max(lags) * 1000:.0f} ms  (target <= 1000 ms)")
+    print("CPU per filed complaint across the platform (median µs; includes consuming it):")
+    for name, values in sorted(cpu.items()):
+        print(f"  {name:<9} {statistics.median(values):7.0f} µs")
+    print(f"  {'total':<9} {sum(statistics.median(v) for v in cpu.values()):7.0f} µs "
+          f"on {psutil.cpu_count()} cores")
     errors = sum(x.errors for x in intake)
     if errors:
         print(f"WARNING: intake answered {errors} requests with errors")

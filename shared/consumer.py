@@ -50,6 +50,7 @@ class _Rebalance(ConsumerRebalanceListener):
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         await self._owner._seek_stored(assigned)
         self._owner.assigned.set()
+        self._owner.joined.set()
 
 
 class EventConsumer:
@@ -74,7 +75,10 @@ class EventConsumer:
         self._batch_handler = batch_handler
         self._max_records = max_records
         self._consumer: AIOKafkaConsumer | None = None
+        # ``assigned``: holds partitions right now (cleared during a rebalance);
+        # ``joined``: has joined its group once, which is what readiness means.
         self.assigned = asyncio.Event()
+        self.joined = asyncio.Event()
         self.applied = 0
         self.dead_lettered = 0
 

@@ -75,7 +75,8 @@ class Runtime:
             await self.consumer.start()
             self._spawn(self.consumer.run(), "consumer")
             consumer = self.consumer
-            self.readiness.add("consumer", consumer.assigned.is_set)
+            # Latched: a later rebalance is routine and must not flap the health check.
+            self.readiness.add("consumer", consumer.joined.is_set)
 
     def _spawn(self, coro: object, name: str) -> None:
         task: asyncio.Task[None] = asyncio.create_task(coro, name=name)  # type: ignore[arg-type]
