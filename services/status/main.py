@@ -28,7 +28,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     runtime_settings = settings or get_settings()
     runtime = Runtime(
         runtime_settings, "status", MIGRATIONS,
-        consumer_group=CONSUMER_GROUP, handler=consumer.handle, relay=True,
+        consumer_group=CONSUMER_GROUP, handler=consumer.handle,
+        batch_handler=consumer.handle_batch, relay=True,
     )
 
     @asynccontextmanager

@@ -117,6 +117,94 @@ async def create_case(conn: asyncpg.Connection, env: Envelope, state: CaseState)
     return True
 
 
+# Column types of ``cases``, for passing the columns of many rows as arrays.
+_CASE_TYPES = {
+    "complaint_id": "uuid", "tracking_no": "text", "status": "text", "version": "int4",
+    "province_code": "text", "district_code": "text", "subdistrict_code": "text",
+    "category": "text", "channel": "text", "received_at": "timestamptz",
+    "recorded_at": "timestamptz", "closed_at": "timestamptz", "closure_reason": "text",
+    "agency": "text", "due_date": "date", "last_event_at": "timestamptz",
+}
+assert tuple(_CASE_TYPES) == _CASE_COLUMNS
+_EVENT_TYPES = {
+    "complaint_id": "uuid", "version": "int4", "event_id": "uuid", "kind": "text",
+    "source": "text", "occurred_at": "timestamptz", "recorded_at": "timestamptz",
+    "correlation_id": "text", "data": "text",  # JSON text, cast to jsonb by the server
+}
+_CASE_ONLY = _CASE_COLUMNS[1:]  # complaint_id is shared with the events arrays ($1)
+
+
+def _create_cases_sql() -> str:
+    ev_cols = ", ".join(_EVENT_TYPES)
+    ev_values = ", ".join(f"{c}::jsonb" if c == "data" else c for c in _EVENT_TYPES)
+    ev_arrays = ", ".join(f"${i}::{t}[]" for i, t in enumerate(_EVENT_TYPES.values(), start=1))
+    first = len(_EVENT_TYPES) + 1
+    case_arrays = ", ".join(
+        f"${i}::{_CASE_TYPES[c]}[]" for i, c in enumerate(_CASE_ONLY, start=first))
+    case_cols = ", ".join(_CASE_COLUMNS)
+    return (
+        f"WITH ev AS ("
+        f" INSERT INTO events ({ev_cols})"
+        f" SELECT {ev_values}"
+        f" FROM unnest({ev_arrays}) AS t({ev_cols})"
+        f" ON CONFLICT DO NOTHING RETURNING complaint_id"
+        f"), cs AS ("
+        f" INSERT INTO cases ({case_cols})"
+        f" SELECT {case_cols} FROM unnest($1::uuid[], {case_arrays}) AS t({case_cols})"
+        f" WHERE complaint_id IN (SELECT complaint_id FROM ev)"
+        f" ON CONFLICT (complaint_id) DO NOTHING"
+        f") SELECT count(*) FROM ev"
+    )
+
+
+_CREATE_CASES_SQL = _create_cases_sql()
+
+
+async def create_cases(conn: asyncpg.Connection,
+                       filings: list[tuple[Envelope, CaseState]]) -> int:
+    """``create_case`` for many first events in one statement; returns how many were new.
+
+    The filings must have pairwise distinct complaint ids and event ids: then none depends
+    on another, and each is stored (event and case row) exactly when ``create_case`` would
+    store it, i.e. when neither its case nor its event id is stored yet.
+    """
+    if not filings:
+        return 0
+    envs = [env for env, _state in filings]
+    states = [state for _env, state in filings]
+    args: list[list[Any]] = [
+        [e.complaint_id for e in envs],
+        [e.version for e in envs],
+        [e.event_id for e in envs],
+        [e.data.kind for e in envs],
+        [e.source for e in envs],
+        [e.occurred_at for e in envs],
+        [e.recorded_at for e in envs],
+        [e.correlation_id for e in envs],
+        [e.data.model_dump_json() for e in envs],
+    ]
+    for col in _CASE_ONLY:
+        values = [getattr(s, col) for s in states]
+        if _CASE_TYPES[col] == "text":  # enums as their values, as _case_row does
+            values = [None if v is None else str(v) for v in values]
+        args.append(values)
+    created: int = await conn.fetchval(_CREATE_CASES_SQL, *args)
+    return created
+
+
+async def stored_first_events(conn: asyncpg.Connection, complaint_ids: list[uuid.UUID],
+                              event_ids: list[uuid.UUID]
+                              ) -> tuple[set[uuid.UUID], set[uuid.UUID]]:
+    """Which of ``complaint_ids`` have a version 1 stored, and which ``event_ids`` are used."""
+    row = await conn.fetchrow(
+        "SELECT ARRAY(SELECT complaint_id FROM events "
+        "             WHERE complaint_id = ANY($1::uuid[]) AND version = 1), "
+        "       ARRAY(SELECT event_id FROM events WHERE event_id = ANY($2::uuid[]))",
+        complaint_ids, event_ids,
+    )
+    return set(row[0]), set(row[1])
+
+
 async def append_event(conn: asyncpg.Connection, env: Envelope, state: CaseState, topic: str
                        ) -> None:
     """Event row, case row and outbox row for one transition; run inside a transaction."""

@@ -1,0 +1,125 @@
+"""CPU per event of the status consumer's handlers: ``handle`` per event vs ``handle_batch``.
+
+    timeout 600 .venv/bin/python -m tests.integration.status.bench_batch [--batches N]
+
+Starts an embedded PostgreSQL (or uses DATABASE_URL), makes two status schemas and applies
+the same kind of 2000-filing batches to each, each batch in one transaction as the consumer
+does (decoding excluded: both paths get decoded envelopes).  Interleaves the two modes and
+reports medians of: client CPU (this process), server CPU (the connection's backend, from
+/proc/<pid>/schedstat, so the server must be local) and wall time, per event.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+
+import asyncpg
+
+from services.status.consumer import handle, handle_batch
+from services.status.main import MIGRATIONS
+from shared import logs
+from shared.db import create_pool, migrate
+from shared.events import Envelope
+from tests.unit.status.factories import filed
+
+BATCH = 2000
+
+
+@contextlib.contextmanager
+def database() -> Iterator[str]:
+    if url := os.environ.get("DATABASE_URL"):
+        yield url
+        return
+    from shared.embedded._proc import free_port
+    from shared.embedded.postgres import EmbeddedPostgres
+
+    with tempfile.TemporaryDirectory(prefix="damrong-bench-") as tmp:
+        pg = EmbeddedPostgres(Path(tmp) / "pg", free_port(), log_file=Path(tmp) / "pg.log")
+        pg.start_sync()
+        try:
+            yield pg.url
+        finally:
+            pg.stop_sync()
+
+
+def _server_ns(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0])
+
+
+Apply = Callable[[asyncpg.Connection, list[Envelope]], Awaitable[None]]
+
+
+async def one_by_one(conn: asyncpg.Connection, envs: list[Envelope]) -> None:
+    for env in envs:
+        await handle(conn, env)
+
+
+async def measure(conn: asyncpg.Connection, apply: Apply, envs: list[Envelope]
+                  ) -> tuple[float, float, float]:
+    """(client CPU, server CPU, wall) in µs per event for one batch in one transaction."""
+    pid = await conn.fetchval("SELECT pg_backend_pid()")
+    s0, c0, w0 = _server_ns(pid), time.process_time_ns(), time.perf_counter_ns()
+    async with conn.transaction():
+        await apply(conn, envs)
+    c1, w1, s1 = time.process_time_ns(), time.perf_counter_ns(), _server_ns(pid)
+    n = len(envs) * 1000
+    return (c1 - c0) / n, (s1 - s0) / n, (w1 - w0) / n
+
+
+async def main(batches: int) -> None:
+    logs.configure("status", "info")  # as in production: debug lines are filtered out
+    with database() as url:
+        admin = await asyncpg.connect(url)
+        name = f"bench_{uuid.uuid4().hex[:8]}"
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        dsn = f"{url.rsplit('/', 1)[0]}/{name}"
+        pools = {}
+        try:
+            for schema in ("per_event", "batched"):
+                pools[schema] = await create_pool(dsn, schema, max_size=1)
+                await migrate(pools[schema], schema, MIGRATIONS)
+            modes: dict[str, tuple[str, Apply]] = {
+                "handle (per event)": ("per_event", one_by_one),
+                "handle_batch": ("batched", handle_batch),
+            }
+            results: dict[str, dict[str, list[tuple[float, float, float]]]] = {
+                m: {"new": [], "redelivered": []} for m in modes}
+            for i in range(batches + 1):  # batch 0 warms up (prepared statements, caches)
+                envs = [filed() for _ in range(BATCH)]
+                for mode, (schema, apply) in modes.items():
+                    async with pools[schema].acquire() as conn:
+                        new = await measure(conn, apply, envs)
+                        again = await measure(conn, apply, envs)  # all already stored
+                    if i:
+                        results[mode]["new"].append(new)
+                        results[mode]["redelivered"].append(again)
+            print(f"{batches} batches of {BATCH} filings, medians in µs per event")
+            print(f"{'mode':20} {'batch':12} {'client CPU':>11} {'server CPU':>11} "
+                  f"{'total CPU':>10} {'wall':>8}")
+            for mode, by_kind in results.items():
+                for kind, samples in by_kind.items():
+                    cl, sv, wl = (statistics.median(x[k] for x in samples) for k in range(3))
+                    print(f"{mode:20} {kind:12} {cl:11.1f} {sv:11.1f} {cl + sv:10.1f} "
+                          f"{wl:8.1f}")
+        finally:
+            for pool in pools.values():
+                await pool.close()
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await admin.close()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--batches", type=int, default=10)
+    import uvloop
+
+    uvloop.run(main(parser.parse_args().batches))
