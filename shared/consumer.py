@@ -128,10 +128,18 @@ class EventConsumer:
                 await self._process_with_retry(tp, records)
 
     async def _process_with_retry(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
+        # Decode once: retries and the careful path reuse the result.
+        decoded: list[tuple[ConsumerRecord, Envelope]] = []
+        undecodable: list[tuple[ConsumerRecord, str]] = []
+        for rec in records:
+            try:
+                decoded.append((rec, from_record(rec.headers, rec.value)))
+            except DecodeError as exc:
+                undecodable.append((rec, str(exc)))
         delay = 0.2
         while True:
             try:
-                await self._process(tp, records)
+                await self._process(tp, records, decoded, undecodable)
                 return
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 log.warning("consumer.batch_retry", group=self._group, partition=tp.partition,
@@ -139,24 +147,22 @@ class EventConsumer:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
-    async def _process(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
+    async def _process(self, tp: TopicPartition, records: list[ConsumerRecord],
+                       decoded: list[tuple[ConsumerRecord, Envelope]],
+                       undecodable: list[tuple[ConsumerRecord, str]]) -> None:
         try:
-            await self._process_once(tp, records, careful=False)
+            await self._process_once(tp, records, decoded, undecodable, careful=False)
         except _Unexpected:
             # Some event broke the handler in a way it did not foresee.  Redo the batch
             # with a savepoint per event so only the culprits go to the dead-letter topic.
-            await self._process_once(tp, records, careful=True)
+            await self._process_once(tp, records, decoded, undecodable, careful=True)
 
     async def _process_once(
-        self, tp: TopicPartition, records: list[ConsumerRecord], *, careful: bool
+        self, tp: TopicPartition, records: list[ConsumerRecord],
+        decoded: list[tuple[ConsumerRecord, Envelope]],
+        undecodable: list[tuple[ConsumerRecord, str]], *, careful: bool,
     ) -> None:
-        poison: list[tuple[ConsumerRecord, str]] = []
-        decoded: list[tuple[ConsumerRecord, Envelope]] = []
-        for rec in records:
-            try:
-                decoded.append((rec, from_record(rec.headers, rec.value)))
-            except DecodeError as exc:
-                poison.append((rec, str(exc)))
+        poison = list(undecodable)
         async with self._pool.acquire() as conn, conn.transaction():
             if self._batch_handler is not None and not careful:
                 # Fast path: the whole batch in a few statements.  Any refusal sends the

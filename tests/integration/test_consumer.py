@@ -1,0 +1,102 @@
+"""The shared consumer on the real broker and database: batches, fallback, dead letters."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import uuid
+from collections.abc import Callable
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer
+
+from shared.config import Settings
+from shared.consumer import EventConsumer, PoisonEvent
+from shared.db import create_pool, migrate
+from shared.envelope_codec import to_record
+from shared.events import CaseAccepted, Envelope
+from shared.kafka import ensure_topics, make_producer
+from tests.e2e.waiting import eventually
+
+NOW = dt.datetime(2026, 1, 5, 3, tzinfo=dt.UTC)
+
+
+def _event(note: str) -> Envelope:
+    return Envelope(event_id=uuid.uuid4(), complaint_id=uuid.uuid4(), version=2,
+                    source="/test", occurred_at=NOW, recorded_at=NOW,
+                    data=CaseAccepted(actor="t", note=note))
+
+
+async def test_batch_refusal_falls_back_per_event_and_dead_letters_only_culprits(
+    make_settings: Callable[..., Settings], tmp_path_factory: object,
+) -> None:
+    settings = make_settings(topic_partitions=1)
+    pool = await create_pool(settings.database_url, "ctest")
+    migrations = tmp_path_factory.mktemp("mig")  # type: ignore[attr-defined]
+    (migrations / "001.sql").write_text("CREATE TABLE seen (note text PRIMARY KEY);")
+    await migrate(pool, "ctest", migrations)
+    await ensure_topics(settings)
+    batches: list[int] = []
+
+    async def handle(conn: asyncpg.Connection, env: Envelope) -> None:
+        note = env.data.note or ""  # type: ignore[union-attr]
+        if note.startswith("bad"):
+            raise PoisonEvent("refused")
+        if note.startswith("boom"):
+            raise KeyError("unforeseen")
+        await conn.execute("INSERT INTO seen VALUES ($1) ON CONFLICT DO NOTHING", note)
+
+    async def handle_batch(conn: asyncpg.Connection, envs: list[Envelope]) -> None:
+        batches.append(len(envs))
+        for env in envs:
+            await handle(conn, env)
+
+    producer = make_producer(settings)
+    await producer.start()
+    consumer = EventConsumer(pool, producer, settings, f"g-{uuid.uuid4().hex[:6]}", handle,
+                             batch_handler=handle_batch)
+    task = asyncio.create_task(consumer.run())
+    try:
+        notes = ["ok-1", "bad-2", "ok-3", "boom-4", "ok-5"]
+        for note in notes:
+            key, headers, value = to_record(_event(note))
+            await producer.send_and_wait(settings.events_topic, value, key=key, headers=headers)
+        await producer.send_and_wait(settings.events_topic, b"not an event", key=b"x")
+
+        await eventually(lambda: pool.fetchval("SELECT count(*) FROM seen"), lambda n: n == 3)
+        await eventually(lambda: _noop(consumer.dead_lettered), lambda n: n == 3)
+        assert sorted(await pool.fetchval("SELECT array_agg(note) FROM seen")) == [
+            "ok-1", "ok-3", "ok-5"]
+        assert batches, "the batch path was tried first"
+        stored = await pool.fetchval("SELECT next_offset FROM consumer_offsets")
+        assert stored == len(notes) + 1
+        errors = await _dead_letters(settings, 3)
+        assert any("refused" in e for e in errors)
+        assert any("KeyError" in e for e in errors)
+        assert any("Decode" in e or "Error" in e for e in errors)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await consumer.stop()
+        await producer.stop()
+        await pool.close()
+
+
+async def _noop(value: int) -> int:
+    return value
+
+
+async def _dead_letters(settings: Settings, n: int) -> list[str]:
+    c = AIOKafkaConsumer(settings.dlq_topic, bootstrap_servers=settings.kafka_bootstrap_servers,
+                         auto_offset_reset="earliest", enable_auto_commit=False)
+    await c.start()
+    try:
+        out: list[str] = []
+        while len(out) < n:
+            for records in (await c.getmany(timeout_ms=1000)).values():
+                out += [dict(r.headers)["dlq_error"].decode() for r in records]
+        return out
+    finally:
+        await c.stop()
+
+
