@@ -11,7 +11,7 @@ import pytest
 
 from shared.embedded.platform import Platform
 from tests.e2e.driver import Driver
-from tests.e2e.waiting import eventually
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 

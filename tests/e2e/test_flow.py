@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from shared.embedded.platform import Platform
-from tests.e2e.waiting import eventually
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 

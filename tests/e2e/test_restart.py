@@ -12,7 +12,7 @@ from aiokafka import AIOKafkaConsumer
 from shared.embedded.platform import Platform
 from tests.e2e.driver import Driver
 from tests.e2e.test_crash import fiscal_year_now
-from tests.e2e.waiting import eventually
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 

@@ -16,7 +16,7 @@ from shared.db import create_pool, migrate
 from shared.envelope_codec import to_record
 from shared.events import CaseAccepted, Envelope
 from shared.kafka import ensure_topics, make_producer
-from tests.e2e.waiting import eventually
+from tests.waiting import eventually
 
 NOW = dt.datetime(2026, 1, 5, 3, tzinfo=dt.UTC)
 

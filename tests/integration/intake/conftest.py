@@ -5,12 +5,10 @@ Tests use fresh idempotency keys and channel references, so they do not see each
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import asyncpg
 import httpx
@@ -19,22 +17,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from services.intake.main import create_app
 from shared.config import Settings
-
-T = TypeVar("T")
-
-
-async def eventually(fn: Callable[[], Awaitable[T | None]], timeout: float = 20.0,
-                     interval: float = 0.1) -> T:
-    """Poll ``fn`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = await fn()
-        if last:
-            return last
-        await asyncio.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s (last: {last!r})")
-
+from tests.waiting import eventually
 
 @dataclass
 class IntakeService:

@@ -13,7 +13,8 @@ from cloudevents.core.bindings import kafka as ce_kafka
 from cloudevents.core.formats.json import JSONFormat
 
 from shared.codes import CategoryCode, ChannelCode
-from tests.integration.intake.conftest import IntakeService, eventually
+from tests.integration.intake.conftest import IntakeService
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
 

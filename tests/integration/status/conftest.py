@@ -6,12 +6,10 @@ The database and topics are the module's own, made the way tests/conftest.py mak
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import asyncpg
 import httpx
@@ -24,22 +22,7 @@ from shared.envelope_codec import to_record
 from shared.events import Envelope
 from shared.kafka import make_producer
 from shared.runtime import Runtime
-
-T = TypeVar("T")
-
-
-async def eventually(fn: Callable[[], Awaitable[T | None]], timeout: float = 20.0,
-                     interval: float = 0.1) -> T:
-    """Poll ``fn`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = await fn()
-        if last:
-            return last
-        await asyncio.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s (last: {last!r})")
-
+from tests.waiting import eventually
 
 @dataclass
 class StatusService:

@@ -13,7 +13,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from shared.envelope_codec import from_record, to_record
 from shared.events import ComplaintFiled, Envelope
-from tests.integration.status.conftest import StatusService, eventually
+from tests.integration.status.conftest import StatusService
+from tests.waiting import eventually
 from tests.unit.status.factories import filed
 
 pytestmark = pytest.mark.integration
