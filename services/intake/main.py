@@ -2,56 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
 
 from services.intake.api import router
 from services.intake.store import IntakeStore
-from shared import http, logs
 from shared.config import Settings, get_settings
 from shared.runtime import Runtime
+from shared.service import build_app, serve
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """The intake app; its pool, producer and outbox relay live in the lifespan."""
-    settings = settings or get_settings()
-    runtime = Runtime(settings, "intake", MIGRATIONS, relay=True)
+    """The intake app; its pool, producer, outbox relay and write batcher live in the lifespan."""
+    runtime = Runtime(settings or get_settings(), "intake", MIGRATIONS, relay=True)
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await runtime.start()
+    async def open_store(app: FastAPI) -> None:
         assert runtime.pool is not None
-        store = IntakeStore(runtime.pool)
-        app.state.store = store
-        try:
-            yield
-        finally:
-            await store.close()
-            await runtime.stop()
+        app.state.store = IntakeStore(runtime.pool)
 
-    app = FastAPI(title="damrong intake", version="1", lifespan=lifespan)
-    app.state.runtime = runtime
-    app.state.settings = settings
-    http.install(app)
-    runtime.readiness.route(app)
-    app.include_router(router)
-    return app
+    async def close_store(app: FastAPI) -> None:
+        store = getattr(app.state, "store", None)
+        if store is not None:
+            await store.close()
+
+    return build_app("intake", runtime, [router], on_start=open_store, on_stop=close_store)
 
 
 def main() -> None:
-    import uvicorn
-
-    settings = get_settings()
-    logs.configure("intake", settings.log_level)
-    uvicorn.run(
-        create_app(settings), host=settings.host, port=settings.intake_port, loop="uvloop",
-        http="httptools", log_level="warning", access_log=False,
-    )
+    serve("intake", create_app, lambda s: s.intake_port)
 
 
 if __name__ == "__main__":
