@@ -230,6 +230,28 @@ def catch_up(case: CaseRow | None, stored: Iterable[Fact]) -> CaseRow | None:
     return case
 
 
+def receive(
+    case: CaseRow | None, waiting: Iterable[Fact], arrived: Iterable[Fact]
+) -> CaseRow | None:
+    """The case after storing each of ``arrived`` in turn, exactly as the per-event handler.
+
+    ``case`` and ``waiting`` (its stored versions above ``applied_version``; all its stored
+    versions when there is no case yet) are the state before; ``arrived`` are new events of
+    this case only (none already stored, no two with one version), in arrival order.  Each
+    is applied if it is the next version, and then the stored run that follows it too.
+    """
+    stored = {f.version: f for f in waiting}
+    for fact in arrived:
+        stored[fact.version] = fact
+        try:
+            case = apply(case, fact)
+        except NotNext:
+            continue  # waits in the log for the gap to fill
+        if fact.version + 1 in stored:
+            case = catch_up(case, stored.values())
+    return case
+
+
 # --- the summary ---------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,11 @@ Writing: ``record`` stores one event and, when it is the case's next version, ap
 all in one statement (the common, in-order path).  It answers whether a stored later
 version now follows; ``catch_up`` then folds that run in with the pure domain fold.
 The rules (what a transition does) come from ``domain``; SQL only carries them out.
+
+A whole batch takes three statements whatever its size: ``store_events`` inserts every
+event at once and says which were stored already (and which earlier ones still wait),
+``load_cases`` reads the cases the new ones touch, and ``save_cases`` writes back those
+the fold (``domain.receive``) changed.
 """
 
 from __future__ import annotations
@@ -13,11 +18,12 @@ import uuid
 from dataclasses import dataclass
 
 import asyncpg
+import orjson
 from pydantic import TypeAdapter
 
 from services.kpi import domain
 from services.kpi.domain import CaseRow, CaseStatus, Fact, Tally
-from shared.events import EventData
+from shared.events import ComplaintFiled, EventData
 
 _DATA: TypeAdapter[EventData] = TypeAdapter(EventData)
 
@@ -123,6 +129,133 @@ async def catch_up(conn: asyncpg.Connection, complaint_id: uuid.UUID) -> CaseRow
             new.last_recorded_at,
         )
     return new
+
+
+# A batch travels as one JSON document: orjson writes it several times faster than
+# asyncpg encodes arrays element by element, for about the same work on the server.
+# (jsonb_to_recordset, not json_: it copies each ``data`` out instead of re-parsing it.)
+_BATCH = """jsonb_to_recordset($1::text::jsonb) AS b(
+    complaint_id uuid, version int, kind text, occurred_at timestamptz,
+    recorded_at timestamptz, data jsonb)"""
+
+# Inserts the batch, then answers from the statement's snapshot, which does not see its
+# own inserts: the keys that were already stored (rows with a NULL occurred_at; none on
+# the common path), and the earlier-stored events of the batch's cases that wait above
+# the applied version.
+_STORE_MANY_SQL = f"""
+WITH batch AS MATERIALIZED (
+    SELECT * FROM {_BATCH}
+), ins AS (
+    INSERT INTO events (complaint_id, version, kind, occurred_at, recorded_at, data)
+    SELECT complaint_id, version, kind, occurred_at, recorded_at, data FROM batch
+    ON CONFLICT DO NOTHING
+    RETURNING complaint_id, version
+)
+SELECT b.complaint_id, b.version, NULL::timestamptz AS occurred_at,
+       NULL::timestamptz AS recorded_at, NULL::jsonb AS data
+  FROM batch AS b
+ WHERE NOT EXISTS (SELECT 1 FROM ins
+                    WHERE ins.complaint_id = b.complaint_id AND ins.version = b.version)
+UNION ALL
+SELECT e.complaint_id, e.version, e.occurred_at, e.recorded_at, e.data
+  FROM events AS e
+ WHERE e.complaint_id = ANY (ARRAY(SELECT complaint_id FROM batch))
+   AND e.version > coalesce((SELECT c.applied_version FROM cases AS c
+                              WHERE c.complaint_id = e.complaint_id), 0)
+"""
+
+_CASE_COLUMNS = ("complaint_id, applied_version, fiscal_year, province_code, district_code, "
+                 "channel, category, received_at, recorded_at, status, closed_at, "
+                 "last_recorded_at")
+
+# Only what a fold can change is updated: the rest is fixed by the filing.
+_SAVE_CASES_SQL = f"""
+INSERT INTO cases ({_CASE_COLUMNS})
+SELECT {_CASE_COLUMNS}
+  FROM json_to_recordset($1::text::json) AS c(
+       complaint_id uuid, applied_version int, fiscal_year int, province_code text,
+       district_code text, channel text, category text, received_at timestamptz,
+       recorded_at timestamptz, status text, closed_at timestamptz,
+       last_recorded_at timestamptz)
+ON CONFLICT (complaint_id) DO UPDATE
+   SET applied_version = EXCLUDED.applied_version, status = EXCLUDED.status,
+       closed_at = EXCLUDED.closed_at, last_recorded_at = EXCLUDED.last_recorded_at
+"""
+
+
+def _uuid(value: object) -> str:
+    if isinstance(value, uuid.UUID):  # asyncpg's own UUID subclass, read from a row
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _to_json(rows: object) -> str:
+    return orjson.dumps(rows, default=_uuid).decode()
+
+
+def _exact(ts: dt.datetime) -> bool:
+    off = ts.utcoffset()
+    return off is not None and not (off.seconds % 60 or off.microseconds)
+
+
+def batchable(fact: Fact) -> bool:
+    """Whether the batch statements carry ``fact``'s timestamps exactly.
+
+    orjson writes a UTC offset in whole minutes (``+06:42:04``, a pre-1920 local mean
+    time, would come out as ``+06:42``) and a naive datetime without one (which asyncpg
+    takes as the client's local time); such rare facts must take the per-event path.
+    """
+    data = fact.data
+    return (_exact(fact.occurred_at) and _exact(fact.recorded_at)
+            and (not isinstance(data, ComplaintFiled)
+                 or (_exact(data.received_at) and _exact(data.recorded_at))))
+
+
+Key = tuple[uuid.UUID, int]
+
+
+async def store_events(
+    conn: asyncpg.Connection, facts: list[Fact]
+) -> tuple[list[Key], dict[uuid.UUID, list[Fact]]]:
+    """Store every fact not stored yet, in one statement (``facts`` hold no equal keys).
+
+    Returns the keys that were stored already (so changed nothing), and per case of the
+    batch the events stored before that wait above its applied version (all of its events
+    when it has no case yet).
+    """
+    batch = _to_json([
+        {"complaint_id": f.complaint_id, "version": f.version, "kind": f.data.kind,
+         "occurred_at": f.occurred_at, "recorded_at": f.recorded_at,
+         "data": orjson.Fragment(f.data.model_dump_json())}
+        for f in facts
+    ])
+    rows = await conn.fetch(_STORE_MANY_SQL, batch)
+    old: list[Key] = []
+    waiting: dict[uuid.UUID, list[Fact]] = {}
+    for r in rows:
+        if r["occurred_at"] is None:
+            old.append((r["complaint_id"], r["version"]))
+        else:
+            waiting.setdefault(r["complaint_id"], []).append(_fact(r))
+    return old, waiting
+
+
+async def load_cases(
+    conn: asyncpg.Connection, complaint_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, CaseRow]:
+    """The stored cases among ``complaint_ids``, by id (one statement)."""
+    rows = await conn.fetch(
+        f"SELECT {_CASE_COLUMNS} FROM cases WHERE complaint_id = ANY ("
+        "ARRAY(SELECT value::uuid FROM json_array_elements_text($1::text::json)))",
+        _to_json(complaint_ids),
+    )
+    return {r["complaint_id"]: _case(r) for r in rows}
+
+
+async def save_cases(conn: asyncpg.Connection, cases: list[CaseRow]) -> None:
+    """Insert new cases and update changed ones (one statement)."""
+    if cases:
+        await conn.execute(_SAVE_CASES_SQL, _to_json(cases))
 
 
 async def tallies(

@@ -5,26 +5,15 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
 
 from services.kpi import domain, store
 from services.kpi.consumer import handle
-from services.kpi.main import MIGRATIONS
 from shared.consumer import PoisonEvent
-from shared.db import create_pool, migrate
 from shared.events import Envelope
 from tests.unit.kpi import scenario
-
-
-@pytest.fixture
-async def pool(fresh_db: str) -> AsyncIterator[asyncpg.Pool]:
-    p = await create_pool(fresh_db, "kpi")
-    await migrate(p, "kpi", MIGRATIONS)
-    yield p
-    await p.close()
 
 
 async def _feed(pool: asyncpg.Pool, envs: list[Envelope], batch: int = 3) -> None:

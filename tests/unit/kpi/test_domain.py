@@ -145,6 +145,22 @@ def test_every_arrival_order_with_duplicates_gives_the_in_order_result() -> None
     assert partial is not None and partial.applied_version == 2
 
 
+def test_receive_in_any_chunks_is_the_handler_semantics() -> None:
+    """receive (the batch fold) agrees with _arrive whatever splits the arrivals."""
+    for name in "CH":
+        facts = _facts(scenario.build()[name])
+        for perm in itertools.permutations(facts):
+            for cut in range(len(perm) + 1):
+                case: domain.CaseRow | None = None
+                stored: dict[int, Fact] = {}
+                for seen, chunk in ((cut, perm[:cut]), (len(perm), perm[cut:])):
+                    applied = case.applied_version if case else 0
+                    waiting = [f for v, f in stored.items() if v > applied]
+                    case = domain.receive(case, waiting, chunk)
+                    stored.update((f.version, f) for f in chunk)
+                    assert case == _arrive(list(perm[:seen])), (name, perm, cut)
+
+
 def _summary(cases: list[domain.CaseRow], fy: int, prov: str | None, dist: str | None) -> dict:
     """What store.tallies computes in SQL, done in memory over folded cases."""
     chosen = [c for c in cases if c.fiscal_year == fy
