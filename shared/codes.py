@@ -42,6 +42,18 @@ class CategoryCode(StrEnum):
     other = "other"
 
 
+class CaseStatus(StrEnum):
+    """Where a case stands in its lifecycle (DESIGN.md §3)."""
+
+    filed = "filed"
+    accepted = "accepted"
+    rejected = "rejected"
+    in_progress = "in_progress"
+    forwarded = "forwarded"
+    closed = "closed"
+    reopened = "reopened"
+
+
 class ClosureReason(StrEnum):
     resolved = "resolved"
     mediated = "mediated"

@@ -11,14 +11,14 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
+
+from shared import thai_calendar
 from shared.codes import CategoryCode, ChannelCode
+from shared.thai_calendar import BANGKOK
 from shared.events import ComplaintFiled, Envelope
 
-BANGKOK = ZoneInfo("Asia/Bangkok")
 SOURCE = "/damrong/intake"
-BE_OFFSET = 543
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,14 +90,9 @@ class FileComplaint:
 
 
 def fiscal_year(moment: dt.datetime) -> int:
-    """Thai fiscal year (Buddhist Era) of ``moment``, read in Asia/Bangkok.
-
-    FY N runs 1 October (N-544 CE) to 30 September (N-543 CE): FY 2569 is
-    2025-10-01 .. 2026-09-30.  A naive ``moment`` is taken as Bangkok time.
-    """
-    local = moment.replace(tzinfo=BANGKOK) if moment.tzinfo is None else moment.astimezone(BANGKOK)
-    ce = local.year + 1 if local.month >= 10 else local.year
-    return ce + BE_OFFSET
+    """Thai fiscal year (BE) of ``moment``; a naive ``moment`` is taken as Bangkok time."""
+    return thai_calendar.fiscal_year(
+        moment.replace(tzinfo=BANGKOK) if moment.tzinfo is None else moment)
 
 
 def tracking_no(district_code: str, received_at: dt.datetime, serial: int) -> str:

@@ -25,9 +25,10 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
+from shared.codes import CaseStatus
 from shared.events import ComplaintFiled, Envelope, EventData
+from shared.thai_calendar import BANGKOK, fiscal_year, fiscal_year_bounds  # noqa: F401 (re-exported)
 
-BANGKOK = dt.timezone(dt.timedelta(hours=7), "Asia/Bangkok")
 FILED = "complaint.filed"
 
 
@@ -40,21 +41,6 @@ class NotNext(ValueError):
 
 
 # --- fiscal years -------------------------------------------------------------------
-
-def fiscal_year(ts: dt.datetime) -> int:
-    """The Thai fiscal year (BE) of an aware timestamp, judged in Asia/Bangkok."""
-    if ts.tzinfo is None or ts.utcoffset() is None:
-        raise ValueError("fiscal_year needs an aware datetime")
-    local = ts.astimezone(BANGKOK)
-    return local.year + 543 + (1 if local.month >= 10 else 0)
-
-
-def fiscal_year_bounds(year: int) -> tuple[dt.datetime, dt.datetime]:
-    """[start, end) of fiscal year ``year`` (BE) as aware UTC datetimes."""
-    start = dt.datetime(year - 544, 10, 1, tzinfo=BANGKOK)
-    end = dt.datetime(year - 543, 10, 1, tzinfo=BANGKOK)
-    return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
-
 
 # --- rounding and statistics -----------------------------------------------------------
 
@@ -91,16 +77,6 @@ def median_days(value: float | None) -> float | None:
 
 
 # --- the per-case fold -------------------------------------------------------------
-
-class CaseStatus(StrEnum):
-    filed = "filed"
-    accepted = "accepted"
-    rejected = "rejected"
-    in_progress = "in_progress"
-    forwarded = "forwarded"
-    closed = "closed"
-    reopened = "reopened"
-
 
 class ClosedEffect(StrEnum):
     """What a transition does to ``closed_at``."""

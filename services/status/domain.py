@@ -25,7 +25,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
-from shared.codes import CategoryCode, ChannelCode, ClosureReason
+from shared.codes import CaseStatus, CategoryCode, ChannelCode, ClosureReason
+from shared.thai_calendar import BANGKOK
 from shared.events import (
     CaseAccepted,
     CaseClosed,
@@ -37,18 +38,6 @@ from shared.events import (
     Envelope,
 )
 
-# Thailand keeps no daylight saving time, so a fixed offset is exact and needs no tz database.
-BANGKOK = dt.timezone(dt.timedelta(hours=7), "Asia/Bangkok")
-
-
-class CaseStatus(StrEnum):
-    filed = "filed"
-    accepted = "accepted"
-    rejected = "rejected"
-    in_progress = "in_progress"
-    forwarded = "forwarded"
-    closed = "closed"
-    reopened = "reopened"
 
 
 class Action(StrEnum):
