@@ -72,6 +72,13 @@ async def test_complaint_filed_moved_and_closed_shows_in_history_and_kpi(
                                  params={"fiscal_year": 2569, "district_code": district})
         assert other_year.json()["received"] == 0
 
+    # The complainant's identity stays in intake's database: no service logs it.
+    for name in ("intake", "status", "kpi"):
+        text = platform.log_file(name).read_text(encoding="utf-8")
+        assert text.strip(), f"{name} wrote no log at all: the scan below would prove nothing"
+        for secret in ("สมชาย", "ใจดี", "0812345678", "+66812345678", "81234567"):
+            assert secret not in text, f"{name} logged personal data"
+
 
 async def test_bad_complaint_is_refused_with_problem_details(platform: Platform) -> None:
     async with httpx.AsyncClient(timeout=10) as c:

@@ -1,0 +1,104 @@
+"""The Kafka record format: round trips, cloudevents conformance, poison detection."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import orjson
+import pytest
+from cloudevents.core.bindings import kafka as ce_kafka
+
+from shared.envelope_codec import DecodeError, from_record, to_record
+from shared.events import (
+    CaseAccepted, CaseClosed, CaseForwarded, CaseRejected, CaseReopened, CaseStarted,
+    ComplaintFiled, Envelope,
+)
+
+T = dt.datetime(2026, 3, 1, 9, 30, tzinfo=dt.UTC)
+BKK = dt.timezone(dt.timedelta(hours=7))
+PAYLOADS = [
+    ComplaintFiled(tracking_no="5001-2569-0000001", channel="line", category="land",
+                   province_code="50", district_code="5001", subdistrict_code="500101",
+                   received_at=T, recorded_at=T, anonymous=False),
+    CaseAccepted(actor="o1", note="รับเรื่อง"),
+    CaseRejected(actor="o1", reason="not ours"),
+    CaseStarted(actor="o1"),
+    CaseForwarded(actor="o1", agency="อบต.", due_date=dt.date(2026, 4, 1)),
+    CaseClosed(actor="o1", reason="resolved"),
+    CaseReopened(actor="o1"),
+]
+
+
+def _env(payload: object, version: int, at: dt.datetime = T, cid: str | None = "c-1") -> Envelope:
+    return Envelope(event_id=uuid.uuid4(), complaint_id=uuid.uuid4(), version=version,
+                    source="/damrong/test", occurred_at=at, recorded_at=at,
+                    correlation_id=cid, data=payload)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("payload", PAYLOADS, ids=lambda p: p.kind)
+def test_round_trip_and_cloudevents_reads_the_same_event(payload: object) -> None:
+    env = _env(payload, 1 if isinstance(payload, ComplaintFiled) else 3,
+               at=dt.datetime(2026, 3, 1, 16, 30, tzinfo=BKK))
+    key, headers, value = to_record(env)
+    assert key == str(env.complaint_id).encode()
+    assert from_record(headers, value) == env
+
+    event = ce_kafka.from_binary_event(ce_kafka.KafkaMessage(dict(headers), key, value))
+    attrs = event.get_attributes()
+    assert attrs["id"] == str(env.event_id)
+    assert attrs["type"] == env.type
+    assert attrs["subject"] == str(env.complaint_id)
+    assert attrs["time"] == env.occurred_at
+    assert attrs["version"] == str(env.version)
+    assert attrs["datacontenttype"] == "application/json"
+    data = event.get_data()
+    data = orjson.loads(data) if isinstance(data, (bytes, str)) else data
+    assert data == env.data.model_dump(mode="json", exclude={"kind"})
+
+
+def test_utc_times_travel_with_z_suffix() -> None:
+    _key, headers, _value = to_record(_env(PAYLOADS[1], 2, cid=None))
+    hdrs = dict(headers)
+    assert hdrs["ce_time"] == b"2026-03-01T09:30:00Z"
+    assert "ce_correlationid" not in hdrs
+
+
+def _good() -> tuple[dict[str, bytes], bytes]:
+    _key, headers, value = to_record(_env(PAYLOADS[3], 4))
+    return dict(headers), value
+
+
+@pytest.mark.parametrize("defect", [
+    "no_specversion", "old_specversion", "no_id", "foreign_type", "unknown_version",
+    "xml", "bad_json", "json_list", "extra_field", "version_zero", "bad_uuid", "bad_time",
+])
+def test_defective_records_are_decode_errors(defect: str) -> None:
+    hdrs, value = _good()
+    match defect:
+        case "no_specversion":
+            del hdrs["ce_specversion"]
+        case "old_specversion":
+            hdrs["ce_specversion"] = b"0.3"
+        case "no_id":
+            del hdrs["ce_id"]
+        case "foreign_type":
+            hdrs["ce_type"] = b"com.example.thing.v1"
+        case "unknown_version":
+            hdrs["ce_type"] = b"th.go.dopa.damrong.case.started.v9"
+        case "xml":
+            hdrs["content-type"] = b"application/xml"
+        case "bad_json":
+            value = b"{not json"
+        case "json_list":
+            value = b"[1, 2]"
+        case "extra_field":
+            value = orjson.dumps({**orjson.loads(value), "national_id": "1101700230708"})
+        case "version_zero":
+            hdrs["ce_version"] = b"0"
+        case "bad_uuid":
+            hdrs["ce_subject"] = b"not-a-uuid"
+        case "bad_time":
+            hdrs["ce_time"] = b"yesterday"
+    with pytest.raises(DecodeError):
+        from_record(list(hdrs.items()), value)
