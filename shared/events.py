@@ -24,8 +24,27 @@ class _Payload(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class BackfilledOutcome(_Payload):
+    """How far an old, backfilled case had got before it was recorded.
+
+    Carried by its ``ComplaintFiled``; the status service turns it into the matching case
+    events (versions 2, 3, ...) dated ``at``, the original date of that outcome.
+    """
+
+    status: Literal["accepted", "in_progress", "forwarded", "closed", "rejected"]
+    at: dt.datetime
+    closure_reason: ClosureReason | None = None
+    reason: str | None = None
+    agency: str | None = None
+    due_date: dt.date | None = None
+
+
 class ComplaintFiled(_Payload):
-    """A complaint entered the system (version 1 of its case)."""
+    """A complaint entered the system (version 1 of its case).
+
+    ``backfilled`` marks a record imported from old paper or spreadsheet registers: its
+    ``received_at`` is the original date and ``outcome`` what happened to it since.
+    """
 
     kind: Literal["complaint.filed"] = "complaint.filed"
     tracking_no: str
@@ -38,6 +57,7 @@ class ComplaintFiled(_Payload):
     recorded_at: dt.datetime
     anonymous: bool
     backfilled: bool = False
+    outcome: BackfilledOutcome | None = None
 
 
 class _Transition(_Payload):
