@@ -149,3 +149,36 @@ def run_sync(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
         return asyncio.run(factory())
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(lambda: asyncio.run(factory())).result()
+
+
+class Managed:
+    """``with`` / ``async with`` and sync twins for anything with async start() and stop()."""
+
+    async def start(self) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    async def stop(self) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def start_sync(self) -> None:
+        run_sync(self.start)
+
+    def stop_sync(self) -> None:
+        run_sync(self.stop)
+
+    async def __aenter__(self: M) -> M:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.stop()
+
+    def __enter__(self: M) -> M:
+        self.start_sync()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop_sync()
+
+
+M = TypeVar("M", bound=Managed)

