@@ -1,50 +1,24 @@
-"""HTTP routes of the status service: parse, call one handler, answer a response model.
+"""HTTP routes of one case: parse, call one handler, answer a response model.
 
-Domain and handler errors become problem+json in ``_problem`` only.
+Domain and handler errors become problem+json in ``problems.problem_for`` only.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Any
 
 import structlog
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.status import handlers
-from services.status.domain import (
-    Action,
-    CaseState,
-    CaseStatus,
-    DomainError,
-    IllegalTransition,
-    InvalidField,
-    MissingField,
-    TransitionCommand,
-)
-from services.status.store import CaseStore, PgCaseStore
-from shared.http import Problem
+from services.status.domain import Action, CaseState, CaseStatus, TransitionCommand
+from services.status.problems import TRANSITION_ERRORS, problem_for
+from services.status.deps import Clock, Store
 
 router = APIRouter(prefix="/v1/complaints", tags=["cases"])
-
-_P = "https://damrong.dopa.go.th/problems/"
-
-
-def _store(request: Request) -> CaseStore:
-    runtime = request.app.state.runtime
-    return PgCaseStore(runtime.pool, runtime.settings.events_topic)
-
-
-def _clock(request: Request) -> Callable[[], dt.datetime]:
-    # Overridable (app.state.clock) so tests can move time without patching.
-    return getattr(request.app.state, "clock", lambda: dt.datetime.now(dt.UTC))
-
-
-Store = Annotated[CaseStore, Depends(_store)]
-Clock = Annotated[Callable[[], dt.datetime], Depends(_clock)]
 
 
 class TransitionIn(BaseModel):
@@ -103,28 +77,6 @@ class HistoryOut(BaseModel):
     events: list[HistoryEvent]
 
 
-def _problem(exc: Exception) -> Problem:
-    """The one place where errors of the status service become HTTP answers."""
-    if isinstance(exc, handlers.CaseNotFound):
-        return Problem(404, "Case not found", str(exc), type_=_P + "case-not-found",
-                       complaint_id=str(exc.complaint_id))
-    if isinstance(exc, handlers.VersionConflict):
-        return Problem(409, "Version conflict", str(exc), type_=_P + "version-conflict",
-                       complaint_id=str(exc.complaint_id),
-                       current_status=exc.status.value if exc.status else None,
-                       current_version=exc.version, expected_version=exc.expected)
-    if isinstance(exc, IllegalTransition):
-        return Problem(409, "Illegal transition", str(exc), type_=_P + "illegal-transition",
-                       action=exc.action.value, current_status=exc.status.value)
-    if isinstance(exc, MissingField):
-        return Problem(422, "Missing field", str(exc), type_=_P + "missing-field",
-                       field=exc.field, errors=[{"field": exc.field, "message": "required"}])
-    if isinstance(exc, InvalidField):
-        return Problem(422, "Invalid field", str(exc), type_=_P + "invalid-field",
-                       field=exc.field, errors=[{"field": exc.field, "message": exc.message}])
-    raise exc
-
-
 def _case_out(state: CaseState) -> CaseOut:
     return CaseOut.model_validate(state.model_dump())
 
@@ -139,8 +91,8 @@ async def post_transition(complaint_id: uuid.UUID, body: TransitionIn, store: St
             store, complaint_id, cmd, now=clock(),
             expected_version=body.expected_version, correlation_id=cid,
         )
-    except (DomainError, handlers.CaseNotFound, handlers.VersionConflict) as exc:
-        raise _problem(exc) from exc
+    except TRANSITION_ERRORS as exc:
+        raise problem_for(exc) from exc
     structlog.get_logger().info("status.transition", complaint_id=str(complaint_id),
                                 action=cmd.action.value, version=state.version)
     return TransitionOut(complaint_id=complaint_id, status=state.status, version=state.version)
@@ -151,7 +103,7 @@ async def get_case(complaint_id: uuid.UUID, store: Store) -> CaseOut:
     try:
         return _case_out(await handlers.get_case(store, complaint_id))
     except handlers.CaseNotFound as exc:
-        raise _problem(exc) from exc
+        raise problem_for(exc) from exc
 
 
 @router.get("/{complaint_id}/history", response_model=HistoryOut)
@@ -159,7 +111,7 @@ async def get_history(complaint_id: uuid.UUID, store: Store) -> HistoryOut:
     try:
         events = await handlers.get_history(store, complaint_id)
     except handlers.CaseNotFound as exc:
-        raise _problem(exc) from exc
+        raise problem_for(exc) from exc
     return HistoryOut(
         complaint_id=complaint_id,
         events=[

@@ -5,28 +5,67 @@ Idempotent: a redelivered or duplicate filing finds version 1 already stored and
 nothing.  ``case.*`` events are this service's own, already stored when they were decided,
 so they are skipped.
 
+A backfilled filing carrying an ``outcome`` also gets the events that bring its case to that
+outcome (``domain.outcomes``), dated the outcome's original date, appended and queued on the
+outbox (so kpi sees them) in the same transaction, and only when the case is new.  An outcome
+the state machine refuses (say a closure without a closure reason) must not lose a valid
+filing, nor invent what the register did not say: the case is opened at ``filed`` and the
+refusal is logged as ``status.backfill_outcome_refused`` and counted in
+``OUTCOMES_REFUSED``, for the district to correct through the normal transitions.
+
 ``handle_batch`` is the fast path for a whole partition batch: it has exactly the effect
-of ``handle`` on each event in turn, in one statement (two when the batch holds different
-filings claiming one case id or one event id).  On anything unusual it raises, and the
-consumer redoes the batch event by event with ``handle``, which dead-letters the culprits.
+of ``handle`` on each event in turn, storing the filings without outcome in one statement
+(two when the batch holds different filings claiming one case id or one event id) and
+those with an outcome one by one.  On anything unusual it raises, and the consumer redoes
+the batch event by event with ``handle``, which dead-letters the culprits.
+
+Both take the ``topic`` of the outbox as a keyword (bind it with ``functools.partial``) and
+a ``clock`` for the outcome events' ``recorded_at`` (tests pin it).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
+from collections import Counter
+from collections.abc import Callable
 
 import asyncpg
 import structlog
 
-from services.status.domain import CaseState, evolve
-from services.status.store import create_case, create_cases, stored_first_events
+from services.status.domain import CaseState, DomainError, evolve
+from services.status.domain.outcomes import outcome_events
+from services.status.store import append_event, create_case, create_cases, stored_first_events
 from shared.consumer import PoisonEvent
 from shared.events import ComplaintFiled, Envelope
 
 log = structlog.get_logger()
 
+SOURCE = "/damrong/status"
+# Refused backfilled outcomes by outcome status, since the process started.
+OUTCOMES_REFUSED: Counter[str] = Counter()
+Clock = Callable[[], dt.datetime]
 
-async def handle(conn: asyncpg.Connection, env: Envelope) -> None:
+
+def _wall_clock() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _outcome(env: Envelope, now: dt.datetime) -> list[tuple[Envelope, CaseState]]:
+    """The backfilled outcome's events, or [] (logged and counted) if they are refused."""
+    try:
+        return outcome_events(env, now, source=SOURCE)
+    except DomainError as exc:
+        status = env.data.outcome.status  # type: ignore[union-attr]
+        OUTCOMES_REFUSED[status] += 1
+        log.warning("status.backfill_outcome_refused", complaint_id=str(env.complaint_id),
+                    event_id=str(env.event_id), outcome=status, error=str(exc),
+                    refused_total=sum(OUTCOMES_REFUSED.values()))
+        return []
+
+
+async def handle(conn: asyncpg.Connection, env: Envelope, *, topic: str,
+                 clock: Clock = _wall_clock) -> None:
     if not isinstance(env.data, ComplaintFiled):
         return
     try:
@@ -37,20 +76,27 @@ async def handle(conn: asyncpg.Connection, env: Envelope) -> None:
     created = await create_case(conn, env, state)
     log.debug("status.case_filed" if created else "status.filing_duplicate",
               complaint_id=str(env.complaint_id), event_id=str(env.event_id))
+    if created and env.data.outcome is not None:
+        for event, new_state in _outcome(env, clock()):
+            await append_event(conn, event, new_state, topic)
 
 
 class BatchRefused(Exception):
     """The batch cannot be applied as a whole; the consumer retries it event by event."""
 
 
-async def handle_batch(conn: asyncpg.Connection, envelopes: list[Envelope]) -> None:
-    """``handle`` for every event of ``envelopes`` in turn, in one or two statements.
+async def handle_batch(conn: asyncpg.Connection, envelopes: list[Envelope], *,
+                       topic: str, clock: Clock = _wall_clock) -> None:
+    """``handle`` for every event of ``envelopes`` in turn.
 
     Raises (before writing anything) if a filing is not version 1, so that the consumer's
     careful per-event path dead-letters it; raises BatchRefused if a concurrent writer
-    stored one of the filings meanwhile (the batch's transaction is then rolled back).
+    stored one of the filings meanwhile, or if a filing with an outcome shares its case id
+    or event id with another filing of the batch (then order matters: the careful path
+    keeps it).  The batch's transaction is rolled back then.
     """
     filings: list[tuple[Envelope, CaseState]] = []
+    with_outcome: list[Envelope] = []
     seen: set[tuple[uuid.UUID, uuid.UUID]] = set()
     for env in envelopes:
         if not isinstance(env.data, ComplaintFiled):
@@ -58,30 +104,46 @@ async def handle_batch(conn: asyncpg.Connection, envelopes: list[Envelope]) -> N
         state = evolve(None, env)  # ValueError unless version 1: leave it to ``handle``
         key = (env.complaint_id, env.event_id)
         # A later copy of the same (case, event id) can never be stored: drop it.
-        if key not in seen:
-            seen.add(key)
+        if key in seen:
+            continue
+        seen.add(key)
+        if env.data.outcome is None:
             filings.append((env, state))
-    if not filings:
-        return
+        else:
+            with_outcome.append(env)
+    if with_outcome:
+        cases = [e.complaint_id for e, _ in filings] + [e.complaint_id for e in with_outcome]
+        events = [e.event_id for e, _ in filings] + [e.event_id for e in with_outcome]
+        if len(set(cases)) != len(cases) or len(set(events)) != len(events):
+            raise BatchRefused("a filing with an outcome shares its keys with another filing")
+    created = await _create_plain(conn, filings) if filings else 0
+    # No key is shared with the plain filings, so applying these after them is the same as
+    # applying them in their places in the batch.
+    for env in with_outcome:
+        await handle(conn, env, topic=topic, clock=clock)
+    log.debug("status.filings_applied", events=len(envelopes), filings=len(filings),
+              created=created, with_outcome=len(with_outcome))
+
+
+async def _create_plain(conn: asyncpg.Connection,
+                        filings: list[tuple[Envelope, CaseState]]) -> int:
     if (len({env.complaint_id for env, _ in filings}) == len(filings)
             and len({env.event_id for env, _ in filings}) == len(filings)):
         # No filing can take a key another one needs: each is stored exactly when its
         # case and event id are not stored yet, which is what ON CONFLICT DO NOTHING does.
-        created = await create_cases(conn, filings)
-    else:
-        # Different filings share a case id or an event id: which one ``handle`` would
-        # store depends on what is stored already, so look that up and replay in order.
-        cases, events = await stored_first_events(
-            conn, [env.complaint_id for env, _ in filings], [env.event_id for env, _ in filings]
-        )
-        winners: list[tuple[Envelope, CaseState]] = []
-        for env, state in filings:
-            if env.complaint_id not in cases and env.event_id not in events:
-                cases.add(env.complaint_id)
-                events.add(env.event_id)
-                winners.append((env, state))
-        created = await create_cases(conn, winners)
-        if created != len(winners):
-            raise BatchRefused(f"{len(winners) - created} filings were stored concurrently")
-    log.debug("status.filings_applied", events=len(envelopes), filings=len(filings),
-              created=created)
+        return await create_cases(conn, filings)
+    # Different filings share a case id or an event id: which one ``handle`` would
+    # store depends on what is stored already, so look that up and replay in order.
+    cases, events = await stored_first_events(
+        conn, [env.complaint_id for env, _ in filings], [env.event_id for env, _ in filings]
+    )
+    winners: list[tuple[Envelope, CaseState]] = []
+    for env, state in filings:
+        if env.complaint_id not in cases and env.event_id not in events:
+            cases.add(env.complaint_id)
+            events.add(env.event_id)
+            winners.append((env, state))
+    created = await create_cases(conn, winners)
+    if created != len(winners):
+        raise BatchRefused(f"{len(winners) - created} filings were stored concurrently")
+    return created

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
 
 from services.status.domain import (
     CaseState,
     CaseStatus,
+    DomainError,
     TransitionCommand,
     decide,
     effective_time,
@@ -85,6 +87,66 @@ async def transition(
             expected_version if expected_version is not None else state.version,
         ) from None
     return new_state
+
+
+class DuplicateItem(Exception):
+    """A bulk request names this case again; only its first item is tried."""
+
+    def __init__(self, complaint_id: uuid.UUID, first_index: int) -> None:
+        super().__init__(f"case {complaint_id} already appears at item {first_index} "
+                         f"of this request")
+        self.complaint_id, self.first_index = complaint_id, first_index
+
+
+@dataclass(frozen=True)
+class BulkItem:
+    complaint_id: uuid.UUID
+    command: TransitionCommand
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    """One item's outcome: the new ``state``, or the ``error`` that left its case untouched."""
+
+    complaint_id: uuid.UUID
+    state: CaseState | None = None
+    error: Exception | None = None
+
+
+async def bulk_transition(
+    store: CaseStore,
+    items: list[BulkItem],
+    *,
+    now: dt.datetime,
+    correlation_id: str | None = None,
+) -> list[BulkResult]:
+    """``transition`` for each item on its own, results in request order.
+
+    Each item is its own transaction, so an item either applies fully or not at all and
+    never affects another item's case.  A case named by more than one item is tried for its
+    first item only; the later ones fail with DuplicateItem.  That keeps every result
+    independent of the others' fate (a second "close" would otherwise succeed or fail
+    depending on whether the first one did).  Only the errors ``transition`` documents are
+    caught; anything else (database down) propagates, leaving the items before it applied.
+    """
+    first: dict[uuid.UUID, int] = {}
+    results: list[BulkResult] = []
+    for index, item in enumerate(items):
+        cid = item.complaint_id
+        if cid in first:
+            results.append(BulkResult(cid, error=DuplicateItem(cid, first[cid])))
+            continue
+        first[cid] = index
+        try:
+            state = await transition(store, cid, item.command, now=now,
+                                     expected_version=item.expected_version,
+                                     correlation_id=correlation_id)
+        except (DomainError, CaseNotFound, VersionConflict) as exc:
+            results.append(BulkResult(cid, error=exc))
+        else:
+            results.append(BulkResult(cid, state=state))
+    return results
 
 
 async def get_case(store: CaseStore, complaint_id: uuid.UUID) -> CaseState:

@@ -6,12 +6,15 @@ consumer) is built in the lifespan, so importing this module creates nothing.
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from fastapi import FastAPI
 
 from services.status import consumer
 from services.status.api import router
+from services.status.bulk_api import router as bulk_router
+from services.status.worklist_api import router as worklist_router
 from shared.config import Settings, get_settings
 from shared.runtime import Runtime
 from shared.service import build_app, serve
@@ -22,12 +25,14 @@ CONSUMER_GROUP = "damrong-status"
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The status service as an ASGI app; ``settings`` defaults to the environment's."""
+    settings = settings or get_settings()
+    topic = settings.events_topic  # backfilled outcomes go out through the outbox
     runtime = Runtime(
-        settings or get_settings(), "status", MIGRATIONS,
-        consumer_group=CONSUMER_GROUP, handler=consumer.handle,
-        batch_handler=consumer.handle_batch, relay=True,
+        settings, "status", MIGRATIONS,
+        consumer_group=CONSUMER_GROUP, handler=partial(consumer.handle, topic=topic),
+        batch_handler=partial(consumer.handle_batch, topic=topic), relay=True,
     )
-    return build_app("status", runtime, [router])
+    return build_app("status", runtime, [bulk_router, router, worklist_router])
 
 
 def main() -> None:

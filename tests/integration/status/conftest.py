@@ -1,6 +1,7 @@
-"""One running status service per test module (a consumer-group join costs seconds).
+"""One running status service for the whole package (a consumer-group join costs seconds).
 
-Every test uses fresh complaint ids, so tests sharing the service do not see each other.
+Every test uses fresh complaint ids (and the worklist tests fresh province and district
+codes), so tests sharing the service do not see each other.
 The database and topics are the module's own, made the way tests/conftest.py makes them.
 """
 
@@ -15,6 +16,7 @@ import asyncpg
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
+from fastapi import FastAPI
 
 from services.status.main import create_app
 from shared.config import Settings
@@ -30,6 +32,7 @@ class StatusService:
     settings: Settings
     runtime: Runtime
     producer: AIOKafkaProducer
+    app: FastAPI
 
     async def publish(self, env: Envelope) -> None:
         key, headers, value = to_record(env)
@@ -48,7 +51,7 @@ class StatusService:
         return await eventually(fetch)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 async def status_service(infra: dict[str, str]) -> AsyncIterator[StatusService]:
     name = f"t_{uuid.uuid4().hex[:12]}"
     admin = await asyncpg.connect(infra["database_url"])
@@ -73,7 +76,7 @@ async def status_service(infra: dict[str, str]) -> AsyncIterator[StatusService]:
                 producer = make_producer(settings)
                 await producer.start()
                 try:
-                    yield StatusService(client, settings, app.state.runtime, producer)
+                    yield StatusService(client, settings, app.state.runtime, producer, app)
                 finally:
                     await producer.stop()
     finally:

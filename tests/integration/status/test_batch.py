@@ -24,12 +24,17 @@ from services.status.store import append_event
 from shared.codes import CategoryCode, ChannelCode
 from shared.config import Settings
 from shared.db import create_pool, migrate
-from shared.events import CaseAccepted, ComplaintFiled, Envelope
+from shared.events import BackfilledOutcome, CaseAccepted, ComplaintFiled, Envelope
 from tests.unit.status.factories import T0, filed
 
 pytestmark = pytest.mark.integration
 
 TOPIC = "complaints.events.batch"
+RECORDED = T0 + dt.timedelta(days=400)  # the recording time of backfilled outcome events
+
+
+def clock() -> dt.datetime:
+    return RECORDED
 
 
 @pytest.fixture
@@ -79,7 +84,7 @@ def accepted(complaint_id: uuid.UUID, *, event_id: uuid.UUID | None = None) -> E
 async def apply_one_by_one(pool: asyncpg.Pool, envs: list[Envelope]) -> None:
     async with pool.acquire() as conn, conn.transaction():
         for env in envs:
-            await handle(conn, env)
+            await handle(conn, env, topic=TOPIC, clock=clock)
 
 
 async def apply_batch(pool: asyncpg.Pool, envs: list[Envelope]) -> list[str]:
@@ -91,7 +96,7 @@ async def apply_batch(pool: asyncpg.Pool, envs: list[Envelope]) -> list[str]:
         conn.add_query_logger(record)
         try:
             async with conn.transaction():
-                await handle_batch(conn, envs)
+                await handle_batch(conn, envs, topic=TOPIC, clock=clock)
         finally:
             conn.remove_query_logger(record)
     return [q for q in queries if q not in ("BEGIN;", "COMMIT;", "ROLLBACK;")]
@@ -229,7 +234,7 @@ async def test_bad_filing_raises_before_writing(dbs: tuple[asyncpg.Pool, asyncpg
     envs = [filing(n=1), filing(n=2, version=2), filing(n=3)]
     async with bat.acquire() as conn:
         with pytest.raises(ValueError, match="version 1"):
-            await handle_batch(conn, envs)  # no transaction: nothing may have been written
+            await handle_batch(conn, envs, topic=TOPIC)  # no transaction: nothing may have been written
     assert await bat.fetchval("SELECT count(*) FROM events") == 0
     assert await bat.fetchval("SELECT count(*) FROM cases") == 0
 
@@ -244,4 +249,48 @@ async def test_nothing_to_do(dbs: tuple[asyncpg.Pool, asyncpg.Pool]) -> None:
 def test_service_wires_the_batch_handler() -> None:
     app = create_app(Settings())
     runtime = app.state.runtime
-    assert (runtime._handler, runtime._batch_handler) == (consumer.handle, consumer.handle_batch)
+    handler, batch_handler = runtime._handler, runtime._batch_handler
+    assert (handler.func, batch_handler.func) == (consumer.handle, consumer.handle_batch)
+    assert handler.keywords == batch_handler.keywords == {"topic": Settings().events_topic}
+
+
+def with_outcome(env: Envelope, **outcome: Any) -> Envelope:
+    data = env.data
+    assert isinstance(data, ComplaintFiled)
+    at = data.received_at + dt.timedelta(days=9)
+    data = data.model_copy(update={"backfilled": True,
+                                   "outcome": BackfilledOutcome(**{"at": at, **outcome})})
+    return env.model_copy(update={"data": data})
+
+
+async def test_outcomes_in_a_batch_match_handle(dbs: tuple[asyncpg.Pool, asyncpg.Pool]) -> None:
+    ref, bat = dbs
+    closed = with_outcome(filing(n=1), status="closed", closure_reason="resolved")
+    fwd = with_outcome(filing(n=2), status="forwarded", agency="X",
+                       due_date=dt.date(2030, 1, 1))
+    refused = with_outcome(filing(n=3), status="closed")  # no closure reason
+    envs = [filing(n=4), closed, fwd, refused, closed, filing(n=5), fwd]
+    await both(ref, bat, envs)
+    got = await assert_same(ref, bat)
+    versions = {c["complaint_id"]: (c["status"], c["version"]) for c in got["cases"]}
+    assert versions[closed.complaint_id] == ("closed", 2)
+    assert versions[fwd.complaint_id] == ("forwarded", 4)
+    assert versions[refused.complaint_id] == ("filed", 1)
+    assert len(got["events"]) == 5 + 1 + 3
+    assert all(e["recorded_at"] == RECORDED for e in got["events"] if e["version"] > 1)
+    for pool in (ref, bat):  # the outcome events, once each, on the outbox
+        assert await pool.fetchval("SELECT count(*) FROM outbox") == 4
+    # Redelivered: nothing changes, nothing more is queued.
+    await both(ref, bat, envs)
+    assert await assert_same(ref, bat) == got
+    assert await bat.fetchval("SELECT count(*) FROM outbox") == 4
+
+
+async def test_outcome_sharing_a_case_refuses_the_batch(
+        dbs: tuple[asyncpg.Pool, asyncpg.Pool]) -> None:
+    _ref, bat = dbs
+    plain = filing(n=1)
+    rival = with_outcome(filing(plain.complaint_id, n=2), status="accepted")
+    async with bat.acquire() as conn, conn.transaction():
+        with pytest.raises(consumer.BatchRefused):
+            await handle_batch(conn, [rival, plain], topic=TOPIC, clock=clock)

@@ -63,3 +63,28 @@ async def test_domain_errors_write_nothing() -> None:
         await handlers.transition(store, cid, command(Action.reject, reason=None), now=NOW)
     assert len(await store.history(cid)) == 1
     assert store.published == []
+
+
+async def test_bulk_items_stand_alone_in_request_order() -> None:
+    store, cid = await _store_with_case()
+    other_env = filed()
+    await store.create(other_env, evolve(None, other_env))
+    unknown = uuid.uuid4()
+    items = [
+        handlers.BulkItem(cid, command(Action.close)),
+        handlers.BulkItem(unknown, command(Action.close)),
+        handlers.BulkItem(other_env.complaint_id, command(Action.start)),  # illegal: filed
+        handlers.BulkItem(cid, command(Action.reopen)),  # same case again
+        handlers.BulkItem(other_env.complaint_id, command(Action.accept)),  # also a repeat
+    ]
+    results = await handlers.bulk_transition(store, items, now=NOW, correlation_id="c")
+    assert [r.complaint_id for r in results] == [i.complaint_id for i in items]
+    assert results[0].state is not None and results[0].state.status is CaseStatus.closed
+    assert isinstance(results[1].error, handlers.CaseNotFound)
+    assert isinstance(results[2].error, IllegalTransition)
+    assert isinstance(results[3].error, handlers.DuplicateItem)
+    assert results[3].error.first_index == 0
+    assert isinstance(results[4].error, handlers.DuplicateItem)
+    assert results[4].error.first_index == 2
+    assert [e.complaint_id for e in store.published] == [cid]
+    assert len(await store.history(other_env.complaint_id)) == 1

@@ -1,0 +1,99 @@
+"""``POST /v1/complaints:bulk-transition``: many officer commands, each on its own.
+
+The literal colon keeps the route apart from ``/v1/complaints/{complaint_id}`` (which needs
+a slash), in the style of Google's custom methods.  Every item gets a result in request
+order; a failed item carries the problem its single-case request would have answered.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import structlog
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.status import handlers
+from services.status.deps import Clock, Store
+from services.status.domain import Action, CaseStatus, TransitionCommand
+from services.status.problems import problem_for
+
+router = APIRouter(tags=["cases"])
+
+MAX_ITEMS = 1000
+
+
+class BulkItemIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    complaint_id: uuid.UUID
+    action: Action
+    actor: str | None = Field(default=None, min_length=1, max_length=200,
+                              description="defaults to the request's actor")
+    note: str | None = Field(default=None, max_length=4000)
+    reason: str | None = Field(default=None, max_length=1000)
+    agency: str | None = Field(default=None, max_length=300)
+    due_date: dt.date | None = None
+    occurred_at: dt.datetime | None = None
+    expected_version: int | None = Field(default=None, ge=1)
+
+
+class BulkIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    actor: str = Field(min_length=1, max_length=200)
+    items: list[BulkItemIn] = Field(min_length=1, max_length=MAX_ITEMS)
+
+
+class ItemError(BaseModel):
+    status: int
+    title: str
+    detail: str
+
+
+class BulkItemOut(BaseModel):
+    complaint_id: uuid.UUID
+    ok: bool
+    status: CaseStatus | None = None
+    version: int | None = None
+    error: ItemError | None = None
+
+
+class BulkOut(BaseModel):
+    results: list[BulkItemOut]
+    succeeded: int
+    failed: int
+
+
+def _item(item: BulkItemIn, actor: str) -> handlers.BulkItem:
+    fields = item.model_dump(exclude={"complaint_id", "expected_version", "actor"})
+    return handlers.BulkItem(
+        complaint_id=item.complaint_id,
+        command=TransitionCommand(**fields, actor=item.actor or actor),
+        expected_version=item.expected_version,
+    )
+
+
+def _result(res: handlers.BulkResult) -> BulkItemOut:
+    if res.state is not None:
+        return BulkItemOut(complaint_id=res.complaint_id, ok=True, status=res.state.status,
+                           version=res.state.version)
+    assert res.error is not None
+    problem = problem_for(res.error)
+    return BulkItemOut(complaint_id=res.complaint_id, ok=False,
+                       error=ItemError(status=problem.status, title=problem.title,
+                                       detail=problem.detail))
+
+
+@router.post("/v1/complaints:bulk-transition", response_model=BulkOut,
+             response_model_exclude_none=True)
+async def post_bulk_transition(body: BulkIn, store: Store, clock: Clock) -> BulkOut:
+    """Apply each item as its own transition; 200 with a result per item, in order."""
+    cid = structlog.contextvars.get_contextvars().get("correlation_id")
+    results = await handlers.bulk_transition(
+        store, [_item(i, body.actor) for i in body.items], now=clock(), correlation_id=cid)
+    out = [_result(r) for r in results]
+    succeeded = sum(1 for r in out if r.ok)
+    structlog.get_logger().info("status.bulk_transition", items=len(out), succeeded=succeeded)
+    return BulkOut(results=out, succeeded=succeeded, failed=len(out) - succeeded)

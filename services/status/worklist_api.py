@@ -1,0 +1,143 @@
+"""The officers' worklists: stale, overdue and backlog cases, as JSON or CSV.
+
+``GET /v1/worklists/{stale,overdue,backlog}``, paginated by ``limit``/``offset`` with the
+``total``, filtered by province, district, category and channel; ``?format=csv`` answers the
+same page as CSV (UTF-8 with a byte-order mark, so that Excel shows Thai).  Times are given
+in Asia/Bangkok; "now" is the app clock.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import uuid
+from enum import StrEnum
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Response
+from pydantic import BaseModel
+
+from services.status.deps import Clock, Pool
+from services.status.domain.worklists import elapsed_days
+from services.status.worklist_store import Filters, Worklist, fetch_worklist
+from shared.codes import CaseStatus, CategoryCode, ChannelCode
+from shared.thai_calendar import BANGKOK
+
+router = APIRouter(prefix="/v1/worklists", tags=["worklists"])
+
+MAX_LIMIT = 1000
+
+
+class Format(StrEnum):
+    json = "json"
+    csv = "csv"
+
+
+class WorklistItem(BaseModel):
+    complaint_id: uuid.UUID
+    tracking_no: str
+    status: CaseStatus
+    province_code: str
+    district_code: str
+    category: str
+    channel: str
+    received_at: dt.datetime
+    last_event_at: dt.datetime
+    age_days: int
+    days_since_last_event: int
+    agency: str | None
+    due_date: dt.date | None
+
+
+class WorklistOut(BaseModel):
+    worklist: Worklist
+    total: int
+    limit: int
+    offset: int
+    items: list[WorklistItem]
+
+
+class Page(BaseModel):
+    limit: int
+    offset: int
+    format: Format
+
+
+def _filters(
+    province_code: Annotated[str | None, Query(max_length=10)] = None,
+    district_code: Annotated[str | None, Query(max_length=10)] = None,
+    category: CategoryCode | None = None,
+    channel: ChannelCode | None = None,
+) -> Filters:
+    return Filters(province_code, district_code,
+                   category.value if category else None, channel.value if channel else None)
+
+
+def _page(
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    format: Format = Format.json,
+) -> Page:
+    return Page(limit=limit, offset=offset, format=format)
+
+
+FiltersQ = Annotated[Filters, Depends(_filters)]
+PageQ = Annotated[Page, Depends(_page)]
+CSV_COLUMNS = tuple(WorklistItem.model_fields)
+
+
+def _item(row: dict[str, Any], now: dt.datetime) -> WorklistItem:
+    return WorklistItem(
+        **{**row,
+           "received_at": row["received_at"].astimezone(BANGKOK),
+           "last_event_at": row["last_event_at"].astimezone(BANGKOK)},
+        age_days=elapsed_days(row["received_at"], now),
+        days_since_last_event=elapsed_days(row["last_event_at"], now),
+    )
+
+
+def to_csv(items: list[WorklistItem]) -> str:
+    """The items as CSV text with a header line (the byte-order mark is added on encoding)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for item in items:
+        row = item.model_dump(mode="json")
+        writer.writerow(["" if row[c] is None else row[c] for c in CSV_COLUMNS])
+    return buf.getvalue()
+
+
+async def _answer(kind: Worklist, pool: Any, clock: Clock, filters: Filters, page: Page,
+                  stale_days: int = 30) -> WorklistOut | Response:
+    now = clock()
+    rows, total = await fetch_worklist(pool, kind, filters, now=now, stale_days=stale_days,
+                                       limit=page.limit, offset=page.offset)
+    items = [_item(r, now) for r in rows]
+    if page.format is Format.csv:
+        return Response(
+            ("\ufeff" + to_csv(items)).encode("utf-8"), media_type="text/csv; charset=utf-8",
+            headers={"content-disposition": f'attachment; filename="{kind.value}.csv"',
+                     "x-total-count": str(total)},
+        )
+    return WorklistOut(worklist=kind, total=total, limit=page.limit, offset=page.offset,
+                       items=items)
+
+
+@router.get("/stale", response_model=WorklistOut)
+async def stale(pool: Pool, clock: Clock, filters: FiltersQ, page: PageQ,
+                days: Annotated[int, Query(ge=0, le=3650)] = 30) -> Any:
+    """Open cases with no event for at least ``days`` days, longest silent first."""
+    return await _answer(Worklist.stale, pool, clock, filters, page, days)
+
+
+@router.get("/overdue", response_model=WorklistOut)
+async def overdue(pool: Pool, clock: Clock, filters: FiltersQ, page: PageQ) -> Any:
+    """Forwarded cases whose reply was due before today (Bangkok), earliest due first."""
+    return await _answer(Worklist.overdue, pool, clock, filters, page)
+
+
+@router.get("/backlog", response_model=WorklistOut)
+async def backlog(pool: Pool, clock: Clock, filters: FiltersQ, page: PageQ) -> Any:
+    """Every open case, oldest received first, with its age in days."""
+    return await _answer(Worklist.backlog, pool, clock, filters, page)

@@ -1,0 +1,84 @@
+"""Worklist queries over the ``cases`` table: which cases, in what order, how many.
+
+The cut-offs (stale since, due before) come from ``domain.worklists``, so the SQL only
+filters, orders and pages; ages are computed from the rows by the same domain functions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import asyncpg
+
+from services.status.domain import OPEN_STATES
+from services.status.domain.worklists import bangkok_today, stale_cutoff
+
+
+class Worklist(StrEnum):
+    stale = "stale"
+    overdue = "overdue"
+    backlog = "backlog"
+
+
+@dataclass(frozen=True)
+class Filters:
+    province_code: str | None = None
+    district_code: str | None = None
+    category: str | None = None
+    channel: str | None = None
+
+
+COLUMNS = ("complaint_id", "tracking_no", "status", "province_code", "district_code",
+           "category", "channel", "received_at", "last_event_at", "agency", "due_date")
+
+# Oldest first; complaint_id breaks ties so that pages never overlap or skip.
+_ORDER = {
+    Worklist.stale: "last_event_at, complaint_id",
+    Worklist.overdue: "due_date, received_at, complaint_id",
+    Worklist.backlog: "received_at, complaint_id",
+}
+_OPEN = "status IN ({})".format(", ".join(f"'{s.value}'" for s in sorted(OPEN_STATES)))
+
+
+def _where(kind: Worklist, filters: Filters, now: dt.datetime, stale_days: int
+           ) -> tuple[str, list[Any]]:
+    args: list[Any] = []
+    clauses: list[str] = []
+
+    def arg(value: Any) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    if kind is Worklist.overdue:
+        clauses += ["status = 'forwarded'", f"due_date < {arg(bangkok_today(now))}"]
+    else:
+        clauses.append(_OPEN)
+    if kind is Worklist.stale:
+        clauses.append(f"last_event_at <= {arg(stale_cutoff(now, stale_days))}")
+    for column in ("province_code", "district_code", "category", "channel"):
+        value = getattr(filters, column)
+        if value is not None:
+            clauses.append(f"{column} = {arg(value)}")
+    return " AND ".join(clauses), args
+
+
+async def fetch_worklist(
+    pool: asyncpg.Pool, kind: Worklist, filters: Filters, *, now: dt.datetime,
+    stale_days: int = 30, limit: int = 50, offset: int = 0,
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of the worklist ``kind`` at ``now`` and the total number of its cases."""
+    where, args = _where(kind, filters, now, stale_days)
+    n = len(args)
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read",
+                                                        readonly=True):
+        # One snapshot for page and total, so they agree.
+        rows = await conn.fetch(
+            f"SELECT {', '.join(COLUMNS)} FROM cases WHERE {where} "
+            f"ORDER BY {_ORDER[kind]} LIMIT ${n + 1} OFFSET ${n + 2}",
+            *args, limit, offset,
+        )
+        total: int = await conn.fetchval(f"SELECT count(*) FROM cases WHERE {where}", *args)
+    return [dict(r) for r in rows], total
