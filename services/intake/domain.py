@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from shared import thai_calendar
 from shared.codes import CategoryCode, ChannelCode
 from shared.thai_calendar import BANGKOK
-from shared.events import ComplaintFiled, Envelope
+from shared.events import BackfilledOutcome, ComplaintFiled, Envelope
 
 SOURCE = "/damrong/intake"
 
@@ -113,8 +113,11 @@ def complaint_filed(
     received_at: dt.datetime,
     recorded_at: dt.datetime,
     correlation_id: str | None,
+    outcome: BackfilledOutcome | None = None,
 ) -> Envelope:
-    """The ``ComplaintFiled`` event (case version 1).  Carries no personal data."""
+    """The ``ComplaintFiled`` event (case version 1).  Carries no personal data.
+
+    ``outcome`` is how far a backfilled case had got (status turns it into case events)."""
     return Envelope(
         event_id=event_id,
         complaint_id=complaint_id,
@@ -134,6 +137,7 @@ def complaint_filed(
             recorded_at=recorded_at,
             anonymous=cmd.complainant.anonymous,
             backfilled=cmd.backfilled,
+            outcome=outcome,
         ),
     )
 

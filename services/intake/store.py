@@ -116,6 +116,10 @@ def _batch_json(rows: list[NewComplaint]) -> str:
     ]).decode()
 
 
+def _lock_order(row: NewComplaint) -> tuple[str, str, str]:
+    return (row.idempotency_key or "", row.channel, row.channel_ref or "")
+
+
 class IntakeStore:
     """Intake's tables over a pool whose search_path is the ``intake`` schema."""
 
@@ -167,17 +171,9 @@ class IntakeStore:
     async def _flush(self, batch: list[tuple[NewComplaint, asyncio.Future[bool]]]) -> None:
         # One lock order for every batch (by idempotency key, then channel reference), so
         # concurrent batches holding duplicates rarely deadlock; if they do, retry.
-        batch.sort(key=lambda item: (item[0].idempotency_key or "", item[0].channel,
-                                     item[0].channel_ref or ""))
-        payload = _batch_json([row for row, _ in batch])
+        batch.sort(key=lambda item: _lock_order(item[0]))
         try:
-            for attempt in range(3):
-                try:
-                    ids = await self.pool.fetchval(_FILE_SQL, payload)
-                    break
-                except _RETRYABLE:
-                    if attempt == 2:
-                        raise
+            ids = await self._file(_batch_json([row for row, _ in batch]))
         except BaseException as exc:
             for _, fut in batch:
                 if not fut.done():
@@ -189,6 +185,30 @@ class IntakeStore:
         for row, fut in batch:
             if not fut.done():
                 fut.set_result(row.complaint_id in inserted)
+
+    async def _file(self, payload: str) -> list[uuid.UUID]:
+        for attempt in range(3):
+            try:
+                ids: list[uuid.UUID] = await self.pool.fetchval(_FILE_SQL, payload)
+                return ids
+            except _RETRYABLE:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def take_serials(self, n: int) -> list[int]:
+        """``n`` fresh tracking serials in one round trip (for bulk filing)."""
+        rows = await self.pool.fetch(
+            "SELECT nextval('tracking_serial') AS n FROM generate_series(1, $1)", n)
+        return sorted(r["n"] for r in rows)
+
+    async def insert_many(self, rows: list[NewComplaint]) -> set[uuid.UUID]:
+        """Insert many complaints with their outbox rows in ONE statement (one transaction);
+        returns the ids inserted: the others collided with a unique key (already filed)."""
+        if not rows:
+            return set()
+        ordered = sorted(rows, key=_lock_order)
+        return set(await self._file(_batch_json(ordered)))
 
     async def close(self) -> None:
         """Wait for the statements in flight (call before closing the pool)."""

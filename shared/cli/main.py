@@ -1,4 +1,5 @@
-"""`damrong` command line: `up` runs the whole platform locally, `demo` feeds it complaints."""
+"""`damrong` command line: `up` runs the whole platform locally, `demo` feeds it complaints,
+`import` backfills a register file."""
 
 from __future__ import annotations
 
@@ -61,6 +62,29 @@ def demo(
     result = run_demo(intake_url, status_url, complaints)
     if inspect.isawaitable(result):  # tolerate an async run_demo
         asyncio.run(result)  # type: ignore[arg-type]
+
+
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True,
+                                         help="A register as .csv or .xlsx")],
+    intake_url: Annotated[str, typer.Option("--intake-url")] = "http://127.0.0.1:8001",
+) -> None:
+    """Backfill complaints from a register (CSV or Excel) through intake's API.
+
+    Prints how many rows were filed, duplicates and rejected; rejected rows, with their
+    reasons, go to <FILE stem>.rejected.csv beside it.  Importing again files nothing twice.
+    """
+    from rich.console import Console
+
+    from shared.cli.importer import ImportFailed, run_import
+
+    console = Console()
+    try:
+        run_import(file, intake_url, console)
+    except (ImportFailed, OSError) as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from None
 
 
 if __name__ == "__main__":
