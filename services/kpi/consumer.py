@@ -6,10 +6,13 @@ changes nothing.  In-order events cost one statement; an event that closes a gap
 by out-of-order arrival (a broker re-feed from two publishers) also folds the waiting
 later versions in.
 
-``handle_batch`` is the consumer's fast path: a whole partition batch in three
-statements (store all, read the touched cases, write back the changed ones), with the
-same effect as ``handle`` on each event in turn.  It raises on anything unusual and the
-consumer then redoes the batch event by event with ``handle``.
+Both keep the case's history (``case_intervals``, see ``history``) in step with
+``cases``.
+
+``handle_batch`` is the consumer's fast path: a whole partition batch in a few
+statements (store all, read the touched cases, write back the changed ones, replace
+their history), with the same effect as ``handle`` on each event in turn.  It raises on
+anything unusual and the consumer then redoes the batch event by event with ``handle``.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import uuid
 
 import asyncpg
 
-from services.kpi import domain, store
+from services.kpi import domain, history, store
 from shared.consumer import PoisonEvent
 from shared.events import Envelope
 
@@ -35,6 +38,9 @@ async def handle(conn: asyncpg.Connection, env: Envelope) -> None:
         raise PoisonEvent(str(exc)) from exc
     if await store.record(conn, fact):
         await store.catch_up(conn, fact.complaint_id)
+    # The history follows the applied version; rebuilding when it did not move is a
+    # harmless no-op, and this is the rare path (the batch one is the common one).
+    await history.rebuild(conn, fact.complaint_id)
 
 
 async def handle_batch(conn: asyncpg.Connection, envs: list[Envelope]) -> None:
@@ -72,3 +78,12 @@ async def handle_batch(conn: asyncpg.Connection, envs: list[Envelope]) -> None:
         if case is not None and case != old:
             changed.append(case)
     await store.save_cases(conn, changed)
+    # A new case's events are all at hand (this batch and the ones that waited); a case
+    # that moved on needs its earlier events read back (one statement).
+    new = {c.complaint_id for c in changed if c.complaint_id not in before}
+    steps = await history.load_steps(
+        conn, [c.complaint_id for c in changed if c.complaint_id not in new]) if (
+        len(new) < len(changed)) else {}
+    for cid in new:
+        steps[cid] = [history.step(f) for f in (*waiting.get(cid, ()), *arrived[cid])]
+    await history.replace(conn, changed, steps, new=new)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.kpi import api
+from services.kpi import api, history
 from services.kpi.consumer import handle, handle_batch
 from shared.config import Settings, get_settings
 from shared.runtime import Runtime
@@ -27,7 +27,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     runtime = Runtime(settings or get_settings(), "kpi", MIGRATIONS,
                       consumer_group=CONSUMER_GROUP, handler=handle,
                       batch_handler=handle_batch, relay=False)
-    return build_app("kpi", runtime, [api.router])
+    async def fill_history(_app: FastAPI) -> None:
+        assert runtime.pool is not None
+        await history.fill_missing(runtime.pool)
+
+    return build_app("kpi", runtime, [api.router], on_start=fill_history)
 
 
 def main() -> None:

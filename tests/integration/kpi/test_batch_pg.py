@@ -11,7 +11,8 @@ from typing import Any
 import asyncpg
 import pytest
 
-from services.kpi import domain, store
+from services.kpi import domain, reports, sla
+from services.kpi.asof import Scope
 from services.kpi.consumer import handle, handle_batch
 from shared.consumer import PoisonEvent
 from shared.envelope_codec import from_record, to_record
@@ -19,17 +20,19 @@ from shared.events import ComplaintFiled, Envelope
 from tests.unit.kpi import scenario
 
 
-async def _tables(pool: asyncpg.Pool) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+async def _tables(pool: asyncpg.Pool) -> tuple[list[dict[str, Any]], ...]:
     events = await pool.fetch("SELECT * FROM events ORDER BY complaint_id, version")
     cases = await pool.fetch("SELECT * FROM cases ORDER BY complaint_id")
-    return [dict(r) for r in events], [dict(r) for r in cases]
+    history = await pool.fetch(
+        "SELECT * FROM case_intervals ORDER BY complaint_id, recorded_from, valid_from")
+    return [dict(r) for r in events], [dict(r) for r in cases], [dict(r) for r in history]
 
 
 async def _summaries(pool: asyncpg.Pool) -> dict[tuple[int, str | None, str | None], Any]:
     out = {}
     for fy, prov, dist in scenario.EXPECTED:
-        tallies, med = await store.tallies(pool, fy, prov, dist)
-        out[fy, prov, dist] = domain.summarize(fy, prov, dist, tallies, med)
+        out[fy, prov, dist] = (await reports.summary(pool, Scope(fy, prov, dist),
+                                                     sla.load())).doc
     return out
 
 
@@ -80,8 +83,8 @@ async def test_batches_have_exactly_the_effect_of_events_one_by_one(
         async with pool.acquire() as conn, conn.transaction():
             await handle_batch(conn, order)
         assert await _tables(pool) == before
-        await pool.execute("TRUNCATE events, cases")
-        await ref_pool.execute("TRUNCATE events, cases")
+        await pool.execute("TRUNCATE events, cases, case_intervals")
+        await ref_pool.execute("TRUNCATE events, cases, case_intervals")
 
 
 async def test_a_batch_with_an_impossible_event_raises_and_writes_nothing(
@@ -118,7 +121,7 @@ async def test_timestamps_json_cannot_carry_exactly_are_left_to_handle(
 async def test_an_empty_batch_does_nothing(pool: asyncpg.Pool) -> None:
     async with pool.acquire() as conn:
         await handle_batch(conn, [])
-    assert await _tables(pool) == ([], [])
+    assert await _tables(pool) == ([], [], [])
 
 
 def test_the_service_consumes_through_handle_batch() -> None:

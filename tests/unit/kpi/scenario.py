@@ -105,43 +105,57 @@ def _c(received: int, closed: int) -> dict[str, int]:
     return {"received": received, "closed": closed, "open": received - closed}
 
 
-# (fiscal_year, province_code, district_code) -> expected summary
+def _sla(within: int, rate: float | None) -> dict[str, object]:
+    return {"closed_within_sla": within, "sla_rate": rate}
+
+
+# Every question here is "as of now, knowing everything", over all channels and categories.
+_NOW = {"channel": None, "category": None, "as_of": None, "known_at": None}
+
+# (fiscal_year, province_code, district_code) -> expected summary.  With sla.toml (land 60,
+# informal_debt 15, others 30 days) every closure here is within its SLA.
 EXPECTED: dict[tuple[int, str | None, str | None], dict[str, object]] = {
     (2569, None, None): {
-        "fiscal_year": 2569, "province_code": None, "district_code": None,
-        **_c(6, 4), "closure_rate": 0.6667, "median_days_to_close": 4.0,
+        "fiscal_year": 2569, "province_code": None, "district_code": None, **_NOW,
+        **_c(6, 4), "closure_rate": 0.6667, **_sla(4, 1.0), "median_days_to_close": 4.0,
+        "p90_days_to_close": 8.5,
         "by_channel": {"hotline_1567": _c(1, 0), "line": _c(1, 1), "walk_in": _c(2, 1),
                        "web": _c(2, 2)},
         "by_category": {"drugs": _c(1, 1), "informal_debt": _c(2, 0), "land": _c(3, 3)},
     },
     (2569, "50", None): {
-        "fiscal_year": 2569, "province_code": "50", "district_code": None,
-        **_c(4, 2), "closure_rate": 0.5, "median_days_to_close": 6.5,
+        "fiscal_year": 2569, "province_code": "50", "district_code": None, **_NOW,
+        **_c(4, 2), "closure_rate": 0.5, **_sla(2, 1.0), "median_days_to_close": 6.5,
+        "p90_days_to_close": 9.3,
         "by_channel": {"hotline_1567": _c(1, 0), "walk_in": _c(2, 1), "web": _c(1, 1)},
         "by_category": {"informal_debt": _c(2, 0), "land": _c(2, 2)},
     },
     (2569, None, "5001"): {
-        "fiscal_year": 2569, "province_code": None, "district_code": "5001",
-        **_c(3, 1), "closure_rate": 0.3333, "median_days_to_close": 10.0,
+        "fiscal_year": 2569, "province_code": None, "district_code": "5001", **_NOW,
+        **_c(3, 1), "closure_rate": 0.3333, **_sla(1, 1.0), "median_days_to_close": 10.0,
+        "p90_days_to_close": 10.0,
         "by_channel": {"hotline_1567": _c(1, 0), "walk_in": _c(2, 1)},
         "by_category": {"informal_debt": _c(2, 0), "land": _c(1, 1)},
     },
     # median of 5.0 and 1.25 is 3.125: half-up rounding gives 3.13 (round() says 3.12)
     (2569, "10", "1001"): {
-        "fiscal_year": 2569, "province_code": "10", "district_code": "1001",
-        **_c(2, 2), "closure_rate": 1.0, "median_days_to_close": 3.13,
+        "fiscal_year": 2569, "province_code": "10", "district_code": "1001", **_NOW,
+        **_c(2, 2), "closure_rate": 1.0, **_sla(2, 1.0), "median_days_to_close": 3.13,
+        "p90_days_to_close": 4.63,
         "by_channel": {"line": _c(1, 1), "web": _c(1, 1)},
         "by_category": {"drugs": _c(1, 1), "land": _c(1, 1)},
     },
     (2568, None, None): {
-        "fiscal_year": 2568, "province_code": None, "district_code": None,
-        **_c(2, 1), "closure_rate": 0.5, "median_days_to_close": 20.0,
+        "fiscal_year": 2568, "province_code": None, "district_code": None, **_NOW,
+        **_c(2, 1), "closure_rate": 0.5, **_sla(1, 1.0), "median_days_to_close": 20.0,
+        "p90_days_to_close": 20.0,
         "by_channel": {"letter": _c(1, 0), "web": _c(1, 1)},
         "by_category": {"land": _c(1, 1), "other": _c(1, 0)},
     },
     (2570, "10", None): {
-        "fiscal_year": 2570, "province_code": "10", "district_code": None,
-        **_c(0, 0), "closure_rate": None, "median_days_to_close": None,
+        "fiscal_year": 2570, "province_code": "10", "district_code": None, **_NOW,
+        **_c(0, 0), "closure_rate": None, **_sla(0, None), "median_days_to_close": None,
+        "p90_days_to_close": None,
         "by_channel": {}, "by_category": {},
     },
 }

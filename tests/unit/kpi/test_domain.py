@@ -11,7 +11,9 @@ import pytest
 
 from services.kpi import domain
 from services.kpi.domain import CaseStatus, Fact, InvalidEvent, NotNext
-from tests.unit.kpi import scenario
+from services.kpi import sla
+from services.kpi.asof import Scope
+from tests.unit.kpi import reference, scenario
 from tests.unit.kpi.scenario import utc
 
 
@@ -161,25 +163,12 @@ def test_receive_in_any_chunks_is_the_handler_semantics() -> None:
                     assert case == _arrive(list(perm[:seen])), (name, perm, cut)
 
 
-def _summary(cases: list[domain.CaseRow], fy: int, prov: str | None, dist: str | None) -> dict:
-    """What store.tallies computes in SQL, done in memory over folded cases."""
-    chosen = [c for c in cases if c.fiscal_year == fy
-              and prov in (None, c.province_code) and dist in (None, c.district_code)]
-    cells: dict[tuple[str, str], list[int]] = {}
-    for c in chosen:
-        cell = cells.setdefault((c.channel, c.category), [0, 0])
-        cell[0] += 1
-        cell[1] += c.is_closed
-    tallies = [domain.Tally(ch, cat, r, cl) for (ch, cat), (r, cl) in cells.items()]
-    days = [domain.days_between(c.received_at, c.closed_at) for c in chosen if c.closed_at]
-    return domain.summarize(fy, prov, dist, tallies, domain.median(days))
-
-
 @pytest.mark.parametrize("key", list(scenario.EXPECTED))
 def test_scenario_summaries(key: tuple[int, str | None, str | None]) -> None:
-    folded = [_fold(_facts(envs)) for envs in scenario.build().values()]
-    cases = [c for c in folded if c is not None]
-    assert _summary(cases, *key) == scenario.EXPECTED[key]
+    fy, prov, dist = key
+    hist = reference.history(scenario.build())
+    got = reference.summary(hist, Scope(fy, prov, dist), sla.load())
+    assert got == scenario.EXPECTED[key]
 
 
 def test_summary_rules_on_empty_and_zero() -> None:

@@ -1,0 +1,87 @@
+"""The two time axes of a KPI question, and the calendar arithmetic around them: pure.
+
+``as_of=D`` asks for the world at the end of day D in Bangkok: every event whose
+effective time is before the *cut*, midnight at the start of D+1 (Bangkok), counts.  No
+``as_of`` means no cut: after every event (the live projection's view).  ``known_at=T``
+ignores every event recorded after T; none means everything recorded so far.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+
+from shared.thai_calendar import BANGKOK, BE_OFFSET, fiscal_year, fiscal_year_bounds
+
+WEEK = dt.timedelta(days=7)
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Which cases, and on which time axes: the filters every KPI endpoint takes."""
+
+    fiscal_year: int | None = None
+    province_code: str | None = None
+    district_code: str | None = None
+    channel: str | None = None
+    category: str | None = None
+    as_of: dt.date | None = None
+    known_at: dt.datetime | None = None
+
+    @property
+    def cut(self) -> dt.datetime | None:
+        return None if self.as_of is None else end_of_day(self.as_of)
+
+
+def end_of_day(day: dt.date) -> dt.datetime:
+    """The instant (UTC) that ends ``day`` in Bangkok: midnight at the start of the next."""
+    nxt = day + dt.timedelta(days=1)
+    return dt.datetime(nxt.year, nxt.month, nxt.day, tzinfo=BANGKOK).astimezone(dt.UTC)
+
+
+def local_date(moment: dt.datetime) -> dt.date:
+    """The Bangkok calendar date of an aware ``moment``."""
+    return moment.astimezone(BANGKOK).date()
+
+
+def aware(moment: dt.datetime) -> dt.datetime:
+    """``moment`` with a zone: a naive time is read as Bangkok wall-clock time."""
+    return moment.replace(tzinfo=BANGKOK) if moment.tzinfo is None else moment
+
+
+def reference_date(as_of: dt.date | None, now: dt.datetime) -> dt.date:
+    """The day ages and silences are counted to: ``as_of``, else today in Bangkok."""
+    return as_of if as_of is not None else local_date(now)
+
+
+def earlier(a: dt.datetime | None, b: dt.datetime | None) -> dt.datetime | None:
+    """The earlier of two cuts, ``None`` being the end of time."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return min(a, b)
+
+
+def month_starts(year: int) -> list[dt.datetime]:
+    """The 13 instants (UTC) bounding the months of fiscal year ``year``: 1 Oct .. 1 Oct."""
+    first = year - BE_OFFSET - 1
+    out = []
+    for i in range(13):
+        y, m = first + (9 + i) // 12, (9 + i) % 12 + 1
+        out.append(dt.datetime(y, m, 1, tzinfo=BANGKOK).astimezone(dt.UTC))
+    return out
+
+
+def weeks_elapsed(year: int, ref: dt.date) -> int:
+    """How many weeks of fiscal year ``year`` (counted from 1 October, 53 at most, the
+    last one short) have begun by the end of ``ref``."""
+    start = local_date(fiscal_year_bounds(year)[0])
+    days = (ref - start).days + 1
+    return max(0, min(53, math.ceil(days / 7)))
+
+
+def fiscal_year_of_day(day: dt.date) -> int:
+    """The fiscal year a Bangkok calendar day belongs to."""
+    return fiscal_year(dt.datetime(day.year, day.month, day.day, tzinfo=BANGKOK))

@@ -1,0 +1,222 @@
+"""The KPI questions in SQL, over ``case_intervals``: counts only, the meaning is in
+``metrics``.
+
+Every question picks, per case, the one rectangle holding the state it asks about:
+``valid_from < cut <= valid_to`` (the state just before the cut, i.e. at the end of the
+``as_of`` day) and ``recorded_from <= known_at < recorded_to`` (what was known then), or
+the open-ended rows when there is no cut / no ``known_at``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+import orjson
+
+from services.kpi import metrics
+from services.kpi.asof import Scope
+from services.kpi.metrics import DistrictCounts, DistrictRecords, Group, MonthMoves
+
+Db = asyncpg.Connection | asyncpg.Pool
+
+# Bangkok wall-clock time of a timestamptz, without relying on the server's tz database.
+LOCAL = "(({col} AT TIME ZONE 'UTC') + interval '7 hours')"
+DAYS = "extract(epoch FROM {a} - {b})::float8 / 86400.0"
+
+
+class Sql:
+    """WHERE conditions with their positional arguments."""
+
+    def __init__(self) -> None:
+        self.args: list[Any] = []
+        self.conds: list[str] = []
+
+    def p(self, value: Any) -> str:
+        self.args.append(value)
+        return f"${len(self.args)}"
+
+    def where(self, cond: str) -> Sql:
+        self.conds.append(cond)
+        return self
+
+    def at(self, cut: dt.datetime | None, alias: str = "i") -> Sql:
+        if cut is None:
+            return self.where(f"{alias}.valid_to = 'infinity'")
+        c = self.p(cut)
+        return self.where(f"{alias}.valid_from < {c} AND {c} <= {alias}.valid_to")
+
+    def known(self, known_at: dt.datetime | None, alias: str = "i") -> Sql:
+        if known_at is None:
+            return self.where(f"{alias}.recorded_to = 'infinity'")
+        t = self.p(known_at)
+        return self.where(f"{alias}.recorded_from <= {t} AND {t} < {alias}.recorded_to")
+
+    def filters(self, scope: Scope, *, fiscal_year: bool = True, alias: str = "i") -> Sql:
+        pairs = [("province_code", scope.province_code), ("district_code", scope.district_code),
+                 ("channel", scope.channel), ("category", scope.category)]
+        if fiscal_year:
+            pairs.append(("fiscal_year", scope.fiscal_year))
+        for column, value in pairs:
+            if value is not None:
+                self.where(f"{alias}.{column} = {self.p(value)}")
+        return self
+
+    @property
+    def sql(self) -> str:
+        return " AND ".join(self.conds) or "TRUE"
+
+
+def _state(scope: Scope, *, fiscal_year: bool = True, cut: Any = "scope") -> Sql:
+    return (Sql().at(scope.cut if cut == "scope" else cut).known(scope.known_at)
+            .filters(scope, fiscal_year=fiscal_year))
+
+
+async def summary(db: Db, scope: Scope, sla: metrics.SlaPolicy) -> list[Group]:
+    """Counts, cases closed within their category's SLA, median and p90 days to close,
+    for all cases of ``scope``, per channel and per category (one statement)."""
+    q = _state(scope)
+    policy = q.p(orjson.dumps(dict(sla.by_category)).decode())
+    default = q.p(float(sla.default_days))
+    rows = await db.fetch(f"""
+        SELECT grouping(channel) = 0 AS by_channel, grouping(category) = 0 AS by_category,
+               channel, category, count(*)::int AS received, count(days)::int AS closed,
+               count(*) FILTER (WHERE days <= sla)::int AS within_sla,
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY days) AS median,
+               percentile_cont(0.9) WITHIN GROUP (ORDER BY days) AS p90
+          FROM (SELECT i.channel, i.category,
+                       {DAYS.format(a='i.closed_at', b='i.received_at')} AS days,
+                       coalesce(({policy}::text::jsonb ->> i.category)::float8,
+                                {default}::float8) AS sla
+                  FROM case_intervals AS i WHERE {q.sql}) AS s
+         GROUP BY GROUPING SETS ((), (channel), (category))""", *q.args)
+    out = []
+    for r in rows:
+        dim, key = (("channel", r["channel"]) if r["by_channel"] else
+                    ("category", r["category"]) if r["by_category"] else ("all", ""))
+        out.append(Group(dim, key, r["received"], r["closed"], r["within_sla"], r["median"],
+                         r["p90"]))
+    return out
+
+
+async def backlog(db: Db, scope: Scope) -> dict[int, int]:
+    """Open cases at the cut, by fiscal year of origin."""
+    q = _state(scope).where("i.closed_at IS NULL")
+    rows = await db.fetch(
+        f"SELECT fiscal_year, count(*)::int AS n FROM case_intervals AS i WHERE {q.sql} "
+        "GROUP BY fiscal_year", *q.args)
+    return {r["fiscal_year"]: r["n"] for r in rows}
+
+
+async def carry_over(db: Db, scope: Scope, origins: Sequence[int], start: dt.datetime,
+                     end: dt.datetime) -> dict[int, tuple[int, int]]:
+    """Per fiscal year of origin in ``origins``: cases open at ``start``, and how many of
+    those are closed at ``end``."""
+    q = Sql().at(start, "a").known(scope.known_at, "a").filters(
+        scope, fiscal_year=False, alias="a").where("a.closed_at IS NULL")
+    q.where(f"a.fiscal_year = ANY ({q.p(list(origins))}::int[])")
+    q.at(end, "b").known(scope.known_at, "b")
+    rows = await db.fetch(f"""
+        SELECT a.fiscal_year, count(*)::int AS open, count(b.closed_at)::int AS closed
+          FROM case_intervals AS a
+          JOIN case_intervals AS b ON b.complaint_id = a.complaint_id
+         WHERE {q.sql} GROUP BY a.fiscal_year""", *q.args)
+    return {r["fiscal_year"]: (r["open"], r["closed"]) for r in rows}
+
+
+async def aging(db: Db, scope: Scope, ref: dt.date) -> dict[int, int]:
+    """Open cases at the cut by age bucket (index into ``metrics.AGE_BUCKETS``), age in
+    Bangkok calendar days from receipt to ``ref``."""
+    q = _state(scope).where("i.closed_at IS NULL")
+    ref_p, edges = q.p(ref), q.p(list(metrics.AGE_EDGES))
+    rows = await db.fetch(f"""
+        SELECT width_bucket({ref_p}::date - {LOCAL.format(col='i.received_at')}::date,
+                            {edges}::int[]) AS bucket, count(*)::int AS n
+          FROM case_intervals AS i WHERE {q.sql} GROUP BY 1""", *q.args)
+    return {r["bucket"]: r["n"] for r in rows}
+
+
+async def recording_lag(db: Db, scope: Scope) -> tuple[int, float | None, int, int]:
+    """Over the filings of ``scope``: count, median lag in days, and how many were
+    recorded within 1 and within 7 days of receipt."""
+    q = _state(scope)
+    row = await db.fetchrow(f"""
+        SELECT count(*)::int AS n, percentile_cont(0.5) WITHIN GROUP (ORDER BY lag) AS med,
+               count(*) FILTER (WHERE lag <= 1)::int AS d1,
+               count(*) FILTER (WHERE lag <= 7)::int AS d7
+          FROM (SELECT {DAYS.format(a='i.recorded_at', b='i.received_at')} AS lag
+                  FROM case_intervals AS i WHERE {q.sql}) AS s""", *q.args)
+    assert row is not None
+    return row["n"], row["med"], row["d1"], row["d7"]
+
+
+async def continuity(db: Db, scope: Scope, until: dt.datetime | None,
+                     year: tuple[dt.datetime, dt.datetime]) -> list[DistrictRecords]:
+    """Per district of ``scope`` (any fiscal year of origin): the Bangkok date of its last
+    filing recorded before ``until``, and in how many weeks of ``year`` (counted from its
+    start) it recorded one."""
+    q = Sql().known(scope.known_at).filters(scope, fiscal_year=False).where(
+        "i.valid_from = i.received_at")  # one row per case: its first segment
+    if until is not None:
+        q.where(f"i.recorded_at < {q.p(until)}")
+    start, end = q.p(year[0]), q.p(year[1])
+    rows = await db.fetch(f"""
+        SELECT province_code, district_code,
+               max({LOCAL.format(col='i.recorded_at')})::date AS last,
+               count(DISTINCT floor(extract(epoch FROM i.recorded_at - {start}) / 604800))
+                   FILTER (WHERE i.recorded_at >= {start} AND i.recorded_at < {end})::int
+                   AS weeks
+          FROM case_intervals AS i WHERE {q.sql}
+         GROUP BY province_code, district_code""", *q.args)
+    return [DistrictRecords(r["province_code"], r["district_code"], r["last"], r["weeks"])
+            for r in rows]
+
+
+async def open_at(db: Db, scope: Scope, cut: dt.datetime) -> int:
+    """Open cases of ``scope`` (any fiscal year of origin) just before ``cut``."""
+    q = _state(scope, fiscal_year=False, cut=cut).where("i.closed_at IS NULL")
+    return int(await db.fetchval(
+        f"SELECT count(*) FROM case_intervals AS i WHERE {q.sql}", *q.args))
+
+
+async def month_moves(db: Db, scope: Scope, start: dt.datetime,
+                      end: dt.datetime) -> dict[dt.date, MonthMoves]:
+    """Per Bangkok month in [start, end): cases received, closures (a segment closed
+    after an open one, or a case received closed), reopenings (open after closed)."""
+    q = Sql().known(scope.known_at).filters(scope, fiscal_year=False)
+    s, e = q.p(start), q.p(end)
+    # Segments ending before ``start`` are skipped, except as the predecessor the lag
+    # needs: the one before a segment starting at or after ``start`` ends there too.
+    rows = await db.fetch(f"""
+        SELECT date_trunc('month', {LOCAL.format(col='valid_from')})::date AS month,
+               count(*) FILTER (WHERE first)::int AS received,
+               count(*) FILTER (WHERE closed AND (first OR NOT prev_closed))::int AS closed,
+               count(*) FILTER (WHERE NOT first AND NOT closed AND prev_closed)::int
+                   AS reopened
+          FROM (SELECT i.valid_from, i.valid_from = i.received_at AS first,
+                       i.closed_at IS NOT NULL AS closed,
+                       lag(i.closed_at IS NOT NULL) OVER (
+                           PARTITION BY i.complaint_id ORDER BY i.valid_from) AS prev_closed
+                  FROM case_intervals AS i
+                 WHERE {q.sql} AND i.valid_to >= {s} AND i.valid_from < {e}) AS seg
+         WHERE valid_from >= {s}
+         GROUP BY 1""", *q.args)
+    return {r["month"]: MonthMoves(r["received"], r["closed"], r["reopened"]) for r in rows}
+
+
+async def districts(db: Db, scope: Scope) -> list[DistrictCounts]:
+    """Per district: received and closed of ``scope.fiscal_year``, and the backlog of
+    every fiscal year, at the cut."""
+    q = _state(scope, fiscal_year=False)
+    fy = q.p(scope.fiscal_year)
+    rows = await db.fetch(f"""
+        SELECT province_code, district_code,
+               count(*) FILTER (WHERE fiscal_year = {fy})::int AS received,
+               count(closed_at) FILTER (WHERE fiscal_year = {fy})::int AS closed,
+               count(*) FILTER (WHERE closed_at IS NULL)::int AS backlog
+          FROM case_intervals AS i WHERE {q.sql}
+         GROUP BY province_code, district_code""", *q.args)
+    return [DistrictCounts(r["province_code"], r["district_code"], r["received"],
+                           r["closed"], r["backlog"]) for r in rows]

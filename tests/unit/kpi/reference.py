@@ -1,0 +1,81 @@
+"""The KPI questions answered in memory from the pure history (``timeline``) and
+``metrics``: what the SQL in ``queries`` computes, as a reference for both tiers."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from services.kpi import asof, domain, metrics, timeline
+from services.kpi.asof import Scope
+from services.kpi.timeline import Interval
+from shared.events import Envelope
+
+
+def history(cases: dict[str, list[Envelope]]) -> dict[str, list[Interval]]:
+    """Each case's rectangles, from its events folded in version order."""
+    out = {}
+    for name, envs in cases.items():
+        facts = [domain.Fact.of(e) for e in envs]
+        case = domain.catch_up(None, facts)
+        assert case is not None
+        out[name] = timeline.intervals(case, [timeline.Step(f.version, f.kind, f.occurred_at,
+                                                            f.recorded_at) for f in facts])
+    return out
+
+
+def states(hist: dict[str, list[Interval]], scope: Scope, *, cut: object = "scope",
+           fiscal_year: bool = True) -> dict[str, Interval]:
+    """Per case of ``scope``, the rectangle holding its state at the cut."""
+    at = scope.cut if cut == "scope" else cut
+    out = {}
+    for name, rows in hist.items():
+        r = timeline.state_at(rows, at, scope.known_at)  # type: ignore[arg-type]
+        if r is None:
+            continue
+        if fiscal_year and scope.fiscal_year not in (None, r.fiscal_year):
+            continue
+        if any(v not in (None, getattr(r, k)) for k, v in (
+                ("province_code", scope.province_code), ("district_code", scope.district_code),
+                ("channel", scope.channel), ("category", scope.category))):
+            continue
+        out[name] = r
+    return out
+
+
+def _days(r: Interval) -> float | None:
+    return None if r.closed_at is None else domain.days_between(r.received_at, r.closed_at)
+
+
+def summary(hist: dict[str, list[Interval]], scope: Scope,
+            policy: metrics.SlaPolicy) -> dict[str, object]:
+    chosen = list(states(hist, scope).values())
+
+    def group(dim: str, key: str, rows: list[Interval]) -> metrics.Group:
+        d = [x for x in map(_days, rows) if x is not None]
+        within = sum(1 for r in rows if (x := _days(r)) is not None
+                     and x <= policy.days_for(r.category))
+        return metrics.Group(dim, key, len(rows), len(d), within, metrics.quantile(d, 0.5),
+                             metrics.quantile(d, 0.9))
+
+    groups = [group("all", "", chosen)]
+    for dim in ("channel", "category"):
+        for key in sorted({getattr(r, dim) for r in chosen}):
+            groups.append(group(dim, key, [r for r in chosen if getattr(r, dim) == key]))
+    head = {"fiscal_year": scope.fiscal_year, "province_code": scope.province_code,
+            "district_code": scope.district_code, "channel": scope.channel,
+            "category": scope.category, "as_of": scope.as_of, "known_at": scope.known_at}
+    return metrics.summary(head, groups)
+
+
+def open_count(hist: dict[str, list[Interval]], scope: Scope, cut: dt.datetime) -> int:
+    return sum(1 for r in states(hist, scope, cut=cut, fiscal_year=False).values()
+               if r.closed_at is None)
+
+
+def snapshot_monthly(hist: dict[str, list[Interval]], scope: Scope) -> list[tuple[int, int]]:
+    """(open at start, open at end) of each month of ``scope.fiscal_year``: what the
+    monthly report's carried_in and remaining must be."""
+    assert scope.fiscal_year is not None
+    points = asof.month_starts(scope.fiscal_year)
+    return [(open_count(hist, scope, a), open_count(hist, scope, b))
+            for a, b in zip(points, points[1:])]
