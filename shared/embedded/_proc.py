@@ -182,3 +182,16 @@ class Managed:
 
 
 M = TypeVar("M", bound=Managed)
+
+
+class ManagedChild(Managed):
+    """A Managed server that runs as one child process (``proc``)."""
+
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    def is_running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None

