@@ -87,5 +87,24 @@ def import_(
         raise typer.Exit(1) from None
 
 
+kpi_app = typer.Typer(help="The kpi projection: rebuild it from the topic.", no_args_is_help=True)
+app.add_typer(kpi_app, name="kpi")
+
+
+@kpi_app.command("rebuild")
+def kpi_rebuild(
+    database_url: Annotated[
+        str | None, typer.Option("--database-url", envvar="DATABASE_URL")] = None,
+    bootstrap: Annotated[
+        str | None, typer.Option("--bootstrap", envvar="KAFKA_BOOTSTRAP_SERVERS")] = None,
+    keep_old: Annotated[bool, typer.Option("--keep-old", help="Keep the replaced schema.")] = False,
+) -> None:
+    """Rebuild every kpi projection from the beginning of the topic into fresh tables and
+    switch over atomically once caught up; the running kpi service keeps answering."""
+    from shared.cli.kpi import run_rebuild  # keep `damrong --help` fast
+
+    run_rebuild(database_url, bootstrap, keep_old=keep_old)
+
+
 if __name__ == "__main__":
     app()

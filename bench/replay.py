@@ -1,0 +1,157 @@
+"""Rebuild (replay) rate of the kpi projection beside the raw consume rate of the topic.
+
+    .venv/bin/python bench/replay.py [--events 300000] [--rounds 3] [--appliers 3]
+
+Starts embedded PostgreSQL and broker only (no services) on free ports, produces
+``--events`` events (80 % filings, 20 % next-version transitions of earlier cases) to
+the events topic, then per round measures (a) reading the whole topic with a bare
+aiokafka consumer (records/s; no decoding) and (b) ``services.kpi.rebuild.rebuild``
+(events/s: read, decode, project into fresh tables, switch over).  Prints each round,
+the medians and their ratio (goals: rebuild >= 0.5x raw consume, >= 100,000 events/s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from services.kpi.rebuild import rebuild  # noqa: E402
+from shared.codes import CategoryCode, ChannelCode, ClosureReason  # noqa: E402
+from shared.config import Settings  # noqa: E402
+from shared.embedded.platform import Platform  # noqa: E402
+from shared.envelope_codec import to_record  # noqa: E402
+from shared.events import (  # noqa: E402
+    CaseAccepted, CaseClosed, CaseStarted, ComplaintFiled, Envelope, EventData,
+)
+from shared.kafka import ensure_topics, make_producer  # noqa: E402
+
+DISTRICTS = ["1001", "1030", "5001", "5003", "4001", "4901", "8301", "9001", "3401", "2001"]
+CHANNELS = list(ChannelCode)
+CATEGORIES = list(CategoryCode)
+LAG = dt.timedelta(minutes=30)
+
+
+def _step(version: int) -> EventData:
+    return [CaseAccepted(actor="officer"), CaseStarted(actor="officer"),
+            CaseClosed(actor="officer", reason=ClosureReason.resolved)][(version - 2) % 3]
+
+
+def events(n: int, seed: int = 2569) -> list[tuple[bytes, list[tuple[str, bytes]], bytes]]:
+    """``n`` encoded records: 80 % filings, 20 % the next version of an earlier case."""
+    rng = random.Random(seed)
+    start = dt.datetime(2024, 10, 1, 3, tzinfo=dt.UTC)
+    cases: list[tuple[uuid.UUID, int, dt.datetime]] = []
+    out = []
+    for _ in range(n):
+        if cases and rng.random() < 0.2:
+            i = rng.randrange(len(cases))
+            cid, ver, at = cases[i]
+            at += dt.timedelta(days=rng.randint(1, 20))
+            cases[i] = (cid, ver + 1, at)
+            env = Envelope(event_id=uuid.uuid4(), complaint_id=cid, version=ver + 1,
+                           source="bench/status", occurred_at=at, recorded_at=at + LAG,
+                           data=_step(ver + 1))
+        else:
+            cid = uuid.UUID(int=rng.getrandbits(128))
+            at = start + dt.timedelta(minutes=rng.randint(0, 600 * 24 * 60))
+            district = rng.choice(DISTRICTS)
+            env = Envelope(
+                event_id=uuid.uuid4(), complaint_id=cid, version=1, source="bench/intake",
+                occurred_at=at, recorded_at=at + LAG,
+                data=ComplaintFiled(
+                    tracking_no=f"B-{cid.hex[:10]}", channel=rng.choice(CHANNELS),
+                    category=rng.choice(CATEGORIES), province_code=district[:2],
+                    district_code=district, received_at=at, recorded_at=at + LAG,
+                    anonymous=False))
+            cases.append((cid, 1, at))
+        out.append(to_record(env))
+    return out
+
+
+async def produce(settings: Settings, n: int) -> None:
+    await ensure_topics(settings)
+    producer = make_producer(settings)
+    await producer.start()
+    try:
+        sent = []
+        for key, headers, value in events(n):
+            sent.append(await producer.send(settings.events_topic, value, key=key,
+                                            headers=headers))
+            if len(sent) >= 20_000:  # bounded in-flight: modest memory on both sides
+                await asyncio.gather(*sent)
+                sent.clear()
+        await asyncio.gather(*sent)
+    finally:
+        await producer.stop()
+
+
+async def raw_consume(settings: Settings, n: int) -> float:
+    """Seconds to read ``n`` records from the beginning (assigned, no group, no decode)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers,
+                                group_id=None, enable_auto_commit=False,
+                                max_partition_fetch_bytes=16 << 20, fetch_max_bytes=64 << 20)
+    await consumer.start()
+    try:
+        parts = consumer.partitions_for_topic(settings.events_topic) or set()
+        tps = [TopicPartition(settings.events_topic, p) for p in sorted(parts)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        t0 = time.perf_counter()
+        got = 0
+        while got < n:
+            batches = await consumer.getmany(timeout_ms=1000, max_records=10_000)
+            got += sum(len(r) for r in batches.values())
+        return time.perf_counter() - t0
+    finally:
+        await consumer.stop()
+
+
+async def main(args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory(prefix="damrong-replay-") as tmp:
+        platform = Platform.for_tests(Path(tmp), services=False)
+        await platform.start_infra()
+        try:
+            settings = Settings(database_url=platform.database_url,
+                                kafka_bootstrap_servers=platform.kafka_bootstrap,
+                                topic_partitions=args.partitions)
+            t0 = time.perf_counter()
+            await produce(settings, args.events)
+            print(f"produced {args.events} events in {time.perf_counter() - t0:.1f} s")
+            raws, rebuilds = [], []
+            for i in range(args.rounds):
+                raw = args.events / await raw_consume(settings, args.events)
+                done = await rebuild(settings, appliers=args.appliers, batch=args.batch)
+                assert done.events == args.events, done
+                raws.append(raw)
+                rebuilds.append(done.rate)
+                print(f"round {i + 1}: raw consume {raw:10,.0f} rec/s   rebuild "
+                      f"{done.rate:10,.0f} ev/s ({done.seconds:.1f} s)   ratio "
+                      f"{done.rate / raw:.2f}")
+            raw, reb = statistics.median(raws), statistics.median(rebuilds)
+            print(f"median:  raw consume {raw:10,.0f} rec/s   rebuild {reb:10,.0f} ev/s   "
+                  f"ratio {reb / raw:.2f}  (goals: >= 0.50 and >= 100,000 ev/s)")
+        finally:
+            await platform.stop()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--events", type=int, default=300_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--appliers", type=int, default=3)
+    parser.add_argument("--batch", type=int, default=10_000)
+    parser.add_argument("--partitions", type=int, default=8)
+    asyncio.run(main(parser.parse_args()))

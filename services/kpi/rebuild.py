@@ -1,0 +1,266 @@
+"""Rebuild every kpi projection from the beginning of the topic, then switch over.
+
+``rebuild`` reads the events topic with its own consumer (partitions assigned by hand,
+no group, so the live service's group never rebalances), decodes each record and applies
+it with the live consumer's own ``handle_batch`` into fresh tables in a new schema
+``kpi_rebuild_<n>``.  Records are routed to a few applier connections by complaint id, so
+one case's events stay in order on one connection while the others work in parallel.
+
+Once the positions reached the high-water marks seen at the start, and then the ones
+seen at that moment, it switches over in one transaction:
+
+1. ``LOCK TABLE`` the live tables ``IN EXCLUSIVE MODE``: readers (the API) go on, the
+   live consumer's next write waits.  ``events`` comes first because both consumer paths
+   write it first, so neither side can hold one table while waiting for another.
+2. Read the live offsets; anything the live consumer applied beyond our positions is
+   read from the topic and applied to the new tables too, so they hold at least all the
+   live ones hold; the live offsets are copied as they are (never backwards, never a
+   skip: re-applying what we hold beyond them is a no-op, by ``(complaint_id, version)``).
+3. ``ALTER SCHEMA kpi RENAME TO kpi_old_<n>`` and ``kpi_rebuild_<n> RENAME TO kpi``.
+
+Why renaming is safe for the live service (checked in tests/integration/kpi/
+test_rebuild.py): its pool keeps ``search_path=kpi`` and asyncpg's prepared statements,
+but renaming a schema invalidates every cached plan in PostgreSQL, which re-resolves the
+names on the next execution, so statements then read the new tables; and a write that
+was waiting for our lock re-resolves after getting it and lands in the new tables too.
+Readers never wait (a table swap by TRUNCATE + INSERT SELECT would block them for the
+whole copy).  The old schema is dropped afterwards unless ``keep_old``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import structlog
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.structs import ConsumerRecord
+
+from services.kpi.consumer import handle, handle_batch
+from shared.config import Settings
+from shared.consumer import PoisonEvent
+from shared.db import create_pool, migrate
+from shared.envelope_codec import DecodeError, from_record
+from shared.events import Envelope
+
+log = structlog.get_logger()
+
+LIVE = "kpi"
+# The tables the live consumer writes, in the order both of its paths first touch them.
+LOCKED = ("events", "cases", "case_intervals", "consumer_offsets")
+Progress = Callable[[int, int | None], None]  # (records read, records to read if known)
+
+
+@dataclass(frozen=True, slots=True)
+class Rebuilt:
+    events: int  # records applied (or found already applied)
+    undecodable: int  # skipped: the live consumer dead-lettered them
+    refused: int  # PoisonEvent: dead-lettered live too
+    seconds: float
+    old_schema: str | None  # kept when asked to, else already dropped
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.seconds if self.seconds > 0 else 0.0
+
+
+class _Applier:
+    """Applies batches of envelopes on one connection, a batch per transaction."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+        self.queue: asyncio.Queue[list[Envelope] | None] = asyncio.Queue(maxsize=2)
+        self.refused = 0
+
+    async def run(self) -> None:
+        async with self.pool.acquire() as conn:
+            while (envs := await self.queue.get()) is not None:
+                self.refused += await apply(conn, envs)
+
+
+async def apply(conn: asyncpg.Connection, envs: list[Envelope]) -> int:
+    """Apply ``envs`` in one transaction (``conn`` may already be in one); return how many
+    were refused.  ``handle_batch`` first, else ``handle`` per event with a savepoint each,
+    as the live consumer does."""
+    try:
+        async with conn.transaction():
+            await handle_batch(conn, envs)
+        return 0
+    except (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError):
+        raise
+    except Exception:  # noqa: BLE001 - redo carefully, exactly as the live consumer
+        pass
+    refused = 0
+    async with conn.transaction():
+        for env in envs:
+            try:
+                async with conn.transaction():
+                    await handle(conn, env)
+            except PoisonEvent:
+                refused += 1
+    return refused
+
+
+class _Reader:
+    """The topic from its beginning, decoded, routed to appliers by complaint id."""
+
+    def __init__(self, settings: Settings, appliers: list[_Applier], batch: int) -> None:
+        self.settings = settings
+        self.appliers = appliers
+        self.batch = batch
+        self.consumer = AIOKafkaConsumer(
+            bootstrap_servers=settings.kafka_bootstrap_servers, group_id=None,
+            enable_auto_commit=False, auto_offset_reset="earliest",
+            max_partition_fetch_bytes=16 << 20, fetch_max_bytes=64 << 20,
+        )
+        self.tps: list[TopicPartition] = []
+        self.read = 0
+        self.undecodable = 0
+        self._pending: list[list[Envelope]] = [[] for _ in appliers]
+
+    async def start(self) -> None:
+        await self.consumer.start()
+        topic = self.settings.events_topic
+        parts = self.consumer.partitions_for_topic(topic)
+        if not parts:  # metadata not fetched yet for this topic
+            await self.consumer._client.force_metadata_update()  # noqa: SLF001
+            parts = self.consumer.partitions_for_topic(topic) or set()
+        self.tps = [TopicPartition(topic, p) for p in sorted(parts)]
+        self.consumer.assign(self.tps)
+        await self.consumer.seek_to_beginning(*self.tps)
+
+    async def positions(self) -> dict[int, int]:
+        return {tp.partition: await self.consumer.position(tp) for tp in self.tps}
+
+    def highwater(self) -> dict[int, int] | None:
+        """The high-water marks of the last fetch responses (None before every partition
+        answered one).  The embedded broker's ``end_offsets`` can lag after a batched
+        produce; the fetch response's mark does not."""
+        marks = {tp.partition: self.consumer.highwater(tp) for tp in self.tps}
+        if any(v is None for v in marks.values()):
+            return None
+        return marks  # type: ignore[return-value]
+
+    async def fetch(self, timeout_ms: int = 200) -> int:
+        """One fetch: decode and route what came; return how many records."""
+        got = await self.consumer.getmany(timeout_ms=timeout_ms, max_records=self.batch)
+        n = 0
+        for records in got.values():
+            n += len(records)
+            self._route(records)
+        self.read += n
+        return n
+
+    def _route(self, records: list[ConsumerRecord]) -> None:
+        k = len(self.appliers)
+        for rec in records:
+            try:
+                env = from_record(rec.headers, rec.value)
+            except DecodeError:
+                self.undecodable += 1
+                continue
+            self._pending[env.complaint_id.int % k].append(env)
+
+    async def flush(self, *, all_: bool = False) -> None:
+        for i, envs in enumerate(self._pending):
+            if envs and (all_ or len(envs) >= self.batch):
+                self._pending[i] = []
+                await self.appliers[i].queue.put(envs)
+
+    def take(self) -> list[Envelope]:
+        """Everything routed but not yet handed to an applier (for the switch)."""
+        out = [e for envs in self._pending for e in envs]
+        self._pending = [[] for _ in self.appliers]
+        return out
+
+    async def read_until(self, targets: dict[int, int], progress: Progress | None,
+                         total: int | None) -> None:
+        while any(pos < targets.get(p, 0) for p, pos in (await self.positions()).items()):
+            await self.fetch()
+            await self.flush()
+            if progress is not None:
+                progress(self.read, total)
+
+
+async def rebuild(settings: Settings, *, appliers: int = 3, batch: int = 10_000,
+                  keep_old: bool = False, progress: Progress | None = None) -> Rebuilt:
+    """Rebuild schema ``kpi`` from the topic and switch over (see the module docstring)."""
+    started = time.perf_counter()
+    n = time.time_ns() // 1000
+    fresh, old = f"{LIVE}_rebuild_{n}", f"{LIVE}_old_{n}"
+    pool = await create_pool(settings.database_url, fresh, max_size=appliers + 1)
+    switched = False
+    try:
+        await migrate(pool, fresh, _migrations())
+        workers = [_Applier(pool) for _ in range(appliers)]
+        tasks = [asyncio.create_task(w.run()) for w in workers]
+        reader = _Reader(settings, workers, batch)
+        await reader.start()
+        try:
+            # Until the marks seen at the start, then until those seen then.
+            while (marks := reader.highwater()) is None:
+                await reader.fetch()
+            await reader.read_until(marks, progress, sum(marks.values()))
+            later = reader.highwater() or marks
+            await reader.read_until(later, progress, sum(later.values()))
+            await reader.flush(all_=True)
+            for w in workers:
+                await w.queue.put(None)
+            await asyncio.gather(*tasks)
+            async with pool.acquire() as conn:
+                await _switch(conn, reader, fresh, old)
+            switched = True
+        finally:
+            for t in tasks:
+                t.cancel()
+            with contextlib.suppress(Exception):
+                await reader.consumer.stop()
+        refused = sum(w.refused for w in workers)
+    finally:
+        await pool.close()
+        if not switched:
+            await _drop(settings, fresh)
+    if not keep_old:
+        await _drop(settings, old)
+    seconds = time.perf_counter() - started
+    events = reader.read - reader.undecodable - refused
+    log.info("kpi.rebuilt", events=events, undecodable=reader.undecodable, refused=refused,
+             seconds=round(seconds, 3))
+    return Rebuilt(events, reader.undecodable, refused, seconds, old if keep_old else None)
+
+
+async def _switch(conn: asyncpg.Connection, reader: _Reader, fresh: str, old: str) -> None:
+    """Catch up with the live consumer under its lock and swap the schemas, atomically."""
+    async with conn.transaction():
+        live = await conn.fetchval("SELECT 1 FROM pg_namespace WHERE nspname = $1", LIVE)
+        if live:
+            await conn.execute("LOCK TABLE " + ", ".join(f"{LIVE}.{t}" for t in LOCKED)
+                               + " IN EXCLUSIVE MODE")
+            rows = await conn.fetch(
+                f"SELECT partition, max(next_offset) AS next FROM {LIVE}.consumer_offsets "
+                "WHERE topic = $1 GROUP BY partition", reader.settings.events_topic)
+            await reader.read_until({r["partition"]: r["next"] for r in rows}, None, None)
+            envs = reader.take()
+            if envs:
+                await apply(conn, envs)
+            for table in ("consumer_offsets", "relay_state"):
+                await conn.execute(f"INSERT INTO {table} SELECT * FROM {LIVE}.{table}")
+            await conn.execute(f'ALTER SCHEMA {LIVE} RENAME TO "{old}"')
+        await conn.execute(f'ALTER SCHEMA "{fresh}" RENAME TO {LIVE}')
+
+
+async def _drop(settings: Settings, schema: str) -> None:
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    finally:
+        await conn.close()
+
+
+def _migrations() -> Path:
+    return Path(__file__).parent / "migrations"  # as services.kpi.main.MIGRATIONS
