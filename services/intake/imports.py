@@ -1,8 +1,10 @@
 """Backfill import use case: a register file -> filed complaints, duplicates, rejections.
 
-Parsing and validation are pure and CPU-bound, so they run in a worker thread; the
-accepted rows are then filed ``BATCH`` at a time, each batch one statement (complaints and
-their outbox rows together, ``ON CONFLICT DO NOTHING``).  A row that collides with a
+The rows go in chunks of ``CHUNK``.  Parsing, validation and encoding each chunk's events
+are pure and CPU-bound, so they run in worker processes for large files (a thread for
+small ones) while this task writes the chunks before them, each chunk one statement
+(complaints and their outbox rows together, ``ON CONFLICT DO NOTHING``).  Duplicates
+inside the file are decided here, in row order, since only here the whole file is seen.  A row that collides with a
 complaint filed by an earlier import (same row identity) is a duplicate, never a second
 filing.  Bad rows never stop the good ones.
 """
@@ -11,19 +13,27 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
+import itertools
+import multiprocessing
+import os
 import uuid
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
 
-from services.intake.backfill.plan import Duplicate, ImportPlan, Rejected, plan_import
+from services.intake.backfill.plan import Duplicate, Rejected, check_columns
+from services.intake.backfill.prepare import Encoded, PreparedChunk, prepare_chunk
 from services.intake.backfill.reader import read_table
-from services.intake.service import new_complaint
 from services.intake.store import IntakeStore
 from shared.config import Settings
 
-BATCH = 1000
+CHUNK = 4000  # rows parsed per task and written per statement
+PARALLEL_MIN = 20_000
+MAX_WORKERS = 4
 log = structlog.get_logger()
 
 
@@ -49,32 +59,81 @@ class ImportResult:
         }
 
 
-def plan_file(data: bytes, now: dt.datetime) -> ImportPlan:
-    """Read and validate an uploaded file (UnreadableFile / MissingColumns if hopeless)."""
-    return plan_import(read_table(data), now)
+def default_workers(rows: int) -> int:
+    """Worker processes for an import of ``rows`` rows: none for small files (starting one
+    costs about a second), else one per core."""
+    return 0 if rows < PARALLEL_MIN else min(os.cpu_count() or 1, MAX_WORKERS)
 
 
 async def import_file(store: IntakeStore, settings: Settings, data: bytes,
-                      now: dt.datetime) -> ImportResult:
-    """Import one register file at ``now``; every row is filed, a duplicate or rejected."""
+                      now: dt.datetime, *, workers: int | None = None) -> ImportResult:
+    """Import one register file at ``now``; every row is filed, a duplicate or rejected.
+
+    ``workers`` processes parse and encode chunks (default ``default_workers``; 0: one
+    thread) while this task writes the chunks before them, one statement per chunk.
+    """
     now = now.astimezone(dt.UTC)
-    plan = await asyncio.to_thread(plan_file, data, now)
-    result = ImportResult(uuid.uuid4(), plan.rows, duplicates=list(plan.duplicates),
-                          rejected=plan.rejected, ignored_columns=plan.ignored_columns)
-    correlation_id = structlog.contextvars.get_contextvars().get("correlation_id")
-    for start in range(0, len(plan.accepted), BATCH):
-        batch = plan.accepted[start:start + BATCH]
-        serials = await store.take_serials(len(batch))
-        rows = [new_complaint(item.command, serial, now, settings.events_topic,
-                              correlation_id=correlation_id, outcome=item.outcome)
-                for item, serial in zip(batch, serials, strict=True)]
-        inserted = await store.insert_many(rows)
-        result.filed += len(inserted)
-        result.duplicates.extend(Duplicate(item.row, None)
-                                 for item, row in zip(batch, rows, strict=True)
-                                 if row.complaint_id not in inserted)
+    table = await asyncio.to_thread(read_table, data)
+    check_columns(table)
+    result = ImportResult(uuid.uuid4(), len(table.rows),
+                          ignored_columns=table.columns.ignored + table.columns.repeated)
+    workers = default_workers(len(table.rows)) if workers is None else workers
+    prepare = functools.partial(
+        prepare_chunk, table.columns.columns, now=now, topic=settings.events_topic,
+        correlation_id=structlog.contextvars.get_contextvars().get("correlation_id"))
+    chunks = (table.rows[i:i + CHUNK] for i in range(0, len(table.rows), CHUNK))
+    executor = (ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+                if workers else None)
+    loop = asyncio.get_running_loop()
+
+    async def submit(chunk: list[Any]) -> asyncio.Future[PreparedChunk]:
+        serials = await store.take_serials(len(chunk))
+        if executor is None:
+            return asyncio.ensure_future(asyncio.to_thread(prepare, chunk, serials))
+        return loop.run_in_executor(executor, functools.partial(prepare, chunk, serials))
+
+    pending: deque[asyncio.Future[PreparedChunk]] = deque()
+    writing: asyncio.Task[None] | None = None
+    first_seen: dict[str, int] = {}
+    try:
+        for chunk in itertools.islice(chunks, max(workers, 1) + 1):
+            pending.append(await submit(chunk))
+        while pending:
+            prepared = await pending.popleft()
+            following = next(chunks, None)
+            if following is not None:
+                pending.append(await submit(following))
+            result.rejected.extend(prepared.rejected)
+            fresh: list[Encoded] = []
+            for item in prepared.accepted:
+                earlier = first_seen.setdefault(item.identity, item.row)
+                if earlier != item.row:
+                    result.duplicates.append(Duplicate(item.row, earlier))
+                else:
+                    fresh.append(item)
+            if writing is not None:
+                await writing  # one statement at a time: parsing is what runs alongside
+            writing = asyncio.create_task(_write(store, fresh, result))
+        if writing is not None:
+            await writing
+    finally:
+        for future in pending:
+            future.cancel()
+        if writing is not None and not writing.done():
+            writing.cancel()
+        if executor is not None:
+            await asyncio.to_thread(executor.shutdown, True, cancel_futures=True)
+    result.rejected.sort(key=lambda r: r.row)
     result.duplicates.sort(key=lambda d: d.row)
     log.info("import.done", import_id=str(result.import_id), rows=result.rows,
              filed=result.filed, duplicates=len(result.duplicates),
-             rejected=len(result.rejected))
+             rejected=len(result.rejected), workers=workers)
     return result
+
+
+async def _write(store: IntakeStore, rows: list[Encoded], result: ImportResult) -> None:
+    inserted = await store.insert_encoded([item.record for item in rows])
+    result.filed += len(inserted)
+    # Not inserted: a complaint with the same row identity was filed by an earlier import.
+    result.duplicates.extend(Duplicate(item.row, None) for item in rows
+                             if item.complaint_id not in inserted)

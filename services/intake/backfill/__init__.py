@@ -9,7 +9,9 @@ Pure, in-memory steps, each in its own module:
   Excel date cells) and codes (channel, category, status, closure reason by code or label);
 * ``rows``    one row -> a validated ``FileComplaint`` plus its outcome so far, or reasons;
 * ``plan``    a whole table -> the rows to file, the duplicates inside the file and the
-  rejected rows.
+  rejected rows;
+* ``prepare`` a chunk of rows -> each good row's complaint and ``ComplaintFiled`` outbox
+  record encoded for the store (what large imports run in worker processes).
 
 Writing the plan to the store is the job of ``services.intake.imports``.
 """

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from services.intake.backfill.headers import FIELD_NAMES
 from services.intake.backfill.reader import Table, UnreadableFile
@@ -44,22 +46,30 @@ class MissingColumns(UnreadableFile):
     """The header row lacks required columns."""
 
 
-def plan_import(table: Table, now: dt.datetime) -> ImportPlan:
-    """Parse every data row of ``table`` at ``now``; MissingColumns if required columns are
-    absent (then no row can be filed)."""
+def check_columns(table: Table) -> None:
+    """MissingColumns if required columns are absent (then no row can be filed)."""
     missing = table.columns.missing
     if missing:
         names = ", ".join(f"{FIELD_NAMES[f][0]} ({f})" for f in missing)
         raise MissingColumns(f"the header row (row {table.header_row}) lacks required "
                              f"columns: {names}")
+
+
+def cells_of(columns: dict[str, int], row: Sequence[Any]) -> dict[str, Any]:
+    """A data row as field -> raw cell (None where the row is short)."""
+    return {f: row[i] if i < len(row) else None for f, i in columns.items()}
+
+
+def plan_import(table: Table, now: dt.datetime) -> ImportPlan:
+    """Parse every data row of ``table`` at ``now``; MissingColumns if required columns are
+    absent (then no row can be filed)."""
+    check_columns(table)
     plan = ImportPlan(rows=len(table.rows),
                       ignored_columns=table.columns.ignored + table.columns.repeated)
     first_seen: dict[str, int] = {}
-    columns = table.columns.columns.items()
     for number, row in table.rows:
-        cells = {f: row[i] if i < len(row) else None for f, i in columns}
         try:
-            parsed = parse_row(number, cells, now)
+            parsed = parse_row(number, cells_of(table.columns.columns, row), now)
         except RowRejected as exc:
             plan.rejected.append(Rejected(number, exc.reasons))
             continue

@@ -16,6 +16,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from shared.codes import (
@@ -41,6 +42,8 @@ def cell_text(value: Any) -> str:
 
     Integral floats lose their ``.0`` (Excel stores ``1234`` as ``1234.0``).
     """
+    if type(value) is str:  # the common case first: CSV cells are all text
+        return (value if value.isascii() else value.translate(_THAI_DIGITS)).strip()
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -48,6 +51,7 @@ def cell_text(value: Any) -> str:
     return ascii_digits(str(value)).strip()
 
 
+@lru_cache(maxsize=16_384)  # registers repeat the same few labels on every row
 def match_key(text: str) -> str:
     """The form labels and headers are compared in: casefolded, no spaces or punctuation."""
     return _NOISE.sub("", ascii_digits(text).casefold())
@@ -111,6 +115,11 @@ def parse_moment(value: Any) -> dt.datetime:
             raise ValueError(f"number {value!r} is not a date")
         naive = _EXCEL_EPOCH + dt.timedelta(days=float(value))  # an Excel serial date
         return naive.replace(microsecond=0, tzinfo=BANGKOK)
+    return _text_moment(value if type(value) is str else cell_text(value))
+
+
+@lru_cache(maxsize=16_384)  # dates repeat a lot in a register; errors are not cached
+def _text_moment(value: str) -> dt.datetime:
     text = re.sub(r"\s+", " ", cell_text(value))
     if not text:
         raise ValueError("is empty")

@@ -1,0 +1,207 @@
+"""Backfill import throughput beside PostgreSQL's own COPY rate, measured in the same run.
+
+    .venv/bin/python bench/import.py [--rows 200000] [--platform]
+
+Generates a realistic register (bench/import_gen.py: Thai headers, BE dates, Thai digits,
+~900 districts, a third with valid national IDs and phones, ~70% closed) and, on one
+embedded PostgreSQL:
+
+(a) COPY (text format, from memory) of the same number of rows of similar width into a
+    plain table without indexes: PostgreSQL's own rate;
+(b) the import through the real code path, called directly in this process on an asyncpg
+    pool (no HTTP): reading, parsing, validating and encoding every row in this one
+    process, then the store writes of those encoded rows alone (one statement per chunk)
+    into one database, then ``import_file`` end to end (with its worker processes) into a
+    fresh one;
+(c) with ``--platform``: the whole platform runs (intake's relay, status, kpi) and the
+    end-to-end import goes into intake's own database; we then wait until kpi's
+    ``/v1/kpi/progress`` counts every case and report that time too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import io
+import resource
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.import_gen import generate  # noqa: E402
+from bench.intake import cpu_seconds  # noqa: E402
+from services.intake import imports  # noqa: E402
+from services.intake.backfill.prepare import prepare_chunk  # noqa: E402
+from services.intake.backfill.reader import read_table  # noqa: E402
+from services.intake.main import MIGRATIONS  # noqa: E402
+from services.intake.store import IntakeStore  # noqa: E402
+from shared.config import Settings  # noqa: E402
+from shared.db import create_pool, migrate  # noqa: E402
+from shared.embedded.platform import Platform  # noqa: E402
+
+COPY_COLUMNS = (
+    "complaint_id uuid, tracking_no text, channel text, channel_ref text, "
+    "idempotency_key text, category text, province_code text, district_code text, "
+    "subject text, description text, anonymous boolean, complainant jsonb, "
+    "received_at timestamptz, recorded_at timestamptz, event_id uuid, headers jsonb, "
+    "value text"
+)
+
+
+def copy_payload(rows: int) -> bytes:
+    """CSV lines as wide as a complaint row plus its outbox record (~1.1 KB)."""
+    out = io.StringIO()
+    now = dt.datetime.now(dt.UTC).isoformat()
+    headers = ('"[[""ce_id"", ""' + str(uuid.uuid4()) + '""], [""ce_source"", '
+               '""/damrong/intake""], [""ce_type"", ""th.go.dopa.damrong.complaint.filed.v1""]'
+               ', [""ce_time"", ""2024-10-15T03:00:00Z""]]"')
+    value = '"' + ('{""tracking_no"": ""5001-2568-0000001"", ""channel"": ""letter""}' * 8) + '"'
+    for i in range(rows):
+        out.write(
+            f"{uuid.uuid4()},5001-2568-{i:07d},letter,5001:ที่ มท {i:07d},"
+            f"backfill:5001:letter:{i:040d},informal_debt,50,5001,"
+            f"ถูกเจ้าหนี้นอกระบบทวงหนี้ #{i},ผู้ร้องกู้เงิน ๕๐๐๐๐ บาท ถูกเรียกดอกเบี้ยร้อยละ ๒๐,"
+            f"false,\"{{\"\"anonymous\"\": false, \"\"name\"\": \"\"นายสมชาย ใจดี\"\"}}\","
+            f"2024-10-15T03:00:00Z,{now},{uuid.uuid4()},{headers},{value}\n")
+    return out.getvalue().encode()
+
+
+async def copy_rate(dsn: str, rows: int) -> float:
+    payload = copy_payload(rows)
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(f"DROP TABLE IF EXISTS bench_copy; CREATE TABLE bench_copy "
+                           f"({COPY_COLUMNS})")
+        t0 = time.perf_counter()
+        await conn.copy_to_table("bench_copy", source=io.BytesIO(payload), format="csv")
+        seconds = time.perf_counter() - t0
+        await conn.execute("DROP TABLE bench_copy")
+    finally:
+        await conn.close()
+    return rows / seconds
+
+
+async def fresh_database(admin_dsn: str, name: str) -> str:
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return f"{admin_dsn.rsplit('/', 1)[0]}/{name}"
+
+
+async def intake_pool(dsn: str) -> asyncpg.Pool:
+    pool = await create_pool(dsn, "intake", max_size=6)
+    await migrate(pool, "intake", MIGRATIONS)
+    return pool
+
+
+def own_cpu() -> float:
+    """CPU seconds of this process and its finished children (the import's workers)."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(
+        resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+async def wait_kpi(kpi_url: str, cases: int, timeout: float = 1800) -> float:
+    """Seconds until kpi's progress counts ``cases`` cases (from the call)."""
+    t0 = time.perf_counter()
+    async with httpx.AsyncClient(timeout=30) as client:
+        while True:
+            r = await client.get(f"{kpi_url}/v1/kpi/progress")
+            if r.status_code == 200 and r.json()["cases"] >= cases:
+                return time.perf_counter() - t0
+            if time.perf_counter() - t0 > timeout:
+                raise TimeoutError(f"kpi shows {r.json()} after {timeout} s")
+            await asyncio.sleep(0.2)
+
+
+def line(label: str, rows: int, seconds: float, copy: float) -> str:
+    rate = rows / seconds
+    return f"  {label:<34} {seconds:7.2f} s {rate:9.0f} rows/s  {rate / copy:5.2f}x COPY"
+
+
+async def main(args: argparse.Namespace) -> None:
+    t0 = time.perf_counter()
+    data = generate(args.rows)
+    print(f"generated {args.rows} rows, {len(data) / 1e6:.1f} MB CSV in "
+          f"{time.perf_counter() - t0:.1f} s")
+    services = ["intake", "status", "kpi"] if args.platform else False
+    with tempfile.TemporaryDirectory(prefix="damrong-bench-import-") as tmp:
+        async with Platform.for_tests(Path(tmp), services=services) as platform:
+            admin = platform.database_url
+            settings = Settings(database_url=admin)
+            copy = await copy_rate(admin, args.rows)
+            print(f"(a) PostgreSQL COPY into a plain table: {copy:.0f} rows/s")
+
+            now = dt.datetime.now(dt.UTC)
+            t0 = time.perf_counter()
+            table = read_table(data)
+            chunks = [prepare_chunk(table.columns.columns, table.rows[i:i + imports.CHUNK],
+                                    range(i + 1, i + 1 + imports.CHUNK)[:len(
+                                        table.rows[i:i + imports.CHUNK])],
+                                    now=now, topic=settings.events_topic, correlation_id=None)
+                      for i in range(0, len(table.rows), imports.CHUNK)]
+            parse_s = time.perf_counter() - t0
+            assert not any(c.rejected for c in chunks), chunks[0].rejected[:3]
+            split = await intake_pool(await fresh_database(admin, "bench_split"))
+            try:
+                store = IntakeStore(split)
+                t0 = time.perf_counter()
+                filed = 0
+                for chunk in chunks:
+                    filed += len(await store.insert_encoded([e.record for e in chunk.accepted]))
+                write_s = time.perf_counter() - t0
+            finally:
+                await split.close()
+            del chunks, table
+            print("(b) import use case called in-process on an asyncpg pool:")
+            print(line("parse+validate+encode, 1 process", args.rows, parse_s, copy))
+            print(line(f"store writes only ({filed} filed)", args.rows, write_s, copy))
+
+            dsn = admin if args.platform else await fresh_database(admin, "bench_e2e")
+            pool = await intake_pool(dsn)
+            cpu_before = cpu_seconds(platform) | {"import (this process + workers)": own_cpu()}
+            try:
+                t0 = time.perf_counter()
+                result = await imports.import_file(IntakeStore(pool), settings, data, now,
+                                                   workers=args.workers)
+                e2e_s = time.perf_counter() - t0
+            finally:
+                await pool.close()
+            assert result.filed == args.rows, result.body()["rejected"][:3]
+            workers = (imports.default_workers(args.rows) if args.workers is None
+                       else args.workers)
+            print(line(f"end to end (import_file, {workers} workers)", args.rows, e2e_s, copy))
+            if args.platform:
+                kpi_s = await wait_kpi(platform.url("kpi"), args.rows)
+                total = e2e_s + kpi_s
+                print(f"(c) kpi /v1/kpi/progress shows every case {kpi_s:.1f} s after the "
+                      f"import returned")
+                print(line("import + published + projected", args.rows, total, copy))
+                cpu_after = cpu_seconds(platform) | {"import (this process + workers)": own_cpu()}
+                print("    CPU per row during (c), µs (2 cores = 2 CPU-s per wall second):")
+                for name, after in sorted(cpu_after.items()):
+                    used = after - cpu_before.get(name, 0.0)
+                    print(f"      {name:<32} {used / args.rows * 1e6:6.0f}")
+    print(f"goal: end to end >= 0.5x COPY; 1M rows < 120 s (needs {1e6 / 120:.0f} rows/s)")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=200_000)
+    parser.add_argument("--platform", action="store_true",
+                        help="run intake, status and kpi and wait until kpi shows every case")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="worker processes for import_file (default: its own choice)")
+    asyncio.run(main(parser.parse_args()))

@@ -1,0 +1,79 @@
+"""The chunked import path: worker processes, duplicates across chunk boundaries, rejected
+rows in several chunks, and a re-import, with exact counts (use case called directly)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+
+from services.intake import imports
+from services.intake.store import IntakeStore
+from shared.db import create_pool
+from tests.integration.intake.conftest import IntakeService
+
+pytestmark = pytest.mark.integration
+
+HEADER = "เลขที่หนังสือ,วันที่รับเรื่อง,ช่องทาง,อำเภอ,ประเภทเรื่อง,เรื่อง,สถานะ,วันที่ยุติเรื่อง,ผลการยุติเรื่อง"
+
+
+def register(tag: str) -> bytes:
+    """25 data rows (rows 2..26): every 5th row (7, 12, 17, 22) names a bad district,
+    rows 9 and 24 repeat rows 2 and 3's letters, row 26 repeats row 25's content."""
+    lines = [HEADER]
+    for i in range(25):
+        row = i + 2
+        district = "9999" if row % 5 == 2 and row > 2 else "5001"
+        letter = {9: 0, 24: 1}.get(row, i)
+        if row == 26:
+            lines.append(lines[-1])
+            continue
+        letter_no = f"มท {tag}/{letter}" if row < 25 else ""
+        closed = ",ยุติเรื่อง,๒๐/๑๑/๒๕๖๗,แก้ไขแล้ว" if row % 2 else ",,,"
+        lines.append(f"{letter_no},๑๕/๑๐/๒๕๖๗,หนังสือ,{district},ที่ดิน,{tag} เรื่อง {i}{closed}")
+    return ("\n".join(lines) + "\n").encode("utf-8-sig")
+
+
+@pytest.fixture
+async def store(intake: IntakeService) -> AsyncIterator[IntakeStore]:
+    pool = await create_pool(intake.settings.database_url, "intake", max_size=4)
+    try:
+        yield IntakeStore(pool)
+    finally:
+        await pool.close()
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+async def test_chunked_import_counts_every_row_once(
+    intake: IntakeService, store: IntakeStore, workers: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(imports, "CHUNK", 4)  # 25 rows -> 7 chunks; duplicates span them
+    tag = uuid.uuid4().hex[:8]
+    now = dt.datetime.now(dt.UTC)
+    data = register(tag)
+    first = await imports.import_file(store, intake.settings, data, now, workers=workers)
+    body = first.body()
+    assert (body["rows"], body["filed"], body["duplicates"]) == (25, 18, 3)
+    assert [r["row"] for r in body["rejected"]] == [7, 12, 17, 22]
+    assert body["rejected"][0]["reasons"] == [
+        "district_code: is not a current DOPA district code"]
+    assert body["duplicate_rows"] == [
+        {"row": 9, "of_row": 2, "reason": "same complaint as row 2"},
+        {"row": 24, "of_row": 3, "reason": "same complaint as row 3"},
+        {"row": 26, "of_row": 25, "reason": "same complaint as row 25"},
+    ]
+    filed = await intake.db.fetchval(
+        "SELECT count(*) FROM complaints WHERE subject LIKE $1", f"{tag} %")
+    outbox = await intake.db.fetchval(
+        "SELECT count(*) FROM outbox o JOIN complaints c "
+        "ON o.key = convert_to(c.complaint_id::text, 'UTF8') WHERE c.subject LIKE $1",
+        f"{tag} %")
+    assert (filed, outbox) == (18, 18)
+
+    again = (await imports.import_file(store, intake.settings, data, now,
+                                       workers=workers)).body()
+    assert (again["filed"], again["duplicates"], len(again["rejected"])) == (0, 21, 4)
+    assert [d["row"] for d in again["duplicate_rows"] if d["of_row"] is None] == [
+        r for r in range(2, 27) if r not in (7, 12, 17, 22, 9, 24, 26)]
