@@ -15,8 +15,9 @@ refusal is logged as ``status.backfill_outcome_refused`` and counted in
 
 ``handle_batch`` is the fast path for a whole partition batch: it has exactly the effect
 of ``handle`` on each event in turn, storing the filings without outcome in one statement
-(two when the batch holds different filings claiming one case id or one event id) and
-those with an outcome one by one.  On anything unusual it raises, and the consumer redoes
+(two when the batch holds different filings claiming one case id or one event id), and a
+batch with outcomes (a backfill import) in one statement too: filings, outcome events,
+final case rows and outbox rows of the cases it creates (``backfill_store``).  On anything unusual it raises, and the consumer redoes
 the batch event by event with ``handle``, which dead-letters the culprits.
 
 Both take the ``topic`` of the outbox as a keyword (bind it with ``functools.partial``) and
@@ -33,6 +34,7 @@ from collections.abc import Callable
 import asyncpg
 import structlog
 
+from services.status.backfill_store import Opening, open_cases
 from services.status.domain import CaseState, DomainError, evolve
 from services.status.domain.outcomes import outcome_events
 from services.status.store import append_event, create_case, create_cases, stored_first_events
@@ -56,12 +58,16 @@ def _outcome(env: Envelope, now: dt.datetime) -> list[tuple[Envelope, CaseState]
     try:
         return outcome_events(env, now, source=SOURCE)
     except DomainError as exc:
-        status = env.data.outcome.status  # type: ignore[union-attr]
-        OUTCOMES_REFUSED[status] += 1
-        log.warning("status.backfill_outcome_refused", complaint_id=str(env.complaint_id),
-                    event_id=str(env.event_id), outcome=status, error=str(exc),
-                    refused_total=sum(OUTCOMES_REFUSED.values()))
+        _refused(env, exc)
         return []
+
+
+def _refused(env: Envelope, exc: DomainError) -> None:
+    status = env.data.outcome.status  # type: ignore[union-attr]
+    OUTCOMES_REFUSED[status] += 1
+    log.warning("status.backfill_outcome_refused", complaint_id=str(env.complaint_id),
+                event_id=str(env.event_id), outcome=status, error=str(exc),
+                refused_total=sum(OUTCOMES_REFUSED.values()))
 
 
 async def handle(conn: asyncpg.Connection, env: Envelope, *, topic: str,
@@ -93,10 +99,12 @@ async def handle_batch(conn: asyncpg.Connection, envelopes: list[Envelope], *,
     careful per-event path dead-letters it; raises BatchRefused if a concurrent writer
     stored one of the filings meanwhile, or if a filing with an outcome shares its case id
     or event id with another filing of the batch (then order matters: the careful path
-    keeps it).  The batch's transaction is rolled back then.
+    keeps it); asyncpg's UniqueViolationError if an outcome event's key is taken.  The
+    batch's transaction is rolled back then.  Outcome events are recorded at one ``clock()``
+    per batch.
     """
     filings: list[tuple[Envelope, CaseState]] = []
-    with_outcome: list[Envelope] = []
+    outcomes = 0
     seen: set[tuple[uuid.UUID, uuid.UUID]] = set()
     for env in envelopes:
         if not isinstance(env.data, ComplaintFiled):
@@ -107,22 +115,44 @@ async def handle_batch(conn: asyncpg.Connection, envelopes: list[Envelope], *,
         if key in seen:
             continue
         seen.add(key)
-        if env.data.outcome is None:
-            filings.append((env, state))
-        else:
-            with_outcome.append(env)
-    if with_outcome:
-        cases = [e.complaint_id for e, _ in filings] + [e.complaint_id for e in with_outcome]
-        events = [e.event_id for e, _ in filings] + [e.event_id for e in with_outcome]
-        if len(set(cases)) != len(cases) or len(set(events)) != len(events):
-            raise BatchRefused("a filing with an outcome shares its keys with another filing")
-    created = await _create_plain(conn, filings) if filings else 0
-    # No key is shared with the plain filings, so applying these after them is the same as
-    # applying them in their places in the batch.
-    for env in with_outcome:
-        await handle(conn, env, topic=topic, clock=clock)
+        filings.append((env, state))
+        outcomes += env.data.outcome is not None
+    if not outcomes:
+        created = await _create_plain(conn, filings) if filings else 0
+    elif (len({env.complaint_id for env, _ in filings}) != len(filings)
+          or len({env.event_id for env, _ in filings}) != len(filings)):
+        raise BatchRefused("a filing with an outcome shares its keys with another filing")
+    else:
+        created = await _create_with_outcomes(conn, filings, topic, clock())
     log.debug("status.filings_applied", events=len(envelopes), filings=len(filings),
-              created=created, with_outcome=len(with_outcome))
+              created=created, with_outcome=outcomes)
+
+
+async def _create_with_outcomes(conn: asyncpg.Connection,
+                                filings: list[tuple[Envelope, CaseState]], topic: str,
+                                now: dt.datetime) -> int:
+    """Pairwise distinct keys: each filing is stored exactly when its case and event id are
+    not stored yet (as ``handle`` would), then with its outcome's events, all at once."""
+    openings: list[Opening] = []
+    refused: dict[uuid.UUID, tuple[Envelope, DomainError]] = {}
+    for env, state in filings:
+        later: list[Envelope] = []
+        if env.data.outcome is not None:  # type: ignore[union-attr]
+            try:
+                events = outcome_events(env, now, source=SOURCE)
+            except DomainError as exc:
+                refused[env.complaint_id] = (env, exc)
+            else:
+                later = [event for event, _ in events]
+                if events:
+                    state = events[-1][1]
+        openings.append((env, state, later))
+    created = await open_cases(conn, openings, topic)
+    # ``handle`` reports a refused outcome only when it opens the case: so do we.
+    for complaint_id, (env, exc) in refused.items():
+        if complaint_id in created:
+            _refused(env, exc)
+    return len(created)
 
 
 async def _create_plain(conn: asyncpg.Connection,

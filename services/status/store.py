@@ -160,19 +160,9 @@ def _create_cases_sql() -> str:
 _CREATE_CASES_SQL = _create_cases_sql()
 
 
-async def create_cases(conn: asyncpg.Connection,
-                       filings: list[tuple[Envelope, CaseState]]) -> int:
-    """``create_case`` for many first events in one statement; returns how many were new.
-
-    The filings must have pairwise distinct complaint ids and event ids: then none depends
-    on another, and each is stored (event and case row) exactly when ``create_case`` would
-    store it, i.e. when neither its case nor its event id is stored yet.
-    """
-    if not filings:
-        return 0
-    envs = [env for env, _state in filings]
-    states = [state for _env, state in filings]
-    args: list[list[Any]] = [
+def event_arrays(envs: list[Envelope]) -> list[list[Any]]:
+    """The columns of ``_EVENT_TYPES`` for ``envs``, one list per column (data as JSON text)."""
+    return [
         [e.complaint_id for e in envs],
         [e.version for e in envs],
         [e.event_id for e in envs],
@@ -183,11 +173,31 @@ async def create_cases(conn: asyncpg.Connection,
         [e.correlation_id for e in envs],
         [e.data.model_dump_json() for e in envs],
     ]
+
+
+def case_arrays(states: list[CaseState]) -> list[list[Any]]:
+    """The columns ``_CASE_ONLY`` of the case rows for ``states``, one list per column."""
+    args: list[list[Any]] = []
     for col in _CASE_ONLY:
         values = [getattr(s, col) for s in states]
         if _CASE_TYPES[col] == "text":  # enums as their values, as _case_row does
             values = [None if v is None else str(v) for v in values]
         args.append(values)
+    return args
+
+
+async def create_cases(conn: asyncpg.Connection,
+                       filings: list[tuple[Envelope, CaseState]]) -> int:
+    """``create_case`` for many first events in one statement; returns how many were new.
+
+    The filings must have pairwise distinct complaint ids and event ids: then none depends
+    on another, and each is stored (event and case row) exactly when ``create_case`` would
+    store it, i.e. when neither its case nor its event id is stored yet.
+    """
+    if not filings:
+        return 0
+    args = event_arrays([env for env, _state in filings])
+    args += case_arrays([state for _env, state in filings])
     created: int = await conn.fetchval(_CREATE_CASES_SQL, *args)
     return created
 

@@ -82,6 +82,9 @@ TransitionEvent = (
 )
 
 
+_CLOSURE_REASONS = frozenset(r.value for r in ClosureReason)
+
+
 class DomainError(Exception):
     """A command the case cannot take as given."""
 
@@ -201,7 +204,7 @@ def decide(state: CaseState, cmd: TransitionCommand, now: dt.datetime) -> Transi
             return CaseForwarded(**base, agency=agency, due_date=cmd.due_date)
         case Action.close:
             raw = _required(cmd.reason, "reason", cmd.action)
-            if raw not in {r.value for r in ClosureReason}:
+            if raw not in _CLOSURE_REASONS:
                 choices = ", ".join(r.value for r in ClosureReason)
                 raise InvalidField("reason", f"{raw!r} is not a closure reason ({choices})")
             return CaseClosed(**base, reason=ClosureReason(raw))

@@ -1,6 +1,10 @@
 """CPU per event of the status consumer's handlers: ``handle`` per event vs ``handle_batch``.
 
     timeout 600 .venv/bin/python -m tests.integration.status.bench_batch [--batches N]
+        [--closed SHARE]
+
+``--closed`` gives that share of the filings a backfilled closed outcome (a backfill import
+has ~0.7), which adds an event and an outbox row per such filing.
 
 Starts an embedded PostgreSQL (or uses DATABASE_URL), makes two status schemas and applies
 the same kind of 2000-filing batches to each, each batch in one transaction as the consumer
@@ -14,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import datetime as dt
 import os
 import statistics
 import tempfile
@@ -29,7 +34,7 @@ from services.status.consumer import handle, handle_batch
 from services.status.main import MIGRATIONS
 from shared import logs
 from shared.db import create_pool, migrate
-from shared.events import Envelope
+from shared.events import BackfilledOutcome, ComplaintFiled, Envelope
 from tests.unit.status.factories import filed
 
 BATCH = 2000
@@ -56,7 +61,7 @@ def _server_ns(pid: int) -> int:
     return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0])
 
 
-TOPIC = "complaints.events.bench"  # outbox rows only for backfilled outcomes: none here
+TOPIC = "complaints.events.bench"  # outbox rows only for backfilled outcomes
 
 Apply = Callable[[asyncpg.Connection, list[Envelope]], Awaitable[None]]
 
@@ -78,7 +83,19 @@ async def measure(conn: asyncpg.Connection, apply: Apply, envs: list[Envelope]
     return (c1 - c0) / n, (s1 - s0) / n, (w1 - w0) / n
 
 
-async def main(batches: int) -> None:
+def filing(closed: bool) -> Envelope:
+    env = filed()
+    if not closed:
+        return env
+    data = env.data
+    assert isinstance(data, ComplaintFiled)
+    outcome = BackfilledOutcome(status="closed", at=data.received_at + dt.timedelta(days=9),
+                                closure_reason="resolved")
+    return env.model_copy(update={"data": data.model_copy(
+        update={"backfilled": True, "outcome": outcome})})
+
+
+async def main(batches: int, closed: float) -> None:
     logs.configure("status", "info")  # as in production: debug lines are filtered out
     with database() as url:
         admin = await asyncpg.connect(url)
@@ -97,7 +114,7 @@ async def main(batches: int) -> None:
             results: dict[str, dict[str, list[tuple[float, float, float]]]] = {
                 m: {"new": [], "redelivered": []} for m in modes}
             for i in range(batches + 1):  # batch 0 warms up (prepared statements, caches)
-                envs = [filed() for _ in range(BATCH)]
+                envs = [filing(n < BATCH * closed) for n in range(BATCH)]
                 for mode, (schema, apply) in modes.items():
                     async with pools[schema].acquire() as conn:
                         new = await measure(conn, apply, envs)
@@ -105,7 +122,8 @@ async def main(batches: int) -> None:
                     if i:
                         results[mode]["new"].append(new)
                         results[mode]["redelivered"].append(again)
-            print(f"{batches} batches of {BATCH} filings, medians in µs per event")
+            print(f"{batches} batches of {BATCH} filings ({closed:.0%} with a closed outcome), "
+                  "medians in µs per filing")
             print(f"{'mode':20} {'batch':12} {'client CPU':>11} {'server CPU':>11} "
                   f"{'total CPU':>10} {'wall':>8}")
             for mode, by_kind in results.items():
@@ -123,6 +141,8 @@ async def main(batches: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--batches", type=int, default=10)
+    parser.add_argument("--closed", type=float, default=0.0)
     import uvloop
 
-    uvloop.run(main(parser.parse_args().batches))
+    args = parser.parse_args()
+    uvloop.run(main(args.batches, args.closed))
