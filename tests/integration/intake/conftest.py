@@ -5,8 +5,7 @@ Tests use fresh idempotency keys and channel references, so they do not see each
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +16,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from services.intake.main import create_app
 from shared.config import Settings
-from tests.waiting import eventually
+from tests.service_app import running_app
 
 @dataclass
 class IntakeService:
@@ -48,34 +47,10 @@ class IntakeService:
 
 @pytest.fixture(scope="module")
 async def intake(infra: dict[str, str]) -> AsyncIterator[IntakeService]:
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(infra["database_url"])
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    suffix = uuid.uuid4().hex[:8]
-    url = f"{infra['database_url'].rsplit('/', 1)[0]}/{name}"
-    settings = Settings(
-        database_url=url,
-        kafka_bootstrap_servers=infra["kafka_bootstrap"],
-        events_topic=f"complaints.events.{suffix}",
-        dlq_topic=f"complaints.events.dlq.{suffix}",
-        topic_partitions=4,
-        db_pool_max=25,
-    )
-    app = create_app(settings)
-    try:
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-                async def ready() -> bool:
-                    return (await client.get("/healthz")).status_code == 200
-                await eventually(ready, timeout=30)
-                db = await asyncpg.connect(url, server_settings={"search_path": "intake"})
-                try:
-                    yield IntakeService(client, settings, db)
-                finally:
-                    await db.close()
-    finally:
-        admin = await asyncpg.connect(infra["database_url"])
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    async with running_app(create_app, infra, db_pool_max=25) as running:
+        db = await asyncpg.connect(running.settings.database_url,
+                                   server_settings={"search_path": "intake"})
+        try:
+            yield IntakeService(running.client, running.settings, db)
+        finally:
+            await db.close()

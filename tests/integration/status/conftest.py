@@ -8,11 +8,10 @@ The database and topics are the module's own, made the way tests/conftest.py mak
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -24,6 +23,7 @@ from shared.envelope_codec import to_record
 from shared.events import Envelope
 from shared.kafka import make_producer
 from shared.runtime import Runtime
+from tests.service_app import running_app
 from tests.waiting import eventually
 
 @dataclass
@@ -53,33 +53,11 @@ class StatusService:
 
 @pytest.fixture(scope="package")
 async def status_service(infra: dict[str, str]) -> AsyncIterator[StatusService]:
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(infra["database_url"])
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    suffix = uuid.uuid4().hex[:8]
-    settings = Settings(
-        database_url=f"{infra['database_url'].rsplit('/', 1)[0]}/{name}",
-        kafka_bootstrap_servers=infra["kafka_bootstrap"],
-        events_topic=f"complaints.events.{suffix}",
-        dlq_topic=f"complaints.events.dlq.{suffix}",
-        topic_partitions=4,
-    )
-    app = create_app(settings)
-    try:
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-                async def ready() -> bool:
-                    return (await client.get("/healthz")).status_code == 200
-                await eventually(ready, timeout=30)
-                producer = make_producer(settings)
-                await producer.start()
-                try:
-                    yield StatusService(client, settings, app.state.runtime, producer, app)
-                finally:
-                    await producer.stop()
-    finally:
-        admin = await asyncpg.connect(infra["database_url"])
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    async with running_app(create_app, infra) as running:
+        producer = make_producer(running.settings)
+        await producer.start()
+        try:
+            yield StatusService(running.client, running.settings, running.app.state.runtime,
+                                producer, running.app)
+        finally:
+            await producer.stop()
