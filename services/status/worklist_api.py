@@ -2,7 +2,8 @@
 
 ``GET /v1/worklists/{stale,overdue,backlog}``, paginated by ``limit``/``offset`` with the
 ``total``, filtered by province, district, category and channel; ``?format=csv`` answers the
-same page as CSV (UTF-8 with a byte-order mark, so that Excel shows Thai).  Times are given
+same page as CSV (UTF-8 with a byte-order mark, so that Excel shows Thai), or, without a
+``limit``, the whole list, streamed.  Times are given
 in Asia/Bangkok; "now" is the app clock.
 """
 
@@ -12,10 +13,12 @@ import csv
 import datetime as dt
 import io
 import uuid
+from collections.abc import AsyncIterator
 from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from services.status.deps import Clock, Pool
@@ -27,6 +30,8 @@ from shared.thai_calendar import BANGKOK
 router = APIRouter(prefix="/v1/worklists", tags=["worklists"])
 
 MAX_LIMIT = 1000
+DEFAULT_LIMIT = 50
+EXPORT_CHUNK = 5000
 
 
 class Format(StrEnum):
@@ -59,7 +64,7 @@ class WorklistOut(BaseModel):
 
 
 class Page(BaseModel):
-    limit: int
+    limit: int | None  # None: the whole list (CSV export only)
     offset: int
     format: Format
 
@@ -75,10 +80,14 @@ def _filters(
 
 
 def _page(
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+    limit: Annotated[int | None, Query(ge=1, le=MAX_LIMIT,
+                                       description="page size (default 50); a CSV export "
+                                                   "without a limit holds the whole list")] = None,
     offset: Annotated[int, Query(ge=0)] = 0,
     format: Format = Format.json,
 ) -> Page:
+    if limit is None and format is Format.json:
+        limit = DEFAULT_LIMIT
     return Page(limit=limit, offset=offset, format=format)
 
 
@@ -97,20 +106,42 @@ def _item(row: dict[str, Any], now: dt.datetime) -> WorklistItem:
     )
 
 
-def to_csv(items: list[WorklistItem]) -> str:
-    """The items as CSV text with a header line (the byte-order mark is added on encoding)."""
+def to_csv(items: list[WorklistItem], *, header: bool = True) -> str:
+    """The items as CSV text, with a header line unless ``header`` is False (the byte-order
+    mark is added on encoding)."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
+    if header:
+        writer.writerow(CSV_COLUMNS)
     for item in items:
         row = item.model_dump(mode="json")
         writer.writerow(["" if row[c] is None else row[c] for c in CSV_COLUMNS])
     return buf.getvalue()
 
 
+async def _export(kind: Worklist, pool: Any, now: dt.datetime, filters: Filters, offset: int,
+                  stale_days: int) -> AsyncIterator[bytes]:
+    """The whole list as CSV, fetched and sent a chunk at a time (no page limit, no timeout
+    for large districts: the client starts receiving at once)."""
+    yield ("\ufeff" + to_csv([])).encode("utf-8")
+    while True:
+        rows, _total = await fetch_worklist(pool, kind, filters, now=now, stale_days=stale_days,
+                                            limit=EXPORT_CHUNK, offset=offset)
+        if not rows:
+            return
+        yield to_csv([_item(r, now) for r in rows], header=False).encode("utf-8")
+        offset += len(rows)
+
+
 async def _answer(kind: Worklist, pool: Any, clock: Clock, filters: Filters, page: Page,
                   stale_days: int = 30) -> WorklistOut | Response:
     now = clock()
+    if page.limit is None:
+        return StreamingResponse(
+            _export(kind, pool, now, filters, page.offset, stale_days),
+            media_type="text/csv; charset=utf-8",
+            headers={"content-disposition": f'attachment; filename="{kind.value}.csv"'},
+        )
     rows, total = await fetch_worklist(pool, kind, filters, now=now, stale_days=stale_days,
                                        limit=page.limit, offset=page.offset)
     items = [_item(r, now) for r in rows]

@@ -168,3 +168,21 @@ async def test_csv_is_the_same_rows(status_service: StatusService,
                              params={"district_code": d["dist"], "format": "csv"})
     rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
     assert [(row["complaint_id"], row["agency"]) for row in rows] == [(d["C"], "Land Office")]
+
+
+async def test_csv_without_a_limit_exports_the_whole_list_in_chunks(
+    status_service: StatusService, district: dict[str, Any], monkeypatch: Any,
+) -> None:
+    from services.status import worklist_api
+
+    monkeypatch.setattr(worklist_api, "EXPORT_CHUNK", 2)  # 5 cases: three chunks
+    svc, d = status_service, district
+    everything = await _get(svc, "backlog", district_code=d["dist"], limit=1000)
+    r = await svc.client.get("/v1/worklists/backlog",
+                             params={"district_code": d["dist"], "format": "csv"})
+    assert r.status_code == 200
+    assert r.content.startswith(b"\xef\xbb\xbf") and r.content.count(b"\xef\xbb\xbf") == 1
+    rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert [row["complaint_id"] for row in rows] == [
+        str(item["complaint_id"]) for item in everything["items"]]
+    assert len(rows) == everything["total"] == 5
