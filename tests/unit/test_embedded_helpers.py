@@ -13,7 +13,7 @@ from shared.embedded.supervisor import redact_url
 
 
 def test_socket_dir_is_data_dir_unless_too_long() -> None:
-    assert socket_dir_arg(Path("/tmp/x/pg"), 5433) == "/tmp/x/pg"
+    assert socket_dir_arg(Path("data/pg"), 5433) == "data/pg"
     assert socket_dir_arg(Path("/" + "a" * 120), 5433) == ""
 
 
