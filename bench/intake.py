@@ -31,13 +31,9 @@ sys.path.insert(0, str(ROOT))
 from bench import wrk  # noqa: E402
 from shared.embedded._proc import free_port  # noqa: E402
 from shared.embedded.platform import Platform  # noqa: E402
+from shared.thai_calendar import fiscal_year  # noqa: E402
 
 DISTRICTS = ["1001", "1030", "5001", "5003", "4001", "4901", "8301", "9001", "3401", "2001"]
-
-
-def fiscal_year_now() -> int:
-    now = dt.datetime.now(dt.timezone(dt.timedelta(hours=7)))
-    return now.year + 543 + (1 if now.month >= 10 else 0)
 
 
 async def wait_http(url: str, timeout: float = 30) -> None:
@@ -94,7 +90,7 @@ async def kpi_catch_up(kpi_url: str, dsn: str, fy: int, t_end: float) -> tuple[f
 
 
 async def main(args: argparse.Namespace) -> None:
-    fy = fiscal_year_now()
+    fy = fiscal_year(dt.datetime.now(dt.UTC))
     with tempfile.TemporaryDirectory(prefix="damrong-bench-") as tmp:
         async with Platform.for_tests(Path(tmp)) as platform:
             port = free_port()

@@ -1,4 +1,7 @@
-"""Start (or point at) the test infrastructure: the embedded servers, or external ones."""
+"""Start (or point at) the test infrastructure: the embedded servers, or external ones.
+
+``DATABASE_URL`` / ``KAFKA_BOOTSTRAP_SERVERS``, when set, name servers to use instead.
+"""
 
 from __future__ import annotations
 
@@ -8,27 +11,36 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from shared.embedded._proc import free_port
+
+
+@contextlib.contextmanager
+def database_url() -> Iterator[str]:
+    """A PostgreSQL server for the duration: ``DATABASE_URL``'s, or an embedded one."""
+    if url := os.environ.get("DATABASE_URL"):
+        yield url
+        return
+    from shared.embedded.postgres import EmbeddedPostgres
+
+    with tempfile.TemporaryDirectory(prefix="damrong-pg-") as tmp:
+        with EmbeddedPostgres(Path(tmp) / "pg", free_port(), log_file=Path(tmp) / "pg.log") as pg:
+            yield pg.url
+
+
+@contextlib.contextmanager
+def kafka_bootstrap() -> Iterator[str]:
+    """A Kafka-protocol broker for the duration: ``KAFKA_BOOTSTRAP_SERVERS``, or embedded."""
+    if servers := os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        yield servers
+        return
+    from shared.embedded.broker import EmbeddedBroker
+
+    with tempfile.TemporaryDirectory(prefix="damrong-kafka-") as tmp:
+        with EmbeddedBroker(free_port(), log_file=Path(tmp) / "broker.log") as broker:
+            yield broker.bootstrap
+
 
 @contextlib.contextmanager
 def start_infra() -> Iterator[dict[str, str]]:
-    db = os.environ.get("DATABASE_URL")
-    kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-    if db and kafka:
+    with database_url() as db, kafka_bootstrap() as kafka:
         yield {"database_url": db, "kafka_bootstrap": kafka}
-        return
-    from shared.embedded._proc import free_port
-    from shared.embedded.broker import EmbeddedBroker
-    from shared.embedded.postgres import EmbeddedPostgres
-
-    with tempfile.TemporaryDirectory(prefix="damrong-test-") as tmp:
-        pg = EmbeddedPostgres(Path(tmp) / "pg", free_port(), log_file=Path(tmp) / "pg.log")
-        broker = EmbeddedBroker(free_port(), log_file=Path(tmp) / "broker.log")
-        pg.start_sync()
-        try:
-            broker.start_sync()
-            try:
-                yield {"database_url": pg.url, "kafka_bootstrap": broker.bootstrap}
-            finally:
-                broker.stop_sync()
-        finally:
-            pg.stop_sync()

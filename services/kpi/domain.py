@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import statistics
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
@@ -60,20 +59,6 @@ def closure_rate(closed: int, received: int) -> float | None:
 def days_between(start: dt.datetime, end: dt.datetime) -> float:
     """Elapsed days (fractional) from ``start`` to ``end``."""
     return (end - start).total_seconds() / 86400.0
-
-
-def median(values: Sequence[float]) -> float | None:
-    """The median (mean of the middle two for an even count); ``None`` when empty.
-
-    The same definition as PostgreSQL's ``percentile_cont(0.5)``, which the store uses
-    to compute it next to the data.
-    """
-    return statistics.median(values) if values else None
-
-
-def median_days(value: float | None) -> float | None:
-    """A median number of days as reported: 2 decimals, ``None`` stays ``None``."""
-    return None if value is None else round_half_up(value, 2)
 
 
 # --- the per-case fold -------------------------------------------------------------
@@ -226,49 +211,3 @@ def receive(
         if fact.version + 1 in stored:
             case = catch_up(case, stored.values())
     return case
-
-
-# --- the summary ---------------------------------------------------------------------
-
-@dataclass(frozen=True, slots=True)
-class Tally:
-    """Aggregated cases of one (channel, category) cell."""
-
-    channel: str
-    category: str
-    received: int
-    closed: int
-
-
-def _counts(received: int, closed: int) -> dict[str, int]:
-    return {"received": received, "closed": closed, "open": received - closed}
-
-
-def summarize(
-    fiscal_year: int,
-    province_code: str | None,
-    district_code: str | None,
-    tallies: Iterable[Tally],
-    median_days_to_close: float | None,
-) -> dict[str, object]:
-    """The summary document from per-(channel, category) tallies and the raw median."""
-    by_channel: dict[str, list[int]] = {}
-    by_category: dict[str, list[int]] = {}
-    received = closed = 0
-    for t in tallies:
-        received += t.received
-        closed += t.closed
-        for key, acc in ((t.channel, by_channel), (t.category, by_category)):
-            cell = acc.setdefault(key, [0, 0])
-            cell[0] += t.received
-            cell[1] += t.closed
-    return {
-        "fiscal_year": fiscal_year,
-        "province_code": province_code,
-        "district_code": district_code,
-        **_counts(received, closed),
-        "closure_rate": closure_rate(closed, received),
-        "median_days_to_close": median_days(median_days_to_close),
-        "by_channel": {k: _counts(*v) for k, v in sorted(by_channel.items())},
-        "by_category": {k: _counts(*v) for k, v in sorted(by_category.items())},
-    }

@@ -30,7 +30,7 @@ def rate(part: int, whole: int) -> float | None:
 
 
 def days(value: float | None) -> float | None:
-    """A number of days as reported: 2 decimals half-up."""
+    """A number of days as reported (a median, a p90): 2 decimals half-up, None stays None."""
     return None if value is None else round_half_up(value, 2)
 
 

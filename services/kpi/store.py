@@ -22,7 +22,7 @@ import orjson
 from pydantic import TypeAdapter
 
 from services.kpi import domain
-from services.kpi.domain import CaseRow, CaseStatus, Fact, Tally
+from services.kpi.domain import CaseRow, CaseStatus, Fact
 from shared.events import ComplaintFiled, EventData
 
 _DATA: TypeAdapter[EventData] = TypeAdapter(EventData)
@@ -68,9 +68,6 @@ SELECT EXISTS (SELECT 1 FROM up)
    AND EXISTS (SELECT 1 FROM events WHERE complaint_id = $1 AND version = $2 + 1) AS more
 """
 
-_AREA = """fiscal_year = $1
-   AND ($2::text IS NULL OR province_code = $2)
-   AND ($3::text IS NULL OR district_code = $3)"""
 
 
 async def record(conn: asyncpg.Connection, fact: Fact) -> bool:
@@ -256,26 +253,6 @@ async def save_cases(conn: asyncpg.Connection, cases: list[CaseRow]) -> None:
     """Insert new cases and update changed ones (one statement)."""
     if cases:
         await conn.execute(_SAVE_CASES_SQL, _to_json(cases))
-
-
-async def tallies(
-    conn: asyncpg.Connection | asyncpg.Pool, fiscal_year: int, province_code: str | None,
-    district_code: str | None,
-) -> tuple[list[Tally], float | None]:
-    """Per (channel, category) counts of the area's cases of one fiscal year, and the raw
-    median of days to close (``percentile_cont``: the same median as ``domain.median``)."""
-    rows = await conn.fetch(
-        "SELECT channel, category, count(*)::int AS received, count(closed_at)::int AS closed "
-        f"FROM cases WHERE {_AREA} GROUP BY channel, category",
-        fiscal_year, province_code, district_code,
-    )
-    med = await conn.fetchval(
-        "SELECT percentile_cont(0.5) WITHIN GROUP "
-        "(ORDER BY extract(epoch FROM closed_at - received_at)::float8 / 86400.0) "
-        f"FROM cases WHERE {_AREA} AND closed_at IS NOT NULL",
-        fiscal_year, province_code, district_code,
-    )
-    return [Tally(r["channel"], r["category"], r["received"], r["closed"]) for r in rows], med
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
 from pathlib import Path
 from typing import Annotated
 
@@ -57,11 +56,9 @@ def demo(
     status_url: Annotated[str, typer.Option("--status-url")] = "http://127.0.0.1:8002",
 ) -> None:
     """File demo complaints against a running platform (see `damrong up`)."""
-    from shared.cli.demo import run_demo  # written separately; imported only when used
+    from shared.cli.demo import run_demo  # imported only when used: keeps --help fast
 
-    result = run_demo(intake_url, status_url, complaints)
-    if inspect.isawaitable(result):  # tolerate an async run_demo
-        asyncio.run(result)  # type: ignore[arg-type]
+    run_demo(intake_url, status_url, complaints)
 
 
 @app.command("import")

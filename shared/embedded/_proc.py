@@ -188,6 +188,17 @@ class ManagedChild(Managed):
     """A Managed server that runs as one child process (``proc``)."""
 
     proc: subprocess.Popen[bytes] | None = None
+    name = "server"
+    stop_signal = signal.SIGTERM
+    stop_grace = 10.0
+
+    async def stop(self, grace: float | None = None) -> None:
+        if self.proc is None:
+            return
+        code = await aterminate(self.proc, self.stop_signal,
+                                self.stop_grace if grace is None else grace)
+        structlog.get_logger().info(f"{self.name} stopped", exit_code=code)
+        self.proc = None
 
     @property
     def pid(self) -> int | None:

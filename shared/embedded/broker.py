@@ -18,7 +18,7 @@ import structlog
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
-from shared.embedded._proc import ManagedChild, aterminate, port_in_use, spawn, tail
+from shared.embedded._proc import ManagedChild, port_in_use, spawn, tail
 
 log = structlog.get_logger()
 
@@ -31,6 +31,8 @@ def broker_bin() -> str:
 
 class EmbeddedBroker(ManagedChild):
     """A Kafka-compatible broker on host:port; `epoch` changes on every start."""
+
+    name = "broker"
 
     def __init__(
         self, port: int = 9092, *, host: str = "127.0.0.1", log_file: Path | None = None
@@ -90,12 +92,6 @@ class EmbeddedBroker(ManagedChild):
             finally:
                 await admin.close()
 
-    async def stop(self, grace: float = 10.0) -> None:
-        if self.proc is None:
-            return
-        code = await aterminate(self.proc, signal.SIGTERM, grace)
-        log.info("broker stopped", exit_code=code)
-        self.proc = None
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         """Simulate a crash (tests): the next start() is an empty broker with a new epoch."""

@@ -24,7 +24,7 @@ import asyncpg
 import psutil
 import structlog
 
-from shared.embedded._proc import ManagedChild, aterminate, port_in_use, spawn, tail
+from shared.embedded._proc import ManagedChild, port_in_use, spawn, tail
 
 log = structlog.get_logger()
 
@@ -116,6 +116,10 @@ def clear_stale_postmaster(data_dir: Path, grace: float = 30.0) -> None:
 
 class EmbeddedPostgres(ManagedChild):
     """One PostgreSQL server on 127.0.0.1:port with its cluster in data_dir (kept across runs)."""
+
+    name = "postgres"
+    stop_signal = signal.SIGINT  # fast shutdown: SIGTERM waits for every client
+    stop_grace = 30.0
 
     def __init__(
         self,
@@ -224,9 +228,3 @@ class EmbeddedPostgres(ManagedChild):
         finally:
             await conn.close()
 
-    async def stop(self, grace: float = 30.0) -> None:
-        if self.proc is None:
-            return
-        code = await aterminate(self.proc, signal.SIGINT, grace)
-        log.info("postgres stopped", exit_code=code)
-        self.proc = None

@@ -7,7 +7,6 @@ and orphaned children would keep the ports (DESIGN.md section 6).
 from __future__ import annotations
 
 import asyncio
-import inspect
 import signal
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -48,20 +47,10 @@ def print_summary(platform: Platform, console: Console) -> None:
     console.print("Press Ctrl-C to stop.")
 
 
-async def run_demo_async(intake_url: str, status_url: str, complaints: int) -> None:
-    """Call shared.cli.demo.run_demo whether it is sync or async, without blocking the loop."""
-    from shared.cli.demo import run_demo  # written separately; imported only when asked for
-
-    if inspect.iscoroutinefunction(run_demo):
-        await run_demo(intake_url, status_url, complaints)
-        return
-    result = await asyncio.to_thread(run_demo, intake_url, status_url, complaints)
-    if inspect.isawaitable(result):
-        await result
-
-
 async def _demo_then_keep_running(platform: Platform, complaints: int) -> None:
     try:
+        from shared.cli.demo import run_demo_async  # imported only when a demo is asked for
+
         await run_demo_async(platform.url("intake"), platform.url("status"), complaints)
     except Exception as exc:
         # The platform stays up: the user can still look at what the demo did create.

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from shared.embedded.platform import Platform
+from shared.thai_calendar import fiscal_year
 from tests.e2e.driver import Driver
 from tests.waiting import eventually
 
@@ -21,8 +22,7 @@ COMPLAINTS = 1500
 
 
 def fiscal_year_now() -> int:
-    now = dt.datetime.now(dt.timezone(dt.timedelta(hours=7)))
-    return now.year + 543 + (1 if now.month >= 10 else 0)
+    return fiscal_year(dt.datetime.now(dt.UTC))
 
 
 async def _crash_mid_stream(platform: Platform, victim: str) -> Driver:

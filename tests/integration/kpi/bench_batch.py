@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import gc
 import os
 import random
-import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import asyncpg
@@ -31,6 +29,7 @@ from services.kpi import consumer
 from services.kpi.main import MIGRATIONS
 from shared.db import create_pool, migrate
 from shared.events import Envelope
+from tests.infra import database_url
 from tests.unit.kpi import scenario
 
 CHANNELS = ["walk_in", "hotline_1567", "web", "line", "letter"]
@@ -124,23 +123,6 @@ async def run(url: str, batches: list[list[Envelope]], modes: list[str]) -> None
               f"(events {stored}, applied {applied})")
 
 
-@contextlib.contextmanager
-def _postgres() -> Iterator[str]:
-    if url := os.environ.get("DATABASE_URL"):
-        yield url
-        return
-    from shared.embedded._proc import free_port
-    from shared.embedded.postgres import EmbeddedPostgres
-
-    with tempfile.TemporaryDirectory(prefix="damrong-bench-") as tmp:
-        pg = EmbeddedPostgres(Path(tmp) / "pg", free_port(), log_file=Path(tmp) / "pg.log")
-        pg.start_sync()
-        try:
-            yield pg.url
-        finally:
-            pg.stop_sync()
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--batches", type=int, default=20)
@@ -155,7 +137,7 @@ def main() -> None:
         loop_factory = uvloop.new_event_loop
     except ImportError:  # pragma: no cover
         loop_factory = asyncio.new_event_loop
-    with _postgres() as url:
+    with database_url() as url:
         for _ in range(args.repeat):
             with asyncio.Runner(loop_factory=loop_factory) as runner:
                 runner.run(run(url, batches, args.mode or sorted(MODES)))

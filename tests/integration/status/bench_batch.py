@@ -17,14 +17,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import datetime as dt
 import os
 import statistics
-import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from functools import partial
 from pathlib import Path
 
@@ -35,26 +33,10 @@ from services.status.main import MIGRATIONS
 from shared import logs
 from shared.db import create_pool, migrate
 from shared.events import BackfilledOutcome, ComplaintFiled, Envelope
+from tests.infra import database_url
 from tests.unit.status.factories import filed
 
 BATCH = 2000
-
-
-@contextlib.contextmanager
-def database() -> Iterator[str]:
-    if url := os.environ.get("DATABASE_URL"):
-        yield url
-        return
-    from shared.embedded._proc import free_port
-    from shared.embedded.postgres import EmbeddedPostgres
-
-    with tempfile.TemporaryDirectory(prefix="damrong-bench-") as tmp:
-        pg = EmbeddedPostgres(Path(tmp) / "pg", free_port(), log_file=Path(tmp) / "pg.log")
-        pg.start_sync()
-        try:
-            yield pg.url
-        finally:
-            pg.stop_sync()
 
 
 def _server_ns(pid: int) -> int:
@@ -97,7 +79,7 @@ def filing(closed: bool) -> Envelope:
 
 async def main(batches: int, closed: float) -> None:
     logs.configure("status", "info")  # as in production: debug lines are filtered out
-    with database() as url:
+    with database_url() as url:
         admin = await asyncpg.connect(url)
         name = f"bench_{uuid.uuid4().hex[:8]}"
         await admin.execute(f'CREATE DATABASE "{name}"')
