@@ -12,6 +12,7 @@ import json
 import uuid
 from dataclasses import dataclass
 
+import orjson
 
 from shared import thai_calendar
 from shared.codes import CategoryCode, ChannelCode
@@ -85,8 +86,21 @@ class FileComplaint:
             "channel_ref": self.channel_ref,
             "backfilled": self.backfilled,
         }
-        canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).digest()
+        return hashlib.sha256(canonical_json(body)).digest()
+
+
+def canonical_json(body: dict[str, object]) -> bytes:
+    """Sorted keys, no spaces, UTF-8: the bytes stored request hashes were computed over.
+
+    orjson writes the same bytes as ``json.dumps(sort_keys=True, ensure_ascii=False,
+    separators=(",", ":"))`` at a tenth of the cost (a test holds them equal); only a lone
+    surrogate, which orjson refuses, takes the slow path.
+    """
+    try:
+        return orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:
+        return json.dumps(body, sort_keys=True, ensure_ascii=False,
+                          separators=(",", ":")).encode("utf-8", "surrogatepass")
 
 
 def fiscal_year(moment: dt.datetime) -> int:
