@@ -1,9 +1,11 @@
 """Envelope <-> Kafka record, as a CloudEvent 1.0 in Kafka binary content mode.
 
 Attributes travel as ``ce_*`` headers (``ce_subject`` = complaint id, extension
-``ce_version`` = case version, ``ce_recordedtime``, ``ce_correlationid``); the payload is
-the JSON value.  Every record we publish is one the ``cloudevents`` package parses to
-the same event (tests/unit/test_envelope_codec.py).
+``ce_version`` = case version, ``ce_recordedtime``, ``ce_correlationid``, and the hash
+chain's ``ce_prevhash`` and ``ce_hash``); the payload is the JSON value, in the schema
+version its ``ce_type`` names (older ones are upcast when decoded).  Every record we
+publish is one the ``cloudevents`` package parses to the same event
+(tests/unit/test_envelope_codec.py).
 """
 
 from __future__ import annotations
@@ -12,11 +14,10 @@ import datetime as dt
 import uuid
 
 import orjson
-from pydantic import TypeAdapter
+from shared.chain import Link
+from shared.events import Envelope, parse_type_name, type_name
+from shared.upcasting import current_data
 
-from shared.events import Envelope, EventData, parse_type_name, type_name
-
-_DATA = TypeAdapter(EventData)
 CONTENT_TYPE = "application/json"
 
 
@@ -49,6 +50,8 @@ def to_record(env: Envelope) -> tuple[bytes, list[tuple[str, bytes]], bytes]:
     ]
     if env.correlation_id:
         headers.append(("ce_correlationid", env.correlation_id.encode()))
+    if env.prev_hash is not None and env.hash is not None:
+        headers += [("ce_prevhash", env.prev_hash.encode()), ("ce_hash", env.hash.encode())]
     value = orjson.dumps(env.data.model_dump(mode="json", exclude={"kind"}))
     return str(env.complaint_id).encode(), headers, value
 
@@ -57,32 +60,64 @@ _REQUIRED = ("ce_id", "ce_source", "ce_type", "ce_time", "ce_subject", "ce_versi
              "ce_recordedtime")
 
 
-def from_record(headers: list[tuple[str, bytes]] | None, value: bytes | None) -> Envelope:
-    """Parse a consumed record; DecodeError for anything that is not a valid event."""
+def _attributes(headers: list[tuple[str, bytes]] | None) -> dict[str, str]:
+    hdrs = {k.lower(): v.decode() for k, v in (headers or [])}
+    if hdrs.get("ce_specversion") != "1.0":
+        raise DecodeError(f"not a CloudEvents 1.0 record (specversion "
+                          f"{hdrs.get('ce_specversion')!r})")
+    missing = [name for name in _REQUIRED if not hdrs.get(name)]
+    if missing:
+        raise DecodeError(f"missing CloudEvents attributes: {', '.join(missing)}")
+    if hdrs.get("content-type", CONTENT_TYPE).split(";")[0].strip() != CONTENT_TYPE:
+        raise DecodeError(f"unsupported content type {hdrs['content-type']!r}")
+    return hdrs
+
+
+def link_from_record(headers: list[tuple[str, bytes]] | None, value: bytes | None) -> Link:
+    """A consumed record as written, for verifying its chain (payload not validated: a
+    tampered payload must show up as a hash mismatch, not vanish); DecodeError if it is
+    not a damrong event at all."""
     try:
-        hdrs = {k.lower(): v.decode() for k, v in (headers or [])}
-        if hdrs.get("ce_specversion") != "1.0":
-            raise DecodeError(f"not a CloudEvents 1.0 record (specversion "
-                              f"{hdrs.get('ce_specversion')!r})")
-        missing = [name for name in _REQUIRED if not hdrs.get(name)]
-        if missing:
-            raise DecodeError(f"missing CloudEvents attributes: {', '.join(missing)}")
-        if hdrs.get("content-type", CONTENT_TYPE).split(";")[0].strip() != CONTENT_TYPE:
-            raise DecodeError(f"unsupported content type {hdrs['content-type']!r}")
-        kind, _ver = parse_type_name(hdrs["ce_type"])
+        hdrs = _attributes(headers)
+        parse_type_name(hdrs["ce_type"])
         payload = orjson.loads(value or b"")
         if not isinstance(payload, dict):
             raise DecodeError("event data is not a JSON object")
-        data = _DATA.validate_python({**payload, "kind": kind})
+        return Link(
+            complaint_id=uuid.UUID(hdrs["ce_subject"]), version=int(hdrs["ce_version"]),
+            event_id=uuid.UUID(hdrs["ce_id"]), source=hdrs["ce_source"],
+            type=hdrs["ce_type"], occurred_at=dt.datetime.fromisoformat(hdrs["ce_time"]),
+            recorded_at=dt.datetime.fromisoformat(hdrs["ce_recordedtime"]),
+            correlation_id=hdrs.get("ce_correlationid"), data=payload,
+            prev_hash=hdrs.get("ce_prevhash"), hash=hdrs.get("ce_hash"),
+        )
+    except DecodeError:
+        raise
+    except Exception as exc:  # any defect of a foreign record is a poison message
+        raise DecodeError(f"{type(exc).__name__}: {exc}") from exc
+
+
+def from_record(headers: list[tuple[str, bytes]] | None, value: bytes | None) -> Envelope:
+    """Parse a consumed record, upcast to the current schema; DecodeError for anything
+    that is not a valid event."""
+    try:
+        hdrs = _attributes(headers)
+        kind, version = parse_type_name(hdrs["ce_type"])
+        payload = orjson.loads(value or b"")
+        if not isinstance(payload, dict):
+            raise DecodeError("event data is not a JSON object")
+        occurred_at = dt.datetime.fromisoformat(hdrs["ce_time"])
         return Envelope(
             event_id=uuid.UUID(hdrs["ce_id"]),
             complaint_id=uuid.UUID(hdrs["ce_subject"]),
             version=int(hdrs["ce_version"]),
             source=hdrs["ce_source"],
-            occurred_at=dt.datetime.fromisoformat(hdrs["ce_time"]),
+            occurred_at=occurred_at,
             recorded_at=dt.datetime.fromisoformat(hdrs["ce_recordedtime"]),
             correlation_id=hdrs.get("ce_correlationid"),
-            data=data,
+            data=current_data(kind, version, payload, occurred_at),
+            prev_hash=hdrs.get("ce_prevhash"),
+            hash=hdrs.get("ce_hash"),
         )
     except DecodeError:
         raise

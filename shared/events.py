@@ -16,6 +16,7 @@ from typing import Annotated, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.codes import CategoryCode, ChannelCode, ClosureReason
+from shared.thai_calendar import BANGKOK
 
 TYPE_PREFIX = "th.go.dopa.damrong"
 
@@ -78,10 +79,42 @@ class CaseStarted(_Transition):
     kind: Literal["case.started"] = "case.started"
 
 
-class CaseForwarded(_Transition):
+class CaseForwardedV1(_Transition):
+    """``case.forwarded.v1``, written until v2: kept so old events stay readable.
+
+    Read through ``shared.upcasting``, which turns it into a ``CaseForwarded`` (v2)."""
+
     kind: Literal["case.forwarded"] = "case.forwarded"
     agency: str
     due_date: dt.date
+
+
+class ReplyDue(_Payload):
+    """When the agency must answer: by the end of ``date`` (Asia/Bangkok), which gave it
+    ``days`` calendar days from the forwarding date (what agencies' reply times are
+    measured against)."""
+
+    date: dt.date
+    days: int
+
+
+class CaseForwarded(_Transition):
+    """``case.forwarded.v2``: v1's bare ``due_date`` became a structured ``reply_due``, and
+    the agency may carry its code beside its name."""
+
+    kind: Literal["case.forwarded"] = "case.forwarded"
+    agency: str
+    agency_code: str | None = None
+    reply_due: ReplyDue
+
+    @property
+    def due_date(self) -> dt.date:
+        return self.reply_due.date
+
+
+def reply_due(due_date: dt.date, forwarded_at: dt.datetime) -> ReplyDue:
+    """The ``ReplyDue`` of a forwarding at ``forwarded_at`` (aware) answerable by ``due_date``."""
+    return ReplyDue(date=due_date, days=(due_date - forwarded_at.astimezone(BANGKOK).date()).days)
 
 
 class CaseClosed(_Transition):
@@ -102,7 +135,9 @@ EventData = Annotated[
     Field(discriminator="kind"),
 ]
 
-SCHEMA_VERSION = 1
+# The schema version each kind is written in now (1 unless listed); older versions are
+# upcast on read (``shared.upcasting``).
+SCHEMA_VERSIONS: dict[str, int] = {"case.forwarded": 2}
 EVENT_CLASSES: dict[str, type[_Payload]] = {
     cls.model_fields["kind"].default: cls
     for cls in (
@@ -112,9 +147,19 @@ EVENT_CLASSES: dict[str, type[_Payload]] = {
 }
 
 
-def type_name(kind: str, schema_version: int = SCHEMA_VERSION) -> str:
-    """The CloudEvents ``type`` of an event kind, e.g. ``th.go.dopa.damrong.case.closed.v1``."""
-    return f"{TYPE_PREFIX}.{kind}.v{schema_version}"
+# The older schemas still read (and upcast), by (kind, schema version).
+LEGACY_CLASSES: dict[tuple[str, int], type[_Payload]] = {("case.forwarded", 1): CaseForwardedV1}
+
+
+def current_version(kind: str) -> int:
+    """The schema version ``kind`` is written in now."""
+    return SCHEMA_VERSIONS.get(kind, 1)
+
+
+def type_name(kind: str, schema_version: int | None = None) -> str:
+    """The CloudEvents ``type`` of an event kind, e.g. ``th.go.dopa.damrong.case.closed.v1``
+    (its current schema version unless given)."""
+    return f"{TYPE_PREFIX}.{kind}.v{schema_version or current_version(kind)}"
 
 
 def parse_type_name(ce_type: str) -> tuple[str, int]:
@@ -125,7 +170,7 @@ def parse_type_name(ce_type: str) -> tuple[str, int]:
     kind, _, ver = ce_type[len(prefix):].rpartition(".v")
     if kind not in EVENT_CLASSES or not ver.isdigit():
         raise ValueError(f"unknown event type {ce_type!r}")
-    if int(ver) != SCHEMA_VERSION:
+    if not 1 <= int(ver) <= current_version(kind):
         raise ValueError(f"unsupported schema version {ver} of {kind}")
     return kind, int(ver)
 
@@ -137,6 +182,10 @@ class Envelope(BaseModel):
     ``(complaint_id, version)`` is unique everywhere, which is what makes optimistic
     concurrency and idempotent consumers work.  ``occurred_at`` is the effective time
     (when it happened in the world); ``recorded_at`` when it entered the system.
+
+    ``data`` is always in its kind's current schema (older versions are upcast on read).
+    ``prev_hash`` and ``hash`` chain the case's events (``shared.chain``); both are None
+    on events written before chaining existed ("unchained").
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -149,6 +198,8 @@ class Envelope(BaseModel):
     recorded_at: dt.datetime
     correlation_id: str | None = None
     data: EventData
+    prev_hash: str | None = None
+    hash: str | None = None
 
     @property
     def kind(self) -> str:
@@ -160,5 +211,8 @@ class Envelope(BaseModel):
 
 
 def json_schemas() -> dict[str, dict]:
-    """JSON Schema of every event payload, keyed by CloudEvents type name."""
-    return {type_name(kind): cls.model_json_schema() for kind, cls in EVENT_CLASSES.items()}
+    """JSON Schema of every event payload still read, keyed by CloudEvents type name."""
+    schemas = {type_name(kind): cls.model_json_schema() for kind, cls in EVENT_CLASSES.items()}
+    for (kind, version), cls in LEGACY_CLASSES.items():
+        schemas[type_name(kind, version)] = cls.model_json_schema()
+    return schemas

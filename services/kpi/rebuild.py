@@ -1,7 +1,9 @@
 """Rebuild every kpi projection from the beginning of the topic, then switch over.
 
 ``rebuild`` reads the events topic with its own consumer (partitions assigned by hand,
-no group, so the live service's group never rebalances), decodes each record and applies
+no group, so the live service's group never rebalances), checks each record's signature
+(``shared.signed_records``: a record the live consumer dead-lettered as undecodable or
+forged is skipped and counted ``undecodable`` here), decodes it and applies
 it with the live consumer's own ``handle_batch`` into fresh tables in a new schema
 ``kpi_rebuild_<n>``.  Records are routed to a few applier connections by complaint id, so
 one case's events stay in order on one connection while the others work in parallel.
@@ -51,6 +53,7 @@ from shared.consumer import PoisonEvent
 from shared.db import create_pool, migrate
 from shared.envelope_codec import DecodeError, from_record
 from shared.events import Envelope
+from shared.signed_records import RecordVerifier, verifier_from_settings
 
 log = structlog.get_logger()
 
@@ -63,7 +66,7 @@ Progress = Callable[[int, int | None], None]  # (records read, records to read i
 @dataclass(frozen=True, slots=True)
 class Rebuilt:
     events: int  # records applied (or found already applied)
-    undecodable: int  # skipped: the live consumer dead-lettered them
+    undecodable: int  # skipped, undecodable or forged: the live consumer dead-lettered them
     refused: int  # PoisonEvent: dead-lettered live too
     seconds: float
     old_schema: str | None  # kept when asked to, else already dropped
@@ -113,9 +116,10 @@ async def apply(conn: asyncpg.Connection, envs: list[Envelope]) -> int:
 class _Reader:
     """The topic from its beginning, decoded, routed to appliers by complaint id."""
 
-    def __init__(self, settings: Settings, appliers: list[_Applier], batch: int,
-                 bulk: Bulk | None = None) -> None:
+    def __init__(self, settings: Settings, verifier: RecordVerifier,
+                 appliers: list[_Applier], batch: int, bulk: Bulk | None = None) -> None:
         self.settings = settings
+        self.verifier = verifier
         self.bulk = bulk  # while set, records are collected there instead
         self.appliers = appliers
         self.batch = batch
@@ -170,6 +174,7 @@ class _Reader:
         k = len(self.appliers)
         for rec in records:
             try:
+                self.verifier.check(rec.headers, rec.value)
                 env = from_record(rec.headers, rec.value)
             except DecodeError:
                 self.undecodable += 1
@@ -209,18 +214,19 @@ async def rebuild(settings: Settings, *, appliers: int = 3, batch: int = 10_000,
     Without it every record goes through ``handle_batch`` on the appliers.
     """
     started = time.perf_counter()
+    verifier = verifier_from_settings(settings)  # no keys: refuse before creating anything
     n = time.time_ns() // 1000
     fresh, old = f"{LIVE}_rebuild_{n}", f"{LIVE}_old_{n}"
     pool = await create_pool(settings.database_url, fresh, max_size=appliers + 1)
     switched = False
-    bulk = Bulk() if fast else None
+    bulk = Bulk(verifier) if fast else None
     try:
         await migrate(pool, fresh, _migrations())
         if bulk is not None:
             await bulk.open(settings.database_url, fresh)
         workers = [_Applier(pool) for _ in range(appliers)]
         tasks = [asyncio.create_task(w.run()) for w in workers]
-        reader = _Reader(settings, workers, batch, bulk)
+        reader = _Reader(settings, verifier, workers, batch, bulk)
         await reader.start()
         try:
             # Until the marks seen at the start, then until those seen then.

@@ -1,8 +1,9 @@
 """The rebuild's fast path: collect the whole topic, then load the fresh tables in bulk.
 
 ``Bulk.add`` decodes a record as cheaply as ``shared.envelope_codec.from_record`` allows
-while deciding exactly as it does (a record it would refuse is counted ``undecodable``;
-the live consumer dead-lettered it): the headers by hand, the payload validated by its
+while deciding exactly as it and the signature check before it do (a record they would
+refuse is counted ``undecodable``; the live consumer dead-lettered it): the headers by
+hand, the signature checked on the payload as written, the payload validated by its
 kind's own model, no ``Envelope`` built.  Events that
 ``domain.check`` refuses are counted ``refused`` (dead-lettered live as PoisonEvent), and
 of several copies of one ``(complaint_id, version)`` the first to arrive counts, as live.
@@ -10,8 +11,9 @@ of several copies of one ``(complaint_id, version)`` the first to arrive counts,
 ``Bulk.load`` then writes what the live consumer's ``handle_batch`` would have ended with
 (tests/integration/kpi/test_rebuild_fast.py compares the tables row by row):
 
-* ``events`` by COPY, the payload stored as received plus its ``kind`` (live stores the
-  validated model dumped back: the same JSON for every record ``to_record`` wrote);
+* ``events`` by COPY, the payload stored as received (upcast first if an older schema
+  version) plus its ``kind`` (live stores the validated model dumped back: the same JSON
+  for every record ``to_record`` wrote);
 * ``cases`` and ``case_intervals`` by COPY, from the pure fold of each case's events
   (``domain.catch_up`` from nothing, which the live arrival-order fold always ends at,
   and ``timeline.intervals``), so there is no second copy of the rules in SQL.
@@ -37,8 +39,11 @@ import orjson
 from pydantic import TypeAdapter
 
 from services.kpi import domain, history, timeline
+from shared.chain import Link
 from shared.envelope_codec import CONTENT_TYPE
-from shared.events import EVENT_CLASSES, parse_type_name
+from shared.events import EVENT_CLASSES, current_version, parse_type_name
+from shared.signed_records import RecordVerifier, signature_of
+from shared.upcasting import upcast
 
 _REQUIRED = ("ce_id", "ce_source", "ce_type", "ce_time", "ce_subject", "ce_version",
              "ce_recordedtime")
@@ -59,7 +64,8 @@ _INTERVAL_COLUMNS = ("complaint_id", "fiscal_year", "province_code", "district_c
 class Bulk:
     """The decoded, de-duplicated events of a topic read, grouped by case."""
 
-    def __init__(self) -> None:
+    def __init__(self, verifier: RecordVerifier) -> None:
+        self._verifier = verifier
         self.undecodable = 0
         self.refused = 0
         self.duplicates = 0
@@ -79,7 +85,7 @@ class Bulk:
     def add(self, headers: list[tuple[str, bytes]] | None, value: bytes | None) -> None:
         """Take one record (see the module docstring)."""
         try:
-            fact, data = _decode(headers, value)
+            fact, data = _decode(headers, value, self._verifier)
         except Exception:  # noqa: BLE001 - from_record refuses all these alike
             self.undecodable += 1
             return
@@ -223,10 +229,10 @@ def _version(fact: domain.Fact) -> int:
     return fact.version
 
 
-def _decode(headers: list[tuple[str, bytes]] | None,
-            value: bytes | None) -> tuple[domain.Fact, bytes]:
-    """The fact and the binary jsonb to store of one record; raises where ``from_record``
-    raises DecodeError (same checks, same order of strictness)."""
+def _decode(headers: list[tuple[str, bytes]] | None, value: bytes | None,
+            verifier: RecordVerifier) -> tuple[domain.Fact, bytes]:
+    """The fact and the binary jsonb to store of one record; raises where the signature
+    check or ``from_record`` raises DecodeError (same checks, same order of strictness)."""
     hdrs = {k.lower(): v.decode() for k, v in (headers or [])}
     if hdrs.get("ce_specversion") != "1.0":
         raise ValueError("not a CloudEvents 1.0 record")
@@ -235,17 +241,28 @@ def _decode(headers: list[tuple[str, bytes]] | None,
             raise ValueError(f"missing {name}")
     if hdrs.get("content-type", CONTENT_TYPE).split(";")[0].strip() != CONTENT_TYPE:
         raise ValueError("unsupported content type")
-    kind, _ver = parse_type_name(hdrs["ce_type"])
+    kind, schema = parse_type_name(hdrs["ce_type"])
     payload = orjson.loads(value or b"")
     if not isinstance(payload, dict):
         raise ValueError("event data is not a JSON object")
+    occurred_at = dt.datetime.fromisoformat(hdrs["ce_time"])
+    recorded_at = dt.datetime.fromisoformat(hdrs["ce_recordedtime"])
+    complaint_id, version = uuid.UUID(hdrs["ce_subject"]), int(hdrs["ce_version"])
+    # The payload as written, before anything is added to it: what was signed.
+    verifier.check_link(Link(
+        complaint_id=complaint_id, version=version, event_id=uuid.UUID(hdrs["ce_id"]),
+        source=hdrs["ce_source"], type=hdrs["ce_type"], occurred_at=occurred_at,
+        recorded_at=recorded_at, correlation_id=hdrs.get("ce_correlationid"), data=payload,
+        prev_hash=hdrs.get("ce_prevhash"), hash=hdrs.get("ce_hash")),
+        signature_of(headers))
+    if schema != current_version(kind):  # rare: only events written before a new schema
+        payload = upcast(kind, schema, payload, occurred_at)
+        # Stored as live stores it: the validated model dumped back.
+        payload = _ADAPTERS[kind].validate_python({**payload, "kind": kind}).model_dump(
+            mode="json", exclude={"kind"})
     payload["kind"] = kind  # as from_record's {**payload, "kind": kind}
     data = _ADAPTERS[kind].validate_python(payload)
-    uuid.UUID(hdrs["ce_id"])
-    version = int(hdrs["ce_version"])
     if version < 1:  # Envelope's ge=1
         raise ValueError("version < 1")
-    fact = domain.Fact(uuid.UUID(hdrs["ce_subject"]), version,
-                       dt.datetime.fromisoformat(hdrs["ce_time"]),
-                       dt.datetime.fromisoformat(hdrs["ce_recordedtime"]), data)
+    fact = domain.Fact(complaint_id, version, occurred_at, recorded_at, data)
     return fact, _JSONB_V1 + orjson.dumps(payload)

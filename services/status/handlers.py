@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from services.status.domain import (
@@ -19,6 +20,7 @@ from services.status.domain import (
     effective_time,
     evolve,
 )
+from services.status.domain.report import state_at
 from services.status.store import CaseStore, ConcurrencyConflict
 from shared.events import Envelope
 
@@ -29,6 +31,18 @@ class CaseNotFound(Exception):
     def __init__(self, complaint_id: uuid.UUID) -> None:
         super().__init__(f"no case {complaint_id}")
         self.complaint_id = complaint_id
+
+
+class OutOfJurisdiction(Exception):
+    """The caller may not move this case (its district or province is not theirs)."""
+
+    def __init__(self, complaint_id: uuid.UUID) -> None:
+        super().__init__(f"case {complaint_id} is outside your jurisdiction")
+        self.complaint_id = complaint_id
+
+
+# Whether the caller may write to a loaded case (the edges build it from the principal).
+Guard = Callable[[CaseState], bool]
 
 
 class VersionConflict(Exception):
@@ -51,16 +65,20 @@ async def transition(
     now: dt.datetime,
     expected_version: int | None = None,
     correlation_id: str | None = None,
+    guard: Guard | None = None,
 ) -> CaseState:
     """Apply one officer command; return the case's new state.
 
-    Raises CaseNotFound; VersionConflict if ``expected_version`` is given and stale, or if a
-    concurrent writer appended first; DomainError subclasses from ``decide``.  Exactly one
+    Raises CaseNotFound; OutOfJurisdiction when ``guard`` refuses the loaded case;
+    VersionConflict if ``expected_version`` is given and stale, or if a concurrent writer
+    appended first; DomainError subclasses from ``decide``.  Exactly one
     event (version + 1) is stored and queued for publishing on success; nothing otherwise.
     """
     state = await store.load(complaint_id)
     if state is None:
         raise CaseNotFound(complaint_id)
+    if guard is not None and not guard(state):
+        raise OutOfJurisdiction(complaint_id)
     if expected_version is not None and expected_version != state.version:
         raise VersionConflict(complaint_id, state.status, state.version, expected_version)
     payload = decide(state, cmd, now)
@@ -120,6 +138,7 @@ async def bulk_transition(
     *,
     now: dt.datetime,
     correlation_id: str | None = None,
+    guard: Guard | None = None,
 ) -> list[BulkResult]:
     """``transition`` for each item on its own, results in request order.
 
@@ -141,8 +160,8 @@ async def bulk_transition(
         try:
             state = await transition(store, cid, item.command, now=now,
                                      expected_version=item.expected_version,
-                                     correlation_id=correlation_id)
-        except (DomainError, CaseNotFound, VersionConflict) as exc:
+                                     correlation_id=correlation_id, guard=guard)
+        except (DomainError, CaseNotFound, OutOfJurisdiction, VersionConflict) as exc:
             results.append(BulkResult(cid, error=exc))
         else:
             results.append(BulkResult(cid, state=state))
@@ -161,3 +180,13 @@ async def get_history(store: CaseStore, complaint_id: uuid.UUID) -> list[Envelop
     if not events:
         raise CaseNotFound(complaint_id)
     return events
+
+
+async def get_case_as_of(store: CaseStore, complaint_id: uuid.UUID, *,
+                         as_of: dt.datetime | None, known_at: dt.datetime | None) -> CaseState:
+    """The case as it stood at ``as_of`` as known at ``known_at`` (``report.state_at``);
+    CaseNotFound if it is unknown or did not exist then."""
+    state = state_at(await store.history(complaint_id), as_of=as_of, known_at=known_at)
+    if state is None:
+        raise CaseNotFound(complaint_id)
+    return state

@@ -14,13 +14,13 @@ from fastapi import FastAPI
 from services.status import consumer
 from services.status.api import router
 from services.status.bulk_api import router as bulk_router
+from services.status.report_api import router as report_router
 from services.status.worklist_api import router as worklist_router
 from shared.config import Settings, get_settings
 from shared.runtime import Runtime
 from shared.service import build_app, serve
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-CONSUMER_GROUP = "damrong-status"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -29,10 +29,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     topic = settings.events_topic  # backfilled outcomes go out through the outbox
     runtime = Runtime(
         settings, "status", MIGRATIONS,
-        consumer_group=CONSUMER_GROUP, handler=partial(consumer.handle, topic=topic),
+        consumer_group=settings.consumer_group("status"),
+        handler=partial(consumer.handle, topic=topic),
         batch_handler=partial(consumer.handle_batch, topic=topic), relay=True,
+        source=consumer.SOURCE,
     )
-    return build_app("status", runtime, [bulk_router, router, worklist_router])
+    return build_app("status", runtime, [bulk_router, router, worklist_router,
+                                          report_router])
 
 
 def main() -> None:

@@ -14,7 +14,9 @@ import asyncpg
 
 from services.status.domain import CaseState
 from shared import outbox
-from shared.events import Envelope
+from shared.chain import Link, head, seal
+from shared.events import Envelope, current_version, type_name
+from shared.upcasting import current_data
 
 
 class ConcurrencyConflict(Exception):
@@ -35,10 +37,11 @@ class CaseStore(Protocol):
     async def create(self, env: Envelope, state: CaseState) -> bool:
         """Store a case's first event and state; False (and no change) if it already exists."""
 
-    async def append(self, env: Envelope, state: CaseState) -> None:
-        """Atomically store ``env`` (version n+1), move the case from version n to ``state``
-        and queue ``env`` for publishing.  ConcurrencyConflict if version n+1 exists or the
-        case is no longer at version n; nothing is written then."""
+    async def append(self, env: Envelope, state: CaseState) -> Envelope:
+        """Atomically store ``env`` (version n+1) chained onto the stored version n, move
+        the case from version n to ``state`` and queue it for publishing; return it as
+        stored (sealed: with ``prev_hash`` and ``hash``).  ConcurrencyConflict if version
+        n+1 exists or the case is no longer at version n; nothing is written then."""
 
 
 _CASE_COLUMNS = (
@@ -62,23 +65,41 @@ def _state(row: asyncpg.Record) -> CaseState:
     return CaseState.model_validate(dict(row))
 
 
-def _envelope(row: asyncpg.Record) -> Envelope:
-    return Envelope.model_validate(
-        {k: row[k] for k in ("event_id", "complaint_id", "version", "source", "occurred_at",
-                             "recorded_at", "correlation_id", "data")}
+def row_envelope(row: asyncpg.Record) -> Envelope:
+    """A stored event, its payload upcast to the current schema."""
+    payload = {k: v for k, v in row["data"].items() if k != "kind"}
+    return Envelope(
+        event_id=row["event_id"], complaint_id=row["complaint_id"], version=row["version"],
+        source=row["source"], occurred_at=row["occurred_at"], recorded_at=row["recorded_at"],
+        correlation_id=row["correlation_id"], prev_hash=row["prev_hash"], hash=row["hash"],
+        data=current_data(row["kind"], row["schema_version"], payload, row["occurred_at"]),
+    )
+
+
+def row_link(row: asyncpg.Record) -> Link:
+    """A stored event as written, for verifying its chain."""
+    return Link(
+        complaint_id=row["complaint_id"], version=row["version"], event_id=row["event_id"],
+        source=row["source"], type=type_name(row["kind"], row["schema_version"]),
+        occurred_at=row["occurred_at"], recorded_at=row["recorded_at"],
+        correlation_id=row["correlation_id"],
+        data={k: v for k, v in row["data"].items() if k != "kind"},
+        prev_hash=row["prev_hash"], hash=row["hash"],
     )
 
 
 async def _insert_event(conn: asyncpg.Connection, env: Envelope, *, if_absent: bool) -> bool:
     sql = (
         "INSERT INTO events (complaint_id, version, event_id, kind, source, occurred_at, "
-        "recorded_at, correlation_id, data) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        "recorded_at, correlation_id, data, schema_version, prev_hash, hash) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
     )
     if if_absent:
         sql += " ON CONFLICT DO NOTHING"
     status = await conn.execute(
         sql, env.complaint_id, env.version, env.event_id, env.kind, env.source, env.occurred_at,
         env.recorded_at, env.correlation_id, env.data.model_dump(mode="json"),
+        current_version(env.kind), env.prev_hash, env.hash,
     )
     return status.endswith(" 1")
 
@@ -96,7 +117,7 @@ async def load_events(conn: asyncpg.Connection | asyncpg.Pool, complaint_id: uui
     rows = await conn.fetch(
         "SELECT * FROM events WHERE complaint_id = $1 ORDER BY version", complaint_id
     )
-    return [_envelope(r) for r in rows]
+    return [row_envelope(r) for r in rows]
 
 
 async def create_case(conn: asyncpg.Connection, env: Envelope, state: CaseState) -> bool:
@@ -130,6 +151,7 @@ _EVENT_TYPES = {
     "complaint_id": "uuid", "version": "int4", "event_id": "uuid", "kind": "text",
     "source": "text", "occurred_at": "timestamptz", "recorded_at": "timestamptz",
     "correlation_id": "text", "data": "text",  # JSON text, cast to jsonb by the server
+    "schema_version": "int4", "prev_hash": "text", "hash": "text",
 }
 _CASE_ONLY = _CASE_COLUMNS[1:]  # complaint_id is shared with the events arrays ($1)
 
@@ -172,6 +194,9 @@ def event_arrays(envs: list[Envelope]) -> list[list[Any]]:
         [e.recorded_at for e in envs],
         [e.correlation_id for e in envs],
         [e.data.model_dump_json() for e in envs],
+        [current_version(e.kind) for e in envs],
+        [e.prev_hash for e in envs],
+        [e.hash for e in envs],
     ]
 
 
@@ -216,8 +241,16 @@ async def stored_first_events(conn: asyncpg.Connection, complaint_ids: list[uuid
 
 
 async def append_event(conn: asyncpg.Connection, env: Envelope, state: CaseState, topic: str
-                       ) -> None:
-    """Event row, case row and outbox row for one transition; run inside a transaction."""
+                       ) -> Envelope:
+    """Event row, case row and outbox row for one transition, the event chained onto the
+    stored previous one; run inside a transaction.  Returns the event as stored."""
+    # Events are immutable and (complaint_id, version) unique: the previous event read here
+    # is the one the new event's insert competes to follow.
+    prev = await conn.fetchrow("SELECT * FROM events WHERE complaint_id = $1 AND version = $2",
+                               env.complaint_id, env.version - 1)
+    if prev is None:
+        raise ConcurrencyConflict(env.complaint_id, env.version)
+    env = seal(env, head(row_link(prev)))
     try:
         await _insert_event(conn, env, if_absent=False)
     except asyncpg.UniqueViolationError:
@@ -233,6 +266,7 @@ async def append_event(conn: asyncpg.Connection, env: Envelope, state: CaseState
         # moved on without its event must never be overwritten.
         raise ConcurrencyConflict(env.complaint_id, env.version)
     await outbox.append(conn, topic, [env])
+    return env
 
 
 class PgCaseStore:
@@ -252,6 +286,6 @@ class PgCaseStore:
         async with self._pool.acquire() as conn, conn.transaction():
             return await create_case(conn, env, state)
 
-    async def append(self, env: Envelope, state: CaseState) -> None:
+    async def append(self, env: Envelope, state: CaseState) -> Envelope:
         async with self._pool.acquire() as conn, conn.transaction():
-            await append_event(conn, env, state, self._topic)
+            return await append_event(conn, env, state, self._topic)

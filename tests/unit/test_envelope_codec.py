@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 
@@ -9,10 +10,11 @@ import orjson
 import pytest
 from cloudevents.core.bindings import kafka as ce_kafka
 
-from shared.envelope_codec import DecodeError, from_record, to_record
+from shared.chain import GENESIS, compute_hash, seal
+from shared.envelope_codec import DecodeError, from_record, link_from_record, to_record
 from shared.events import (
     CaseAccepted, CaseClosed, CaseForwarded, CaseRejected, CaseReopened, CaseStarted,
-    ComplaintFiled, Envelope,
+    ComplaintFiled, Envelope, ReplyDue,
 )
 
 T = dt.datetime(2026, 3, 1, 9, 30, tzinfo=dt.UTC)
@@ -24,7 +26,8 @@ PAYLOADS = [
     CaseAccepted(actor="o1", note="รับเรื่อง"),
     CaseRejected(actor="o1", reason="not ours"),
     CaseStarted(actor="o1"),
-    CaseForwarded(actor="o1", agency="อบต.", due_date=dt.date(2026, 4, 1)),
+    CaseForwarded(actor="o1", agency="อบต.", agency_code="6501",
+                  reply_due=ReplyDue(date=dt.date(2026, 4, 1), days=31)),
     CaseClosed(actor="o1", reason="resolved"),
     CaseReopened(actor="o1"),
 ]
@@ -38,8 +41,8 @@ def _env(payload: object, version: int, at: dt.datetime = T, cid: str | None = "
 
 @pytest.mark.parametrize("payload", PAYLOADS, ids=lambda p: p.kind)
 def test_round_trip_and_cloudevents_reads_the_same_event(payload: object) -> None:
-    env = _env(payload, 1 if isinstance(payload, ComplaintFiled) else 3,
-               at=dt.datetime(2026, 3, 1, 16, 30, tzinfo=BKK))
+    env = seal(_env(payload, 1 if isinstance(payload, ComplaintFiled) else 3,
+                    at=dt.datetime(2026, 3, 1, 16, 30, tzinfo=BKK)), GENESIS)
     key, headers, value = to_record(env)
     assert key == str(env.complaint_id).encode()
     assert from_record(headers, value) == env
@@ -52,6 +55,7 @@ def test_round_trip_and_cloudevents_reads_the_same_event(payload: object) -> Non
     assert attrs["time"] == env.occurred_at
     assert attrs["version"] == str(env.version)
     assert attrs["datacontenttype"] == "application/json"
+    assert (attrs["prevhash"], attrs["hash"]) == (GENESIS, env.hash)
     data = event.get_data()
     data = orjson.loads(data) if isinstance(data, (bytes, str)) else data
     assert data == env.data.model_dump(mode="json", exclude={"kind"})
@@ -102,3 +106,22 @@ def test_defective_records_are_decode_errors(defect: str) -> None:
             hdrs["ce_time"] = b"yesterday"
     with pytest.raises(DecodeError):
         from_record(list(hdrs.items()), value)
+
+
+def test_a_v1_forwarded_record_is_upcast_and_verifies_as_written() -> None:
+    """Written before v2: read as v2 (reply due counted from the forwarding's Bangkok
+    date), while its chain link keeps the v1 payload its hash covers."""
+    _key, headers, _value = to_record(_env(PAYLOADS[3], 4))
+    hdrs = dict(headers)
+    hdrs["ce_type"] = b"th.go.dopa.damrong.case.forwarded.v1"
+    hdrs["ce_time"] = b"2026-03-01T18:00:00Z"  # already 2 March in Bangkok
+    value = orjson.dumps({"actor": "o1", "note": None, "agency": "PEA", "due_date": "2026-03-16"})
+    link = link_from_record(list(hdrs.items()), value)
+    hdrs["ce_prevhash"] = GENESIS.encode()
+    hdrs["ce_hash"] = compute_hash(dataclasses.replace(link, prev_hash=GENESIS)).encode()
+    env = from_record(list(hdrs.items()), value)
+    assert env.data == CaseForwarded(actor="o1", agency="PEA", agency_code=None,
+                                     reply_due=ReplyDue(date=dt.date(2026, 3, 16), days=14))
+    written = link_from_record(list(hdrs.items()), value)
+    assert written.type.endswith(".v1") and written.data["due_date"] == "2026-03-16"
+    assert compute_hash(written) == env.hash

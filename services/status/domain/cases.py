@@ -36,6 +36,7 @@ from shared.events import (
     CaseStarted,
     ComplaintFiled,
     Envelope,
+    reply_due,
 )
 
 
@@ -117,6 +118,7 @@ class TransitionCommand(BaseModel):
     note: str | None = None
     reason: str | None = None
     agency: str | None = None
+    agency_code: str | None = None
     due_date: dt.date | None = None
     # When it happened in the world, if earlier than now (an outcome recorded late).
     occurred_at: dt.datetime | None = None
@@ -201,7 +203,8 @@ def decide(state: CaseState, cmd: TransitionCommand, now: dt.datetime) -> Transi
             today = now.astimezone(BANGKOK).date()
             if cmd.due_date < today:
                 raise InvalidField("due_date", f"{cmd.due_date} is before today ({today})")
-            return CaseForwarded(**base, agency=agency, due_date=cmd.due_date)
+            return CaseForwarded(**base, agency=agency, agency_code=cmd.agency_code,
+                                 reply_due=reply_due(cmd.due_date, now))
         case Action.close:
             raw = _required(cmd.reason, "reason", cmd.action)
             if raw not in _CLOSURE_REASONS:

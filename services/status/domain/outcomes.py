@@ -12,7 +12,8 @@ refuse is refused here too), all dated the outcome's original date ``at``:
     rejected    → CaseRejected(reason, or "backfilled: rejected")
 
 Event ids are derived from the filing's event id, so a redelivered filing derives the very
-same events (the store keeps them once).
+same events (the store keeps them once).  The events are chained onto the filing
+(``shared.chain``), each onto the one before.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from services.status.domain.cases import (
     effective_time,
     evolve,
 )
+from shared.chain import env_head, seal
 from shared.events import BackfilledOutcome, ComplaintFiled, Envelope
 from shared.thai_calendar import BANGKOK
 
@@ -93,6 +95,7 @@ def outcome_events(filing: Envelope, now: dt.datetime, *, source: str
         return []
     at = outcome_time(outcome, state.last_event_at)
     out: list[tuple[Envelope, CaseState]] = []
+    prev_hash = env_head(filing)
     for action in PATHS[outcome.status]:
         cmd = _command(action, outcome, at)
         payload = decide(state, cmd, now)
@@ -107,6 +110,8 @@ def outcome_events(filing: Envelope, now: dt.datetime, *, source: str
             correlation_id=filing.correlation_id,
             data=payload,
         )
+        env = seal(env, prev_hash)
+        prev_hash = env_head(env)
         state = evolve(state, env)
         out.append((env, state))
     return out

@@ -27,7 +27,7 @@ import uuid
 from shared.codes import CategoryCode, ChannelCode, ClosureReason
 from shared.events import (
     CaseAccepted, CaseClosed, CaseForwarded, CaseRejected, CaseReopened, CaseStarted,
-    ComplaintFiled, Envelope,
+    ComplaintFiled, Envelope, reply_due,
 )
 
 
@@ -58,7 +58,8 @@ def step(cid: uuid.UUID, version: int, kind: str, at_text: str) -> Envelope:
         "rejected": lambda: CaseRejected(actor="officer", reason="not a complaint"),
         "started": lambda: CaseStarted(actor="officer"),
         "forwarded": lambda: CaseForwarded(actor="officer", agency="PEA",
-                                           due_date=at.date() + dt.timedelta(days=15)),
+                                           reply_due=reply_due(at.date() + dt.timedelta(days=15),
+                                                               at)),
         "closed": lambda: CaseClosed(actor="officer", reason=ClosureReason.resolved),
         "reopened": lambda: CaseReopened(actor="officer", reason="complainant returned"),
     }[kind]()

@@ -6,6 +6,7 @@ import datetime as dt
 import uuid
 
 from services.status.domain import Action, TransitionCommand
+from shared.chain import GENESIS, seal
 from shared.codes import CategoryCode, ChannelCode
 from shared.events import ComplaintFiled, Envelope
 
@@ -14,8 +15,8 @@ T0 = dt.datetime(2025, 11, 3, 2, 30, tzinfo=dt.UTC)
 
 def filed(complaint_id: uuid.UUID | None = None, *, at: dt.datetime = T0,
           version: int = 1, event_id: uuid.UUID | None = None) -> Envelope:
-    """A ComplaintFiled envelope as intake would publish it."""
-    return Envelope(
+    """A ComplaintFiled envelope as intake would publish it (head of its hash chain)."""
+    return seal(Envelope(
         event_id=event_id or uuid.uuid4(),
         complaint_id=complaint_id or uuid.uuid4(),
         version=version,
@@ -33,7 +34,7 @@ def filed(complaint_id: uuid.UUID | None = None, *, at: dt.datetime = T0,
             recorded_at=at + dt.timedelta(minutes=5),
             anonymous=False,
         ),
-    )
+    ), GENESIS)
 
 
 def command(action: Action | str, **kw: object) -> TransitionCommand:

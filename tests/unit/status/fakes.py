@@ -6,6 +6,7 @@ import uuid
 
 from services.status.domain import CaseState
 from services.status.store import ConcurrencyConflict
+from shared.chain import env_head, seal
 from shared.events import Envelope
 
 
@@ -28,12 +29,14 @@ class FakeCaseStore:
         self.cases[env.complaint_id] = state
         return True
 
-    async def append(self, env: Envelope, state: CaseState) -> None:
+    async def append(self, env: Envelope, state: CaseState) -> Envelope:
         stream = self.events.get(env.complaint_id, [])
         current = self.cases.get(env.complaint_id)
         if (len(stream) >= env.version or current is None
                 or current.version != env.version - 1):
             raise ConcurrencyConflict(env.complaint_id, env.version)
+        env = seal(env, env_head(stream[-1]))
         stream.append(env)
         self.cases[env.complaint_id] = state
         self.published.append(env)
+        return env

@@ -15,6 +15,7 @@ import pytest
 from services.status import handlers
 from services.status.domain import Action, CaseStatus, evolve
 from services.status.store import CaseStore, ConcurrencyConflict
+from shared.chain import GENESIS, link_of, verify_case
 from shared.events import CaseAccepted, Envelope
 from tests.unit.status.factories import T0, command, filed
 
@@ -56,17 +57,20 @@ class CaseStoreContract:
         await store.create(env1, s1)
         env2 = _accepted(env1)
         s2 = evolve(s1, env2)
-        await store.append(env2, s2)
+        stored = await store.append(env2, s2)
         assert await store.load(env1.complaint_id) == s2
         assert [e.version for e in await store.history(env1.complaint_id)] == [1, 2]
-        assert (await store.history(env1.complaint_id))[1] == env2
+        assert (await store.history(env1.complaint_id))[1] == stored
+        # Stored as given, chained onto the filing.
+        assert stored.model_copy(update={"prev_hash": None, "hash": None}) == env2
+        assert (env1.prev_hash, stored.prev_hash) == (GENESIS, env1.hash)
 
     async def test_append_same_version_twice_conflicts(self, store: CaseStore) -> None:
         env1 = filed()
         s1 = evolve(None, env1)
         await store.create(env1, s1)
         first = _accepted(env1)
-        await store.append(first, evolve(s1, first))
+        first = await store.append(first, evolve(s1, first))
         second = _accepted(env1)
         with pytest.raises(ConcurrencyConflict):
             await store.append(second, evolve(s1, second))
@@ -93,7 +97,10 @@ class CaseStoreContract:
         state = await store.load(cid)
         assert state is not None
         assert (state.status, state.version) == (CaseStatus.in_progress, 8)
-        kinds = [e.kind for e in await store.history(cid)]
+        events = await store.history(cid)
+        verdict = verify_case(link_of(e) for e in events)
+        assert (verdict.events, verdict.breaks, verdict.unchained) == (8, [], [])
+        kinds = [e.kind for e in events]
         assert kinds == ["complaint.filed", "case.accepted", "case.started", "case.forwarded",
                          "case.started", "case.closed", "case.reopened", "case.started"]
 

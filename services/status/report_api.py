@@ -1,0 +1,60 @@
+"""``GET /v1/reports/cases``: a district's cases of a period, from the stored events.
+
+The very report ``damrong audit replay`` prints from the topic alone (both are
+``domain.report.case_report``), so an auditor can check the live service against the log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from services.status.deps import Pool
+from services.status.domain.report import case_report
+from services.status.report_store import district_streams
+from shared.auth.deps import Caller, confined
+from shared.auth.policy import Operation
+from shared.http import Problem
+
+router = APIRouter(prefix="/v1/reports", tags=["reports"])
+VALIDATION = "https://damrong.dopa.go.th/problems/validation"
+FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(9998, 12, 31)
+
+
+class CaseReportOut(BaseModel):
+    district_code: str
+    date_from: dt.date
+    date_to: dt.date
+    cases: int
+    open: int
+    closed: int
+    by_status: dict[str, int]
+    transitions: dict[str, int]
+    closures: dict[str, int]
+    inconsistent: int
+
+
+@router.get("/cases", response_model=CaseReportOut)
+async def get_case_report(
+    pool: Pool, principal: Caller,
+    district_code: Annotated[str, Query(pattern=r"^\d{4}$")],
+    date_from: Annotated[dt.date, Query(alias="from", description="first day (Bangkok)")],
+    date_to: Annotated[dt.date, Query(alias="to", description="last day (Bangkok)")],
+) -> CaseReportOut:
+    """Cases received in the district from ``from`` to ``to`` (Bangkok days, both included):
+    how many, open and closed by status, transitions by type, closures by reason."""
+    confined(principal, Operation.audit, None, district_code)  # auditors and admins
+    for name, day in (("from", date_from), ("to", date_to)):
+        if not FIRST_DAY <= day <= LAST_DAY:  # beyond, the bounds overflow timestamptz
+            message = f"must be from {FIRST_DAY} to {LAST_DAY}"
+            raise Problem(422, "Invalid request", f"query.{name}: {message}", type_=VALIDATION,
+                          errors=[{"field": f"query.{name}", "message": message}])
+    if date_to < date_from:
+        raise Problem(422, "Invalid request", "query.to: is before from", type_=VALIDATION,
+                      errors=[{"field": "query.to", "message": "is before from"}])
+    streams = await district_streams(pool, district_code, date_from, date_to)
+    report = case_report(streams, district_code, date_from, date_to)
+    return CaseReportOut.model_validate(report.as_dict())
