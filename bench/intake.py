@@ -74,14 +74,15 @@ def cpu_seconds(platform: Platform) -> dict[str, float]:
     return out
 
 
-async def kpi_catch_up(kpi_url: str, dsn: str, fy: int, t_end: float) -> tuple[float, int]:
+async def kpi_catch_up(kpi_url: str, dsn: str, fy: int, t_end: float,
+                       headers: dict[str, str]) -> tuple[float, int]:
     """Seconds from ``t_end`` until the KPI summary counts every complaint intake holds."""
     conn = await asyncpg.connect(dsn)
     try:
         filed = await conn.fetchval("SELECT count(*) FROM intake.complaints")
     finally:
         await conn.close()
-    async with httpx.AsyncClient() as c:
+    async with httpx.AsyncClient(headers=headers) as c:
         while True:
             r = await c.get(f"{kpi_url}/v1/kpi/summary", params={"fiscal_year": fy})
             if r.status_code == 200 and r.json()["received"] >= filed:
@@ -103,10 +104,12 @@ async def main(args: argparse.Namespace) -> None:
                 base_url = f"http://127.0.0.1:{port}"
                 await wait_http(base_url + "/docs")
                 intake_url = platform.url("intake") + "/"
+                auth = platform.auth_headers()  # intake checks a bearer token per request
                 print(f"load: wrk, 1 thread, {args.connections} connections, {args.seconds} s per "
                       f"run, {args.rounds} rounds; server and load share this machine's cores")
-                for name, url in (("baseline", base_url + "/"), ("intake", intake_url)):
-                    wrk.run(url, DISTRICTS, seconds=2, connections=args.connections)  # warm-up
+                for url, headers in ((base_url + "/", None), (intake_url, auth)):
+                    wrk.run(url, DISTRICTS, seconds=2, connections=args.connections,
+                            headers=headers)  # warm-up
                 base, intake, lags = [], [], []
                 cpu: dict[str, list[float]] = {}
                 for i in range(args.rounds):
@@ -114,10 +117,10 @@ async def main(args: argparse.Namespace) -> None:
                                 connections=args.connections)
                     before = cpu_seconds(platform)
                     r = wrk.run(intake_url, DISTRICTS, seconds=args.seconds,
-                                connections=args.connections)
+                                connections=args.connections, headers=auth)
                     t_end = time.monotonic()
                     lag, filed = await kpi_catch_up(platform.url("kpi"), platform.database_url,
-                                                    fy, t_end)
+                                                    fy, t_end, auth)
                     after = cpu_seconds(platform)
                     for name in after:
                         used = after[name] - before.get(name, 0.0)

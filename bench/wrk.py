@@ -12,6 +12,7 @@ from pathlib import Path
 # Each request gets a fresh body: rotating districts, channels and categories.
 LUA = r"""
 local districts = {%(districts)s}
+local headers = {["Content-Type"]="application/json"%(headers)s}
 local channels = {"walk_in","hotline_1567","letter","web","line","email","pm_office_1111"}
 local categories = {"assistance_request","land","dispute_mediation","public_utilities","other"}
 local n = 0
@@ -22,7 +23,7 @@ request = function()
     '{"channel":"%%s","district_code":"%%s","category":"%%s","subject":"ขอความช่วยเหลือ",' ..
     '"description":"รายละเอียดเรื่องร้องเรียนสำหรับการวัดผล","complainant":{"anonymous":true}}',
     channels[(n %% #channels) + 1], d, categories[(n %% #categories) + 1])
-  return wrk.format("POST", "/v1/complaints", {["Content-Type"]="application/json"}, body)
+  return wrk.format("POST", "/v1/complaints", headers, body)
 end
 """
 
@@ -66,13 +67,16 @@ def parse(output: str) -> WrkResult:
 
 
 def run(url: str, districts: list[str], *, seconds: int, connections: int,
-        threads: int = 1) -> WrkResult:
+        threads: int = 1, headers: dict[str, str] | None = None) -> WrkResult:
+    """``headers`` are sent with every request (e.g. ``Authorization``)."""
     exe = shutil.which("wrk")
     if exe is None:
         raise SystemExit("wrk is needed for this benchmark: apt-get install wrk")
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "post.lua"
-        script.write_text(LUA % {"districts": ",".join(f'"{d}"' for d in districts)})
+        extra = "".join(f',["{k}"]="{v}"' for k, v in (headers or {}).items())
+        script.write_text(LUA % {"districts": ",".join(f'"{d}"' for d in districts),
+                                 "headers": extra})
         out = subprocess.run(
             [exe, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency",
              "-s", str(script), url],

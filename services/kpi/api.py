@@ -22,6 +22,8 @@ from pydantic import BaseModel
 from services.kpi import reports, schemas, sla, store
 from services.kpi.asof import Scope, aware
 from services.kpi.metrics import SlaPolicy
+from shared.auth.deps import Caller, confined, require
+from shared.auth.policy import Operation
 from shared.codes import CategoryCode, ChannelCode
 
 router = APIRouter(prefix="/v1/kpi", tags=["kpi"])
@@ -57,8 +59,13 @@ def _filters(
     category: CategoryCode | None = None,
     as_of: Annotated[dt.date | None, Query(description="end of this day, Bangkok")] = None,
     known_at: Annotated[dt.datetime | None, Query(description="ignore later records")] = None,
+    *,
+    principal: Caller,
 ) -> Scope:
-    """Every filter but the fiscal year."""
+    """Every filter but the fiscal year, confined to the caller's jurisdiction (403 for
+    another area's)."""
+    province_code, district_code = confined(principal, Operation.read_kpi, province_code,
+                                            district_code)
     return Scope(None, province_code, district_code,
                  None if channel is None else channel.value,
                  None if category is None else category.value,
@@ -157,8 +164,9 @@ async def districts(pool: Pool, scope: OfYear, format: Format = "json") -> Any:
 
 
 @router.get("/progress", response_model=schemas.ProgressOut)
-async def progress(pool: Pool) -> schemas.ProgressOut:
+async def progress(pool: Pool, principal: Caller) -> schemas.ProgressOut:
     """How far the projection is (for benchmarks and tests to wait on)."""
+    require(principal, Operation.read_kpi)
     p = await store.progress(pool)
     return schemas.ProgressOut(events_applied=p.events_applied, cases=p.cases,
                                last_recorded_at=p.last_recorded_at)

@@ -7,16 +7,20 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 import structlog
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.status import handlers
 from services.status.domain import Action, CaseState, CaseStatus, TransitionCommand
 from services.status.problems import TRANSITION_ERRORS, problem_for
-from services.status.deps import Clock, Store
+from services.status.deps import Clock, Store, read_check, write_guard
+from shared.auth.deps import Caller, require
+from shared.auth.policy import Operation
+from shared.text import SafeText
+from shared.thai_calendar import BANGKOK
 
 router = APIRouter(prefix="/v1/complaints", tags=["cases"])
 
@@ -25,10 +29,12 @@ class TransitionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     action: Action
-    actor: str = Field(min_length=1, max_length=200)
-    note: str | None = Field(default=None, max_length=4000)
-    reason: str | None = Field(default=None, max_length=1000)
-    agency: str | None = Field(default=None, max_length=300)
+    # No actor: the one recorded is the caller's token subject (a client still sending
+    # one gets a 422 naming the field).
+    note: SafeText | None = Field(default=None, max_length=4000)
+    reason: SafeText | None = Field(default=None, max_length=1000)
+    agency: SafeText | None = Field(default=None, max_length=300)
+    agency_code: str | None = Field(default=None, pattern=r"^[0-9A-Za-z.\-]{1,20}$")
     due_date: dt.date | None = None
     occurred_at: dt.datetime | None = Field(
         default=None, description="when it happened, for outcomes recorded late (not future)")
@@ -70,11 +76,23 @@ class HistoryEvent(BaseModel):
     source: str
     correlation_id: str | None
     data: dict[str, Any]
+    prev_hash: str | None = Field(description="the previous event's hash (None: unchained)")
+    hash: str | None = Field(description="SHA-256 of this event's canonical form")
 
 
 class HistoryOut(BaseModel):
     complaint_id: uuid.UUID
     events: list[HistoryEvent]
+
+
+async def _check_readable(store: Store, principal: Caller, complaint_id: uuid.UUID) -> None:
+    """404 alike for a case that is missing and one outside the caller's jurisdiction."""
+    require(principal, Operation.read_case)
+    not_found = problem_for(handlers.CaseNotFound(complaint_id))
+    state = await store.load(complaint_id)
+    if state is None:
+        raise not_found
+    read_check(principal, state, not_found)
 
 
 def _case_out(state: CaseState) -> CaseOut:
@@ -83,13 +101,16 @@ def _case_out(state: CaseState) -> CaseOut:
 
 @router.post("/{complaint_id}/transitions", response_model=TransitionOut)
 async def post_transition(complaint_id: uuid.UUID, body: TransitionIn, store: Store,
-                          clock: Clock) -> TransitionOut:
-    cmd = TransitionCommand(**body.model_dump(exclude={"expected_version"}))
+                          clock: Clock, principal: Caller) -> TransitionOut:
+    require(principal, Operation.transition)
+    cmd = TransitionCommand(**body.model_dump(exclude={"expected_version"}),
+                            actor=principal.subject)
     cid = structlog.contextvars.get_contextvars().get("correlation_id")
     try:
         state = await handlers.transition(
             store, complaint_id, cmd, now=clock(),
             expected_version=body.expected_version, correlation_id=cid,
+            guard=write_guard(principal),
         )
     except TRANSITION_ERRORS as exc:
         raise problem_for(exc) from exc
@@ -98,16 +119,36 @@ async def post_transition(complaint_id: uuid.UUID, body: TransitionIn, store: St
     return TransitionOut(complaint_id=complaint_id, status=state.status, version=state.version)
 
 
+def _aware(moment: dt.datetime | None) -> dt.datetime | None:
+    # A naive time is Bangkok wall-clock time, as everywhere in the API.
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=BANGKOK)
+
+
 @router.get("/{complaint_id}", response_model=CaseOut)
-async def get_case(complaint_id: uuid.UUID, store: Store) -> CaseOut:
+async def get_case(
+    complaint_id: uuid.UUID, store: Store, principal: Caller,
+    as_of: Annotated[dt.datetime | None, Query(
+        description="the case as it stood then, by when things happened")] = None,
+    known_at: Annotated[dt.datetime | None, Query(
+        description="ignore every event recorded after this time")] = None,
+) -> CaseOut:
+    require(principal, Operation.read_case)
     try:
-        return _case_out(await handlers.get_case(store, complaint_id))
+        state = await handlers.get_case(store, complaint_id)
+        read_check(principal, state, problem_for(handlers.CaseNotFound(complaint_id)))
+        if as_of is not None or known_at is not None:
+            state = await handlers.get_case_as_of(store, complaint_id, as_of=_aware(as_of),
+                                                  known_at=_aware(known_at))
     except handlers.CaseNotFound as exc:
         raise problem_for(exc) from exc
+    return _case_out(state)
 
 
 @router.get("/{complaint_id}/history", response_model=HistoryOut)
-async def get_history(complaint_id: uuid.UUID, store: Store) -> HistoryOut:
+async def get_history(complaint_id: uuid.UUID, store: Store, principal: Caller) -> HistoryOut:
+    await _check_readable(store, principal, complaint_id)
     try:
         events = await handlers.get_history(store, complaint_id)
     except handlers.CaseNotFound as exc:
@@ -120,6 +161,7 @@ async def get_history(complaint_id: uuid.UUID, store: Store) -> HistoryOut:
                 recorded_at=e.recorded_at, actor=getattr(e.data, "actor", None), source=e.source,
                 correlation_id=e.correlation_id,
                 data=e.data.model_dump(mode="json", exclude={"kind"}),
+                prev_hash=e.prev_hash, hash=e.hash,
             )
             for e in events
         ],

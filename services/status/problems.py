@@ -14,13 +14,16 @@ P = "https://damrong.dopa.go.th/problems/"
 
 # The errors a transition may end in; anything else is a defect and propagates.
 TRANSITION_ERRORS = (DomainError, handlers.CaseNotFound, handlers.VersionConflict,
-                     handlers.DuplicateItem)
+                     handlers.DuplicateItem, handlers.OutOfJurisdiction)
 
 
 def problem_for(exc: Exception) -> Problem:
     """The problem answering ``exc``; re-raises ``exc`` if it is not one of ours."""
     if isinstance(exc, handlers.CaseNotFound):
         return Problem(404, "Case not found", str(exc), type_=P + "case-not-found",
+                       complaint_id=str(exc.complaint_id))
+    if isinstance(exc, handlers.OutOfJurisdiction):
+        return Problem(403, "Forbidden", str(exc), type_=P + "forbidden",
                        complaint_id=str(exc.complaint_id))
     if isinstance(exc, handlers.VersionConflict):
         return Problem(409, "Version conflict", str(exc), type_=P + "version-conflict",

@@ -24,6 +24,8 @@ from pydantic import BaseModel
 from services.status.deps import Clock, Pool
 from services.status.domain.worklists import elapsed_days
 from services.status.worklist_store import Filters, Worklist, fetch_worklist
+from shared.auth.deps import Caller, confined
+from shared.auth.policy import Operation, hidden_categories
 from shared.codes import CaseStatus, CategoryCode, ChannelCode
 from shared.thai_calendar import BANGKOK
 
@@ -31,6 +33,10 @@ router = APIRouter(prefix="/v1/worklists", tags=["worklists"])
 
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 50
+MAX_OFFSET = 100_000_000
+# DOPA codes are digits (2 for a province, 4 for a district); letters are let through for
+# test data, anything else (controls, quotes, spaces) is refused before any query.
+CODE = r"^[0-9A-Za-z]{1,10}$"
 EXPORT_CHUNK = 5000
 
 
@@ -70,20 +76,27 @@ class Page(BaseModel):
 
 
 def _filters(
-    province_code: Annotated[str | None, Query(max_length=10)] = None,
-    district_code: Annotated[str | None, Query(max_length=10)] = None,
+    province_code: Annotated[str | None, Query(pattern=CODE)] = None,
+    district_code: Annotated[str | None, Query(pattern=CODE)] = None,
     category: CategoryCode | None = None,
     channel: ChannelCode | None = None,
+    *,
+    principal: Caller,
 ) -> Filters:
+    """The filters, confined to the caller's jurisdiction (403 for another area's)."""
+    province_code, district_code = confined(principal, Operation.list_cases, province_code,
+                                            district_code)
     return Filters(province_code, district_code,
-                   category.value if category else None, channel.value if channel else None)
+                   category.value if category else None, channel.value if channel else None,
+                   tuple(sorted(hidden_categories(principal))))
 
 
 def _page(
     limit: Annotated[int | None, Query(ge=1, le=MAX_LIMIT,
                                        description="page size (default 50); a CSV export "
                                                    "without a limit holds the whole list")] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    # Bounded: PostgreSQL's OFFSET is a bigint, and no worklist is longer than this.
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     format: Format = Format.json,
 ) -> Page:
     if limit is None and format is Format.json:

@@ -29,6 +29,8 @@ class Filters:
     district_code: str | None = None
     category: str | None = None
     channel: str | None = None
+    # Categories the caller may not see (whistle-blower cases below the province).
+    hidden_categories: tuple[str, ...] = ()
 
 
 COLUMNS = ("complaint_id", "tracking_no", "status", "province_code", "district_code",
@@ -62,6 +64,8 @@ def _where(kind: Worklist, filters: Filters, now: dt.datetime, stale_days: int
         value = getattr(filters, column)
         if value is not None:
             clauses.append(f"{column} = {arg(value)}")
+    if filters.hidden_categories:
+        clauses.append(f"category <> ALL({arg(list(filters.hidden_categories))}::text[])")
     return " AND ".join(clauses), args
 
 

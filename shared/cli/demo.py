@@ -50,7 +50,7 @@ async def _run_one(client: httpx.AsyncClient, intake_url: str, status_url: str, 
     await _await_case(client, status_url, cid)
     version = 1
     for step in plan.steps:
-        body = {"action": step.action, "actor": "demo-officer", "expected_version": version,
+        body = {"action": step.action, "expected_version": version,
                 "occurred_at": step.at.isoformat(), **step.fields}
         r = await client.post(f"{status_url}/v1/complaints/{cid}/transitions", json=body)
         if r.status_code != 200:
@@ -60,7 +60,10 @@ async def _run_one(client: httpx.AsyncClient, intake_url: str, status_url: str, 
 
 
 async def run_demo_async(intake_url: str, status_url: str, complaints: int,
-                         console: Console | None = None) -> Counter[str]:
+                         console: Console | None = None, *, token: str | None = None
+                         ) -> Counter[str]:
+    """File ``complaints`` demo complaints and move them along, as the holder of ``token``
+    (one that may file and transition anywhere: an admin's)."""
     console = console or Console()
     now = dt.datetime.now(dt.timezone.utc)
     todo = plans(complaints, now, seed=int(now.timestamp()))
@@ -70,7 +73,8 @@ async def run_demo_async(intake_url: str, status_url: str, complaints: int,
         queue.put_nowait(item)
     columns = ("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())
-    async with httpx.AsyncClient(timeout=30) as client:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with httpx.AsyncClient(timeout=30, headers=headers) as client:
         with Progress(*columns, console=console) as progress:
             task = progress.add_task("filing demo complaints", total=len(todo))
 
@@ -87,5 +91,6 @@ async def run_demo_async(intake_url: str, status_url: str, complaints: int,
     return outcome
 
 
-def run_demo(intake_url: str, status_url: str, complaints: int) -> Counter[str]:
-    return asyncio.run(run_demo_async(intake_url, status_url, complaints))
+def run_demo(intake_url: str, status_url: str, complaints: int,
+             token: str | None = None) -> Counter[str]:
+    return asyncio.run(run_demo_async(intake_url, status_url, complaints, token=token))

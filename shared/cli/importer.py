@@ -70,14 +70,17 @@ def write_rejected(path: Path, rejected: list[dict[str, Any]]) -> Path:
     return out
 
 
-def upload(path: Path, intake_url: str, console: Console) -> dict[str, Any]:
-    """POST the file to ``{intake_url}/v1/imports``; the decoded summary."""
+def upload(path: Path, intake_url: str, console: Console,
+           token: str | None = None) -> dict[str, Any]:
+    """POST the file to ``{intake_url}/v1/imports`` as the holder of ``token``; the
+    decoded summary."""
     size = path.stat().st_size
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
     columns = (SpinnerColumn(), "[progress.description]{task.description}", BarColumn(),
                DownloadColumn(), TransferSpeedColumn(), TimeElapsedColumn())
     timeout = httpx.Timeout(30.0, read=3600.0, write=600.0)
     with Progress(*columns, console=console, transient=True) as progress, \
-            open(path, "rb") as raw, httpx.Client(timeout=timeout) as client:
+            open(path, "rb") as raw, httpx.Client(timeout=timeout, headers=headers) as client:
         task = progress.add_task(f"uploading {path.name}", total=size)
         content_type = CONTENT_TYPES.get(path.suffix.lower(), "application/octet-stream")
         watched = _Watched(raw, progress, task)
@@ -95,11 +98,11 @@ def upload(path: Path, intake_url: str, console: Console) -> dict[str, Any]:
     return summary
 
 
-def run_import(path: Path, intake_url: str, console: Console | None = None
-               ) -> dict[str, Any]:
+def run_import(path: Path, intake_url: str, console: Console | None = None,
+               token: str | None = None) -> dict[str, Any]:
     """Upload, print the summary, write the rejected rows; the summary."""
     console = console or Console()
-    summary = upload(path, intake_url, console)
+    summary = upload(path, intake_url, console, token)
     console.print(
         f"{path.name}: {summary['rows']} rows — [green]{summary['filed']} filed[/], "
         f"{summary['duplicates']} duplicates, [red]{len(summary['rejected'])} rejected[/]")

@@ -44,6 +44,13 @@ def print_summary(platform: Platform, console: Console) -> None:
     table.add_row("kafka", kafka)
     table.add_row("logs", str(platform.log_dir))
     console.print(table)
+    token = platform.admin_token()
+    if token is None:
+        console.print("Tokens come from your identity provider (AUTH_PUBLIC_KEY is set).")
+    else:
+        # The one admin token, valid 24 h; `damrong token` issues more (any role).
+        console.print("Admin token (24 h; more with `damrong token`):")
+        console.print(token, markup=False, highlight=False, soft_wrap=True)
     console.print("Press Ctrl-C to stop.")
 
 
@@ -51,7 +58,8 @@ async def _demo_then_keep_running(platform: Platform, complaints: int) -> None:
     try:
         from shared.cli.demo import run_demo_async  # imported only when a demo is asked for
 
-        await run_demo_async(platform.url("intake"), platform.url("status"), complaints)
+        await run_demo_async(platform.url("intake"), platform.url("status"), complaints,
+                             token=platform.admin_token())
     except Exception as exc:
         # The platform stays up: the user can still look at what the demo did create.
         # Message only, shortened: a response body echoed into it must not flood the log.

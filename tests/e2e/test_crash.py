@@ -26,7 +26,8 @@ def fiscal_year_now() -> int:
 
 
 async def _crash_mid_stream(platform: Platform, victim: str) -> Driver:
-    driver = Driver(platform.url("intake"), platform.url("status"), DISTRICTS)
+    driver = Driver(platform.url("intake"), platform.url("status"), DISTRICTS,
+                    headers=platform.auth_headers())
     stream = asyncio.create_task(driver.run(COMPLAINTS))
     await eventually(lambda: _count(driver), lambda n: n >= COMPLAINTS // 3, timeout=120)
     assert platform.kill_service(victim, signal.SIGKILL) == -signal.SIGKILL
@@ -42,7 +43,7 @@ async def _count(driver: Driver) -> int:
 async def _assert_truth(platform: Platform, driver: Driver) -> None:
     want = driver.truth.counts()
     fy = fiscal_year_now()
-    async with httpx.AsyncClient(timeout=10) as c:
+    async with httpx.AsyncClient(timeout=10, headers=platform.auth_headers()) as c:
         async def summary() -> dict:
             r = await c.get(f"{platform.url('kpi')}/v1/kpi/summary", params={"fiscal_year": fy})
             return dict(r.json())

@@ -7,6 +7,7 @@ import datetime as dt
 import httpx
 import pytest
 
+from shared.auth.principal import Principal, Role
 from shared.embedded.platform import Platform
 from tests.waiting import eventually
 
@@ -20,7 +21,10 @@ async def test_complaint_filed_moved_and_closed_shows_in_history_and_kpi(
 ) -> None:
     district = "5004"  # used by this test only
     received = dt.datetime(2025, 9, 30, 23, 30, tzinfo=BKK)  # FY 2568 in Bangkok time
-    async with httpx.AsyncClient(timeout=10) as c:
+    # The district's own officer moves the case: the actor recorded is its token's subject.
+    officer = platform.auth_headers(
+        Principal("officer-5004", Role.district_officer, district_code=district))
+    async with httpx.AsyncClient(timeout=10, headers=platform.auth_headers()) as c:
         r = await c.post(f"{platform.url('intake')}/v1/complaints", json={
             "channel": "hotline_1567", "district_code": district, "category": "land",
             "subject": "บุกรุกที่ดินสาธารณะ", "description": "มีการบุกรุกที่ดินสาธารณะประโยชน์",
@@ -43,13 +47,13 @@ async def test_complaint_filed_moved_and_closed_shows_in_history_and_kpi(
                  ("start", {}), ("close", {"reason": "resolved"})]
         for version, (action, extra) in enumerate(steps, start=1):
             r = await c.post(f"{status}/v1/complaints/{cid}/transitions",
-                             json={"action": action, "actor": "officer-5004",
-                                   "expected_version": version, **extra})
+                             json={"action": action, "expected_version": version, **extra},
+                             headers=officer)
             assert r.status_code == 200, r.text
             assert r.json()["version"] == version + 1
 
         stale = await c.post(f"{status}/v1/complaints/{cid}/transitions",
-                             json={"action": "reopen", "actor": "x", "expected_version": 3})
+                             json={"action": "reopen", "expected_version": 3}, headers=officer)
         assert stale.status_code == 409
         assert stale.headers["content-type"].startswith("application/problem+json")
 
@@ -81,7 +85,7 @@ async def test_complaint_filed_moved_and_closed_shows_in_history_and_kpi(
 
 
 async def test_bad_complaint_is_refused_with_problem_details(platform: Platform) -> None:
-    async with httpx.AsyncClient(timeout=10) as c:
+    async with httpx.AsyncClient(timeout=10, headers=platform.auth_headers()) as c:
         r = await c.post(f"{platform.url('intake')}/v1/complaints", json={
             "channel": "carrier_pigeon", "district_code": "9999", "category": "land",
             "subject": "x", "description": "y",
@@ -94,7 +98,7 @@ async def test_bad_complaint_is_refused_with_problem_details(platform: Platform)
 
 
 async def test_every_service_reports_healthy(platform: Platform) -> None:
-    async with httpx.AsyncClient(timeout=10) as c:
+    async with httpx.AsyncClient(timeout=10, headers=platform.auth_headers()) as c:
         for name in ("intake", "status", "kpi"):
             r = await c.get(f"{platform.url(name)}/healthz")
             assert r.status_code == 200, (name, r.text)

@@ -24,6 +24,7 @@ from services.kpi.consumer import handle, handle_batch
 from services.kpi.main import create_app
 from shared.config import Settings
 from shared.events import Envelope
+from tests.auth import TEST_SECRET, admin_headers
 from tests.unit.kpi import reference, scenario, scenario_asof
 
 Params = dict[str, Any]
@@ -48,10 +49,10 @@ async def _feed(pool: asyncpg.Pool, envs: list[Envelope], seed: int) -> None:
 
 @pytest.fixture
 async def client(pool: asyncpg.Pool) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(Settings())
+    app = create_app(Settings(auth_jwt_secret=TEST_SECRET))
     app.state.runtime.pool = pool  # no lifespan: no broker, no consumer
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://t") as c:
+                                 base_url="http://t", headers=admin_headers()) as c:
         yield c
 
 

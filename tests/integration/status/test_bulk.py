@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 
+from tests.auth import admin_headers
 from tests.integration.status.conftest import StatusService
 from tests.unit.status.factories import filed
 
@@ -27,7 +28,7 @@ async def test_mixed_items_succeed_or_fail_alone(status_service: StatusService) 
     unknown = uuid.uuid4()
     items = [
         {"complaint_id": str(c1), "action": "close", "reason": "resolved",
-         "actor": "officer-9", "note": "ปิดเรื่อง"},
+         "note": "ปิดเรื่อง"},
         {"complaint_id": str(unknown), "action": "close", "reason": "resolved"},
         {"complaint_id": str(c2), "action": "start"},                          # illegal: filed
         {"complaint_id": str(c3), "action": "accept", "expected_version": 5},  # stale
@@ -36,7 +37,7 @@ async def test_mixed_items_succeed_or_fail_alone(status_service: StatusService) 
         {"complaint_id": str(c5), "action": "reject", "reason": "ไม่ใช่เรื่องร้องเรียน",
          "expected_version": 1},
     ]
-    r = await svc.client.post(URL, json={"actor": "chief-1", "items": items})
+    r = await svc.client.post(URL, json={"items": items}, headers=admin_headers("chief-1"))
     assert r.status_code == 200, r.text
     body = r.json()
     assert (body["succeeded"], body["failed"]) == (2, 5)
@@ -59,21 +60,23 @@ async def test_mixed_items_succeed_or_fail_alone(status_service: StatusService) 
         assert (case["status"], case["version"]) == expected
     history = (await svc.client.get(f"/v1/complaints/{c1}/history")).json()["events"]
     assert len(history) == 2
-    assert (history[1]["actor"], history[1]["data"]["note"]) == ("officer-9", "ปิดเรื่อง")
+    assert (history[1]["actor"], history[1]["data"]["note"]) == ("chief-1", "ปิดเรื่อง")
     history = (await svc.client.get(f"/v1/complaints/{c5}/history")).json()["events"]
-    assert history[1]["actor"] == "chief-1"  # the request's actor by default
+    assert history[1]["actor"] == "chief-1"  # the token's subject, for every item
 
 
 async def test_limits_and_route(status_service: StatusService) -> None:
     svc = status_service
     item = {"complaint_id": str(uuid.uuid4()), "action": "accept"}
-    too_many = await svc.client.post(URL, json={"actor": "a", "items": [item] * 1001})
+    too_many = await svc.client.post(URL, json={"items": [item] * 1001})
     assert too_many.status_code == 422
     assert too_many.headers["content-type"].startswith("application/problem+json")
-    assert (await svc.client.post(URL, json={"actor": "a", "items": []})).status_code == 422
-    assert (await svc.client.post(URL, json={"items": [item]})).status_code == 422
+    assert (await svc.client.post(URL, json={"items": []})).status_code == 422
+    # The actor comes from the token: a body naming one is refused, naming the field.
+    named = await svc.client.post(URL, json={"actor": "a", "items": [item]})
+    assert named.status_code == 422 and named.json()["errors"][0]["field"] == "actor"
     # 1000 items is allowed: all unknown here, each answered on its own.
-    r = await svc.client.post(URL, json={"actor": "a", "items": [item] * 1000})
+    r = await svc.client.post(URL, json={"items": [item] * 1000})
     assert r.status_code == 200
     body = r.json()
     assert (body["succeeded"], body["failed"]) == (0, 1000)

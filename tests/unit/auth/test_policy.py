@@ -1,0 +1,137 @@
+"""The pure authorisation policy: roles, jurisdiction, filter confinement, personal data."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import shared.auth.policy as policy_module
+import shared.auth.principal as principal_module
+from shared.auth.policy import (
+    Area, Decision, Operation, OutOfScope, confine, decide, import_district, sees_personal_data,
+)
+from shared.auth.principal import (
+    Grant, InvalidClaims, Principal, Role, principal_from_claims,
+)
+from shared.codes import ChannelCode
+
+O = Operation
+CHIANG_MAI = Area("50", "5001", "walk_in")      # district 5001, province 50
+SAN_SAI = Area("50", "5004", "line")           # same province, another district
+BANGKOK = Area("10", "1001", "line")           # another province
+
+DISTRICT = Principal("o-5001", Role.district_officer, district_code="5001")
+PROVINCE = Principal("p-50", Role.provincial_officer, province_code="50")
+NATIONAL = Principal("n", Role.national_supervisor)
+AUDITOR = Principal("a", Role.auditor)
+ADMIN = Principal("root", Role.admin)
+LINE = Principal("apikey:line", Role.channel, channel=ChannelCode.line)
+
+
+@pytest.mark.parametrize(("who", "op", "area", "expected"), [
+    # channel systems file for their channel only, and do nothing else
+    (LINE, O.file, SAN_SAI, Decision.allow),
+    (LINE, O.file, CHIANG_MAI, Decision.forbidden),
+    (LINE, O.read_case, SAN_SAI, Decision.forbidden),
+    (LINE, O.reference, None, Decision.allow),
+    # a district officer: its district only; reads elsewhere look like missing cases
+    (DISTRICT, O.file, CHIANG_MAI, Decision.allow),
+    (DISTRICT, O.file, SAN_SAI, Decision.forbidden),
+    (DISTRICT, O.transition, SAN_SAI, Decision.forbidden),
+    (DISTRICT, O.read_case, CHIANG_MAI, Decision.allow),
+    (DISTRICT, O.read_case, SAN_SAI, Decision.not_found),
+    (DISTRICT, O.audit, None, Decision.forbidden),
+    # a provincial officer: reads and moves its province's cases, files nothing
+    (PROVINCE, O.transition, SAN_SAI, Decision.allow),
+    (PROVINCE, O.transition, BANGKOK, Decision.forbidden),
+    (PROVINCE, O.read_case, BANGKOK, Decision.not_found),
+    (PROVINCE, O.file, CHIANG_MAI, Decision.forbidden),
+    (PROVINCE, O.import_, None, Decision.forbidden),
+    # national supervisors and auditors read everything and write nothing
+    (NATIONAL, O.read_case, BANGKOK, Decision.allow),
+    (NATIONAL, O.read_kpi, None, Decision.allow),
+    (NATIONAL, O.transition, BANGKOK, Decision.forbidden),
+    (NATIONAL, O.audit, None, Decision.forbidden),
+    (AUDITOR, O.read_case, BANGKOK, Decision.allow),
+    (AUDITOR, O.audit, None, Decision.allow),
+    (AUDITOR, O.file, BANGKOK, Decision.forbidden),
+    (AUDITOR, O.transition, BANGKOK, Decision.forbidden),
+    # the embedded default's admin does everything
+    *[(ADMIN, op, BANGKOK, Decision.allow) for op in Operation],
+])
+def test_decide(who: Principal, op: Operation, area: Area | None, expected: Decision) -> None:
+    assert decide(who, op, area) is expected
+
+
+def test_confine_district_officer_to_its_district() -> None:
+    assert confine(DISTRICT, None, None) == ("50", "5001")
+    assert confine(DISTRICT, "50", "5001") == ("50", "5001")
+    for province, district in (("10", None), (None, "5004"), ("50", "1001")):
+        with pytest.raises(OutOfScope):
+            confine(DISTRICT, province, district)
+
+
+def test_confine_provincial_officer_to_its_province() -> None:
+    assert confine(PROVINCE, None, None) == ("50", None)
+    assert confine(PROVINCE, None, "5004") == ("50", "5004")
+    for province, district in (("10", None), (None, "1001")):
+        with pytest.raises(OutOfScope):
+            confine(PROVINCE, province, district)
+
+
+def test_national_roles_keep_their_filters() -> None:
+    for who in (NATIONAL, AUDITOR, ADMIN):
+        assert confine(who, "10", "1001") == ("10", "1001")
+        assert confine(who, None, None) == (None, None)
+
+
+def test_personal_data_and_imports() -> None:
+    assert not sees_personal_data(AUDITOR)
+    assert sees_personal_data(Principal("a", Role.auditor, grants=frozenset({Grant.pii_reader})))
+    assert sees_personal_data(DISTRICT) and sees_personal_data(ADMIN)
+    assert import_district(DISTRICT) == "5001" and import_district(ADMIN) is None
+
+
+def test_principal_from_claims() -> None:
+    p = principal_from_claims({"sub": "o-1", "role": "district_officer",
+                               "district_code": "5001", "grants": ["pii_reader"]})
+    assert (p.province_code, p.grants) == ("50", frozenset({Grant.pii_reader}))
+    assert principal_from_claims(p.claims()) == p
+    assert principal_from_claims(LINE.claims()) == LINE
+
+
+@pytest.mark.parametrize("claims", [
+    {"sub": "x"},                                                        # no role
+    {"sub": "x", "role": "janitor"},                                     # unknown role
+    {"sub": "", "role": "admin"},                                        # empty subject
+    {"sub": "x", "role": "district_officer"},                            # no district
+    {"sub": "x", "role": "district_officer", "district_code": "50"},     # not a district
+    {"sub": "x", "role": "district_officer", "district_code": "5001", "province_code": "10"},
+    {"sub": "x", "role": "provincial_officer"},                          # no province
+    {"sub": "x", "role": "channel"},                                     # no channel
+    {"sub": "x", "role": "channel", "channel": "pigeon"},                # unknown channel
+    {"sub": "x", "role": "admin", "channel": "line"},                    # channel on a person
+    {"sub": "x", "role": "auditor", "district_code": "5001"},            # scope on auditor
+    {"sub": "x", "role": "auditor", "grants": ["root"]},                 # unknown grant
+    {"sub": "x", "role": "auditor", "grants": "pii_reader"},             # not a list
+    {"sub": 7, "role": "admin"},                                         # not a string
+])
+def test_bad_claims_are_refused(claims: dict[str, object]) -> None:
+    with pytest.raises(InvalidClaims):
+        principal_from_claims(claims)
+
+
+@pytest.mark.parametrize("module", [policy_module, principal_module], ids=lambda m: m.__name__)
+def test_policy_core_is_pure(module: object) -> None:
+    source = Path(module.__file__).read_text(encoding="utf-8")  # type: ignore[attr-defined]
+    tree = ast.parse(source)
+    roots = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            roots |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            roots.add(node.module.split(".")[0])
+    assert roots <= {"__future__", "collections", "dataclasses", "enum", "re", "typing",
+                     "shared"}, roots
