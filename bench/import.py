@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import datetime as dt
 import io
+import os
 import resource
 import sys
 import tempfile
@@ -43,6 +45,7 @@ from services.intake import imports  # noqa: E402
 from services.intake.backfill.prepare import prepare_chunk  # noqa: E402
 from services.intake.backfill.reader import read_table  # noqa: E402
 from services.intake.main import MIGRATIONS  # noqa: E402
+from services.intake.pii.keys import PiiKeys  # noqa: E402
 from services.intake.store import IntakeStore  # noqa: E402
 from shared.config import Settings  # noqa: E402
 from shared.db import create_pool, migrate  # noqa: E402
@@ -106,6 +109,12 @@ async def intake_pool(dsn: str) -> asyncpg.Pool:
     return pool
 
 
+def bench_pii_keys() -> dict[str, str]:
+    """Fresh personal-data keys: rows are sealed as in production."""
+    return {name: base64.b64encode(os.urandom(32)).decode()
+            for name in ("pii_master_key", "pii_hash_key")}
+
+
 def own_cpu() -> float:
     """CPU seconds of this process and its finished children (the import's workers)."""
     me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(
@@ -113,10 +122,11 @@ def own_cpu() -> float:
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-async def wait_kpi(kpi_url: str, cases: int, timeout: float = 1800) -> float:
+async def wait_kpi(kpi_url: str, cases: int, headers: dict[str, str],
+                   timeout: float = 1800) -> float:
     """Seconds until kpi's progress counts ``cases`` cases (from the call)."""
     t0 = time.perf_counter()
-    async with httpx.AsyncClient(timeout=30) as client:
+    async with httpx.AsyncClient(timeout=30, headers=headers) as client:
         while True:
             r = await client.get(f"{kpi_url}/v1/kpi/progress")
             if r.status_code == 200 and r.json()["cases"] >= cases:
@@ -140,7 +150,7 @@ async def main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="damrong-bench-import-") as tmp:
         async with Platform.for_tests(Path(tmp), services=services) as platform:
             admin = platform.database_url
-            settings = Settings(database_url=admin)
+            settings = Settings(database_url=admin, **bench_pii_keys())
             copy = await copy_rate(admin, args.rows)
             print(f"(a) PostgreSQL COPY into a plain table: {copy:.0f} rows/s")
 
@@ -150,7 +160,8 @@ async def main(args: argparse.Namespace) -> None:
             chunks = [prepare_chunk(table.columns.columns, table.rows[i:i + imports.CHUNK],
                                     range(i + 1, i + 1 + imports.CHUNK)[:len(
                                         table.rows[i:i + imports.CHUNK])],
-                                    now=now, topic=settings.events_topic, correlation_id=None)
+                                    now=now, topic=settings.events_topic,
+                                    keys=PiiKeys.from_settings(settings), correlation_id=None)
                       for i in range(0, len(table.rows), imports.CHUNK)]
             parse_s = time.perf_counter() - t0
             assert not any(c.rejected for c in chunks), chunks[0].rejected[:3]
@@ -184,7 +195,7 @@ async def main(args: argparse.Namespace) -> None:
                        else args.workers)
             print(line(f"end to end (import_file, {workers} workers)", args.rows, e2e_s, copy))
             if args.platform:
-                kpi_s = await wait_kpi(platform.url("kpi"), args.rows)
+                kpi_s = await wait_kpi(platform.url("kpi"), args.rows, platform.auth_headers())
                 total = e2e_s + kpi_s
                 print(f"(c) kpi /v1/kpi/progress shows every case {kpi_s:.1f} s after the "
                       f"import returned")

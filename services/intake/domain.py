@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
 import uuid
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ import orjson
 from shared import thai_calendar
 from shared.codes import CategoryCode, ChannelCode
 from shared.thai_calendar import BANGKOK
+from shared.chain import GENESIS, seal
 from shared.events import BackfilledOutcome, ComplaintFiled, Envelope
 
 SOURCE = "/damrong/intake"
@@ -69,10 +71,13 @@ class FileComplaint:
     idempotency_key: str | None = None
     backfilled: bool = False
 
-    def request_hash(self) -> bytes:
-        """SHA-256 of the canonical request: equal for the same normalised input.
+    def request_hash(self, key: bytes) -> bytes:
+        """HMAC-SHA-256 under ``key`` of the canonical request: equal for the same
+        normalised input.
 
-        The idempotency key is not part of it (it names the request, it is not its body).
+        Keyed because the request holds the complainant's identity: a plain digest of a
+        13-digit national ID can be reversed by trying every ID.  The idempotency key is
+        not part of it (it names the request, it is not its body).
         """
         body = {
             "channel": self.channel.value,
@@ -86,7 +91,7 @@ class FileComplaint:
             "channel_ref": self.channel_ref,
             "backfilled": self.backfilled,
         }
-        return hashlib.sha256(canonical_json(body)).digest()
+        return hmac.new(key, canonical_json(body), hashlib.sha256).digest()
 
 
 def canonical_json(body: dict[str, object]) -> bytes:
@@ -129,10 +134,11 @@ def complaint_filed(
     correlation_id: str | None,
     outcome: BackfilledOutcome | None = None,
 ) -> Envelope:
-    """The ``ComplaintFiled`` event (case version 1).  Carries no personal data.
+    """The ``ComplaintFiled`` event (case version 1), the head of its case's hash chain.
+    Carries no personal data.
 
     ``outcome`` is how far a backfilled case had got (status turns it into case events)."""
-    return Envelope(
+    return seal(Envelope(
         event_id=event_id,
         complaint_id=complaint_id,
         version=1,
@@ -153,7 +159,7 @@ def complaint_filed(
             backfilled=cmd.backfilled,
             outcome=outcome,
         ),
-    )
+    ), GENESIS)
 
 
 # -- masking: what officers see of a complainant outside the protected record ------------
@@ -188,8 +194,9 @@ def mask_email(email: str) -> str:
 
 
 def masked_complainant(c: dict[str, object]) -> dict[str, object]:
-    """The stored complainant with every identifying field masked (address hidden)."""
-    out: dict[str, object] = {"anonymous": bool(c.get("anonymous"))}
+    """The complainant with every identifying field masked (address hidden): computed
+    when filing and stored, so that reads and lists never need the key."""
+    out: dict[str, object] = {"anonymous": bool(c.get("anonymous")), "erased": False}
     maskers = {
         "name": mask_name, "national_id": mask_national_id, "phone": mask_phone,
         "email": mask_email,
@@ -200,3 +207,9 @@ def masked_complainant(c: dict[str, object]) -> dict[str, object]:
     out["title"] = c.get("title")
     out["address"] = "***" if c.get("address") else None
     return out
+
+
+def erased_complainant() -> dict[str, object]:
+    """What is left to show of a complainant whose personal data was erased."""
+    return {"anonymous": False, "erased": True, "name": None, "national_id": None,
+            "phone": None, "email": None, "title": None, "address": None}

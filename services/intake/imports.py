@@ -28,6 +28,7 @@ import structlog
 from services.intake.backfill.plan import Duplicate, Rejected, check_columns
 from services.intake.backfill.prepare import Encoded, PreparedChunk, prepare_chunk
 from services.intake.backfill.reader import read_table
+from services.intake.pii.keys import PiiKeys
 from services.intake.store import IntakeStore
 from shared.config import Settings
 
@@ -66,8 +67,10 @@ def default_workers(rows: int) -> int:
 
 
 async def import_file(store: IntakeStore, settings: Settings, data: bytes,
-                      now: dt.datetime, *, workers: int | None = None) -> ImportResult:
-    """Import one register file at ``now``; every row is filed, a duplicate or rejected.
+                      now: dt.datetime, *, workers: int | None = None,
+                      district: str | None = None) -> ImportResult:
+    """Import one register file at ``now``; every row is filed, a duplicate or rejected
+    (also, with ``district``, every row of another district).
 
     ``workers`` processes parse and encode chunks (default ``default_workers``; 0: one
     thread) while this task writes the chunks before them, one statement per chunk.
@@ -80,7 +83,9 @@ async def import_file(store: IntakeStore, settings: Settings, data: bytes,
     workers = default_workers(len(table.rows)) if workers is None else workers
     prepare = functools.partial(
         prepare_chunk, table.columns.columns, now=now, topic=settings.events_topic,
-        correlation_id=structlog.contextvars.get_contextvars().get("correlation_id"))
+        keys=PiiKeys.from_settings(settings),
+        correlation_id=structlog.contextvars.get_contextvars().get("correlation_id"),
+        district=district)
     chunks = (table.rows[i:i + CHUNK] for i in range(0, len(table.rows), CHUNK))
     executor = (ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
                 if workers else None)

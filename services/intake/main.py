@@ -2,25 +2,39 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import sys
 from pathlib import Path
 
+import structlog
 from fastapi import FastAPI
 
 from services.intake.api import router
+from services.intake.domain import SOURCE
+from services.intake.pii.api import router as pii_router
+from services.intake.pii.keys import PiiKeys, PiiNotConfigured
+from services.intake.pii.store import seal_plaintext_rows
 from services.intake.store import IntakeStore
 from shared.config import Settings, get_settings
 from shared.runtime import Runtime
 from shared.service import build_app, serve
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+log = structlog.get_logger()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The intake app; its pool, producer, outbox relay and write batcher live in the lifespan."""
-    runtime = Runtime(settings or get_settings(), "intake", MIGRATIONS, relay=True)
+    runtime = Runtime(settings or get_settings(), "intake", MIGRATIONS, relay=True,
+                      source=SOURCE)
 
     async def open_store(app: FastAPI) -> None:
         assert runtime.pool is not None
+        # No keys: refuse to start rather than keep personal data unprotected.
+        app.state.pii_keys = keys = PiiKeys.from_settings(runtime.settings)
+        sealed = await seal_plaintext_rows(runtime.pool, keys, dt.datetime.now(dt.UTC))
+        if sealed:
+            log.info("pii.sealed_plaintext_rows", rows=sealed)
         app.state.store = IntakeStore(runtime.pool)
 
     async def close_store(app: FastAPI) -> None:
@@ -28,10 +42,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if store is not None:
             await store.close()
 
-    return build_app("intake", runtime, [router], on_start=open_store, on_stop=close_store)
+    return build_app("intake", runtime, [router, pii_router], on_start=open_store,
+                     on_stop=close_store)
 
 
 def main() -> None:
+    try:
+        PiiKeys.from_settings(get_settings())
+    except PiiNotConfigured as exc:
+        sys.exit(f"damrong intake cannot start: {exc}")
     serve("intake", create_app, lambda s: s.intake_port)
 
 

@@ -14,7 +14,10 @@ from typing import Any
 
 import structlog
 
-from services.intake.domain import FileComplaint, complaint_filed, tracking_no
+from services.intake.domain import (FileComplaint, complaint_filed, masked_complainant,
+                                    tracking_no)
+from services.intake.pii.envelope import seal_identity
+from services.intake.pii.keys import PiiKeys
 from services.intake.store import IntakeStore, NewComplaint
 from shared.config import Settings
 from shared.events import BackfilledOutcome
@@ -36,14 +39,18 @@ class Filed:
     received_at: dt.datetime
     recorded_at: dt.datetime
     replayed: bool
+    complainant_ref: uuid.UUID | None = None
 
     def body(self) -> dict[str, Any]:
+        # The ref names the complainant for erasure requests (no personal data in it).
         return {
             "complaint_id": str(self.complaint_id),
             "tracking_no": self.tracking_no,
             "status": "filed",
             "received_at": _utc_iso(self.received_at),
             "recorded_at": _utc_iso(self.recorded_at),
+            "complainant_ref": None if self.complainant_ref is None else str(
+                self.complainant_ref),
         }
 
 
@@ -52,10 +59,13 @@ def _utc_iso(moment: dt.datetime) -> str:
 
 
 def new_complaint(
-    cmd: FileComplaint, serial: int, now: dt.datetime, topic: str, *,
+    cmd: FileComplaint, serial: int, now: dt.datetime, topic: str, keys: PiiKeys, *,
     correlation_id: str | None = None, outcome: BackfilledOutcome | None = None,
 ) -> NewComplaint:
-    """The complaint row and its ``ComplaintFiled`` outbox record, filed at ``now`` (UTC)."""
+    """The complaint row and its ``ComplaintFiled`` outbox record, filed at ``now`` (UTC).
+
+    The identity is sealed here (in import workers too, where the CPU is) under a fresh
+    data key; the row carries only that ciphertext, the wrapped key and the masked form."""
     received_at = cmd.received_at or now
     tracking = tracking_no(cmd.district_code, received_at, serial)
     complaint_id, event_id = uuid.uuid4(), uuid.uuid4()
@@ -65,21 +75,29 @@ def new_complaint(
         outcome=outcome,
     )
     key, headers, value = to_record(envelope)
+    identity = cmd.complainant.identity()
+    sealed = seal_identity(keys, complaint_id, identity) if identity else None
     return NewComplaint(
         complaint_id=complaint_id, tracking_no=tracking, channel=cmd.channel.value,
         channel_ref=cmd.channel_ref, idempotency_key=cmd.idempotency_key,
-        request_hash=cmd.request_hash(), category=cmd.category.value,
+        request_hash=cmd.request_hash(keys.hash_key), category=cmd.category.value,
         province_code=cmd.province_code, district_code=cmd.district_code,
         subdistrict_code=cmd.subdistrict_code, subject=cmd.subject,
         description=cmd.description, anonymous=cmd.complainant.anonymous,
-        complainant=cmd.complainant.as_dict(), received_at=received_at, recorded_at=now,
+        complainant_ref=sealed.complainant_ref if sealed else None,
+        key_id=sealed.key_id if sealed else None,
+        wrapped_key=sealed.wrapped_key if sealed else None,
+        identity=sealed.sealed if sealed else None,
+        complainant_masked=masked_complainant(cmd.complainant.as_dict()),
+        received_at=received_at, recorded_at=now,
         backfilled=cmd.backfilled, event_id=event_id, topic=topic, key=key,
         headers=[[k, v.decode()] for k, v in headers], value=value,
     )
 
 
 async def file_complaint(
-    store: IntakeStore, settings: Settings, cmd: FileComplaint, now: dt.datetime
+    store: IntakeStore, settings: Settings, cmd: FileComplaint, now: dt.datetime, *,
+    keys: PiiKeys,
 ) -> Filed:
     """File ``cmd`` at ``now`` (aware): the complaint row and its ``ComplaintFiled`` outbox
     row commit together, exactly once per idempotency key / channel reference.
@@ -88,7 +106,7 @@ async def file_complaint(
     """
     now = now.astimezone(dt.UTC)
     correlation_id = structlog.contextvars.get_contextvars().get("correlation_id")
-    row = new_complaint(cmd, await store.next_serial(), now, settings.events_topic,
+    row = new_complaint(cmd, await store.next_serial(), now, settings.events_topic, keys,
                         correlation_id=correlation_id)
     complaint_id, tracking, received_at = row.complaint_id, row.tracking_no, row.received_at
     digest, event_id = row.request_hash, row.event_id
@@ -97,7 +115,8 @@ async def file_complaint(
         # debug, not info: a log line per filing costs ~15% of the write path's CPU.
         log.debug("complaint.filed", complaint_id=str(complaint_id), tracking_no=tracking,
                  event_id=str(event_id))
-        return Filed(complaint_id, tracking, received_at, now, replayed=False)
+        return Filed(complaint_id, tracking, received_at, now, replayed=False,
+                     complainant_ref=row.complainant_ref)
 
     # A unique key collided: ON CONFLICT waited for the other writer to commit, so the
     # winner is visible now.
@@ -109,4 +128,5 @@ async def file_complaint(
         raise IdempotencyConflict(str(existing["complaint_id"]))
     log.info("complaint.replayed", complaint_id=str(existing["complaint_id"]))
     return Filed(existing["complaint_id"], existing["tracking_no"], existing["received_at"],
-                 existing["recorded_at"], replayed=True)
+                 existing["recorded_at"], replayed=True,
+                 complainant_ref=existing["complainant_ref"])

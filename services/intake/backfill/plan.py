@@ -60,7 +60,7 @@ def cells_of(columns: dict[str, int], row: Sequence[Any]) -> dict[str, Any]:
     return {f: row[i] if i < len(row) else None for f, i in columns.items()}
 
 
-def plan_import(table: Table, now: dt.datetime) -> ImportPlan:
+def plan_import(table: Table, now: dt.datetime, *, hash_key: bytes) -> ImportPlan:
     """Parse every data row of ``table`` at ``now``; MissingColumns if required columns are
     absent (then no row can be filed)."""
     check_columns(table)
@@ -69,7 +69,8 @@ def plan_import(table: Table, now: dt.datetime) -> ImportPlan:
     first_seen: dict[str, int] = {}
     for number, row in table.rows:
         try:
-            parsed = parse_row(number, cells_of(table.columns.columns, row), now)
+            parsed = parse_row(number, cells_of(table.columns.columns, row), now,
+                               hash_key=hash_key)
         except RowRejected as exc:
             plan.rejected.append(Rejected(number, exc.reasons))
             continue

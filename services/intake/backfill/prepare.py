@@ -16,6 +16,7 @@ from typing import Any
 
 from services.intake.backfill.plan import Rejected, cells_of
 from services.intake.backfill.rows import RowRejected, parse_row
+from services.intake.pii.keys import PiiKeys
 from services.intake.service import new_complaint
 from services.intake.store import row_json
 
@@ -37,18 +38,25 @@ class PreparedChunk:
 
 
 def prepare_chunk(columns: dict[str, int], rows: Sequence[tuple[int, Sequence[Any]]],
-                  serials: Sequence[int], now: dt.datetime, topic: str,
-                  correlation_id: str | None) -> PreparedChunk:
+                  serials: Sequence[int], now: dt.datetime, topic: str, keys: PiiKeys,
+                  correlation_id: str | None, district: str | None = None) -> PreparedChunk:
     """Parse ``rows`` (numbered) at ``now`` and encode each good one with the serial of the
-    same position in ``serials`` (one per row; a rejected row's serial is simply unused)."""
+    same position in ``serials`` (one per row; a rejected row's serial is simply unused).
+    With ``district`` (the importing officer's), rows of other districts are rejected.
+    Identities are sealed here, under ``keys``, so that the parent only writes bytes."""
     out = PreparedChunk()
     for (number, row), serial in zip(rows, serials, strict=True):
         try:
-            parsed = parse_row(number, cells_of(columns, row), now)
+            parsed = parse_row(number, cells_of(columns, row), now, hash_key=keys.hash_key)
         except RowRejected as exc:
             out.rejected.append(Rejected(number, exc.reasons))
             continue
-        record = new_complaint(parsed.command, serial, now, topic,
+        if district is not None and parsed.command.district_code != district:
+            out.rejected.append(Rejected(number, [
+                f"district_code: {parsed.command.district_code} is outside your district "
+                f"({district})"]))
+            continue
+        record = new_complaint(parsed.command, serial, now, topic, keys,
                                correlation_id=correlation_id, outcome=parsed.outcome)
         out.accepted.append(Encoded(number, parsed.identity, record.complaint_id,
                                     row_json(record)))

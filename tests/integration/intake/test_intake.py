@@ -71,10 +71,15 @@ async def test_filing_publishes_a_cloudevent_without_personal_data(
     for secret in ("สมชาย", PIN, "812345678", "somchai", "หมู่ 1", "ข่มขู่", "รายละเอียด"):
         assert secret.encode() not in raw, secret
 
+    # Stored sealed, with masked values beside it; nothing in clear.
     stored = await intake.db.fetchrow(
-        "SELECT complainant, subject FROM complaints WHERE complaint_id = $1",
-        uuid.UUID(body["complaint_id"]))
-    assert orjson.loads(stored["complainant"])["phone"] == "+66812345678"
+        "SELECT complainant, identity, complainant_masked, complainant_ref "
+        "FROM complaints WHERE complaint_id = $1", uuid.UUID(body["complaint_id"]))
+    assert stored["complainant"] is None and str(stored["complainant_ref"]) == body[
+        "complainant_ref"]
+    assert orjson.loads(stored["complainant_masked"])["phone"] == "08x-xxx-5678"
+    for secret in ("สมชาย", PIN, "812345678", "somchai", "หมู่ 1"):
+        assert secret.encode() not in stored["identity"], secret
 
 
 async def test_read_back_shows_the_complainant_masked(intake: IntakeService) -> None:

@@ -14,6 +14,7 @@ from shared.codes import ChannelCode, ClosureReason
 from shared.thai_calendar import BANGKOK
 
 NOW = dt.datetime(2026, 11, 25, 5, tzinfo=dt.UTC)
+KEY = b"k" * 32
 PIN = "1101700230708"
 
 
@@ -30,12 +31,12 @@ def cells(**overrides: Any) -> dict[str, Any]:
 
 def reasons(**overrides: Any) -> list[str]:
     with pytest.raises(RowRejected) as info:
-        parse_row(2, cells(**overrides), NOW)
+        parse_row(2, cells(**overrides), NOW, hash_key=KEY)
     return info.value.reasons
 
 
 def test_a_good_row_is_a_backfilled_filing_with_its_original_date() -> None:
-    row = parse_row(2, cells(), NOW)
+    row = parse_row(2, cells(), NOW, hash_key=KEY)
     cmd = row.command
     assert cmd.backfilled and cmd.channel is ChannelCode.walk_in
     assert cmd.received_at == dt.datetime(2024, 10, 1, tzinfo=BANGKOK)
@@ -48,7 +49,7 @@ def test_a_good_row_is_a_backfilled_filing_with_its_original_date() -> None:
 
 def test_district_and_subdistrict_by_name() -> None:
     cmd = parse_row(2, cells(district_code="อ.เมืองเชียงใหม่", subdistrict_code="ต.ศรีภูมิ"),
-                    NOW).command
+                    NOW, hash_key=KEY).command
     assert (cmd.district_code, cmd.subdistrict_code) == ("5001", "500101")
 
 
@@ -73,19 +74,19 @@ def test_missing_fields_and_anonymity_rules() -> None:
         "name: must not be given for an anonymous complaint",
         "national_id: must not be given for an anonymous complaint",
         "phone: must not be given for an anonymous complaint"]
-    anon = parse_row(2, cells(name="", national_id="", phone=""), NOW)
+    anon = parse_row(2, cells(name="", national_id="", phone=""), NOW, hash_key=KEY)
     assert anon.command.complainant.anonymous
 
 
 def test_closed_outcome_with_original_date_and_reason() -> None:
     row = parse_row(2, cells(status="ยุติเรื่อง", closed_at="15/11/2567",
-                             closure_reason="ไกล่เกลี่ยสำเร็จ"), NOW)
+                             closure_reason="ไกล่เกลี่ยสำเร็จ"), NOW, hash_key=KEY)
     assert row.outcome is not None
     assert row.outcome.status == "closed"
     assert row.outcome.at == dt.datetime(2024, 11, 15, tzinfo=BANGKOK)
     assert row.outcome.closure_reason is ClosureReason.mediated
     # A closed date alone implies the status.
-    implied = parse_row(2, cells(closed_at="2/10/2567", closure_reason="resolved"), NOW)
+    implied = parse_row(2, cells(closed_at="2/10/2567", closure_reason="resolved"), NOW, hash_key=KEY)
     assert implied.outcome is not None and implied.outcome.status == "closed"
 
 
@@ -112,7 +113,7 @@ def test_outcome_rules(overrides: dict[str, Any], expected: list[str]) -> None:
 
 def test_forwarded_outcome_dated_by_status_date() -> None:
     row = parse_row(2, cells(status="ส่งต่อ", agency="สำนักงานที่ดิน", due_date="1/12/2567",
-                             status_at="3/10/2567"), NOW)
+                             status_at="3/10/2567"), NOW, hash_key=KEY)
     assert row.outcome is not None
     assert (row.outcome.status, row.outcome.agency) == ("forwarded", "สำนักงานที่ดิน")
     assert row.outcome.due_date == dt.date(2024, 12, 1)
@@ -120,18 +121,21 @@ def test_forwarded_outcome_dated_by_status_date() -> None:
 
 
 def test_identity_by_letter_number_or_normalised_content() -> None:
-    a = parse_row(2, cells(letter_no="ชม 0018/123", channel=""), NOW)
-    b = parse_row(9, cells(letter_no="ชม  0018/๑๒๓", channel="", subject="อีกเรื่อง"), NOW)
+    a = parse_row(2, cells(letter_no="ชม 0018/123", channel=""), NOW, hash_key=KEY)
+    b = parse_row(9, cells(letter_no="ชม  0018/๑๒๓", channel="", subject="อีกเรื่อง"), NOW, hash_key=KEY)
     assert a.command.channel is ChannelCode.letter
     assert a.command.channel_ref == "5001:ชม 0018/123"
     assert a.identity == b.identity and a.identity.startswith("backfill:5001:letter:")
     # Same content written differently (Thai digits, BE vs CE, label vs code) -> same row;
     # the outcome is not part of the identity.
-    c = parse_row(2, cells(), NOW)
+    c = parse_row(2, cells(), NOW, hash_key=KEY)
     d = parse_row(3, cells(received_at="2024-10-01", channel="walk_in", phone="081-234-5678",
-                           status="รับเรื่อง"), NOW)
+                           status="รับเรื่อง"), NOW, hash_key=KEY)
     assert c.identity == d.identity
-    assert parse_row(4, cells(subject="อื่น"), NOW).identity != c.identity
+    assert parse_row(4, cells(subject="อื่น"), NOW, hash_key=KEY).identity != c.identity
+    # Keyed: without the key, the identity (which covers the national ID) cannot be
+    # recomputed by trying IDs.
+    assert parse_row(2, cells(), NOW, hash_key=b"j" * 32).identity != c.identity
 
 
 def test_plan_counts_duplicates_and_rejections_by_row_number() -> None:
@@ -140,7 +144,7 @@ def test_plan_counts_duplicates_and_rejections_by_row_number() -> None:
             ",,,,,\n"
             "9999,ที่ดิน,บุกรุก,1/10/2567,หนังสือ,\n"
             "5001,ที่ดิน,บุกรุก,2024-10-01,letter,y\n").encode()
-    plan = plan_import(read_table(data), NOW)
+    plan = plan_import(read_table(data), NOW, hash_key=KEY)
     assert plan.rows == 3
     assert [r.row for r in plan.accepted] == [2]
     assert [(d.row, d.of_row, d.reason) for d in plan.duplicates] == [
@@ -149,4 +153,4 @@ def test_plan_counts_duplicates_and_rejections_by_row_number() -> None:
         (4, ["district_code: is not a current DOPA district code"])]
     assert plan.ignored_columns == ["หมายเหตุ"]
     with pytest.raises(MissingColumns, match="วันที่รับเรื่อง"):
-        plan_import(read_table("อำเภอ,ประเภทเรื่อง,เรื่อง\n5001,ที่ดิน,x\n".encode()), NOW)
+        plan_import(read_table("อำเภอ,ประเภทเรื่อง,เรื่อง\n5001,ที่ดิน,x\n".encode()), NOW, hash_key=KEY)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
+import hashlib
 import uuid
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from services.intake.domain import (
 from services.intake.validation import parse_complaint
 
 NOW = dt.datetime(2026, 3, 1, 5, 0, tzinfo=dt.UTC)
+KEY = b"k" * 32
 
 
 @pytest.mark.parametrize("local,fy", [
@@ -55,11 +57,19 @@ def _cmd(**overrides: object) -> domain.FileComplaint:
 
 
 def test_request_hash_is_canonical() -> None:
-    assert _cmd().request_hash() == _cmd(subject="  s ").request_hash()
-    assert _cmd().request_hash() == _cmd(complainant={
-        "anonymous": False, "name": "สมชาย", "phone": "081-234-5678"}).request_hash()
-    assert _cmd().request_hash() != _cmd(subject="t").request_hash()
-    assert _cmd().request_hash() != _cmd(received_at="2026-01-01T00:00:00+07:00").request_hash()
+    assert _cmd().request_hash(KEY) == _cmd(subject="  s ").request_hash(KEY)
+    assert _cmd().request_hash(KEY) == _cmd(complainant={
+        "anonymous": False, "name": "สมชาย", "phone": "081-234-5678"}).request_hash(KEY)
+    assert _cmd().request_hash(KEY) != _cmd(subject="t").request_hash(KEY)
+    assert _cmd().request_hash(KEY) != _cmd(received_at="2026-01-01T00:00:00+07:00").request_hash(KEY)
+
+
+def test_request_hash_is_keyed() -> None:
+    # A plain digest of a request naming a 13-digit national ID could be reversed by
+    # trying every ID; without the key it cannot even be recomputed.
+    assert _cmd().request_hash(KEY) != _cmd().request_hash(b"j" * 32)
+    assert _cmd().request_hash(KEY) != hashlib.sha256(
+        domain.canonical_json({"subject": "s"})).digest()
 
 
 def test_request_hash_ignores_the_idempotency_key() -> None:
@@ -69,7 +79,7 @@ def test_request_hash_ignores_the_idempotency_key() -> None:
     b = parse_complaint({"channel": "web", "district_code": "5001", "category": "other",
                          "subject": "s", "description": "d",
                          "complainant": {"anonymous": True}}, NOW, idempotency_key="k2")
-    assert a.request_hash() == b.request_hash()
+    assert a.request_hash(KEY) == b.request_hash(KEY)
 
 
 def test_event_has_no_personal_data() -> None:
@@ -103,8 +113,10 @@ def test_masked_complainant_hides_every_identifier() -> None:
     for key in ("name", "national_id", "phone", "email", "address"):
         assert masked[key] != stored[key]
     assert masked_complainant({"anonymous": True}) == {
-        "anonymous": True, "name": None, "national_id": None, "phone": None, "email": None,
-        "title": None, "address": None}
+        "anonymous": True, "erased": False, "name": None, "national_id": None, "phone": None,
+        "email": None, "title": None, "address": None}
+    assert domain.erased_complainant()["erased"] is True
+    assert not any(v for k, v in domain.erased_complainant().items() if k != "erased")
 
 
 @pytest.mark.parametrize("module", ["domain.py"])
@@ -115,7 +127,7 @@ def test_pure_core_imports_no_io(module: str) -> None:
     names |= {n.module.split(".")[0] for n in ast.walk(tree)
               if isinstance(n, ast.ImportFrom) and n.module}
     assert not names & {"fastapi", "asyncpg", "aiokafka", "structlog", "httpx", "logging"}
-    assert names <= {"__future__", "datetime", "hashlib", "json", "orjson", "uuid", "dataclasses",
+    assert names <= {"__future__", "datetime", "hashlib", "hmac", "json", "orjson", "uuid", "dataclasses",
                      "zoneinfo", "shared", "pydantic", "typing"}
 
 
