@@ -4,7 +4,7 @@
 
 Starts embedded PostgreSQL and broker only (no services) on free ports, produces
 ``--events`` events (80 % filings, 20 % next-version transitions of earlier cases) to
-the events topic, then per round measures (a) reading the whole topic with a bare
+the events topic (signed, as the services' relays sign them), then per round measures (a) reading the whole topic with a bare
 aiokafka consumer (records/s; no decoding) and (b) ``services.kpi.rebuild.rebuild``
 (events/s: read, decode, project into fresh tables, switch over; the default fast path,
 bulk load).  Prints each round, the medians and their ratio (goals: rebuild >= 0.5x raw
@@ -39,11 +39,16 @@ from shared.events import (  # noqa: E402
     CaseAccepted, CaseClosed, CaseStarted, ComplaintFiled, Envelope, EventData,
 )
 from shared.kafka import ensure_topics, make_producer  # noqa: E402
+from shared.signed_records import RecordSigner  # noqa: E402
+from shared.signing import new_private_key, public_key_of  # noqa: E402
 
 DISTRICTS = ["1001", "1030", "5001", "5003", "4001", "4901", "8301", "9001", "3401", "2001"]
 CHANNELS = list(ChannelCode)
 CATEGORIES = list(CategoryCode)
 LAG = dt.timedelta(minutes=30)
+# A key per source, for this run only: the rebuild checks every record's signature.
+KEYS = {source: new_private_key() for source in ("bench/intake", "bench/status")}
+SIGNERS = {source: RecordSigner(source, key) for source, key in KEYS.items()}
 
 
 def _step(version: int) -> EventData:
@@ -79,7 +84,8 @@ def events(n: int, seed: int = 2569) -> list[tuple[bytes, list[tuple[str, bytes]
                     district_code=district, received_at=at, recorded_at=at + LAG,
                     anonymous=False))
             cases.append((cid, 1, at))
-        out.append(to_record(env))
+        key, headers, value = to_record(env)
+        out.append((key, SIGNERS[env.source].sign(headers, value), value))
     return out
 
 
@@ -128,7 +134,8 @@ async def main(args: argparse.Namespace) -> None:
         try:
             settings = Settings(database_url=platform.database_url,
                                 kafka_bootstrap_servers=platform.kafka_bootstrap,
-                                topic_partitions=args.partitions)
+                                topic_partitions=args.partitions,
+                                event_public_keys={s: public_key_of(k) for s, k in KEYS.items()})
             t0 = time.perf_counter()
             await produce(settings, args.events)
             print(f"produced {args.events} events in {time.perf_counter() - t0:.1f} s")

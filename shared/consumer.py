@@ -4,8 +4,9 @@ Per partition batch, one database transaction applies the events and stores the 
 offset; on (re)assignment the consumer seeks to the stored offsets, so Kafka's own
 committed offsets are only informational.  Errors split two ways (as in arroyo):
 
-* a record that cannot be decoded, or that the handler rejects with ``PoisonEvent``,
-  goes to the dead-letter topic with the error in headers, and consumption moves on;
+* a record that cannot be decoded, that is not signed by the key of the source it claims
+  (``shared.signed_records``), or that the handler rejects with ``PoisonEvent``, goes to
+  the dead-letter topic with the error in headers, and consumption moves on;
 * anything else (database down, ...) rolls the batch back and retries it after a pause.
 """
 
@@ -23,6 +24,7 @@ from aiokafka.structs import ConsumerRecord
 from shared.config import Settings
 from shared.envelope_codec import DecodeError, from_record
 from shared.events import Envelope
+from shared.signed_records import verifier_from_settings
 
 log = structlog.get_logger()
 
@@ -70,6 +72,7 @@ class EventConsumer:
         self._pool = pool
         self._producer = producer
         self._settings = settings
+        self._verifier = verifier_from_settings(settings)
         self._group = group_id
         self._handler = handler
         self._batch_handler = batch_handler
@@ -133,6 +136,7 @@ class EventConsumer:
         undecodable: list[tuple[ConsumerRecord, str]] = []
         for rec in records:
             try:
+                self._verifier.check(rec.headers, rec.value)  # before anything trusts it
                 decoded.append((rec, from_record(rec.headers, rec.value)))
             except DecodeError as exc:
                 undecodable.append((rec, str(exc)))

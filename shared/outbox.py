@@ -5,6 +5,10 @@ in id order and marks them only after the broker acknowledged them, so a crash b
 commit and publish delays an event but never loses it (at-least-once; consumers dedupe
 by ``(complaint_id, version)``).  One relay per schema runs at a time (advisory lock),
 which keeps per-case order even with several service instances.
+
+Each record is signed as it is published (``shared.signed_records``), by the key of the
+service's own source: a row of another source is a bug, not data, so the relay holds it
+(and everything after it, to keep the order) and says so in the log.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from aiokafka.errors import KafkaError
 
 from shared.envelope_codec import to_record
 from shared.events import Envelope
+from shared.signed_records import NotOurs, RecordSigner
 
 log = structlog.get_logger()
 
@@ -49,6 +54,7 @@ class OutboxRelay:
         producer: AIOKafkaProducer,
         *,
         name: str,
+        signer: RecordSigner,
         epoch: str = "",
         batch_size: int = 1000,
         idle_poll_s: float = 1.0,
@@ -57,12 +63,17 @@ class OutboxRelay:
         self._producer = producer
         # Services may share one database: the lock is per schema, not global.
         self._lock_key = f"outbox-relay:{name}"
+        self._signer = signer
+        self.held: int | None = None  # the id of a row not ours to sign, once reported
         self._epoch = epoch
         self._batch = batch_size
         self._idle = idle_poll_s
         self._wake = asyncio.Event()
         self.published = 0
         self.caught_up = asyncio.Event()
+        # Another instance of the service holds the lock and publishes; this one waits to
+        # take over.  A standby is healthy: its HTTP writes reach the outbox all the same.
+        self.standing_by = False
 
     async def run(self) -> None:
         async with self._pool.acquire() as lock_conn:
@@ -70,7 +81,9 @@ class OutboxRelay:
             while not await lock_conn.fetchval(
                 "SELECT pg_try_advisory_lock(hashtext($1))", self._lock_key
             ):
+                self.standing_by = True
                 await asyncio.sleep(self._idle)
+            self.standing_by = False
             await lock_conn.add_listener(NOTIFY_CHANNEL, self._on_notify)
             try:
                 await self._refeed_if_new_epoch(lock_conn)
@@ -95,6 +108,10 @@ class OutboxRelay:
                     await lock_conn.execute(
                         "SELECT pg_advisory_unlock(hashtext($1))", self._lock_key
                     )
+
+    def ready(self) -> bool:
+        """Publishing with the backlog drained once, or standing by for the instance that is."""
+        return self.caught_up.is_set() or self.standing_by
 
     def _on_notify(self, *_args: object) -> None:
         self._wake.set()
@@ -128,11 +145,19 @@ class OutboxRelay:
             if not rows:
                 return 0
             futures = []
-            for r in rows:
-                headers = [(k, v.encode()) for k, v in r["headers"]]
+            for i, r in enumerate(rows):
+                try:
+                    headers = self._signer.sign([(k, v.encode()) for k, v in r["headers"]],
+                                                r["value"])
+                except NotOurs as exc:
+                    self._hold(r["id"], str(exc))
+                    rows = rows[:i]
+                    break
                 futures.append(
                     await self._producer.send(r["topic"], r["value"], key=r["key"], headers=headers)
                 )
+            if not rows:
+                return 0
             # Wait for every ack before marking: an unacked row is sent again later.
             await asyncio.gather(*futures)
             await conn.execute(
@@ -142,4 +167,10 @@ class OutboxRelay:
             self.published += len(rows)
             log.debug("outbox.published", count=len(rows), last_id=rows[-1]["id"])
             return len(rows)
+
+    def _hold(self, row_id: int, reason: str) -> None:
+        if self.held != row_id:  # once per row, not once per poll
+            log.error("outbox.not_signed", row_id=row_id, source=self._signer.source,
+                      reason=reason)
+            self.held = row_id
 

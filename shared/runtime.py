@@ -3,6 +3,9 @@
 Built in the FastAPI lifespan (nothing at import time) and torn down in reverse.
 Readiness: the database answered and was migrated, the producer reached the broker,
 the relay drained the backlog it found, and the consumer (if any) has partitions.
+
+A publishing service names its ``source``: its relay signs that source's events with
+EVENT_SIGNING_KEY.  Without the keys it needs (``check_keys``) a service does not start.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from shared.db import create_pool, migrate
 from shared.http import Readiness
 from shared.kafka import ensure_topics, make_producer
 from shared.outbox import OutboxRelay
+from shared.signed_records import RecordSigner, signer_from_settings, verifier_from_settings
 
 log = structlog.get_logger()
 
@@ -36,7 +40,10 @@ class Runtime:
         handler: Handler | None = None,
         batch_handler: BatchHandler | None = None,
         relay: bool = True,
+        source: str | None = None,
     ) -> None:
+        if relay and source is None:
+            raise ValueError("a service with an outbox relay publishes as a source")
         self.settings = settings
         self.schema = schema
         self._migrations = migrations
@@ -44,6 +51,7 @@ class Runtime:
         self._handler = handler
         self._batch_handler = batch_handler
         self._want_relay = relay
+        self._source = source
         self.readiness = Readiness()
         self.pool: asyncpg.Pool | None = None
         self.producer: AIOKafkaProducer | None = None
@@ -51,8 +59,19 @@ class Runtime:
         self.consumer: EventConsumer | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
+    def check_keys(self) -> RecordSigner | None:
+        """The relay's signer (None without a relay); SigningNotConfigured if this service
+        lacks a key it needs: to sign what it publishes, or to check what it consumes."""
+        if self._group and self._handler:
+            verifier_from_settings(self.settings)
+        if not self._want_relay:
+            return None
+        assert self._source is not None
+        return signer_from_settings(self.settings, self._source)
+
     async def start(self) -> None:
         s = self.settings
+        signer = self.check_keys()  # before anything opens: nothing to tear down
         self.pool = await create_pool(s.database_url, self.schema, max_size=s.db_pool_max)
         await migrate(self.pool, self.schema, self._migrations)
         self.readiness.add("database", lambda: self.pool is not None)
@@ -61,12 +80,12 @@ class Runtime:
         await self.producer.start()
         self.readiness.add("broker", lambda: self.producer is not None)
         if self._want_relay:
-            self.relay = OutboxRelay(
-                self.pool, self.producer, name=self.schema, epoch=s.damrong_broker_epoch
-            )
+            assert signer is not None
+            self.relay = OutboxRelay(self.pool, self.producer, name=self.schema, signer=signer,
+                                     epoch=s.damrong_broker_epoch)
             self._spawn(self.relay.run(), "relay")
             relay = self.relay
-            self.readiness.add("outbox relay", relay.caught_up.is_set)
+            self.readiness.add("outbox relay", relay.ready)
         if self._group and self._handler:
             self.consumer = EventConsumer(
                 self.pool, self.producer, s, self._group, self._handler,

@@ -3,24 +3,37 @@
 from __future__ import annotations
 
 import asyncio
+import os
+from pathlib import Path
 
+import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from shared.cli.tokens import data_dir_of
 from shared.config import Settings
+from shared.embedded.event_keys import reader_settings
+from shared.signed_records import SigningNotConfigured, verifier_from_settings
 
 
-def run_rebuild(database_url: str | None, bootstrap: str | None, *, keep_old: bool) -> None:
-    """Run ``services.kpi.rebuild.rebuild`` against the given (else configured) servers."""
+def run_rebuild(database_url: str | None, bootstrap: str | None, *, keep_old: bool,
+                data_dir: Path | None = None) -> None:
+    """Run ``services.kpi.rebuild.rebuild`` against the given (else configured) servers,
+    checking signatures with EVENT_PUBLIC_KEYS (else the local platform's keys)."""
     from services.kpi.rebuild import rebuild
 
-    overrides: dict[str, str] = {}
+    overrides: dict[str, object] = dict(reader_settings(os.environ, data_dir_of(data_dir)))
     if database_url:
         overrides["database_url"] = database_url
     if bootstrap:
         overrides["kafka_bootstrap_servers"] = bootstrap
     settings = Settings(**overrides)  # type: ignore[arg-type]
     console = Console()
+    try:
+        verifier_from_settings(settings)
+    except SigningNotConfigured as exc:
+        console.print(f"[red]{exc} (a local platform's: --data-dir)[/]")
+        raise typer.Exit(2) from None
     with Progress(TextColumn("rebuilding kpi"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=console, transient=True) as bar:
         task = bar.add_task("events", total=None)
@@ -30,6 +43,6 @@ def run_rebuild(database_url: str | None, bootstrap: str | None, *, keep_old: bo
 
         done = asyncio.run(rebuild(settings, keep_old=keep_old, progress=progress))
     console.print(f"rebuilt kpi: {done.events:,} events in {done.seconds:.1f} s "
-                  f"({done.rate:,.0f} events/s); skipped {done.undecodable} undecodable, "
+                  f"({done.rate:,.0f} events/s); skipped {done.undecodable} undecodable or unsigned, "
                   f"{done.refused} refused" + (f"; old tables kept in schema {done.old_schema}"
                                                 if done.old_schema else ""))

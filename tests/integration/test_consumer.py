@@ -1,4 +1,5 @@
-"""The shared consumer on the real broker and database: batches, fallback, dead letters."""
+"""The shared consumer on the real broker and database: batches, fallback, dead letters,
+and records not signed by their source's key refused before any handler sees them."""
 
 from __future__ import annotations
 
@@ -13,18 +14,37 @@ from aiokafka import AIOKafkaConsumer
 from shared.config import Settings
 from shared.consumer import EventConsumer, PoisonEvent
 from shared.db import create_pool, migrate
+from shared.chain import GENESIS, seal
 from shared.envelope_codec import to_record
 from shared.events import CaseAccepted, Envelope
 from shared.kafka import ensure_topics, make_producer
+from shared.signed_records import RecordSigner
+from shared.signing import new_private_key
+from tests.signing import signed_record
 from tests.waiting import eventually
 
 NOW = dt.datetime(2026, 1, 5, 3, tzinfo=dt.UTC)
 
 
-def _event(note: str) -> Envelope:
+def _event(note: str, source: str = "/test") -> Envelope:
     return Envelope(event_id=uuid.uuid4(), complaint_id=uuid.uuid4(), version=2,
-                    source="/test", occurred_at=NOW, recorded_at=NOW,
+                    source=source, occurred_at=NOW, recorded_at=NOW,
                     data=CaseAccepted(actor="t", note=note))
+
+
+def _forged() -> list[tuple[tuple[bytes, list[tuple[str, bytes]], bytes], str]]:
+    """Records that would apply if they were trusted, each with the reason it is not."""
+    unsigned = to_record(_event("ok-unsigned"))
+    k, h, v = to_record(_event("ok-stranger"))
+    stranger = (k, RecordSigner("/test", new_private_key()).sign(h, v), v)
+    k, h, v = signed_record(seal(_event("ok-sealed"), GENESIS))
+    altered = (k, h, v.replace(b"ok-sealed", b"ok-altered"))
+    k, h, v = to_record(_event("ok-nobody", source="/nobody"))
+    nobody = (k, RecordSigner("/nobody", new_private_key()).sign(h, v), v)
+    return [(unsigned, "bad signature: unsigned"),
+            (stranger, "bad signature: not signed by /test's key over this content"),
+            (altered, "content does not match its hash"),
+            (nobody, "bad signature: no public key for source '/nobody'")]
 
 
 async def test_batch_refusal_falls_back_per_event_and_dead_letters_only_culprits(
@@ -58,19 +78,22 @@ async def test_batch_refusal_falls_back_per_event_and_dead_letters_only_culprits
     task = asyncio.create_task(consumer.run())
     try:
         notes = ["ok-1", "bad-2", "ok-3", "boom-4", "ok-5"]
-        for note in notes:
-            key, headers, value = to_record(_event(note))
+        forged = _forged()
+        records = [signed_record(_event(note)) for note in notes] + [r for r, _ in forged]
+        for key, headers, value in records:
             await producer.send_and_wait(settings.events_topic, value, key=key, headers=headers)
         await producer.send_and_wait(settings.events_topic, b"not an event", key=b"x")
 
-        await eventually(lambda: pool.fetchval("SELECT count(*) FROM seen"), lambda n: n == 3)
-        await eventually(lambda: _noop(consumer.dead_lettered), lambda n: n == 3)
+        await eventually(lambda: _noop(consumer.dead_lettered), lambda n: n == 3 + len(forged))
+        assert await pool.fetchval("SELECT count(*) FROM seen") == 3
         assert sorted(await pool.fetchval("SELECT array_agg(note) FROM seen")) == [
             "ok-1", "ok-3", "ok-5"]
         assert batches, "the batch path was tried first"
         stored = await pool.fetchval("SELECT next_offset FROM consumer_offsets")
-        assert stored == len(notes) + 1
-        errors = await _dead_letters(settings, 3)
+        assert stored == len(records) + 1
+        errors = await _dead_letters(settings, 3 + len(forged))
+        for _record, reason in forged:
+            assert reason in errors
         assert any("refused" in e for e in errors)
         assert any("KeyError" in e for e in errors)
         assert any("Decode" in e or "Error" in e for e in errors)

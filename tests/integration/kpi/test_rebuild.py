@@ -16,6 +16,8 @@ from services.kpi.rebuild import rebuild
 from shared.config import Settings
 from shared.envelope_codec import to_record
 from shared.events import Envelope
+from tests.auth import admin_headers
+from tests.signing import signed_record
 from tests.unit.kpi import scenario, scenario_asof
 from tests.waiting import eventually
 
@@ -76,13 +78,16 @@ async def test_rebuild_equals_live_and_switches_under_load(
     envs: list[Envelope] = [e for es in (*scenario.build().values(),
                                          *scenario_asof.build().values()) for e in es]
     garbage = (b"k", [("ce_specversion", b"0.3")], b"{}")  # dead-lettered; skipped later
+    # A filing nobody signed: dead-lettered live, skipped by the rebuild alike.
+    unsigned = to_record(scenario.filed(uuid.uuid4(), "2026-03-01T03:00", "5001", "web",
+                                        "land"))
     app = create_app(settings)
     async with app.router.lifespan_context(app), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://t"
+        transport=httpx.ASGITransport(app=app), base_url="http://t", headers=admin_headers()
     ) as client:
         pool = app.state.runtime.pool
-        await _publish(settings, [to_record(e) for e in envs[:10]] + [garbage]
-                       + [to_record(e) for e in envs[10:]])
+        await _publish(settings, [signed_record(e) for e in envs[:10]] + [garbage, unsigned]
+                       + [signed_record(e) for e in envs[10:]])
         await eventually(lambda: _progress(client),
                          lambda p: p["events_applied"] == len(envs))
         live = await _reports(client)
@@ -102,7 +107,7 @@ async def test_rebuild_equals_live_and_switches_under_load(
             answered += 1
             await asyncio.sleep(0.01)
         done = await task
-        assert (done.events, done.undecodable, done.refused) == (len(envs), 1, 0)
+        assert (done.events, done.undecodable, done.refused) == (len(envs), 2, 0)
         assert done.old_schema is None
         assert answered >= 1
 
@@ -120,7 +125,7 @@ async def test_rebuild_equals_live_and_switches_under_load(
 
         # The live consumer goes on applying into the new tables.
         late = scenario.filed(uuid.uuid4(), "2026-03-20T03:00", "5001", "web", "land")
-        await _publish(settings, [to_record(late)])
+        await _publish(settings, [signed_record(late)])
         await eventually(lambda: _progress(client),
                          lambda p: p["events_applied"] == len(envs) + 1)
         r = await client.get("/v1/kpi/summary", params={"fiscal_year": 2569})

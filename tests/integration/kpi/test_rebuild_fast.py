@@ -1,6 +1,6 @@
 """The rebuild's fast path (bulk load) ends with exactly the tables of the careful path
 (every record through ``handle_batch``), row by row, for arrivals with duplicates,
-out-of-order versions, gaps, poison and undecodable records."""
+out-of-order versions, gaps, poison, undecodable and forged records."""
 
 from __future__ import annotations
 
@@ -10,23 +10,30 @@ from collections.abc import Callable
 from typing import Any
 
 import asyncpg
+import orjson
 from aiokafka import AIOKafkaProducer
 
 from services.kpi import domain
 from services.kpi.rebuild import rebuild
 from shared.config import Settings
 from shared.envelope_codec import to_record
-from shared.events import ComplaintFiled, Envelope
+from shared.events import CaseForwarded, ComplaintFiled, Envelope
 from shared.kafka import ensure_topics
+from shared.signed_records import RecordSigner
+from shared.signing import new_private_key
+from tests.signing import sign
 from tests.unit.kpi import scenario, scenario_asof
+from tests.unit.test_upcasting import as_v1_record
 
 
 def _arrivals(rng: random.Random) -> tuple[list[tuple[bytes, Any, bytes]], int]:
     """Both scenarios' events, some published again (a new event id, half of them with
     other content: the first copy must win), shuffled so that later versions often come
-    first; some times in +07:00.  Plus a case whose v2 never comes (v3 waits), one with
-    no filing, a poison event and an undecodable record.  Returns the records and how
-    many distinct (complaint_id, version) they hold."""
+    first; some times in +07:00, some forwardings in their v1 schema.  Plus a case whose
+    v2 never comes (v3 waits), one with no filing, a poison event, an undecodable record
+    and, first of all, three forged copies of events (unsigned, signed by a key not
+    configured, altered after signing).  Returns the records and how many distinct
+    (complaint_id, version) they hold."""
     envs = [e for es in (*scenario.build().values(), *scenario_asof.build().values())
             for e in es]
     gap, orphan = uuid.uuid4(), uuid.uuid4()
@@ -47,10 +54,28 @@ def _arrivals(rng: random.Random) -> tuple[list[tuple[bytes, Any, bytes]], int]:
     order = envs + again
     rng.shuffle(order)
     records = [to_record(_in_bangkok(e) if rng.random() < 0.5 else e) for e in order]
+    # Forwardings written before case.forwarded.v2 are upcast alike on both paths.
+    records = [as_v1_record(e) if isinstance(e.data, CaseForwarded) and rng.random() < 0.5
+               else r for e, r in zip(order, records)]
     poison = scenario.step(uuid.uuid4(), 2, "closed", "2026-01-12T03:00")
     records.insert(5, to_record(poison.model_copy(update={"version": 1})))
     records.insert(9, (b"k", [("ce_specversion", b"1.0")], b"{}"))
-    return records, len(envs)
+    records = [(k, sign(h, v) if any(n == "ce_source" for n, _ in h) else h, v)
+               for k, h, v in records]
+    filings = [e for e in envs if isinstance(e.data, ComplaintFiled)]
+    return _forged(filings[:3]) + records, len(envs)
+
+
+def _forged(envs: list[Envelope]) -> list[tuple[bytes, Any, bytes]]:
+    """Other content for three existing filings, arriving before them: had it counted,
+    the first copy would have won."""
+    copies = [to_record(e.model_copy(update={
+        "event_id": uuid.uuid4(), "occurred_at": e.occurred_at.replace(year=2030)}))
+        for e in envs]
+    (k0, h0, v0), (k1, h1, v1), (k2, h2, v2) = copies
+    stranger = RecordSigner(envs[1].source, new_private_key())
+    altered = orjson.dumps({**orjson.loads(v2), "district_code": "9001", "province_code": "90"})
+    return [(k0, h0, v0), (k1, stranger.sign(h1, v1), v1), (k2, sign(h2, v2), altered)]
 
 
 def _in_bangkok(env: Envelope) -> Envelope:
@@ -110,8 +135,8 @@ async def test_fast_rebuild_equals_handle_batch_rebuild(
         "events_pkey", "cases_pkey", "cases_fy_area", "case_intervals_pkey",
         "case_intervals_now"}
 
-    assert (careful.undecodable, careful.refused) == (fast.undecodable, fast.refused) == (1, 1)
-    assert careful.events == fast.events == len(records) - 2
+    assert (careful.undecodable, careful.refused) == (fast.undecodable, fast.refused) == (4, 1)
+    assert careful.events == fast.events == len(records) - 5
     events, cases, intervals = got
     assert len(events) == distinct
     # 8 + 6 scenario cases and the one with a gap; the orphan v2 has no case.

@@ -13,8 +13,9 @@ from aiokafka import AIOKafkaProducer
 
 from services.kpi.main import create_app
 from shared.config import Settings
-from shared.envelope_codec import to_record
 from shared.events import Envelope
+from tests.auth import admin_headers
+from tests.signing import signed_record
 from tests.unit.kpi import scenario
 
 
@@ -35,7 +36,7 @@ async def _publish(settings: Settings, envs: list[Envelope]) -> None:
     await producer.start()
     try:
         for env in envs:
-            key, headers, value = to_record(env)
+            key, headers, value = signed_record(env)
             await producer.send_and_wait(settings.events_topic, value, key=key, headers=headers)
     finally:
         await producer.stop()
@@ -70,7 +71,7 @@ async def test_kpi_service_end_to_end(make_settings: Callable[..., Settings]) ->
 
     app = create_app(settings)
     async with app.router.lifespan_context(app), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://t"
+        transport=httpx.ASGITransport(app=app), base_url="http://t", headers=admin_headers()
     ) as client:
         before = (await client.get("/v1/kpi/progress")).json()
         assert before == {"events_applied": 0, "cases": 0, "last_recorded_at": None}

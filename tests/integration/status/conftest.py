@@ -19,11 +19,11 @@ from fastapi import FastAPI
 
 from services.status.main import create_app
 from shared.config import Settings
-from shared.envelope_codec import to_record
 from shared.events import Envelope
 from shared.kafka import make_producer
 from shared.runtime import Runtime
 from tests.service_app import running_app
+from tests.signing import signed_record
 from tests.waiting import eventually
 
 @dataclass
@@ -35,7 +35,8 @@ class StatusService:
     app: FastAPI
 
     async def publish(self, env: Envelope) -> None:
-        key, headers, value = to_record(env)
+        """``env`` on the topic, signed by its source's key as a relay would."""
+        key, headers, value = signed_record(env)
         await self.producer.send_and_wait(self.settings.events_topic, value, key=key,
                                           headers=headers)
 

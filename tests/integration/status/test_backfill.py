@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from shared.chain import GENESIS, seal
 from shared.envelope_codec import from_record
 from shared.events import BackfilledOutcome, ComplaintFiled, Envelope
 from tests.integration.status.conftest import StatusService
@@ -26,7 +27,8 @@ def backfilled(**outcome: Any) -> Envelope:
     assert isinstance(env.data, ComplaintFiled)
     data = env.data.model_copy(update={"backfilled": True,
                                        "outcome": BackfilledOutcome(**outcome)})
-    return env.model_copy(update={"data": data})
+    # Sealed again: other content under the old hash would be dead-lettered as altered.
+    return seal(env.model_copy(update={"data": data, "hash": None}), GENESIS)
 
 
 async def _topic_records(svc: StatusService, key: bytes, n: int) -> list[Any]:
@@ -109,7 +111,7 @@ async def test_forwarded_outcome_and_refused_outcome(status_service: StatusServi
     assert (case["status"], case["version"]) == ("filed", 1)
     # An officer corrects it through the normal transitions.
     r = await svc.client.post(f"/v1/complaints/{bad.complaint_id}/transitions",
-                              json={"action": "close", "actor": "o-1", "reason": "resolved",
+                              json={"action": "close", "reason": "resolved",
                                     "occurred_at": AT.isoformat()})
     assert r.status_code == 200 and r.json()["version"] == 2
     assert uuid.UUID(case["complaint_id"]) == bad.complaint_id

@@ -11,11 +11,15 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from shared.envelope_codec import from_record, to_record
+from shared.envelope_codec import from_record
 from shared.events import ComplaintFiled, Envelope
+from tests.auth import admin_headers
 from tests.integration.status.conftest import StatusService
+from tests.signing import signed_record
 from tests.waiting import eventually
 from tests.unit.status.factories import filed
+
+OFFICER_7 = admin_headers("officer-7")
 
 pytestmark = pytest.mark.integration
 
@@ -31,8 +35,9 @@ async def _filed_case(svc: StatusService) -> Envelope:
 
 
 async def _move(svc: StatusService, cid: uuid.UUID, action: str, **kw: Any) -> Any:
-    body = {"action": action, "actor": "officer-7", **kw}
-    return await svc.client.post(f"/v1/complaints/{cid}/transitions", json=body)
+    # The recorded actor is the token's subject.
+    return await svc.client.post(f"/v1/complaints/{cid}/transitions",
+                                 json={"action": action, **kw}, headers=OFFICER_7)
 
 
 async def test_filing_creates_the_case(status_service: StatusService) -> None:
@@ -83,8 +88,12 @@ async def test_lifecycle_end_to_end_and_history(status_service: StatusService) -
     assert events[0]["event_id"] == str(env.event_id) and events[0]["actor"] is None
     assert all(e["actor"] == "officer-7" for e in events[1:])
     assert events[1]["data"]["note"] == "รับเรื่อง"
-    assert events[3]["data"] == {"actor": "officer-7", "note": None, "agency": "Land Office",
-                                 "due_date": DUE}
+    forwarded = events[3]["data"]
+    assert forwarded["reply_due"]["date"] == DUE and forwarded["reply_due"]["days"] in (29, 30)
+    assert {k: v for k, v in forwarded.items() if k != "reply_due"} == {
+        "actor": "officer-7", "note": None, "agency": "Land Office", "agency_code": None}
+    assert events[3]["type"].endswith("case.forwarded.v2")
+    assert [e["prev_hash"] for e in events[1:]] == [e["hash"] for e in events[:-1]]
     occurred = [dt.datetime.fromisoformat(e["occurred_at"]) for e in events[1:]]
     assert occurred == sorted(occurred)
 
@@ -206,7 +215,7 @@ async def test_malformed_records_go_to_dlq_and_later_ones_apply(
     # Same key -> same partition, so the good filing really comes after the bad ones.
     await svc.publish_raw(key, b"{not json", [("ce_type", b"nonsense")])
     bad_version = filed(good.complaint_id, version=2)
-    k, headers, value = to_record(bad_version)
+    k, headers, value = signed_record(bad_version)
     await svc.publish_raw(k, value, headers)
     await svc.publish(good)
     case = await svc.wait_for_case(good.complaint_id)
@@ -221,7 +230,8 @@ async def test_malformed_records_go_to_dlq_and_later_ones_apply(
     assert len(ours) == 2
     for rec in ours:
         hdrs = dict(rec.headers)
-        assert hdrs["dlq_error"] and hdrs["dlq_group"] == b"damrong-status"
+        assert hdrs["dlq_error"]
+        assert hdrs["dlq_group"] == svc.settings.consumer_group("status").encode()
     assert ours[0].value == b"{not json"
 
 
@@ -232,8 +242,8 @@ async def test_transition_events_are_published(status_service: StatusService) ->
     cid = (await _filed_case(svc)).complaint_id
     applied, dead = consumer.applied, consumer.dead_lettered
     r = await svc.client.post(f"/v1/complaints/{cid}/transitions",
-                              json={"action": "accept", "actor": "o-1"},
-                              headers={"x-correlation-id": "corr-abc"})
+                              json={"action": "accept"},
+                              headers={"x-correlation-id": "corr-abc", **admin_headers("o-1")})
     assert r.status_code == 200
     assert (await _move(svc, cid, "reject", reason="x")).status_code == 409
     assert (await _move(svc, cid, "start")).status_code == 200

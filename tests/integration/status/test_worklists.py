@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from shared.chain import GENESIS, seal
 from shared.codes import CategoryCode, ChannelCode
 from shared.events import ComplaintFiled
 from tests.integration.status.conftest import StatusService
@@ -69,12 +70,13 @@ async def district(status_service: StatusService) -> AsyncIterator[dict[str, Any
                 **({"category": CategoryCode.drugs, "channel": ChannelCode.hotline_1567}
                    if name == "G" else {}),
             })
-            await svc.publish(env.model_copy(update={"data": data}))
+            # Sealed again: other content under the old hash is refused as altered.
+            await svc.publish(seal(env.model_copy(update={"data": data}), GENESIS))
             await svc.wait_for_case(env.complaint_id)
             for action, day, kw in moves:
                 r = await svc.client.post(
                     f"/v1/complaints/{env.complaint_id}/transitions",
-                    json={"action": action, "actor": "o-1", "occurred_at": _at(day).isoformat(),
+                    json={"action": action, "occurred_at": _at(day).isoformat(),
                           **kw})
                 assert r.status_code == 200, r.text
             codes[name] = str(env.complaint_id)

@@ -1,0 +1,92 @@
+"""The outbox relay signs what it publishes with its own source's key: a consumer's
+verifier accepts it, a re-feed publishes the same bytes, and a row of another source is
+held (with everything after it) instead of going out under the wrong key."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import uuid
+from collections.abc import Callable
+
+from aiokafka import AIOKafkaConsumer
+from aiokafka.structs import ConsumerRecord
+
+from shared.config import Settings
+from shared.db import create_pool, migrate
+from shared.events import CaseAccepted, Envelope
+from shared.kafka import ensure_topics, make_producer
+from shared.outbox import OutboxRelay, append
+from shared.signed_records import verifier_from_settings
+from shared.signing import SIGNATURE_HEADER
+from tests.signing import signer
+from tests.waiting import eventually
+
+NOW = dt.datetime(2026, 1, 5, 3, tzinfo=dt.UTC)
+
+
+def _event(note: str, source: str = "/test") -> Envelope:
+    return Envelope(event_id=uuid.uuid4(), complaint_id=uuid.uuid4(), version=2,
+                    source=source, occurred_at=NOW, recorded_at=NOW,
+                    data=CaseAccepted(actor="t", note=note))
+
+
+async def test_relay_signs_refeeds_identically_and_holds_foreign_rows(
+    make_settings: Callable[..., Settings], tmp_path_factory: object,
+) -> None:
+    settings = make_settings(topic_partitions=1)
+    pool = await create_pool(settings.database_url, "signing")
+    await migrate(pool, "signing", tmp_path_factory.mktemp("mig"))  # type: ignore[attr-defined]
+    await ensure_topics(settings)
+    producer = make_producer(settings)
+    await producer.start()
+    consumer = AIOKafkaConsumer(settings.events_topic,
+                                bootstrap_servers=settings.kafka_bootstrap_servers,
+                                auto_offset_reset="earliest", enable_auto_commit=False)
+    await consumer.start()
+    records: list[ConsumerRecord] = []
+
+    async def read() -> list[ConsumerRecord]:
+        for batch in (await consumer.getmany(timeout_ms=300)).values():
+            records.extend(batch)
+        return records
+
+    relay = OutboxRelay(pool, producer, name="signing", signer=signer("/test"),
+                        epoch="one", idle_poll_s=0.05)
+    task = asyncio.create_task(relay.run())
+    try:
+        async with pool.acquire() as conn:
+            await append(conn, settings.events_topic, [_event("first"), _event("second")])
+        await eventually(read, lambda got: len(got) == 2, timeout=20)
+        verifier = verifier_from_settings(settings)
+        for rec in records:
+            assert verifier.check(rec.headers, rec.value).source == "/test"
+            assert [k for k, _v in rec.headers].count(SIGNATURE_HEADER) == 1
+
+        # A memory-only broker came back empty: the new epoch publishes everything again,
+        # byte for byte (a stored signature header is replaced, never doubled).
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        relay = OutboxRelay(pool, producer, name="signing", signer=signer("/test"),
+                            epoch="two", idle_poll_s=0.05)
+        task = asyncio.create_task(relay.run())
+        await eventually(read, lambda got: len(got) == 4, timeout=20)
+        assert [(r.key, r.headers, r.value) for r in records[2:]] == [
+            (r.key, r.headers, r.value) for r in records[:2]]
+
+        # Another source's row is not this relay's to sign: it and what follows wait.
+        async with pool.acquire() as conn:
+            await append(conn, settings.events_topic, [_event("theirs", "/damrong/intake")])
+            await append(conn, settings.events_topic, [_event("after")])
+        theirs = await pool.fetchval("SELECT min(id) FROM outbox WHERE published_at IS NULL")
+        await eventually(lambda: asyncio.sleep(0, relay.held), lambda held: held == theirs)
+        assert await pool.fetchval(
+            "SELECT count(*) FROM outbox WHERE published_at IS NULL") == 2
+        assert len(await read()) == 4
+        assert relay.published == 2
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await consumer.stop()
+        await producer.stop()
+        await pool.close()

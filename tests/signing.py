@@ -1,0 +1,53 @@
+"""Event signing keys for tests: a fixed key for each source a test record may claim, and
+records signed the way a service's outbox relay signs them."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from typing import Any
+
+from shared.embedded.event_keys import PUBLISHERS
+from shared.envelope_codec import to_record
+from shared.events import Envelope
+from shared.signed_records import Headers, RecordSigner
+from shared.signing import public_key_of
+
+# The services' own sources, and those hand-built test events claim.
+SOURCES = (*PUBLISHERS.values(), "/test", "/damrong/test", "test/intake", "test/status",
+           "bench/intake", "bench/status")
+
+
+def _private(source: str) -> str:
+    # Any 32 bytes are an Ed25519 private key: derived from the name, stable across runs.
+    return base64.b64encode(hashlib.sha256(b"damrong test key " + source.encode())
+                            .digest()).decode()
+
+
+PRIVATE_KEYS = {source: _private(source) for source in SOURCES}
+PUBLIC_KEYS = {source: public_key_of(key) for source, key in PRIVATE_KEYS.items()}
+# What every test service and consumer gets.
+SETTINGS: dict[str, Any] = {"event_public_keys": PUBLIC_KEYS}
+
+
+def publisher_settings(service: str) -> dict[str, Any]:
+    """SETTINGS plus the signing key of ``service`` if it publishes (intake, status)."""
+    source = PUBLISHERS.get(service)
+    return SETTINGS if source is None else {**SETTINGS,
+                                            "event_signing_key": PRIVATE_KEYS[source]}
+
+
+def signer(source: str) -> RecordSigner:
+    return RecordSigner(source, PRIVATE_KEYS[source])
+
+
+def sign(headers: Headers, value: bytes) -> Headers:
+    """``headers`` signed with the key of the source the record claims."""
+    source = next(v.decode() for k, v in headers if k == "ce_source")
+    return signer(source).sign(headers, value)
+
+
+def signed_record(env: Envelope) -> tuple[bytes, Headers, bytes]:
+    """``to_record(env)``, signed by ``env.source``'s key, as a relay would publish it."""
+    key, headers, value = to_record(env)
+    return key, sign(headers, value), value
