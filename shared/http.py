@@ -17,27 +17,30 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 PROBLEM = "application/problem+json"
+PROBLEMS = "https://damrong.dopa.go.th/problems"
 
 
 class Problem(Exception):
     """An error to answer as problem+json."""
 
     def __init__(self, status: int, title: str, detail: str = "", *, type_: str = "about:blank",
-                 **extra: Any) -> None:
+                 headers: dict[str, str] | None = None, **extra: Any) -> None:
         super().__init__(detail or title)
         self.status, self.title, self.detail, self.type, self.extra = (
             status, title, detail, type_, extra)
+        self.headers = headers  # e.g. WWW-Authenticate on a 401
 
 
 def problem_response(status: int, title: str, detail: str = "", type_: str = "about:blank",
-                     instance: str | None = None, **extra: Any) -> JSONResponse:
+                     instance: str | None = None, headers: dict[str, str] | None = None,
+                     **extra: Any) -> JSONResponse:
     body: dict[str, Any] = {"type": type_, "title": title, "status": status}
     if detail:
         body["detail"] = detail
     if instance:
         body["instance"] = instance
     body.update(extra)
-    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
 def _field_errors(exc: RequestValidationError) -> list[dict[str, str]]:
@@ -54,7 +57,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
         return problem_response(exc.status, exc.title, exc.detail, exc.type,
-                                instance=request.url.path, **exc.extra)
+                                instance=request.url.path, headers=exc.headers, **exc.extra)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -89,7 +92,10 @@ class CorrelationId:
             await self.app(scope, receive, send)
             return
         cid = next((v.decode("latin-1") for k, v in scope["headers"]
-                    if k == b"x-correlation-id"), None) or str(uuid.uuid4())
+                    if k == b"x-correlation-id"), None)
+        # A caller's id is logged and echoed: a short printable one only, never a payload.
+        if not cid or len(cid) > 128 or not cid.isprintable():
+            cid = str(uuid.uuid4())
         raw = cid.encode("latin-1")
 
         async def send_with_id(message: Message) -> None:
@@ -102,6 +108,52 @@ class CorrelationId:
             await self.app(scope, receive, send_with_id)
         finally:
             structlog.contextvars.unbind_contextvars("correlation_id")
+
+
+class BodyLimit:
+    """Answer 413 problem+json to a request body larger than its route allows.
+
+    ``limits`` maps a path to its own limit (e.g. register uploads); every other path has
+    ``default``.  A declared Content-Length is refused before the app runs; a streamed
+    body is counted as it is read.  Ours rather than FastAPI's own limiter, whose 413 is
+    plain text.
+    """
+
+    def __init__(self, app: ASGIApp, default: int, limits: dict[str, int]) -> None:
+        self.app, self.default, self.limits = app, default, limits
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.limits.get(scope["path"], self.default)
+        declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            response = _too_large(limit, scope["path"])
+            await response(scope, receive, send)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise Problem(413, "Content too large", _too_large_detail(limit),
+                                  type_=f"{PROBLEMS}/too-large")
+            return message
+
+        await self.app(scope, counted, send)
+
+
+def _too_large_detail(limit: int) -> str:
+    return f"the request body is larger than this endpoint's limit of {limit:,} bytes"
+
+
+def _too_large(limit: int, path: str) -> JSONResponse:
+    return problem_response(413, "Content too large", _too_large_detail(limit),
+                            f"{PROBLEMS}/too-large", instance=path)
 
 
 class Readiness:

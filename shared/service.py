@@ -6,14 +6,20 @@ runtime started and before it stops (e.g. intake's write batcher).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from typing import Any
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
 from shared import http, logs
+from shared.auth import deps as auth_deps
+from shared.auth.credentials import Authenticator
+from shared.auth.tokens import AuthNotConfigured
 from shared.config import Settings, get_settings
 from shared.runtime import Runtime
+from shared.signed_records import SigningNotConfigured
 
 Hook = Callable[[FastAPI], Awaitable[None]]
 
@@ -31,6 +37,7 @@ def build_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
+            auth_deps.startup_check(app)  # no key material: refuse to start, never run open
             await runtime.start()
             if on_start is not None:
                 await on_start(app)
@@ -44,10 +51,26 @@ def build_app(
     app.state.runtime = runtime
     app.state.settings = runtime.settings
     http.install(app)
+    auth_deps.install(app, runtime.settings)
     runtime.readiness.route(app)
     for router in routers:
         app.include_router(router)
+    # A route may allow a larger body than the service's default (``max_body_size=``).
+    limits = {route.path: route.max_body_size for route in _routes(app.routes)
+              if getattr(route, "max_body_size", None) is not None}
+    app.add_middleware(http.BodyLimit, default=runtime.settings.max_body_bytes, limits=limits)
     return app
+
+
+def _routes(routes: Iterable[Any]) -> Iterator[Any]:
+    """Every route, also those of included routers (kept apart since FastAPI 0.16x).
+    Routers are included without a prefix here, so a route's path is its full path."""
+    for route in routes:
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            yield from _routes(included.routes)
+        else:
+            yield route
 
 
 def serve(name: str, create_app: Callable[[Settings], FastAPI],
@@ -57,7 +80,16 @@ def serve(name: str, create_app: Callable[[Settings], FastAPI],
 
     settings = get_settings()
     logs.configure(name, settings.log_level)
+    try:
+        Authenticator.from_settings(settings)
+    except AuthNotConfigured as exc:
+        sys.exit(f"damrong {name} cannot start: {exc}")
+    app = create_app(settings)
+    try:
+        app.state.runtime.check_keys()  # event signing keys: the lifespan checks again
+    except SigningNotConfigured as exc:
+        sys.exit(f"damrong {name} cannot start: {exc}")
     uvicorn.run(
-        create_app(settings), host=settings.host, port=port(settings), loop="uvloop",
+        app, host=settings.host, port=port(settings), loop="uvloop",
         http="httptools", log_level="warning", access_log=False,
     )

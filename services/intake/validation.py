@@ -19,6 +19,7 @@ from stdnum.th import pin as thai_pin
 
 from services.intake.domain import BANGKOK, Complainant, FileComplaint
 from shared.codes import CategoryCode, ChannelCode
+from shared.text import text_problem
 
 SUBJECT_MAX = 300
 DESCRIPTION_MAX = 10_000
@@ -86,6 +87,10 @@ class _Collector:
             return None
         if len(value) > max_len:
             self.add(field, f"must be at most {max_len} characters")
+            return None
+        problem = text_problem(value)
+        if problem is not None:
+            self.add(field, problem)
             return None
         return value
 

@@ -6,9 +6,10 @@ turns spreadsheet cells into that request and adds the outcome rules.  Every pro
 row is reported, each as ``"<field>: <message>"``.
 
 Row identity (what makes a re-import file nothing twice): the district and the letter
-number when the row has one, otherwise a hash of the normalised complaint (channel,
-category, area, subject, description, complainant, received time; not the outcome, so a
-re-import after more cases were closed still finds them).
+number when the row has one, otherwise a keyed hash (HMAC, the request hash) of the
+normalised complaint (channel, category, area, subject, description, complainant, received
+time; not the outcome, so a re-import after more cases were closed still finds them).
+Keyed because the complainant's national ID is part of it.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from services.intake.domain import FileComplaint
 from services.intake.validation import InvalidComplaint, parse_complaint
 from shared.codes import ChannelCode
 from shared.events import BackfilledOutcome
+from shared.text import text_problem
 from shared.thai_calendar import BANGKOK
 
 _AREA_PREFIX = re.compile(r"^(?:อำเภอ|อ\.|เขต|ตำบล|ต\.|แขวง)\s*")
@@ -106,8 +108,10 @@ def _moment(cells: Mapping[str, Any], field: str, errors: list[tuple[str, str]]
         return None
 
 
-def parse_row(number: int, cells: Mapping[str, Any], now: dt.datetime) -> BackfillRow:
-    """Row ``number``'s cells (field -> raw value) as a filing; RowRejected otherwise."""
+def parse_row(number: int, cells: Mapping[str, Any], now: dt.datetime, *,
+              hash_key: bytes) -> BackfillRow:
+    """Row ``number``'s cells (field -> raw value) as a filing; RowRejected otherwise.
+    ``hash_key`` keys the request hash that names a row without a letter number."""
     errors: list[tuple[str, str]] = []
     text = {field: v.cell_text(raw) for field, raw in cells.items()}
     letter_no = re.sub(r"\s+", " ", text.get("letter_no", "")) or None
@@ -176,12 +180,19 @@ def parse_row(number: int, cells: Mapping[str, Any], now: dt.datetime) -> Backfi
             if field not in reported:
                 errors.append((field, e.message))
 
+    # The outcome's free texts go to status as they are; the request's went through
+    # parse_complaint, which refuses characters a store cannot keep.
+    for field in ("reason", "agency"):
+        problem = text_problem(text.get(field, ""))
+        if problem:
+            errors.append((field, problem))
     outcome = _outcome(cells, text, received_at, now, errors)
     if errors or command is None:
         raise RowRejected([f"{field}: {message}" for field, message in errors])
     key = (f"backfill:{command.district_code}:letter:"
            f"{_digest(v.match_key(letter_no))}" if letter_no
-           else f"backfill:{command.district_code}:row:{command.request_hash().hex()[:40]}")
+           else f"backfill:{command.district_code}:row:"
+                f"{command.request_hash(hash_key).hex()[:40]}")
     return BackfillRow(number, dataclasses.replace(command, idempotency_key=key), outcome)
 
 

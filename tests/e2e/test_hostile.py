@@ -1,0 +1,191 @@
+"""Hostile input over HTTP: every service answers with a clear 4xx problem, never a 5xx,
+and a refused request changes nothing.
+
+The services run as processes on a platform of this module's own (the fuzzer files
+whatever random complaints pass validation, which the shared platform's exact-count
+tests must not see).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+
+from shared.embedded.platform import Platform
+from tests.auth import TEST_SECRET, admin_headers
+from tests.e2e.platforms import platform_for_tests
+from tests.waiting import eventually
+
+PROBLEM = "application/problem+json"
+FUZZ_EXAMPLES = 20  # per operation: a bounded run that still finds the classic crashes
+COMPLAINT = {"channel": "walk_in", "category": "land", "district_code": "5001",
+             "subject": "ที่ดินทับซ้อน", "description": "รั้วรุกล้ำ",
+             "complainant": {"anonymous": True}}
+SERVICES = ("intake", "status", "kpi")
+
+
+@pytest.fixture(scope="module")
+async def hostile_platform(tmp_path_factory: pytest.TempPathFactory,
+                           shared_infra: dict[str, str] | None) -> AsyncIterator[Platform]:
+    async with platform_for_tests(Path(tmp_path_factory.mktemp("hostile")), shared_infra,
+                                  env={"AUTH_JWT_SECRET": TEST_SECRET}) as p:
+        yield p
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=30, headers=admin_headers()) as c:
+        yield c
+
+
+def _fuzz(base_url: str, schema_doc: dict[str, Any]) -> tuple[list[str], dict[str, int]]:
+    """Every operation of ``schema_doc`` with generated valid and invalid input: the
+    requests answered with a 5xx (method, path, status, body excerpt), and how many
+    requests each operation got."""
+    schema = schemathesis.openapi.from_dict(schema_doc)
+    headers = admin_headers()
+    errors: list[str] = []
+    calls: dict[str, int] = {}
+    for result in schema.get_all_operations():
+        operation = result.ok()
+
+        @settings(max_examples=FUZZ_EXAMPLES, deadline=None, database=None,
+                  suppress_health_check=list(HealthCheck),
+                  phases=[Phase.explicit, Phase.generate])
+        @given(case=operation.as_strategy())
+        def run(case: Any) -> None:
+            response = case.call(base_url=base_url, headers=headers)
+            calls[operation.label] = calls.get(operation.label, 0) + 1
+            if response.status_code >= 500:
+                errors.append(f"{operation.label} -> {response.status_code}: "
+                              f"query={case.query} body={str(case.body)[:200]}")
+
+        run()
+    return errors, calls
+
+
+@pytest.mark.parametrize("service", SERVICES)
+async def test_fuzzed_requests_never_get_a_server_error(
+        hostile_platform: Platform, client: httpx.AsyncClient, service: str) -> None:
+    url = hostile_platform.url(service)
+    schema_doc = (await client.get(f"{url}/openapi.json")).json()
+    assert schema_doc["paths"], "the service documents no operation"
+    errors, calls = await asyncio.to_thread(_fuzz, url, schema_doc)
+    assert errors == []
+    operations = sum(len(methods) for methods in schema_doc["paths"].values())
+    assert len(calls) == operations and min(calls.values()) >= 5, calls
+
+
+async def test_oversized_body_is_413_and_files_nothing(
+        hostile_platform: Platform, client: httpx.AsyncClient) -> None:
+    url = hostile_platform.url("intake")
+    body = {**COMPLAINT, "description": "ก" * 70_000, "channel_ref": f"big-{uuid.uuid4()}"}
+    r = await client.post(f"{url}/v1/complaints", json=body)
+    assert r.status_code == 413
+    assert r.headers["content-type"] == PROBLEM
+    # Not filed: the same reference with a small body is a first filing, not a replay.
+    small = {**body, "description": "สั้น"}
+    assert (await client.post(f"{url}/v1/complaints", json=small)).status_code == 201
+
+
+@pytest.mark.parametrize("raw", [
+    b'{"a":' * 10_000 + b"1" + b"}" * 10_000,  # 10,000 levels, under the 64 KB limit
+    b"[" * 30_000 + b"]" * 30_000,
+    b"[" * 100_000 + b"]" * 100_000,            # over the limit: 413
+    b'{"channel": "walk_in", "subject": "\xff\xfe"}',  # invalid UTF-8
+    b'{"channel": "walk_in", "subject": "\\ud800"}',   # a lone surrogate
+    b"not json at all",
+])
+async def test_malformed_bodies_get_a_problem_not_a_crash(
+        hostile_platform: Platform, client: httpx.AsyncClient, raw: bytes) -> None:
+    for service, path in (("intake", "/v1/complaints"),
+                          ("status", f"/v1/complaints/{uuid.uuid4()}/transitions"),
+                          ("status", "/v1/complaints:bulk-transition")):
+        r = await client.post(f"{hostile_platform.url(service)}{path}", content=raw,
+                              headers={"content-type": "application/json"})
+        assert r.status_code in (400, 413, 422), (service, path, r.status_code, r.text[:200])
+        assert r.headers["content-type"] == PROBLEM
+
+
+@pytest.mark.parametrize("bad", ["a\x00b", "bell\x07", "esc\x1b[31m"])
+async def test_control_characters_are_refused_by_field(
+        hostile_platform: Platform, client: httpx.AsyncClient, bad: str) -> None:
+    intake = hostile_platform.url("intake")
+    named = {**COMPLAINT, "complainant": {"anonymous": False, "name": "สมชาย"}}
+    for field, body in (("subject", {**COMPLAINT, "subject": bad}),
+                        ("description", {**COMPLAINT, "description": bad}),
+                        ("channel_ref", {**COMPLAINT, "channel_ref": bad}),
+                        ("complainant.name", {**named, "complainant": {
+                            "anonymous": False, "name": bad}})):
+        r = await client.post(f"{intake}/v1/complaints", json=body)
+        assert r.status_code == 422, (field, r.text)
+        assert [e["field"] for e in r.json()["errors"]] == [field]
+        assert "control character" in r.json()["errors"][0]["message"]
+
+    filed = await client.post(f"{intake}/v1/complaints", json=COMPLAINT)
+    assert filed.status_code == 201
+    cid = filed.json()["complaint_id"]
+    status = hostile_platform.url("status")
+
+    async def case() -> int:
+        return (await client.get(f"{status}/v1/complaints/{cid}")).status_code
+
+    await eventually(case, lambda code: code == 200, timeout=30)
+    for field in ("note", "reason", "agency"):
+        r = await client.post(f"{status}/v1/complaints/{cid}/transitions",
+                              json={"action": "reject", "reason": "ซ้ำ", field: bad})
+        assert r.status_code == 422, (field, r.text)
+        assert r.json()["errors"][0]["field"] == field
+    r = await client.post(f"{status}/v1/complaints:bulk-transition", json={"items": [
+        {"complaint_id": cid, "action": "accept", "note": bad}]})
+    assert r.status_code == 422
+    # Nothing moved: the case is still at version 1.
+    assert (await client.get(f"{status}/v1/complaints/{cid}")).json()["version"] == 1
+
+    csv = ("เขต,วันที่รับเรื่อง,ประเภท,ช่องทาง,เรื่อง\n"
+           f"5001,1/1/2567,land,walk_in,{bad}\n5001,1/1/2567,land,walk_in,ปกติ {uuid.uuid4()}\n")
+    r = await client.post(f"{intake}/v1/imports", files={"file": ("r.csv", csv.encode())})
+    assert r.status_code == 200, r.text
+    assert r.json()["filed"] == 1
+    assert [x["row"] for x in r.json()["rejected"]] == [2]
+    assert "control character" in " ".join(r.json()["rejected"][0]["reasons"])
+
+
+@pytest.mark.parametrize("text", [
+    "'; DROP TABLE complaints; --",
+    "<script>alert('x')</script>",
+    "{{7*7}} ${7*7} %s %n",
+    "\u202eเรื่องกลับด้าน",
+])
+async def test_injection_text_is_stored_verbatim_and_harmless(
+        hostile_platform: Platform, client: httpx.AsyncClient, text: str) -> None:
+    intake = hostile_platform.url("intake")
+    r = await client.post(f"{intake}/v1/complaints", json={**COMPLAINT, "subject": text})
+    assert r.status_code == 201, r.text
+    got = await client.get(f"{intake}/v1/complaints/{r.json()['complaint_id']}")
+    assert got.status_code == 200
+    assert got.json()["subject"] == text
+    assert got.headers["content-type"] == "application/json"
+    # The JSON answer escapes nothing into markup: the text is a JSON string, as sent.
+    assert json.loads(got.content)["subject"] == text
+
+
+async def test_a_hostile_correlation_id_is_replaced(
+        hostile_platform: Platform, client: httpx.AsyncClient) -> None:
+    url = hostile_platform.url("intake")
+    r = await client.get(f"{url}/v1/reference/channels",
+                         headers={"x-correlation-id": "x" * 5000})
+    assert r.status_code == 200
+    echoed = r.headers["x-correlation-id"]
+    assert len(echoed) == 36 and uuid.UUID(echoed)
+    r = await client.get(f"{url}/v1/reference/channels", headers={"x-correlation-id": "ok-1"})
+    assert r.headers["x-correlation-id"] == "ok-1"
