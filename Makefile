@@ -10,8 +10,18 @@ STAMP := $(VENV)/.installed
 run: $(STAMP)
 	$(VENV)/bin/damrong up $(if $(DEMO),--demo $(DEMO))
 
+# BACKEND=containers: the integration and end-to-end tiers on Apache Kafka and PostgreSQL
+# in Docker containers (skipped, saying why, without a Docker engine).
+ifeq ($(BACKEND),containers)
+TEST_RUN := DAMRONG_TEST_BACKEND=containers $(PYTHON) -m pytest -q tests/integration tests/e2e
+else ifeq ($(filter-out embedded,$(BACKEND)),)
+TEST_RUN := $(PYTHON) -m pytest -q
+else
+TEST_RUN = $(error BACKEND=$(BACKEND): expected embedded (the default) or containers)
+endif
+
 test: $(STAMP)
-	$(PYTHON) -m pytest -q $(PYTEST_ARGS)
+	$(TEST_RUN) $(PYTEST_ARGS)
 
 install: $(STAMP)
 

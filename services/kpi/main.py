@@ -19,13 +19,13 @@ from shared.runtime import Runtime
 from shared.service import build_app, serve
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-CONSUMER_GROUP = "damrong-kpi"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The kpi service as an ASGI app; ``settings`` defaults to the environment's."""
-    runtime = Runtime(settings or get_settings(), "kpi", MIGRATIONS,
-                      consumer_group=CONSUMER_GROUP, handler=handle,
+    settings = settings or get_settings()
+    runtime = Runtime(settings, "kpi", MIGRATIONS,
+                      consumer_group=settings.consumer_group("kpi"), handler=handle,
                       batch_handler=handle_batch, relay=False)
     async def fill_history(_app: FastAPI) -> None:
         assert runtime.pool is not None

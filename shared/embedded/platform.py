@@ -6,6 +6,7 @@ Used by the `damrong up` supervisor and by tests (crash tests kill and restart s
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import signal
 import subprocess
@@ -19,7 +20,11 @@ import httpx
 import structlog
 
 from shared.embedded._proc import Managed, aterminate, env_port, free_port, run_sync, spawn, tail
+from shared.auth.principal import Principal
+from shared.embedded.auth_secret import admin_principal, configured_secret, sign
 from shared.embedded.broker import EmbeddedBroker
+from shared.embedded.event_keys import service_event_env
+from shared.embedded.pii_keys import configured_pii_keys
 from shared.embedded.postgres import EmbeddedPostgres
 
 log = structlog.get_logger()
@@ -51,16 +56,24 @@ def service_env(
     broker_epoch: str | None,
     host: str,
     ports: Mapping[str, int],
+    auth_secret: str | None = None,
 ) -> dict[str, str]:
-    """Environment for a service: everything from base, plus where infra and peers are."""
+    """Environment for a service: everything from base, plus where infra and peers are
+    and the token secret (unless base configures a public key)."""
     env = dict(base)
+    if auth_secret:
+        env["AUTH_JWT_SECRET"] = auth_secret
+    for name in ("AUTH_JWT_SECRET", "AUTH_PUBLIC_KEY", "AUTH_PUBLIC_KEY_FILE"):
+        if not env.get(name):
+            env.pop(name, None)  # an empty value would read as a setting
     env["DATABASE_URL"] = database_url
     env["KAFKA_BOOTSTRAP_SERVERS"] = kafka_bootstrap
     if broker_epoch:  # only the embedded broker has epochs; an external one keeps base's value
         env["DAMRONG_BROKER_EPOCH"] = broker_epoch
     env["HOST"] = host
     for name, port in ports.items():
-        env[SPECS[name].port_env] = str(port)
+        if name in SPECS:  # replicas ("status-2") get their own port in start_service
+            env[SPECS[name].port_env] = str(port)
     env["PYTHONUNBUFFERED"] = "1"  # logs reach the log file as they happen
     # `python -m services.x.main` must work even when the project is not pip-installed.
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), base.get("PYTHONPATH")) if p)
@@ -108,6 +121,7 @@ class Platform(Managed):
         self.health_timeout = health_timeout
         self.commands = dict(commands or {})  # tests may replace a service's argv
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self._auth_secret: str | None = None
 
         # An external URL (argument or environment) replaces the embedded server.
         self._database_url = database_url or e.get("DATABASE_URL") or None
@@ -139,7 +153,10 @@ class Platform(Managed):
         commands: Mapping[str, list[str]] | None = None,
     ) -> Platform:
         """Embedded everything on free ports, ignoring DATABASE_URL etc. from the shell."""
-        forced = {"DATABASE_URL": "", "KAFKA_BOOTSTRAP_SERVERS": "", "DAMRONG_BROKER_EPOCH": ""}
+        forced = {"DATABASE_URL": "", "KAFKA_BOOTSTRAP_SERVERS": "", "DAMRONG_BROKER_EPOCH": "",
+                  "AUTH_JWT_SECRET": "", "AUTH_PUBLIC_KEY": "", "AUTH_PUBLIC_KEY_FILE": "",
+                  "PII_MASTER_KEY": "", "PII_HASH_KEY": "", "PII_RETIRED_MASTER_KEYS": "",
+                  "EVENT_SIGNING_KEY": "", "EVENT_PUBLIC_KEYS": ""}
         return cls(
             data_dir,
             services=services,
@@ -174,15 +191,43 @@ class Platform(Managed):
     def log_file(self, name: str) -> Path:
         return self.log_dir / f"{name}.log"
 
+    @property
+    def auth_secret(self) -> str | None:
+        """The token secret the services get (created in the data dir on first use);
+        None when the environment configures an identity provider's public key."""
+        if self._auth_secret is None:
+            self._auth_secret = configured_secret(self.base_env, self.data_dir, create=True)
+        return self._auth_secret
+
+    def token(self, principal: Principal, ttl: dt.timedelta = dt.timedelta(hours=24)
+              ) -> str | None:
+        """A token for ``principal``, or None with an external identity provider."""
+        secret = self.auth_secret
+        return None if secret is None else sign(principal, secret, self.base_env, ttl)
+
+    def admin_token(self, ttl: dt.timedelta = dt.timedelta(hours=24)) -> str | None:
+        return self.token(admin_principal(), ttl)
+
+    def auth_headers(self, principal: Principal | None = None) -> dict[str, str]:
+        """``Authorization`` for ``principal`` (default: the admin)."""
+        token = self.token(principal or admin_principal())
+        return {} if token is None else {"Authorization": f"Bearer {token}"}
+
     def service_env(self) -> dict[str, str]:
-        return service_env(
+        env = service_env(
             self.base_env,
             database_url=self.database_url,
             kafka_bootstrap=self.kafka_bootstrap,
             broker_epoch=self.broker_epoch,
             host=self.host,
             ports=self.ports,
+            auth_secret=self.auth_secret,
         )
+        for name in ("PII_RETIRED_MASTER_KEYS", "EVENT_SIGNING_KEY", "EVENT_PUBLIC_KEYS"):
+            if not env.get(name):
+                env.pop(name, None)  # "" would not parse as a list, or read as a key
+        # Intake's personal-data keys: the environment's, else the data dir's own.
+        return {**env, **configured_pii_keys(self.base_env, self.data_dir)}
 
     # -- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
@@ -211,12 +256,28 @@ class Platform(Managed):
                 task.cancel()
             await asyncio.gather(*waits, return_exceptions=True)
 
+    async def start_replica(self, name: str, port: int | None = None,
+                            wait: bool = True) -> str:
+        """One more instance of service ``name`` on its own port (scale-out): same
+        database, same consumer group.  Returns its key (``status-2``, ...) for ``url``,
+        ``kill_service`` and ``stop_service``."""
+        n = 2
+        while f"{name}-{n}" in self.ports:
+            n += 1
+        key = f"{name}-{n}"
+        self.ports[key] = port or free_port()
+        await self.start_service(key, wait)
+        return key
+
     async def start_service(self, name: str, wait: bool = True) -> None:
-        spec = SPECS[name]
+        spec = SPECS[name.split("-")[0]]  # "status-2" is a replica of status
         if name in self.procs and self.procs[name].poll() is None:
             raise RuntimeError(f"service {name} is already running")
         argv = self.commands.get(name) or [sys.executable, "-m", spec.module]
-        self.procs[name] = spawn(argv, self.log_file(name), env=self.service_env(), cwd=REPO_ROOT)
+        env = {**self.service_env(), spec.port_env: str(self.ports[name]),
+               # Its own signing key (publishers) and everyone's public keys.
+               **service_event_env(spec.name, self.base_env, self.data_dir)}
+        self.procs[name] = spawn(argv, self.log_file(name), env=env, cwd=REPO_ROOT)
         log.info("service starting", child=name, pid=self.procs[name].pid)
         if wait:
             await self.wait_healthy(name)

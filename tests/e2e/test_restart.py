@@ -12,9 +12,11 @@ from aiokafka import AIOKafkaConsumer
 from shared.embedded.platform import Platform
 from tests.e2e.driver import Driver
 from tests.e2e.test_crash import fiscal_year_now
+from tests.infra import embedded_only
 from tests.waiting import eventually
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, embedded_only(
+    "a restart starts a new, empty broker and checks that it is re-fed")]
 
 
 async def _count_topic(bootstrap: str, expected: int) -> int:
@@ -36,13 +38,14 @@ async def _count_topic(bootstrap: str, expected: int) -> int:
 async def test_restart_keeps_every_case_and_kpi_total(tmp_path: Path) -> None:
     async with Platform.for_tests(tmp_path) as first:
         epoch = first.broker_epoch
-        driver = Driver(first.url("intake"), first.url("status"), ["3001", "3002"])
+        driver = Driver(first.url("intake"), first.url("status"), ["3001", "3002"],
+                        headers=first.auth_headers())
         try:
             await driver.run(120)
         finally:
             await driver.close()
         want = driver.truth.counts()
-        async with httpx.AsyncClient(timeout=10) as c:
+        async with httpx.AsyncClient(timeout=10, headers=first.auth_headers()) as c:
             await eventually(
                 lambda: c.get(f"{first.url('kpi')}/v1/kpi/summary",
                               params={"fiscal_year": fiscal_year_now()}),
@@ -50,7 +53,8 @@ async def test_restart_keeps_every_case_and_kpi_total(tmp_path: Path) -> None:
 
     async with Platform.for_tests(tmp_path) as second:
         assert second.broker_epoch != epoch  # a new, empty broker
-        async with httpx.AsyncClient(timeout=10) as c:
+        # The data dir keeps the token secret: the first run's tokens still work.
+        async with httpx.AsyncClient(timeout=10, headers=first.auth_headers()) as c:
             summary = (await c.get(f"{second.url('kpi')}/v1/kpi/summary",
                                    params={"fiscal_year": fiscal_year_now()})).json()
             assert {k: summary[k] for k in want} == want

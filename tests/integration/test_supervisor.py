@@ -14,8 +14,10 @@ import pytest
 
 from shared.embedded import free_port
 from shared.embedded.platform import REPO_ROOT
+from tests.infra import embedded_only
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration,
+              embedded_only("tests `damrong up`, which starts the embedded servers")]
 
 FAKE_SERVICE = Path(__file__).with_name("fake_service.py")
 
