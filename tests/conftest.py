@@ -1,7 +1,9 @@
 """Session-wide real infrastructure: PostgreSQL and a Kafka-protocol broker.
 
 By default both are the embedded ones, started once per test session on free ports.
-With ``DATABASE_URL`` and ``KAFKA_BOOTSTRAP_SERVERS`` set, those servers are used instead.
+With ``DATABASE_URL`` and ``KAFKA_BOOTSTRAP_SERVERS`` set, those servers are used instead;
+with ``DAMRONG_TEST_BACKEND=containers``, Apache Kafka and PostgreSQL containers (skipped
+without Docker).
 Every test gets fresh databases and topics through the factories below.
 """
 
@@ -12,11 +14,13 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
-import asyncpg
 import pytest
 
 from shared.config import Settings
-from tests.infra import start_infra
+from tests.auth import TEST_SECRET
+from tests.pii import SETTINGS as PII_SETTINGS
+from tests.signing import SETTINGS as SIGNING_SETTINGS
+from tests.infra import backend, fresh_database, isolation, start_infra
 
 
 @pytest.fixture(scope="session")
@@ -28,33 +32,25 @@ def infra() -> Iterator[dict[str, str]]:
 @pytest.fixture
 async def fresh_db(infra: dict[str, str]) -> AsyncIterator[str]:
     """A new, empty database for one test; dropped afterwards."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(infra["database_url"])
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    base = infra["database_url"].rsplit("/", 1)[0]
-    yield f"{base}/{name}"
-    admin = await asyncpg.connect(infra["database_url"])
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    async with fresh_database(infra["database_url"]) as url:
+        yield url
 
 
 @pytest.fixture
 def make_settings(infra: dict[str, str], fresh_db: str) -> Callable[..., Settings]:
-    """Settings on the test's own database and its own topics."""
+    """Settings on the test's own database and its own topics (and consumer groups and
+    idempotent producers on Apache Kafka: ``tests.infra.isolation``)."""
     suffix = uuid.uuid4().hex[:8]
 
     def build(**overrides: Any) -> Settings:
         values: dict[str, Any] = {
             "database_url": fresh_db,
             "kafka_bootstrap_servers": infra["kafka_bootstrap"],
-            "events_topic": f"complaints.events.{suffix}",
-            "dlq_topic": f"complaints.events.dlq.{suffix}",
+            **isolation(suffix),
             "topic_partitions": 4,
+            "auth_jwt_secret": TEST_SECRET,
+            **PII_SETTINGS,
+            **SIGNING_SETTINGS,
         }
         values.update(overrides)
         return Settings(**values)
@@ -62,6 +58,12 @@ def make_settings(infra: dict[str, str], fresh_db: str) -> Callable[..., Setting
     return build
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    backend()  # a misspelt DAMRONG_TEST_BACKEND stops the run before any test
+
+
 def pytest_report_header() -> str:
-    backend = "external" if os.environ.get("DATABASE_URL") else "embedded"
-    return f"damrong test backend: {backend}"
+    name = backend()
+    if name == "embedded" and os.environ.get("DATABASE_URL"):
+        name = "external"
+    return f"damrong test backend: {name}"
