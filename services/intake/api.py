@@ -55,6 +55,7 @@ class ComplaintOut(BaseModel):
     received_at: dt.datetime
     recorded_at: dt.datetime
     backfilled: bool
+    filed_by: str | None  # the token subject that filed or imported it
     complainant: dict[str, Any] | None  # masked; {"erased": true, ...} after an erasure
     # For pii_readers and those who may erase it (admins, the district's officers).
     complainant_ref: uuid.UUID | None = None
@@ -172,7 +173,8 @@ async def post_complaint(
           Area(cmd.province_code, cmd.district_code, cmd.channel.value))
     try:
         filed = await file_complaint(_store(request), request.app.state.settings, cmd, now,
-                                     keys=request.app.state.pii_keys)
+                                     keys=request.app.state.pii_keys,
+                                     filed_by=principal.subject)
     except IdempotencyConflict:
         raise Problem(
             409, "Idempotency conflict",
@@ -213,7 +215,8 @@ async def post_import(
     data = await file.read()
     try:
         result = await import_file(_store(request), request.app.state.settings, data,
-                                   dt.datetime.now(dt.UTC), district=import_district(principal))
+                                   dt.datetime.now(dt.UTC), district=import_district(principal),
+                                   filed_by=principal.subject)
     except UnreadableFile as exc:
         raise Problem(422, "Unreadable import file", str(exc),
                       type_=f"{PROBLEMS}/import-unreadable") from None

@@ -68,7 +68,8 @@ def default_workers(rows: int) -> int:
 
 async def import_file(store: IntakeStore, settings: Settings, data: bytes,
                       now: dt.datetime, *, workers: int | None = None,
-                      district: str | None = None) -> ImportResult:
+                      district: str | None = None,
+                      filed_by: str | None = None) -> ImportResult:
     """Import one register file at ``now``; every row is filed, a duplicate or rejected
     (also, with ``district``, every row of another district).
 
@@ -85,7 +86,7 @@ async def import_file(store: IntakeStore, settings: Settings, data: bytes,
         prepare_chunk, table.columns.columns, now=now, topic=settings.events_topic,
         keys=PiiKeys.from_settings(settings),
         correlation_id=structlog.contextvars.get_contextvars().get("correlation_id"),
-        district=district)
+        district=district, filed_by=filed_by)
     chunks = (table.rows[i:i + CHUNK] for i in range(0, len(table.rows), CHUNK))
     executor = (ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
                 if workers else None)

@@ -61,6 +61,7 @@ def _utc_iso(moment: dt.datetime) -> str:
 def new_complaint(
     cmd: FileComplaint, serial: int, now: dt.datetime, topic: str, keys: PiiKeys, *,
     correlation_id: str | None = None, outcome: BackfilledOutcome | None = None,
+    filed_by: str | None = None,
 ) -> NewComplaint:
     """The complaint row and its ``ComplaintFiled`` outbox record, filed at ``now`` (UTC).
 
@@ -91,13 +92,13 @@ def new_complaint(
         complainant_masked=masked_complainant(cmd.complainant.as_dict()),
         received_at=received_at, recorded_at=now,
         backfilled=cmd.backfilled, event_id=event_id, topic=topic, key=key,
-        headers=[[k, v.decode()] for k, v in headers], value=value,
+        headers=[[k, v.decode()] for k, v in headers], value=value, filed_by=filed_by,
     )
 
 
 async def file_complaint(
     store: IntakeStore, settings: Settings, cmd: FileComplaint, now: dt.datetime, *,
-    keys: PiiKeys,
+    keys: PiiKeys, filed_by: str | None = None,
 ) -> Filed:
     """File ``cmd`` at ``now`` (aware): the complaint row and its ``ComplaintFiled`` outbox
     row commit together, exactly once per idempotency key / channel reference.
@@ -107,7 +108,7 @@ async def file_complaint(
     now = now.astimezone(dt.UTC)
     correlation_id = structlog.contextvars.get_contextvars().get("correlation_id")
     row = new_complaint(cmd, await store.next_serial(), now, settings.events_topic, keys,
-                        correlation_id=correlation_id)
+                        correlation_id=correlation_id, filed_by=filed_by)
     complaint_id, tracking, received_at = row.complaint_id, row.tracking_no, row.received_at
     digest, event_id = row.request_hash, row.event_id
     inserted = await store.insert(row)

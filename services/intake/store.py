@@ -36,6 +36,7 @@ _TABLE = (
     ("anonymous", "boolean"), ("complainant_ref", "uuid"), ("identity", "text"),
     ("complainant_masked", "jsonb"), ("received_at", "timestamptz"),
     ("recorded_at", "timestamptz"), ("backfilled", "boolean"), ("event_id", "uuid"),
+    ("filed_by", "text"),
 )
 _INPUT = (*_TABLE, ("key_id", "text"), ("wrapped_key", "text"),
           ("topic", "text"), ("key", "text"), ("headers", "jsonb"), ("value", "text"))
@@ -73,7 +74,7 @@ SELECT coalesce((SELECT array_agg(complaint_id) FROM c), '{{}}') AS ids,
 _COLUMNS = (
     "complaint_id, tracking_no, channel, channel_ref, idempotency_key, request_hash, category, "
     "province_code, district_code, subdistrict_code, subject, anonymous, complainant_ref, "
-    "complainant_masked, received_at, recorded_at, backfilled"
+    "complainant_masked, received_at, recorded_at, backfilled, filed_by"
 )
 
 
@@ -110,6 +111,7 @@ class NewComplaint:
     key: bytes
     headers: list[list[str]]
     value: bytes
+    filed_by: str | None = None  # the caller's token subject
 
 
 def _row_dict(r: NewComplaint) -> dict[str, Any]:
@@ -127,7 +129,7 @@ def _row_dict(r: NewComplaint) -> dict[str, Any]:
         "complainant_masked": r.complainant_masked, "received_at": r.received_at,
         "recorded_at": r.recorded_at, "backfilled": r.backfilled, "event_id": r.event_id,
         "topic": r.topic, "key": r.key.decode(), "headers": r.headers,
-        "value": r.value.decode(),
+        "value": r.value.decode(), "filed_by": r.filed_by,
     }
 
 

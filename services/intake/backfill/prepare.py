@@ -39,7 +39,8 @@ class PreparedChunk:
 
 def prepare_chunk(columns: dict[str, int], rows: Sequence[tuple[int, Sequence[Any]]],
                   serials: Sequence[int], now: dt.datetime, topic: str, keys: PiiKeys,
-                  correlation_id: str | None, district: str | None = None) -> PreparedChunk:
+                  correlation_id: str | None, district: str | None = None,
+                  filed_by: str | None = None) -> PreparedChunk:
     """Parse ``rows`` (numbered) at ``now`` and encode each good one with the serial of the
     same position in ``serials`` (one per row; a rejected row's serial is simply unused).
     With ``district`` (the importing officer's), rows of other districts are rejected.
@@ -57,7 +58,8 @@ def prepare_chunk(columns: dict[str, int], rows: Sequence[tuple[int, Sequence[An
                 f"({district})"]))
             continue
         record = new_complaint(parsed.command, serial, now, topic, keys,
-                               correlation_id=correlation_id, outcome=parsed.outcome)
+                               correlation_id=correlation_id, outcome=parsed.outcome,
+                               filed_by=filed_by)
         out.accepted.append(Encoded(number, parsed.identity, record.complaint_id,
                                     row_json(record)))
     return out

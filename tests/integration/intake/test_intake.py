@@ -231,3 +231,26 @@ async def test_reference_data(intake: IntakeService) -> None:
     assert all(c["label_th"] and c["label_en"] for c in channels)
     categories = (await intake.client.get("/v1/reference/categories")).json()
     assert {c["code"] for c in categories} == {c.value for c in CategoryCode}
+
+
+async def test_who_filed_is_the_token_subject_for_filings_and_imports(
+    intake: IntakeService,
+) -> None:
+    from tests.auth import bearer, token
+
+    officer = bearer(token("district_officer", "officer-5001-7", district_code="5001",
+                           province_code="50"))
+    r = await intake.client.post("/v1/complaints", json=complaint(
+        channel_ref=f"ref-{uuid.uuid4()}"), headers=officer)
+    assert r.status_code == 201, r.text
+    got = await intake.client.get(f"/v1/complaints/{r.json()['complaint_id']}")
+    assert got.json()["filed_by"] == "officer-5001-7"
+
+    register = ("อำเภอ,วันที่รับเรื่อง,ประเภท,ช่องทาง,เรื่อง\n"
+                f"5001,1/1/2567,land,walk_in,รั้วรุกล้ำ {uuid.uuid4()}\n").encode()
+    r = await intake.client.post("/v1/imports", files={"file": ("r.csv", register)},
+                                 headers=officer)
+    assert r.status_code == 200 and r.json()["filed"] == 1, r.text
+    filed_by = await intake.db.fetch(
+        "SELECT filed_by FROM intake.complaints WHERE subject LIKE 'รั้วรุกล้ำ %'")
+    assert [row["filed_by"] for row in filed_by] == ["officer-5001-7"]
