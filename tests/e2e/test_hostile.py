@@ -21,7 +21,7 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 
 from shared.embedded.platform import Platform
-from tests.auth import TEST_SECRET, admin_headers
+from tests.auth import TEST_SECRET, admin_headers, bearer, token
 from tests.e2e.platforms import platform_for_tests
 from tests.waiting import eventually
 
@@ -160,6 +160,10 @@ async def test_control_characters_are_refused_by_field(
     assert "control character" in " ".join(r.json()["rejected"][0]["reasons"])
 
 
+def admin_headers_with_pii() -> dict[str, str]:
+    return bearer(token("admin", "test-pii-reader", grants=("pii_reader",)))
+
+
 @pytest.mark.parametrize("text", [
     "'; DROP TABLE complaints; --",
     "<script>alert('x')</script>",
@@ -168,15 +172,40 @@ async def test_control_characters_are_refused_by_field(
 ])
 async def test_injection_text_is_stored_verbatim_and_harmless(
         hostile_platform: Platform, client: httpx.AsyncClient, text: str) -> None:
-    intake = hostile_platform.url("intake")
-    r = await client.post(f"{intake}/v1/complaints", json={**COMPLAINT, "subject": text})
+    """In every free-text field: intake's subject, description, channel reference and the
+    complainant's name and address (read back in clear by a pii_reader), and status's
+    note, agency and reason (read back from the history)."""
+    intake, status = hostile_platform.url("intake"), hostile_platform.url("status")
+    ref = f"{text} {uuid.uuid4()}"
+    r = await client.post(f"{intake}/v1/complaints", json={
+        **COMPLAINT, "subject": text, "description": text, "channel_ref": ref,
+        "complainant": {"anonymous": False, "name": text, "address": text}})
     assert r.status_code == 201, r.text
-    got = await client.get(f"{intake}/v1/complaints/{r.json()['complaint_id']}")
+    cid = r.json()["complaint_id"]
+    got = await client.get(f"{intake}/v1/complaints/{cid}")
     assert got.status_code == 200
-    assert got.json()["subject"] == text
     assert got.headers["content-type"] == "application/json"
-    # The JSON answer escapes nothing into markup: the text is a JSON string, as sent.
-    assert json.loads(got.content)["subject"] == text
+    # A JSON string, as sent: nothing interpreted, nothing escaped into markup.
+    assert (got.json()["subject"], got.json()["channel_ref"]) == (text, ref)
+    clear = await client.get(f"{intake}/v1/complaints/{cid}/complainant",
+                             headers=admin_headers_with_pii())
+    assert clear.status_code == 200, clear.text
+    assert (clear.json()["name"], clear.json()["address"]) == (text, text)
+
+    async def case() -> int:
+        return (await client.get(f"{status}/v1/complaints/{cid}")).status_code
+
+    await eventually(case, lambda code: code == 200, timeout=30)
+    moves = [{"action": "accept", "note": text}, {"action": "start"},
+             {"action": "forward", "agency": text, "due_date": "2099-01-31"},
+             {"action": "close", "reason": "resolved", "note": text}]
+    for move in moves:
+        r = await client.post(f"{status}/v1/complaints/{cid}/transitions", json=move)
+        assert r.status_code == 200, r.text
+    events = (await client.get(f"{status}/v1/complaints/{cid}/history")).json()["events"]
+    assert events[1]["data"]["note"] == text
+    assert events[3]["data"]["agency"] == text
+    assert events[4]["data"]["note"] == text
 
 
 async def test_a_hostile_correlation_id_is_replaced(
