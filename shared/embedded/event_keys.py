@@ -37,9 +37,12 @@ def public_keys_json(private: Mapping[str, str]) -> str:
 def service_event_env(service: str, env: Mapping[str, str], data_dir: Path
                       ) -> dict[str, str]:
     """EVENT_SIGNING_KEY (publishers only) and EVENT_PUBLIC_KEYS for ``service``: the data
-    dir's, unless ``env`` configures the keys itself."""
+    dir's, unless ``env`` configures the keys itself.  Then one EVENT_SIGNING_KEY cannot
+    serve both publishers, so ``<SERVICE>_EVENT_SIGNING_KEY`` (e.g. STATUS_EVENT_SIGNING_KEY)
+    names each one's own."""
     if env.get("EVENT_PUBLIC_KEYS"):
-        return {}
+        own = env.get(f"{service.upper()}_EVENT_SIGNING_KEY")
+        return {"EVENT_SIGNING_KEY": own} if own and service in PUBLISHERS else {}
     private = private_keys(data_dir)
     out = {"EVENT_PUBLIC_KEYS": public_keys_json(private)}
     if service in private:

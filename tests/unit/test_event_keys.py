@@ -39,6 +39,11 @@ def test_readers_use_the_data_dirs_keys_unless_the_environment_sets_them(
     configured = {"EVENT_PUBLIC_KEYS": '{"/a": "b"}'}
     assert reader_settings(configured, tmp_path) == {}
     assert service_event_env("intake", configured, tmp_path) == {}
+    # Configured keys: each publisher takes its own from <SERVICE>_EVENT_SIGNING_KEY.
+    own = {**configured, "INTAKE_EVENT_SIGNING_KEY": "ki", "STATUS_EVENT_SIGNING_KEY": "ks"}
+    assert service_event_env("intake", own, tmp_path) == {"EVENT_SIGNING_KEY": "ki"}
+    assert service_event_env("status", own, tmp_path) == {"EVENT_SIGNING_KEY": "ks"}
+    assert service_event_env("kpi", own, tmp_path) == {}
 
 
 def test_the_signing_key_command_prints_a_key_and_its_public_entry() -> None:
