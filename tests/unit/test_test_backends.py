@@ -119,9 +119,14 @@ def test_a_containers_run_without_docker_skips_instead_of_failing(tmp_path: Path
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
 def test_make_test_runs_the_default_suite_unless_backend_is_containers() -> None:
+    # Run as from a shell even when this suite itself runs under `make test`: a parent
+    # make's MAKEFLAGS would add "Entering/Leaving directory" lines.
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+
     def command(*args: str) -> str:
-        run = subprocess.run(["make", "-n", "test", "PYTEST_ARGS=-x", *args], cwd=REPO,
-                             capture_output=True, text=True, timeout=30)
+        run = subprocess.run(["make", "--no-print-directory", "-n", "test", "PYTEST_ARGS=-x",
+                              *args], cwd=REPO, capture_output=True, text=True, timeout=30,
+                             env=env)
         assert run.returncode == 0, run.stderr
         return run.stdout.strip().splitlines()[-1]
 
@@ -131,5 +136,5 @@ def test_make_test_runs_the_default_suite_unless_backend_is_containers() -> None
         "DAMRONG_TEST_BACKEND=containers .venv/bin/python -m pytest -q "
         "tests/integration tests/e2e -x")
     wrong = subprocess.run(["make", "-n", "test", "BACKEND=dokcer"], cwd=REPO,
-                           capture_output=True, text=True, timeout=30)
+                           capture_output=True, text=True, timeout=30, env=env)
     assert wrong.returncode != 0 and "BACKEND=dokcer" in wrong.stderr
