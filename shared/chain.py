@@ -16,6 +16,7 @@ No I/O: the stores and the topic reader turn their rows and records into ``Link`
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -23,6 +24,8 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
+
+import orjson
 
 from shared.events import Envelope
 
@@ -55,7 +58,18 @@ def utc_text(moment: dt.datetime) -> str:
 
 def canonical(link: Link) -> bytes:
     """The bytes ``link``'s hash is taken of (its own ``hash`` excluded)."""
-    doc = {
+    doc = canonical_doc(link)
+    try:
+        # The same bytes as the json.dumps form below (a test holds them equal) at a tenth
+        # of the cost: this runs several times per event (seal, sign, every reader's check).
+        return orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
+    except (orjson.JSONEncodeError, TypeError):
+        return canonical_slow(doc)
+
+
+def canonical_doc(link: Link) -> dict[str, Any]:
+    """What the canonical form holds: the envelope's fields and the payload as written."""
+    return {
         "id": str(link.event_id),
         "source": link.source,
         "type": link.type,
@@ -67,8 +81,13 @@ def canonical(link: Link) -> bytes:
         "prevhash": link.prev_hash,
         "data": link.data,
     }
+
+
+def canonical_slow(doc: Mapping[str, Any]) -> bytes:
+    """The definition of the canonical form (also for what orjson refuses: a lone
+    surrogate, a float NaN, which then fails here as it should)."""
     return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False).encode("utf-8")
+                      allow_nan=False).encode("utf-8", "surrogatepass")
 
 
 def compute_hash(link: Link) -> str:
@@ -95,8 +114,8 @@ def link_of(env: Envelope) -> Link:
 
 def seal(env: Envelope, prev_hash: str) -> Envelope:
     """``env`` chained onto ``prev_hash``: with it and with its own hash."""
-    chained = env.model_copy(update={"prev_hash": prev_hash, "hash": None})
-    return chained.model_copy(update={"hash": compute_hash(link_of(chained))})
+    link = dataclasses.replace(link_of(env), prev_hash=prev_hash, hash=None)
+    return env.model_copy(update={"prev_hash": prev_hash, "hash": compute_hash(link)})
 
 
 def env_head(env: Envelope) -> str:
