@@ -31,6 +31,7 @@ from services.status.domain.report import CaseReport, case_report
 from services.status.store import row_link
 from shared.chain import Break, Link, Verdict, compare_copies, verify_case
 from shared.config import Settings
+from shared.cli.local import local_servers
 from shared.embedded.event_keys import reader_settings
 from shared.envelope_codec import DecodeError, from_record, link_from_record
 from shared.events import Envelope
@@ -252,9 +253,10 @@ def settings_for(database_url: str | None, bootstrap: str | None, topic: str | N
                  data_dir: Path | None = None) -> Settings:
     """The configured settings, with the command line's servers and topic if given, and
     the local platform's event public keys unless EVENT_PUBLIC_KEYS is set."""
-    overrides: dict[str, Any] = {k: v for k, v in (("database_url", database_url),
-                                                   ("kafka_bootstrap_servers", bootstrap),
-                                                   ("events_topic", topic)) if v}
+    overrides: dict[str, Any] = local_servers(os.environ)
+    overrides.update({k: v for k, v in (("database_url", database_url),
+                                        ("kafka_bootstrap_servers", bootstrap),
+                                        ("events_topic", topic)) if v})
     overrides.update(reader_settings(os.environ, data_dir_of(data_dir)))
     return Settings(**overrides)
 

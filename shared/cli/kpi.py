@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from shared.cli.tokens import data_dir_of
 from shared.config import Settings
+from shared.cli.local import local_servers
 from shared.embedded.event_keys import reader_settings
 from shared.signed_records import SigningNotConfigured, verifier_from_settings
 
@@ -22,7 +23,8 @@ def run_rebuild(database_url: str | None, bootstrap: str | None, *, keep_old: bo
     checking signatures with EVENT_PUBLIC_KEYS (else the local platform's keys)."""
     from services.kpi.rebuild import rebuild
 
-    overrides: dict[str, object] = dict(reader_settings(os.environ, data_dir_of(data_dir)))
+    overrides: dict[str, object] = {**local_servers(os.environ),
+                                    **reader_settings(os.environ, data_dir_of(data_dir))}
     if database_url:
         overrides["database_url"] = database_url
     if bootstrap:
