@@ -15,19 +15,13 @@ from shared.auth.policy import (
 from shared.auth.principal import (
     Grant, InvalidClaims, Principal, Role, principal_from_claims,
 )
-from shared.codes import ChannelCode
+from tests.unit.auth.principals import ADMIN, AUDITOR, DISTRICT, LINE, NATIONAL, PROVINCE
 
 O = Operation
 CHIANG_MAI = Area("50", "5001", "walk_in")      # district 5001, province 50
 SAN_SAI = Area("50", "5004", "line")           # same province, another district
 BANGKOK = Area("10", "1001", "line")           # another province
 
-DISTRICT = Principal("o-5001", Role.district_officer, district_code="5001")
-PROVINCE = Principal("p-50", Role.provincial_officer, province_code="50")
-NATIONAL = Principal("n", Role.national_supervisor)
-AUDITOR = Principal("a", Role.auditor)
-ADMIN = Principal("root", Role.admin)
-LINE = Principal("apikey:line", Role.channel, channel=ChannelCode.line)
 
 
 @pytest.mark.parametrize(("who", "op", "area", "expected"), [

@@ -8,17 +8,11 @@ from shared.auth.policy import (
     Area, Decision, Operation, decide, hidden_categories, reads_clear_personal_data,
 )
 from shared.auth.principal import Grant, Principal, Role
-from shared.codes import ChannelCode
+from tests.unit.auth.principals import ADMIN, AUDITOR, DISTRICT, NATIONAL, PROVINCE, WALK_IN
 
 O = Operation
 MISCONDUCT = Area("50", "5001", "walk_in", "official_misconduct")
 LAND = Area("50", "5001", "walk_in", "land")
-DISTRICT = Principal("o-5001", Role.district_officer, district_code="5001")
-PROVINCE = Principal("p-50", Role.provincial_officer, province_code="50")
-NATIONAL = Principal("n", Role.national_supervisor)
-AUDITOR = Principal("a", Role.auditor)
-ADMIN = Principal("root", Role.admin)
-WALK_IN = Principal("apikey:walk_in", Role.channel, channel=ChannelCode.walk_in)
 
 
 @pytest.mark.parametrize(("who", "op", "area", "expected"), [
