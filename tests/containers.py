@@ -20,8 +20,8 @@ STARTUP_TIMEOUT = 120  # seconds; the first run also pulls the images
 # The broker must advertise the host's address and mapped port, known only once the
 # container runs: its command waits for a start script that is copied in then.  The
 # flag is copied after the script, so the script is complete when the shell reads it.
-START_SCRIPT = "/tmp/damrong-kafka-start.sh"
-START_FLAG = "/tmp/damrong-kafka-start.ready"
+START_SCRIPT = "/opt/kafka/damrong-start.sh"
+START_FLAG = "/opt/kafka/damrong-start.ready"
 KAFKA_COMMAND = ["sh", "-c", f"while [ ! -f {START_FLAG} ]; do sleep 0.1; done; "
                              f"exec sh {START_SCRIPT}"]
 KAFKA_PORT = 9092  # clients, advertised as the host's mapped port
