@@ -188,6 +188,7 @@ class ManagedChild(Managed):
     """A Managed server that runs as one child process (``proc``)."""
 
     proc: subprocess.Popen[bytes] | None = None
+    log_file: Path | None = None
     name = "server"
     stop_signal = signal.SIGTERM
     stop_grace = 10.0
@@ -206,3 +207,11 @@ class ManagedChild(Managed):
 
     def is_running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
+
+    def raise_if_exited(self) -> None:
+        """RuntimeError with the tail of its log if the server died while starting."""
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"{self.name} exited with {self.proc.returncode}; log "
+                               f"{self.log_file}:\n"
+                               + (tail(self.log_file) if self.log_file else ""))

@@ -18,7 +18,7 @@ import structlog
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
-from shared.embedded._proc import ManagedChild, port_in_use, spawn, tail
+from shared.embedded._proc import ManagedChild, port_in_use, spawn
 
 log = structlog.get_logger()
 
@@ -67,12 +67,7 @@ class EmbeddedBroker(ManagedChild):
     async def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while True:
-            assert self.proc is not None
-            if self.proc.poll() is not None:
-                raise RuntimeError(
-                    f"broker exited with {self.proc.returncode}; log {self.log_file}:\n"
-                    + tail(self.log_file)
-                )
+            self.raise_if_exited()
             if not port_in_use(self.host, self.port):  # cheap probe; aiokafka logs each refusal
                 if time.monotonic() > deadline:
                     await self.stop()

@@ -24,7 +24,7 @@ import asyncpg
 import psutil
 import structlog
 
-from shared.embedded._proc import ManagedChild, port_in_use, spawn, tail
+from shared.embedded._proc import ManagedChild, port_in_use, spawn
 
 log = structlog.get_logger()
 
@@ -195,12 +195,7 @@ class EmbeddedPostgres(ManagedChild):
     async def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while True:
-            assert self.proc is not None
-            if self.proc.poll() is not None:
-                raise RuntimeError(
-                    f"postgres exited with {self.proc.returncode}; log {self.log_file}:\n"
-                    + tail(self.log_file)
-                )
+            self.raise_if_exited()
             try:
                 conn = await asyncpg.connect(self.admin_url, timeout=2)
             except (TimeoutError, OSError, asyncpg.PostgresError):
