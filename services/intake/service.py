@@ -61,7 +61,7 @@ def _utc_iso(moment: dt.datetime) -> str:
 def new_complaint(
     cmd: FileComplaint, serial: int, now: dt.datetime, topic: str, keys: PiiKeys, *,
     correlation_id: str | None = None, outcome: BackfilledOutcome | None = None,
-    filed_by: str | None = None,
+    filed_by: str | None = None, request_hash: bytes | None = None,
 ) -> NewComplaint:
     """The complaint row and its ``ComplaintFiled`` outbox record, filed at ``now`` (UTC).
 
@@ -81,7 +81,8 @@ def new_complaint(
     return NewComplaint(
         complaint_id=complaint_id, tracking_no=tracking, channel=cmd.channel.value,
         channel_ref=cmd.channel_ref, idempotency_key=cmd.idempotency_key,
-        request_hash=cmd.request_hash(keys.hash_key), category=cmd.category.value,
+        request_hash=request_hash or cmd.request_hash(keys.hash_key),
+        category=cmd.category.value,
         province_code=cmd.province_code, district_code=cmd.district_code,
         subdistrict_code=cmd.subdistrict_code, subject=cmd.subject,
         description=cmd.description, anonymous=cmd.complainant.anonymous,

@@ -59,7 +59,7 @@ def prepare_chunk(columns: dict[str, int], rows: Sequence[tuple[int, Sequence[An
             continue
         record = new_complaint(parsed.command, serial, now, topic, keys,
                                correlation_id=correlation_id, outcome=parsed.outcome,
-                               filed_by=filed_by)
+                               filed_by=filed_by, request_hash=parsed.request_hash)
         out.accepted.append(Encoded(number, parsed.identity, record.complaint_id,
                                     row_json(record)))
     return out

@@ -52,6 +52,9 @@ class BackfillRow:
     row: int
     command: FileComplaint
     outcome: BackfilledOutcome | None
+    # The keyed request hash, when the identity needed it (no letter number): filing
+    # reuses it rather than hashing the row a second time.
+    request_hash: bytes | None = None
 
     @property
     def identity(self) -> str:
@@ -189,11 +192,11 @@ def parse_row(number: int, cells: Mapping[str, Any], now: dt.datetime, *,
     outcome = _outcome(cells, text, received_at, now, errors)
     if errors or command is None:
         raise RowRejected([f"{field}: {message}" for field, message in errors])
-    key = (f"backfill:{command.district_code}:letter:"
-           f"{_digest(v.match_key(letter_no))}" if letter_no
-           else f"backfill:{command.district_code}:row:"
-                f"{command.request_hash(hash_key).hex()[:40]}")
-    return BackfillRow(number, dataclasses.replace(command, idempotency_key=key), outcome)
+    digest = None if letter_no else command.request_hash(hash_key)
+    key = (f"backfill:{command.district_code}:letter:{_digest(v.match_key(letter_no))}"
+           if digest is None else f"backfill:{command.district_code}:row:{digest.hex()[:40]}")
+    return BackfillRow(number, dataclasses.replace(command, idempotency_key=key), outcome,
+                       digest)
 
 
 def _digest(text: str) -> str:

@@ -154,3 +154,11 @@ def test_plan_counts_duplicates_and_rejections_by_row_number() -> None:
     assert plan.ignored_columns == ["หมายเหตุ"]
     with pytest.raises(MissingColumns, match="วันที่รับเรื่อง"):
         plan_import(read_table("อำเภอ,ประเภทเรื่อง,เรื่อง\n5001,ที่ดิน,x\n".encode()), NOW, hash_key=KEY)
+
+
+def test_the_row_hash_is_kept_for_filing_only_when_the_identity_needed_it() -> None:
+    by_hash = parse_row(2, cells(letter_no=""), NOW, hash_key=KEY)
+    assert by_hash.request_hash == by_hash.command.request_hash(KEY)
+    assert by_hash.identity.endswith(by_hash.request_hash.hex()[:40])
+    by_letter = parse_row(2, cells(letter_no="มท 0307/123"), NOW, hash_key=KEY)
+    assert by_letter.request_hash is None and ":letter:" in by_letter.identity
