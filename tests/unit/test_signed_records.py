@@ -22,6 +22,7 @@ from shared.signed_records import (
     RecordVerifier,
     SigningNotConfigured,
     may_publish,
+    signature_of,
     signer_from_settings,
     verifier_from_settings,
 )
@@ -144,3 +145,14 @@ def test_a_service_key_signs_only_the_events_that_service_publishes() -> None:
     assert not may_publish("/damrong/status", "complaint.filed")
     assert may_publish("/damrong/intake", "complaint.filed")
     assert may_publish("/test", "case.closed")  # test publishers: bound by their key only
+
+
+def test_a_chained_record_is_signed_by_its_digest_and_still_refused_if_altered() -> None:
+    env = seal(_event(), GENESIS)
+    _key, headers, value = to_record(env)
+    signed = signer(STATUS).sign(headers, value)
+    # The same signature as signing the recomputed digest: the shortcut changes nothing.
+    assert signature_of(signed) == Signer(PRIVATE_KEYS[STATUS]).sign(compute_hash(link_of(env)))
+    altered = value.replace(b'"n"', b'"x"')
+    with pytest.raises(Forged, match="content does not match its hash"):
+        VERIFIER.check(signer(STATUS).sign(headers, altered), altered)
