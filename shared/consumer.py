@@ -22,7 +22,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.structs import ConsumerRecord
 
 from shared.config import Settings
-from shared.envelope_codec import DecodeError, from_record
+from shared.envelope_codec import DecodeError, from_link
 from shared.events import Envelope
 from shared.signed_records import verifier_from_settings
 
@@ -136,8 +136,8 @@ class EventConsumer:
         undecodable: list[tuple[ConsumerRecord, str]] = []
         for rec in records:
             try:
-                self._verifier.check(rec.headers, rec.value)  # before anything trusts it
-                decoded.append((rec, from_record(rec.headers, rec.value)))
+                link = self._verifier.check(rec.headers, rec.value)  # before any trust
+                decoded.append((rec, from_link(link)))
             except DecodeError as exc:
                 undecodable.append((rec, str(exc)))
         delay = 0.2

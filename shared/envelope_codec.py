@@ -100,24 +100,20 @@ def link_from_record(headers: list[tuple[str, bytes]] | None, value: bytes | Non
 def from_record(headers: list[tuple[str, bytes]] | None, value: bytes | None) -> Envelope:
     """Parse a consumed record, upcast to the current schema; DecodeError for anything
     that is not a valid event."""
+    return from_link(link_from_record(headers, value))
+
+
+def from_link(link: Link) -> Envelope:
+    """The event a decoded record (``link_from_record``) holds, upcast to the current
+    schema; DecodeError if its payload is not a valid event of its type."""
     try:
-        hdrs = _attributes(headers)
-        kind, version = parse_type_name(hdrs["ce_type"])
-        payload = orjson.loads(value or b"")
-        if not isinstance(payload, dict):
-            raise DecodeError("event data is not a JSON object")
-        occurred_at = dt.datetime.fromisoformat(hdrs["ce_time"])
+        kind, version = parse_type_name(link.type)
         return Envelope(
-            event_id=uuid.UUID(hdrs["ce_id"]),
-            complaint_id=uuid.UUID(hdrs["ce_subject"]),
-            version=int(hdrs["ce_version"]),
-            source=hdrs["ce_source"],
-            occurred_at=occurred_at,
-            recorded_at=dt.datetime.fromisoformat(hdrs["ce_recordedtime"]),
-            correlation_id=hdrs.get("ce_correlationid"),
-            data=current_data(kind, version, payload, occurred_at),
-            prev_hash=hdrs.get("ce_prevhash"),
-            hash=hdrs.get("ce_hash"),
+            event_id=link.event_id, complaint_id=link.complaint_id, version=link.version,
+            source=link.source, occurred_at=link.occurred_at, recorded_at=link.recorded_at,
+            correlation_id=link.correlation_id,
+            data=current_data(kind, version, dict(link.data), link.occurred_at),
+            prev_hash=link.prev_hash, hash=link.hash,
         )
     except DecodeError:
         raise
