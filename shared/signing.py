@@ -73,10 +73,6 @@ class Verifier:
         self._keys = {source: VerifyKey(_raw(key, f"the public key of {source}"))
                       for source, key in public_keys.items()}
 
-    @property
-    def sources(self) -> frozenset[str]:
-        return frozenset(self._keys)
-
     def verify(self, source: str, digest: str, signature: bytes | None) -> None:
         """Return if ``signature`` is ``source``'s over ``digest``; BadSignature otherwise."""
         key = self._keys.get(source)
