@@ -49,7 +49,7 @@ from services.intake.pii.keys import PiiKeys  # noqa: E402
 from services.intake.store import IntakeStore  # noqa: E402
 from shared.config import Settings  # noqa: E402
 from shared.db import create_pool, migrate  # noqa: E402
-from shared.embedded.platform import Platform  # noqa: E402
+from damrong.embedded.platform import Platform  # noqa: E402
 
 COPY_COLUMNS = (
     "complaint_id uuid, tracking_no text, channel text, channel_ref text, "

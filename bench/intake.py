@@ -29,8 +29,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import wrk  # noqa: E402
-from shared.embedded._proc import free_port  # noqa: E402
-from shared.embedded.platform import Platform  # noqa: E402
+from damrong.embedded._proc import free_port  # noqa: E402
+from damrong.embedded.platform import Platform  # noqa: E402
 from shared.thai_calendar import fiscal_year  # noqa: E402
 
 DISTRICTS = ["1001", "1030", "5001", "5003", "4001", "4901", "8301", "9001", "3401", "2001"]

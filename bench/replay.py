@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 from services.kpi.rebuild import rebuild  # noqa: E402
 from shared.codes import CategoryCode, ChannelCode, ClosureReason  # noqa: E402
 from shared.config import Settings  # noqa: E402
-from shared.embedded.platform import Platform  # noqa: E402
+from damrong.embedded.platform import Platform  # noqa: E402
 from shared.envelope_codec import to_record  # noqa: E402
 from shared.events import (  # noqa: E402
     CaseAccepted, CaseClosed, CaseStarted, ComplaintFiled, Envelope, EventData,

@@ -18,7 +18,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from shared.embedded._proc import free_port
+from damrong.embedded._proc import free_port
 
 BACKENDS = ("embedded", "containers")
 
@@ -82,7 +82,7 @@ def database_url() -> Iterator[str]:
     if url := os.environ.get("DATABASE_URL"):
         yield url
         return
-    from shared.embedded.postgres import EmbeddedPostgres
+    from damrong.embedded.postgres import EmbeddedPostgres
 
     with tempfile.TemporaryDirectory(prefix="damrong-pg-") as tmp:
         with EmbeddedPostgres(Path(tmp) / "pg", free_port(), log_file=Path(tmp) / "pg.log") as pg:
@@ -95,7 +95,7 @@ def kafka_bootstrap() -> Iterator[str]:
     if servers := os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
         yield servers
         return
-    from shared.embedded.broker import EmbeddedBroker
+    from damrong.embedded.broker import EmbeddedBroker
 
     with tempfile.TemporaryDirectory(prefix="damrong-kafka-") as tmp:
         with EmbeddedBroker(free_port(), log_file=Path(tmp) / "broker.log") as broker:

@@ -7,7 +7,7 @@ import base64
 import hashlib
 from typing import Any
 
-from shared.embedded.event_keys import PUBLISHERS
+from damrong.embedded.event_keys import PUBLISHERS
 from shared.envelope_codec import to_record
 from shared.events import Envelope
 from shared.signed_records import Headers, RecordSigner

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.embedded.platform import Platform
+from damrong.embedded.platform import Platform
 from tests.e2e.platforms import platform_for_tests
 from tests.infra import backend
 

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping
 from pathlib import Path
 
-from shared.embedded.platform import Platform
+from damrong.embedded.platform import Platform
 from tests.infra import as_env, fresh_database, isolation
 
 

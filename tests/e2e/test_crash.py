@@ -9,7 +9,7 @@ import signal
 import httpx
 import pytest
 
-from shared.embedded.platform import Platform
+from damrong.embedded.platform import Platform
 from shared.thai_calendar import fiscal_year
 from tests.e2e.driver import Driver
 from tests.waiting import eventually

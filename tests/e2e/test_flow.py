@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from shared.auth.principal import Principal, Role
-from shared.embedded.platform import Platform
+from damrong.embedded.platform import Platform
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.e2e

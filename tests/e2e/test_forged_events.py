@@ -15,8 +15,8 @@ from aiokafka import AIOKafkaProducer
 from shared.chain import GENESIS, seal
 from shared.codes import ClosureReason
 from shared.config import DLQ_TOPIC, EVENTS_TOPIC, Settings
-from shared.embedded.event_keys import PUBLISHERS, private_keys
-from shared.embedded.platform import Platform
+from damrong.embedded.event_keys import PUBLISHERS, private_keys
+from damrong.embedded.platform import Platform
 from shared.envelope_codec import to_record
 from shared.events import CaseClosed, Envelope
 from shared.signed_records import RecordSigner

@@ -20,7 +20,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 
-from shared.embedded.platform import Platform
+from damrong.embedded.platform import Platform
 from tests.auth import TEST_SECRET, admin_headers, bearer, token
 from tests.e2e.platforms import platform_for_tests
 from tests.waiting import eventually

@@ -18,9 +18,9 @@ from typer.testing import CliRunner
 from services.intake.pii.envelope import Unreadable, open_identity, unwrap_key
 from services.intake.pii.keys import PiiKeys
 from shared.auth.principal import Grant, Principal, Role
-from shared.cli.main import app as cli
+from damrong.cli.main import app as cli
 from shared.config import DLQ_TOPIC, EVENTS_TOPIC, Settings
-from shared.embedded.platform import Platform
+from damrong.embedded.platform import Platform
 from shared.topic_reader import read_topic
 from tests.waiting import eventually
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
 
-from shared.embedded.platform import Platform
+from damrong.embedded.platform import Platform
 from tests.e2e.driver import Driver
 from tests.e2e.test_crash import fiscal_year_now
 from tests.infra import embedded_only

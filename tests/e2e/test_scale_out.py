@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.embedded.platform import Platform
+from damrong.embedded.platform import Platform
 from tests.e2e.driver import Driver
 from tests.e2e.test_crash import COMPLAINTS, DISTRICTS, fiscal_year_now
 from tests.waiting import eventually

@@ -14,7 +14,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from shared.embedded import EmbeddedBroker, EmbeddedPostgres, Platform, free_port
+from damrong.embedded import EmbeddedBroker, EmbeddedPostgres, Platform, free_port
 from tests.infra import embedded_only
 
 pytestmark = [pytest.mark.integration, embedded_only("tests the embedded servers")]

@@ -12,8 +12,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from shared.embedded import free_port
-from shared.embedded.platform import REPO_ROOT
+from damrong.embedded import free_port
+from damrong.embedded.platform import REPO_ROOT
 from tests.infra import embedded_only
 
 pytestmark = [pytest.mark.integration,
@@ -24,7 +24,7 @@ FAKE_SERVICE = Path(__file__).with_name("fake_service.py")
 # run_platform() with the real services swapped for stand-ins that only answer /healthz.
 HARNESS = f"""
 import asyncio, functools, sys
-from shared.embedded import platform, supervisor
+from damrong.embedded import platform, supervisor
 cmds = {{n: [sys.executable, {str(FAKE_SERVICE)!r}, n] for n in ("intake", "status", "kpi")}}
 supervisor.Platform = functools.partial(platform.Platform, commands=cmds)
 sys.exit(asyncio.run(supervisor.run_platform(health_timeout=30)))

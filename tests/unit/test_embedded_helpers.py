@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from shared.embedded._proc import env_port, port_in_use
-from shared.embedded.platform import REPO_ROOT, Platform, service_env
-from shared.embedded.postgres import socket_dir_arg
-from shared.embedded.supervisor import redact_url
+from damrong.embedded._proc import env_port, port_in_use
+from damrong.embedded.platform import REPO_ROOT, Platform, service_env
+from damrong.embedded.postgres import socket_dir_arg
+from damrong.embedded.supervisor import redact_url
 
 
 def test_socket_dir_is_data_dir_unless_too_long() -> None:
@@ -65,6 +65,6 @@ def test_redact_url() -> None:
 
 
 def test_port_in_use_on_free_port() -> None:
-    from shared.embedded import free_port
+    from damrong.embedded import free_port
 
     assert not port_in_use("127.0.0.1", free_port())

@@ -6,7 +6,7 @@ import json
 import stat
 from pathlib import Path
 
-from shared.embedded.event_keys import (
+from damrong.embedded.event_keys import (
     PUBLISHERS,
     key_path,
     reader_settings,
@@ -49,7 +49,7 @@ def test_readers_use_the_data_dirs_keys_unless_the_environment_sets_them(
 def test_the_signing_key_command_prints_a_key_and_its_public_entry() -> None:
     from typer.testing import CliRunner
 
-    from shared.cli.main import app
+    from damrong.cli.main import app
 
     result = CliRunner().invoke(app, ["signing-key", "--source", "/damrong/status"])
     assert result.exit_code == 0, result.output

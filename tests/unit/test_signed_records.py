@@ -12,7 +12,7 @@ from pydantic import SecretStr
 
 from shared.chain import GENESIS, compute_hash, link_of, seal
 from shared.config import Settings
-from shared.embedded.event_keys import PUBLISHERS
+from damrong.embedded.event_keys import PUBLISHERS
 from shared.envelope_codec import DecodeError, to_record
 from shared.events import CaseAccepted, Envelope
 from shared.signed_records import (

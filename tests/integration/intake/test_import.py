@@ -16,7 +16,7 @@ import orjson
 import pytest
 
 from services.intake.backfill.values import parse_date
-from shared.cli.importer import write_rejected
+from damrong.cli.importer import write_rejected
 from tests.integration.intake.conftest import IntakeService
 from tests.waiting import eventually
 

@@ -16,7 +16,7 @@ import asyncpg
 import pytest
 
 from shared.chain import GENESIS, seal
-from shared.cli.audit import Audit, Source, replay, verify
+from damrong.cli.audit import Audit, Source, replay, verify
 from shared.codes import ClosureReason
 from shared.envelope_codec import to_record
 from shared.events import CaseClosed, Envelope
@@ -94,7 +94,7 @@ async def test_verify_finds_an_edited_event_and_a_missing_one(
            "KAFKA_BOOTSTRAP_SERVERS": svc.settings.kafka_bootstrap_servers,
            "EVENTS_TOPIC": svc.settings.events_topic, "COLUMNS": "250"}
     out = subprocess.run(
-        [sys.executable, "-m", "shared.cli.main", "audit", "verify", "--district", district,
+        [sys.executable, "-m", "damrong.cli.main", "audit", "verify", "--district", district,
          "--source", "db"], capture_output=True, text=True, env=env, timeout=120,
         cwd=Path(__file__).parents[3])
     assert out.returncode == 1, out.stderr

@@ -3,7 +3,7 @@ from collections import Counter
 
 from stdnum.th import pin
 
-from shared.cli.demo_data import all_districts, national_id, plans
+from damrong.cli.demo_data import all_districts, national_id, plans
 
 NOW = dt.datetime(2026, 11, 25, 12, tzinfo=dt.timezone.utc)
 

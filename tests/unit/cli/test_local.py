@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.cli.local import local_servers
+from damrong.cli.local import local_servers
 
 
 def test_embedded_ports_unless_the_servers_are_configured() -> None:

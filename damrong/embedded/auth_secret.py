@@ -12,7 +12,7 @@ from pathlib import Path
 
 from shared.auth.principal import Principal, Role
 from shared.auth.tokens import issue_token, new_secret
-from shared.embedded.secret_files import load_or_create
+from damrong.embedded.secret_files import load_or_create
 
 SECRET_FILE = "auth-secret"
 

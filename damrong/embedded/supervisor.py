@@ -16,8 +16,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from shared.embedded._proc import tail
-from shared.embedded.platform import Platform
+from damrong.embedded._proc import tail
+from damrong.embedded.platform import Platform
 
 log = structlog.get_logger()
 
@@ -56,7 +56,7 @@ def print_summary(platform: Platform, console: Console) -> None:
 
 async def _demo_then_keep_running(platform: Platform, complaints: int) -> None:
     try:
-        from shared.cli.demo import run_demo_async  # imported only when a demo is asked for
+        from damrong.cli.demo import run_demo_async  # imported only when a demo is asked for
 
         await run_demo_async(platform.url("intake"), platform.url("status"), complaints,
                              token=platform.admin_token())

@@ -18,7 +18,7 @@ import structlog
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
-from shared.embedded._proc import ManagedChild, port_in_use, spawn
+from damrong.embedded._proc import ManagedChild, port_in_use, spawn
 
 log = structlog.get_logger()
 

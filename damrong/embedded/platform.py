@@ -19,13 +19,13 @@ from pathlib import Path
 import httpx
 import structlog
 
-from shared.embedded._proc import Managed, aterminate, env_port, free_port, run_sync, spawn, tail
+from damrong.embedded._proc import Managed, aterminate, env_port, free_port, run_sync, spawn, tail
 from shared.auth.principal import Principal
-from shared.embedded.auth_secret import admin_principal, configured_secret, sign
-from shared.embedded.broker import EmbeddedBroker
-from shared.embedded.event_keys import service_event_env
-from shared.embedded.pii_keys import configured_pii_keys
-from shared.embedded.postgres import EmbeddedPostgres
+from damrong.embedded.auth_secret import admin_principal, configured_secret, sign
+from damrong.embedded.broker import EmbeddedBroker
+from damrong.embedded.event_keys import service_event_env
+from damrong.embedded.pii_keys import configured_pii_keys
+from damrong.embedded.postgres import EmbeddedPostgres
 
 log = structlog.get_logger()
 

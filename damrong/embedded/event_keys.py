@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping
 from pathlib import Path
 
-from shared.embedded.secret_files import load_or_create
+from damrong.embedded.secret_files import load_or_create
 from shared.signing import new_private_key, public_key_of
 
 # The services that publish, and the CloudEvents source each publishes as (the SOURCE of

@@ -24,7 +24,7 @@ import asyncpg
 import psutil
 import structlog
 
-from shared.embedded._proc import ManagedChild, port_in_use, spawn
+from damrong.embedded._proc import ManagedChild, port_in_use, spawn
 
 log = structlog.get_logger()
 

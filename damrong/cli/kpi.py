@@ -10,10 +10,10 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from shared.cli.tokens import data_dir_of
+from damrong.cli.tokens import data_dir_of
 from shared.config import Settings
-from shared.cli.local import local_servers
-from shared.embedded.event_keys import reader_settings
+from damrong.cli.local import local_servers
+from damrong.embedded.event_keys import reader_settings
 from shared.signed_records import SigningNotConfigured, verifier_from_settings
 
 

@@ -15,7 +15,7 @@ import httpx
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-from shared.cli.demo_data import Plan, plans
+from damrong.cli.demo_data import Plan, plans
 
 CONCURRENCY = 8  # httpx degrades past ~8 in-flight requests on a 2-core machine
 

@@ -45,7 +45,7 @@ def up(
 
     Set DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS to use external ones instead of the embedded ones.
     """
-    from shared.embedded.supervisor import run_platform  # keep `damrong --help` fast
+    from damrong.embedded.supervisor import run_platform  # keep `damrong --help` fast
     from shared.logs import configure
 
     configure("launcher")
@@ -64,7 +64,7 @@ def demo(
     data_dir: Annotated[Path | None, DataDirOption] = None,
 ) -> None:
     """File demo complaints against a running platform (see `damrong up`)."""
-    from shared.cli.demo import run_demo  # imported only when used: keeps --help fast
+    from damrong.cli.demo import run_demo  # imported only when used: keeps --help fast
 
     run_demo(intake_url, status_url, complaints, _client_token(token, data_dir))
 
@@ -84,7 +84,7 @@ def import_(
     """
     from rich.console import Console
 
-    from shared.cli.importer import ImportFailed, run_import
+    from damrong.cli.importer import ImportFailed, run_import
 
     console = Console()
     try:
@@ -112,8 +112,8 @@ def token(
 ) -> None:
     """Print a development token signed with the local platform's secret."""
     from shared.auth.principal import Role
-    from shared.cli.tokens import issue
-    from shared.embedded.auth_secret import NoSecret
+    from damrong.cli.tokens import issue
+    from damrong.embedded.auth_secret import NoSecret
 
     try:
         print(issue(role=Role(role), subject=subject, district=district, province=province,
@@ -128,7 +128,7 @@ def apikey(
     channel: Annotated[str, typer.Option("--channel", help="the channel the key files for")],
 ) -> None:
     """Print a new API key for a channel system, and its AUTH_API_KEYS entry (the hash)."""
-    from shared.cli.tokens import CliAuthError, api_key_line
+    from damrong.cli.tokens import CliAuthError, api_key_line
 
     try:
         key, line = api_key_line(channel)
@@ -140,8 +140,8 @@ def apikey(
 
 
 def _client_token(token: str | None, data_dir: Path | None) -> str:
-    from shared.cli.tokens import CliAuthError, client_token
-    from shared.embedded.auth_secret import NoSecret
+    from damrong.cli.tokens import CliAuthError, client_token
+    from damrong.embedded.auth_secret import NoSecret
 
     try:
         return client_token(token, data_dir)
@@ -165,7 +165,7 @@ def kpi_rebuild(
 ) -> None:
     """Rebuild every kpi projection from the beginning of the topic into fresh tables and
     switch over atomically once caught up; the running kpi service keeps answering."""
-    from shared.cli.kpi import run_rebuild  # keep `damrong --help` fast
+    from damrong.cli.kpi import run_rebuild  # keep `damrong --help` fast
 
     run_rebuild(database_url, bootstrap, keep_old=keep_old, data_dir=data_dir)
 
@@ -201,7 +201,7 @@ def complainant_erase(
 ) -> None:
     """Erase a complainant: their data key is destroyed, so their identity can never be
     read again (the case, its history and the KPIs stay).  Erasing twice is harmless."""
-    from shared.cli.complainants import PiiCommandFailed, erase
+    from damrong.cli.complainants import PiiCommandFailed, erase
 
     try:
         typer.echo(erase(ref, intake_url, _client_token(token, data_dir)))
@@ -217,7 +217,7 @@ def complainant_rewrap(
     """After a master key rotation (new PII_MASTER_KEY, the old one in
     PII_RETIRED_MASTER_KEYS): wrap every complainant's key under the new one.  Then the old
     master key can be destroyed, and backups older than this are unreadable."""
-    from shared.cli.complainants import PiiCommandFailed, rewrap
+    from damrong.cli.complainants import PiiCommandFailed, rewrap
 
     try:
         typer.echo(rewrap(database_url))
@@ -247,7 +247,7 @@ def audit_verify(
     """Recompute every case's hash chain from status's database and from the topic, and
     compare the two copies.  Lists each break (case, version, what differs); exit code 1
     on any break."""
-    from shared.cli.audit import Source, run_verify, settings_for
+    from damrong.cli.audit import Source, run_verify, settings_for
 
     if source not in {s.value for s in Source}:
         raise typer.BadParameter("db, kafka or both", param_hint="--source")
@@ -271,7 +271,7 @@ def audit_replay(
     answers live at GET /v1/reports/cases."""
     import datetime as dt
 
-    from shared.cli.audit import run_replay, settings_for
+    from damrong.cli.audit import run_replay, settings_for
 
     try:
         first, last = dt.date.fromisoformat(date_from), dt.date.fromisoformat(date_to)

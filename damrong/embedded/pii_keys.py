@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Mapping
 from pathlib import Path
 
-from shared.embedded.secret_files import load_or_create
+from damrong.embedded.secret_files import load_or_create
 
 FILES = {"PII_MASTER_KEY": "pii-master-key", "PII_HASH_KEY": "pii-hash-key"}
 

@@ -1,1 +1,0 @@
-"""The `damrong` command line (entry point: shared.cli.main:app)."""
