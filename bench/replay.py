@@ -30,7 +30,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from services.kpi.rebuild import rebuild  # noqa: E402
+from services.kpi.rebuild.usecases import rebuild  # noqa: E402
 from shared.codes import CategoryCode, ChannelCode, ClosureReason  # noqa: E402
 from shared.config import Settings  # noqa: E402
 from damrong.embedded.platform import Platform  # noqa: E402

@@ -13,6 +13,12 @@ BANGKOK = dt.timezone(dt.timedelta(hours=7), "Asia/Bangkok")
 BE_OFFSET = 543
 
 
+def aware(moment: dt.datetime) -> dt.datetime:
+    """``moment`` with a zone: a naive time is Bangkok time, which is what a Thai officer
+    or register means by a time without one; an aware time is returned as it is."""
+    return moment.replace(tzinfo=BANGKOK) if moment.tzinfo is None else moment
+
+
 def fiscal_year(moment: dt.datetime) -> int:
     """The fiscal year (BE) of an aware ``moment``; ValueError for a naive one."""
     if moment.tzinfo is None or moment.utcoffset() is None:

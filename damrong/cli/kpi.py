@@ -21,7 +21,7 @@ def run_rebuild(database_url: str | None, bootstrap: str | None, *, keep_old: bo
                 data_dir: Path | None = None) -> None:
     """Run ``services.kpi.rebuild.rebuild`` against the given (else configured) servers,
     checking signatures with EVENT_PUBLIC_KEYS (else the local platform's keys)."""
-    from services.kpi.rebuild import rebuild
+    from services.kpi.rebuild.usecases import rebuild
 
     overrides: dict[str, object] = {**local_servers(os.environ),
                                     **reader_settings(os.environ, data_dir_of(data_dir))}

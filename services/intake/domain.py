@@ -93,8 +93,7 @@ class FileComplaint:
 
 def fiscal_year(moment: dt.datetime) -> int:
     """Thai fiscal year (BE) of ``moment``; a naive ``moment`` is taken as Bangkok time."""
-    return thai_calendar.fiscal_year(
-        moment.replace(tzinfo=BANGKOK) if moment.tzinfo is None else moment)
+    return thai_calendar.fiscal_year(thai_calendar.aware(moment))
 
 
 def tracking_no(district_code: str, received_at: dt.datetime, serial: int) -> str:

@@ -20,6 +20,7 @@ from stdnum.th import pin as thai_pin
 from services.intake.domain import BANGKOK, Complainant, FileComplaint
 from shared.codes import CategoryCode, ChannelCode
 from shared.text import text_problem
+from shared.thai_calendar import aware
 
 SUBJECT_MAX = 300
 DESCRIPTION_MAX = 10_000
@@ -171,9 +172,7 @@ def _received_at(c: _Collector, raw: Any, now: dt.datetime) -> dt.datetime | Non
     except ValueError:
         c.add("received_at", "must be an ISO 8601 date-time")
         return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=BANGKOK)
-    value = value.astimezone(dt.UTC)
+    value = aware(value).astimezone(dt.UTC)
     if value > now + CLOCK_SKEW:
         c.add("received_at", "must not be in the future")
         return None

@@ -21,7 +21,8 @@ import uuid
 
 import asyncpg
 
-from services.kpi import domain, history, store
+from services.kpi import history, store
+from services.kpi.domain import cases as domain
 from shared.consumer import PoisonEvent
 from shared.events import Envelope
 

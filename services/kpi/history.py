@@ -13,10 +13,10 @@ from collections.abc import Iterable, Mapping
 
 import asyncpg
 
-from services.kpi import timeline
-from services.kpi.domain import CaseRow, Fact
+from services.kpi.domain import timeline
+from services.kpi.domain.cases import CaseRow, Fact
 from services.kpi.store import _to_json, load_case
-from services.kpi.timeline import Interval, Step
+from services.kpi.domain.timeline import Interval, Step
 
 _COLUMNS = ("complaint_id, fiscal_year, province_code, district_code, channel, category, "
             "received_at, recorded_at, valid_from, valid_to, recorded_from, recorded_to, "

@@ -13,6 +13,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from services.kpi import api, history
+from services.kpi.reports import api as reports_api
 from services.kpi.consumer import handle, handle_batch
 from shared.config import Settings, get_settings
 from shared.runtime import Runtime
@@ -31,7 +32,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         assert runtime.pool is not None
         await history.fill_missing(runtime.pool)
 
-    return build_app("kpi", runtime, [api.router], on_start=fill_history)
+    return build_app("kpi", runtime, [api.router, reports_api.router], on_start=fill_history)
 
 
 def main() -> None:

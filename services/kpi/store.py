@@ -21,8 +21,8 @@ import asyncpg
 import orjson
 from pydantic import TypeAdapter
 
-from services.kpi import domain
-from services.kpi.domain import CaseRow, CaseStatus, Fact
+from services.kpi.domain import cases as domain
+from services.kpi.domain.cases import CaseRow, CaseStatus, Fact
 from shared.events import ComplaintFiled, EventData
 
 _DATA: TypeAdapter[EventData] = TypeAdapter(EventData)

@@ -20,7 +20,7 @@ from services.status.deps import Clock, Store, read_check, write_guard
 from shared.auth.deps import Caller, require
 from shared.auth.policy import Operation
 from shared.text import SafeText
-from shared.thai_calendar import BANGKOK
+from shared.thai_calendar import BANGKOK, aware
 
 router = APIRouter(prefix="/v1/complaints", tags=["cases"])
 
@@ -120,10 +120,7 @@ async def post_transition(complaint_id: uuid.UUID, body: TransitionIn, store: St
 
 
 def _aware(moment: dt.datetime | None) -> dt.datetime | None:
-    # A naive time is Bangkok wall-clock time, as everywhere in the API.
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=BANGKOK)
+    return None if moment is None else aware(moment)
 
 
 @router.get("/{complaint_id}", response_model=CaseOut)

@@ -2,23 +2,20 @@
 
 ``GET /v1/worklists/{stale,overdue,backlog}``, paginated by ``limit``/``offset`` with the
 ``total``, filtered by province, district, category and channel; ``?format=csv`` answers the
-same page as CSV (UTF-8 with a byte-order mark, so that Excel shows Thai), or, without a
+same page as CSV (``shared.csv_export``), or, without a
 ``limit``, the whole list, streamed.  Times are given
 in Asia/Bangkok; "now" is the app clock.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import uuid
 from collections.abc import AsyncIterator
 from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
-from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from services.status.deps import Clock, Pool
@@ -27,6 +24,7 @@ from services.status.worklist_store import Filters, Worklist, fetch_worklist
 from shared.auth.deps import Caller, confined
 from shared.auth.policy import Operation, hidden_categories
 from shared.codes import CaseStatus, CategoryCode, ChannelCode
+from shared.csv_export import csv_chunks, csv_response
 from shared.thai_calendar import BANGKOK
 
 router = APIRouter(prefix="/v1/worklists", tags=["worklists"])
@@ -119,30 +117,20 @@ def _item(row: dict[str, Any], now: dt.datetime) -> WorklistItem:
     )
 
 
-def to_csv(items: list[WorklistItem], *, header: bool = True) -> str:
-    """The items as CSV text, with a header line unless ``header`` is False (the byte-order
-    mark is added on encoding)."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    if header:
-        writer.writerow(CSV_COLUMNS)
-    for item in items:
-        row = item.model_dump(mode="json")
-        writer.writerow(["" if row[c] is None else row[c] for c in CSV_COLUMNS])
-    return buf.getvalue()
+def _rows(items: list[WorklistItem]) -> list[dict[str, Any]]:
+    return [item.model_dump(mode="json") for item in items]
 
 
-async def _export(kind: Worklist, pool: Any, now: dt.datetime, filters: Filters, offset: int,
-                  stale_days: int) -> AsyncIterator[bytes]:
-    """The whole list as CSV, fetched and sent a chunk at a time (no page limit, no timeout
-    for large districts: the client starts receiving at once)."""
-    yield ("\ufeff" + to_csv([])).encode("utf-8")
+async def _chunks(kind: Worklist, pool: Any, now: dt.datetime, filters: Filters, offset: int,
+                  stale_days: int) -> AsyncIterator[list[dict[str, Any]]]:
+    """The whole list, fetched a chunk at a time (no page limit, no timeout for large
+    districts: the client starts receiving at once)."""
     while True:
         rows, _total = await fetch_worklist(pool, kind, filters, now=now, stale_days=stale_days,
                                             limit=EXPORT_CHUNK, offset=offset)
         if not rows:
             return
-        yield to_csv([_item(r, now) for r in rows], header=False).encode("utf-8")
+        yield _rows([_item(r, now) for r in rows])
         offset += len(rows)
 
 
@@ -150,20 +138,14 @@ async def _answer(kind: Worklist, pool: Any, clock: Clock, filters: Filters, pag
                   stale_days: int = 30) -> WorklistOut | Response:
     now = clock()
     if page.limit is None:
-        return StreamingResponse(
-            _export(kind, pool, now, filters, page.offset, stale_days),
-            media_type="text/csv; charset=utf-8",
-            headers={"content-disposition": f'attachment; filename="{kind.value}.csv"'},
-        )
+        return csv_chunks(CSV_COLUMNS, _chunks(kind, pool, now, filters, page.offset, stale_days),
+                          kind.value)
     rows, total = await fetch_worklist(pool, kind, filters, now=now, stale_days=stale_days,
                                        limit=page.limit, offset=page.offset)
     items = [_item(r, now) for r in rows]
     if page.format is Format.csv:
-        return Response(
-            ("\ufeff" + to_csv(items)).encode("utf-8"), media_type="text/csv; charset=utf-8",
-            headers={"content-disposition": f'attachment; filename="{kind.value}.csv"',
-                     "x-total-count": str(total)},
-        )
+        return csv_response(CSV_COLUMNS, _rows(items), kind.value,
+                            headers={"x-total-count": str(total)})
     return WorklistOut(worklist=kind, total=total, limit=page.limit, offset=page.offset,
                        items=items)
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import orjson
 
-from services.kpi import domain as kpi
-from services.kpi.rebuild_bulk import _decode
+from services.kpi.domain import cases as kpi
+from services.kpi.rebuild.bulk import _decode
 from services.status.domain import fold
 from shared.chain import compute_hash, env_head, seal
 from shared.envelope_codec import from_record, link_from_record, to_record

@@ -23,7 +23,7 @@ from shared.codes import (
     CATEGORY_LABELS, CHANNEL_LABELS, CLOSURE_REASON_LABELS, CategoryCode, ChannelCode,
     ClosureReason,
 )
-from shared.thai_calendar import BANGKOK, BE_OFFSET
+from shared.thai_calendar import BANGKOK, BE_OFFSET, aware
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -103,7 +103,7 @@ def parse_moment(value: Any) -> dt.datetime:
     reason for anything else.
     """
     if isinstance(value, dt.datetime):
-        moment = value if value.tzinfo else value.replace(tzinfo=BANGKOK)
+        moment = aware(value)
         if moment.year > 2400:  # a BE year typed into a CE date cell
             moment = moment.replace(year=moment.year - BE_OFFSET)
         return moment

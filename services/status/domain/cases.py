@@ -26,7 +26,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict
 
 from shared.codes import CaseStatus, CategoryCode, ChannelCode, ClosureReason
-from shared.thai_calendar import BANGKOK
+from shared.thai_calendar import BANGKOK, aware
 from shared.events import (
     CaseAccepted,
     CaseClosed,
@@ -165,9 +165,7 @@ def effective_time(state: CaseState, cmd: TransitionCommand, now: dt.datetime) -
     """
     if cmd.occurred_at is None:
         return now
-    at = cmd.occurred_at
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=BANGKOK)
+    at = aware(cmd.occurred_at)
     if at > now + CLOCK_SKEW:
         raise InvalidField("occurred_at", f"{at.isoformat()} is in the future")
     if at < state.last_event_at:

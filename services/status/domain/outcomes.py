@@ -31,7 +31,7 @@ from services.status.domain.cases import (
 )
 from shared.chain import env_head, seal
 from shared.events import BackfilledOutcome, ComplaintFiled, Envelope
-from shared.thai_calendar import BANGKOK
+from shared.thai_calendar import BANGKOK, aware
 
 BACKFILL_ACTOR = "backfill"
 DEFAULT_REJECTION = "backfilled: rejected"
@@ -50,7 +50,7 @@ def outcome_time(outcome: BackfilledOutcome, filed_at: dt.datetime) -> dt.dateti
     """When the outcome took effect: ``outcome.at`` (naive = Bangkok), but not before the
     filing if both fall on the same Bangkok day (registers often keep only the date of a
     closure, which would otherwise read as midnight, before a filing made that morning)."""
-    at = outcome.at if outcome.at.tzinfo else outcome.at.replace(tzinfo=BANGKOK)
+    at = aware(outcome.at)
     if at < filed_at and at.astimezone(BANGKOK).date() == filed_at.astimezone(BANGKOK).date():
         return filed_at
     return at

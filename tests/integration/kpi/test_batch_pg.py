@@ -11,8 +11,11 @@ from typing import Any
 import asyncpg
 import pytest
 
-from services.kpi import domain, reports, sla
-from services.kpi.asof import Scope
+from services.kpi.domain import cases as domain
+from services.kpi.reports import usecases as reports
+from services.kpi.deps import load_sla
+from services.kpi.domain import sla
+from services.kpi.domain.asof import Scope
 from services.kpi.consumer import handle, handle_batch
 from shared.consumer import PoisonEvent
 from shared.envelope_codec import from_record, to_record
@@ -32,7 +35,7 @@ async def _summaries(pool: asyncpg.Pool) -> dict[tuple[int, str | None, str | No
     out = {}
     for fy, prov, dist in scenario.EXPECTED:
         out[fy, prov, dist] = (await reports.summary(pool, Scope(fy, prov, dist),
-                                                     sla.load())).doc
+                                                     load_sla())).doc
     return out
 
 

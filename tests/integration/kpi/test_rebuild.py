@@ -12,7 +12,7 @@ import httpx
 from aiokafka import AIOKafkaProducer
 
 from services.kpi.main import create_app
-from services.kpi.rebuild import rebuild
+from services.kpi.rebuild.usecases import rebuild
 from shared.config import Settings
 from shared.envelope_codec import to_record
 from shared.events import Envelope

@@ -13,8 +13,8 @@ import asyncpg
 import orjson
 from aiokafka import AIOKafkaProducer
 
-from services.kpi import domain
-from services.kpi.rebuild import rebuild
+from services.kpi.domain import cases as domain
+from services.kpi.rebuild.usecases import rebuild
 from shared.config import Settings
 from shared.envelope_codec import to_record
 from shared.events import CaseForwarded, ComplaintFiled, Envelope

@@ -18,8 +18,9 @@ import asyncpg
 import httpx
 import pytest
 
-from services.kpi import sla
-from services.kpi.asof import Scope
+from services.kpi.deps import load_sla
+from services.kpi.domain import sla
+from services.kpi.domain.asof import Scope
 from services.kpi.consumer import handle, handle_batch
 from services.kpi.main import create_app
 from shared.config import Settings
@@ -83,7 +84,9 @@ async def _csv(client: httpx.AsyncClient, path: str, **params: Any) -> list[dict
     r = await client.get(f"/v1/kpi/{path}", params={**params, "format": "csv"})
     assert r.status_code == 200, r.text
     assert r.headers["content-type"].startswith("text/csv")
-    return list(csv.DictReader(io.StringIO(r.text)))
+    # A byte-order mark first, or Excel shows the Thai text garbled.
+    assert r.content.startswith(b"\xef\xbb\xbf")
+    return list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
 
 
 async def test_every_report_as_of_and_known_at(pool: asyncpg.Pool,
@@ -174,7 +177,7 @@ async def test_sql_agrees_with_the_pure_history_on_every_day(
     hist = reference.history(cases)
     stored = await pool.fetchval("SELECT count(*) FROM case_intervals")
     assert stored == sum(len(rows) for rows in hist.values())
-    policy = sla.load()
+    policy = load_sla()
     day = dt.date(2025, 6, 1)
     while day < dt.date(2026, 4, 1):
         for known_at in (None, scenario_asof.BEFORE_LATE, scenario.utc("2025-11-01T00:00")):

@@ -9,8 +9,12 @@ import uuid
 import asyncpg
 import pytest
 
-from services.kpi import domain, reports, sla, store
-from services.kpi.asof import Scope
+from services.kpi import store
+from services.kpi.domain import cases as domain
+from services.kpi.reports import usecases as reports
+from services.kpi.deps import load_sla
+from services.kpi.domain import sla
+from services.kpi.domain.asof import Scope
 from services.kpi.consumer import handle
 from shared.consumer import PoisonEvent
 from shared.events import Envelope
@@ -66,7 +70,7 @@ async def test_summary_sql_gives_the_expected_figures(pool: asyncpg.Pool) -> Non
     envs += [e for name, es in cases.items() if name not in "AC" for e in es]
     await _feed(pool, envs)
     await _feed(pool, envs, batch=5)  # a replay changes nothing
-    policy = sla.load()
+    policy = load_sla()
     for (fy, prov, dist), expected in scenario.EXPECTED.items():
         report = await reports.summary(pool, Scope(fy, prov, dist), policy)
         assert report.doc == expected, (fy, prov, dist)

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from services.kpi import asof, domain, metrics, timeline
-from services.kpi.asof import Scope
-from services.kpi.timeline import Interval
+from services.kpi.domain import asof
+from services.kpi.domain import cases as domain
+from services.kpi.domain import metrics
+from services.kpi.domain import timeline
+from services.kpi.domain.asof import Scope
+from services.kpi.domain.timeline import Interval
 from shared.events import Envelope
 
 

@@ -8,8 +8,13 @@ import itertools
 
 import pytest
 
-from services.kpi import asof, domain, metrics, sla, timeline
-from services.kpi.asof import Scope
+from services.kpi.domain import asof
+from services.kpi.domain import cases as domain
+from services.kpi.domain import metrics
+from services.kpi.deps import load_sla
+from services.kpi.domain import sla
+from services.kpi.domain import timeline
+from services.kpi.domain.asof import Scope
 from tests.unit.kpi import reference, scenario_asof
 from tests.unit.kpi.scenario import utc
 
@@ -90,7 +95,7 @@ def test_a_version_behind_a_gap_is_not_known() -> None:
 def test_summaries_as_of_and_known_at(key: tuple[dt.date | None, dt.datetime | None]) -> None:
     as_of, known_at = key
     figures, by_channel, by_category = scenario_asof.SUMMARY_2569[key]
-    got = reference.summary(_hist(), Scope(2569, as_of=as_of, known_at=known_at), sla.load())
+    got = reference.summary(_hist(), Scope(2569, as_of=as_of, known_at=known_at), load_sla())
     assert got == {"fiscal_year": 2569, "province_code": None, "district_code": None,
                    "channel": None, "category": None, "as_of": as_of, "known_at": known_at,
                    **figures, "by_channel": by_channel, "by_category": by_category}
@@ -100,7 +105,7 @@ def test_sla_override_decides_within() -> None:
     scope = Scope(2569, as_of=dt.date(2025, 11, 4))
     default_only = metrics.SlaPolicy(30, {})
     assert reference.summary(_hist(), scope, default_only)["closed_within_sla"] == 1
-    assert reference.summary(_hist(), scope, sla.load())["closed_within_sla"] == 0
+    assert reference.summary(_hist(), scope, load_sla())["closed_within_sla"] == 0
 
 
 def test_monthly_remaining_is_the_backlog_at_month_end() -> None:
@@ -170,7 +175,7 @@ def test_fair_ranking_puts_many_cases_above_a_fluke() -> None:
 
 
 def test_sla_policy_file() -> None:
-    policy = sla.load()
+    policy = load_sla()
     assert policy.days_for("land") == 60 and policy.days_for("informal_debt") == 15
     assert policy.days_for("drugs") == 30
     with pytest.raises(ValueError, match="unknown categories"):

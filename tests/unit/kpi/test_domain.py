@@ -9,10 +9,12 @@ import uuid
 
 import pytest
 
-from services.kpi import domain, metrics
-from services.kpi.domain import CaseStatus, Fact, InvalidEvent, NotNext
-from services.kpi import sla
-from services.kpi.asof import Scope
+from services.kpi.domain import cases as domain
+from services.kpi.domain import metrics
+from services.kpi.domain.cases import CaseStatus, Fact, InvalidEvent, NotNext
+from services.kpi.deps import load_sla
+from services.kpi.domain import sla
+from services.kpi.domain.asof import Scope
 from tests.unit.kpi import reference, scenario
 from tests.unit.kpi.scenario import utc
 
@@ -163,7 +165,7 @@ def test_receive_in_any_chunks_is_the_handler_semantics() -> None:
 def test_scenario_summaries(key: tuple[int, str | None, str | None]) -> None:
     fy, prov, dist = key
     hist = reference.history(scenario.build())
-    got = reference.summary(hist, Scope(fy, prov, dist), sla.load())
+    got = reference.summary(hist, Scope(fy, prov, dist), load_sla())
     assert got == scenario.EXPECTED[key]
 
 

@@ -10,15 +10,15 @@ from types import ModuleType
 
 import pytest
 
-import services.kpi.asof as asof
-import services.kpi.domain as domain
-import services.kpi.metrics as metrics
-import services.kpi.timeline as timeline
+import services.kpi.domain.asof as asof
+import services.kpi.domain.cases as domain
+import services.kpi.domain.metrics as metrics
+import services.kpi.domain.timeline as timeline
 
 FORBIDDEN = ("fastapi", "starlette", "asyncpg", "aiokafka", "structlog", "httpx", "uvicorn")
 PURE = [domain, timeline, metrics, asof]
-PURE_SIBLINGS = {"services.kpi.domain", "services.kpi.timeline", "services.kpi.metrics",
-                 "services.kpi.asof"}
+PURE_SIBLINGS = {"services.kpi.domain.cases", "services.kpi.domain.timeline", "services.kpi.domain.metrics",
+                 "services.kpi.domain.asof"}
 
 
 @pytest.mark.parametrize("module", PURE, ids=lambda m: m.__name__)

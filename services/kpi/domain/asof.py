@@ -12,7 +12,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
-from shared.thai_calendar import BANGKOK, BE_OFFSET, fiscal_year, fiscal_year_bounds
+from shared.thai_calendar import BANGKOK, BE_OFFSET, aware, fiscal_year, fiscal_year_bounds
 
 WEEK = dt.timedelta(days=7)
 
@@ -43,11 +43,6 @@ def end_of_day(day: dt.date) -> dt.datetime:
 def local_date(moment: dt.datetime) -> dt.date:
     """The Bangkok calendar date of an aware ``moment``."""
     return moment.astimezone(BANGKOK).date()
-
-
-def aware(moment: dt.datetime) -> dt.datetime:
-    """``moment`` with a zone: a naive time is read as Bangkok wall-clock time."""
-    return moment.replace(tzinfo=BANGKOK) if moment.tzinfo is None else moment
 
 
 def reference_date(as_of: dt.date | None, now: dt.datetime) -> dt.date:

@@ -1,15 +1,12 @@
-"""The SLA policy file (``sla.toml`` beside this module): days to close per category."""
+"""The SLA policy: days to close per category, as the policy file states them.  Pure: the
+file is read by ``services.kpi.deps.load_sla``."""
 
 from __future__ import annotations
 
 import tomllib
-from pathlib import Path
 
-from services.kpi.metrics import SlaPolicy
+from services.kpi.domain.metrics import SlaPolicy
 from shared.codes import CategoryCode
-
-DEFAULT_FILE = Path(__file__).with_name("sla.toml")
-
 
 def parse(text: str) -> SlaPolicy:
     """The policy a TOML document states; ValueError for an unknown category or a
@@ -24,7 +21,3 @@ def parse(text: str) -> SlaPolicy:
     if unknown:
         raise ValueError(f"unknown categories in SLA policy: {sorted(unknown)}")
     return SlaPolicy(default, dict(by_category))
-
-
-def load(path: Path = DEFAULT_FILE) -> SlaPolicy:
-    return parse(path.read_text(encoding="utf-8"))

@@ -10,8 +10,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.kpi import asof, metrics, queries
-from services.kpi.asof import Scope
+from services.kpi.domain import asof
+from services.kpi.domain import metrics
+from services.kpi.reports import store as queries
+from services.kpi.domain.asof import Scope
 from shared.thai_calendar import fiscal_year_bounds
 
 Db = queries.Db

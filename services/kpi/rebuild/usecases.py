@@ -47,7 +47,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
 from services.kpi.consumer import handle, handle_batch
-from services.kpi.rebuild_bulk import Bulk
+from services.kpi.rebuild.bulk import Bulk
 from shared.config import Settings
 from shared.consumer import PoisonEvent
 from shared.db import create_pool, migrate
@@ -296,4 +296,6 @@ async def _drop(settings: Settings, schema: str) -> None:
 
 
 def _migrations() -> Path:
-    return Path(__file__).parent / "migrations"  # as services.kpi.main.MIGRATIONS
+    # kpi's own migrations (services.kpi.main.MIGRATIONS, which this module cannot import:
+    # main builds the app, a layer above the use cases).
+    return Path(__file__).parents[1] / "migrations"

@@ -26,7 +26,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from services.kpi.domain import CaseRow, ClosedEffect, transition
+from services.kpi.domain.cases import CaseRow, ClosedEffect, transition
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,7 +38,9 @@ import asyncpg
 import orjson
 from pydantic import TypeAdapter
 
-from services.kpi import domain, history, timeline
+from services.kpi import history
+from services.kpi.domain import cases as domain
+from services.kpi.domain import timeline
 from shared.chain import Link
 from shared.envelope_codec import CONTENT_TYPE
 from shared.events import EVENT_CLASSES, current_version, parse_type_name

@@ -16,9 +16,9 @@ from typing import Any
 import asyncpg
 import orjson
 
-from services.kpi import metrics
-from services.kpi.asof import Scope
-from services.kpi.metrics import DistrictCounts, DistrictRecords, Group, MonthMoves
+from services.kpi.domain import metrics
+from services.kpi.domain.asof import Scope
+from services.kpi.domain.metrics import DistrictCounts, DistrictRecords, Group, MonthMoves
 
 Db = asyncpg.Connection | asyncpg.Pool
 

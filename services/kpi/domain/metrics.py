@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.kpi.domain import closure_rate, round_half_up
+from services.kpi.domain.cases import closure_rate, round_half_up
 
 # Aging buckets of the open backlog by whole days since receipt (Bangkok calendar days):
 # an age falls in bucket i when AGE_EDGES[i-1] <= age < AGE_EDGES[i] (PostgreSQL's
