@@ -20,6 +20,11 @@ from shared.thai_calendar import BANGKOK
 
 TYPE_PREFIX = "th.go.dopa.damrong"
 
+# The CloudEvents ``source`` of each publishing service: part of the event contract, so
+# defined once here (the relays sign as them, readers hold each to what it may publish).
+INTAKE_SOURCE = "/damrong/intake"
+STATUS_SOURCE = "/damrong/status"
+
 
 class _Payload(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from shared.chain import Link, compute_hash
 from shared.config import Settings
 from shared.envelope_codec import DecodeError, link_from_record
-from shared.events import parse_type_name
+from shared.events import INTAKE_SOURCE, STATUS_SOURCE, parse_type_name
 from shared.signing import (
     SIGNATURE_HEADER,
     BadKey,
@@ -115,8 +115,8 @@ class RecordVerifier:
 # other (intake's key signing a case closure, say).  Sources not listed here (test
 # publishers) are bound only by their key.
 PUBLISHES: dict[str, Callable[[str], bool]] = {
-    "/damrong/intake": lambda kind: kind == "complaint.filed",
-    "/damrong/status": lambda kind: kind.startswith("case."),
+    INTAKE_SOURCE: lambda kind: kind == "complaint.filed",
+    STATUS_SOURCE: lambda kind: kind.startswith("case."),
 }
 
 

@@ -14,11 +14,11 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from damrong.embedded.secret_files import load_or_create
+from shared.events import INTAKE_SOURCE, STATUS_SOURCE
 from shared.signing import new_private_key, public_key_of
 
-# The services that publish, and the CloudEvents source each publishes as (the SOURCE of
-# services/intake/domain.py and services/status/handlers.py; a test holds them equal).
-PUBLISHERS = {"intake": "/damrong/intake", "status": "/damrong/status"}
+# The services that publish, and the CloudEvents source each publishes as.
+PUBLISHERS = {"intake": INTAKE_SOURCE, "status": STATUS_SOURCE}
 
 
 def key_path(data_dir: Path, service: str) -> Path:

@@ -13,12 +13,12 @@ import uuid
 from dataclasses import dataclass
 
 from shared import canonical_json, thai_calendar
-from shared.codes import CategoryCode, ChannelCode
-from shared.thai_calendar import BANGKOK
 from shared.chain import GENESIS, seal
-from shared.events import BackfilledOutcome, ComplaintFiled, Envelope
+from shared.codes import CategoryCode, ChannelCode
+from shared.events import INTAKE_SOURCE, BackfilledOutcome, ComplaintFiled, Envelope
+from shared.thai_calendar import BANGKOK
 
-SOURCE = "/damrong/intake"
+SOURCE = INTAKE_SOURCE
 
 
 @dataclass(frozen=True, slots=True)

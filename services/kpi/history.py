@@ -15,8 +15,8 @@ import asyncpg
 
 from services.kpi.domain import timeline
 from services.kpi.domain.cases import CaseRow, Fact
-from services.kpi.store import _to_json, load_case
 from services.kpi.domain.timeline import Interval, Step
+from services.kpi.store import _to_json, load_case
 
 _COLUMNS = ("complaint_id, fiscal_year, province_code, district_code, channel, category, "
             "received_at, recorded_at, valid_from, valid_to, recorded_from, recorded_to, "

@@ -13,8 +13,8 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from services.kpi import api, history
-from services.kpi.reports import api as reports_api
 from services.kpi.consumer import handle, handle_batch
+from services.kpi.reports import api as reports_api
 from shared.config import Settings, get_settings
 from shared.runtime import Runtime
 from shared.service import build_app, serve

@@ -7,82 +7,21 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 import structlog
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
 
-from services.status import handlers
-from services.status.domain import Action, CaseState, CaseStatus, TransitionCommand
-from services.status.problems import TRANSITION_ERRORS, problem_for
+from services.status import usecases as handlers
 from services.status.deps import Clock, Store, read_check, write_guard
+from services.status.domain import CaseState, TransitionCommand
+from services.status.problems import TRANSITION_ERRORS, problem_for
+from services.status.schemas import CaseOut, HistoryEvent, HistoryOut, TransitionIn, TransitionOut
 from shared.auth.deps import Caller, require
 from shared.auth.policy import Operation
-from shared.text import SafeText
-from shared.thai_calendar import BANGKOK, aware
+from shared.thai_calendar import aware
 
 router = APIRouter(prefix="/v1/complaints", tags=["cases"])
-
-
-class TransitionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    action: Action
-    # No actor: the one recorded is the caller's token subject (a client still sending
-    # one gets a 422 naming the field).
-    note: SafeText | None = Field(default=None, max_length=4000)
-    reason: SafeText | None = Field(default=None, max_length=1000)
-    agency: SafeText | None = Field(default=None, max_length=300)
-    agency_code: str | None = Field(default=None, pattern=r"^[0-9A-Za-z.\-]{1,20}$")
-    due_date: dt.date | None = None
-    occurred_at: dt.datetime | None = Field(
-        default=None, description="when it happened, for outcomes recorded late (not future)")
-    expected_version: int | None = Field(default=None, ge=1)
-
-
-class TransitionOut(BaseModel):
-    complaint_id: uuid.UUID
-    status: CaseStatus
-    version: int
-
-
-class CaseOut(BaseModel):
-    complaint_id: uuid.UUID
-    tracking_no: str
-    status: CaseStatus
-    version: int
-    province_code: str
-    district_code: str
-    subdistrict_code: str | None
-    category: str
-    channel: str
-    received_at: dt.datetime
-    recorded_at: dt.datetime
-    closed_at: dt.datetime | None
-    closure_reason: str | None
-    agency: str | None
-    due_date: dt.date | None
-    last_event_at: dt.datetime
-
-
-class HistoryEvent(BaseModel):
-    event_id: uuid.UUID
-    type: str
-    version: int
-    occurred_at: dt.datetime
-    recorded_at: dt.datetime
-    actor: str | None
-    source: str
-    correlation_id: str | None
-    data: dict[str, Any]
-    prev_hash: str | None = Field(description="the previous event's hash (None: unchained)")
-    hash: str | None = Field(description="SHA-256 of this event's canonical form")
-
-
-class HistoryOut(BaseModel):
-    complaint_id: uuid.UUID
-    events: list[HistoryEvent]
 
 
 async def _check_readable(store: Store, principal: Caller, complaint_id: uuid.UUID) -> None:

@@ -34,16 +34,16 @@ from collections.abc import Callable
 import asyncpg
 import structlog
 
-from services.status.backfill_store import Opening, open_cases
+from services.status.backfill.store import Opening, open_cases
 from services.status.domain import CaseState, DomainError, evolve
 from services.status.domain.outcomes import outcome_events
 from services.status.store import append_event, create_case, create_cases, stored_first_events
+from services.status.usecases import SOURCE
 from shared.consumer import PoisonEvent
 from shared.events import ComplaintFiled, Envelope
 
 log = structlog.get_logger()
 
-SOURCE = "/damrong/status"
 # Refused backfilled outcomes by outcome status, since the process started.
 OUTCOMES_REFUSED: Counter[str] = Counter()
 Clock = Callable[[], dt.datetime]

@@ -13,8 +13,8 @@ import asyncpg
 from fastapi import Depends, Request
 
 from services.status.domain import CaseState
-from services.status.handlers import Guard
 from services.status.store import CaseStore, PgCaseStore
+from services.status.usecases import Guard
 from shared.auth.deps import check
 from shared.auth.policy import Area, Decision, Operation, decide
 from shared.auth.principal import Principal

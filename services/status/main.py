@@ -13,9 +13,9 @@ from fastapi import FastAPI
 
 from services.status import consumer
 from services.status.api import router
-from services.status.bulk_api import router as bulk_router
-from services.status.report_api import router as report_router
-from services.status.worklist_api import router as worklist_router
+from services.status.bulk.api import router as bulk_router
+from services.status.reports.api import router as report_router
+from services.status.worklists.api import router as worklist_router
 from shared.config import Settings, get_settings
 from shared.runtime import Runtime
 from shared.service import build_app, serve

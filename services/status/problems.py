@@ -6,7 +6,7 @@ per failed item), so that a failure reads the same either way.
 
 from __future__ import annotations
 
-from services.status import handlers
+from services.status import usecases as handlers
 from services.status.domain import DomainError, IllegalTransition, InvalidField, MissingField
 from shared.http import Problem
 

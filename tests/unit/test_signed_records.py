@@ -129,10 +129,10 @@ def test_missing_or_mismatched_keys_refuse_with_a_clear_message() -> None:
 
 
 def test_the_embedded_publishers_are_the_services_sources() -> None:
-    from services.intake.domain import SOURCE as INTAKE_SOURCE
-    from services.status.handlers import SOURCE as STATUS_SOURCE
+    from services.intake.domain import SOURCE as intake_source
+    from services.status.usecases import SOURCE as status_source
 
-    assert PUBLISHERS == {"intake": INTAKE_SOURCE, "status": STATUS_SOURCE}
+    assert PUBLISHERS == {"intake": intake_source, "status": status_source}
 
 
 def test_a_service_key_signs_only_the_events_that_service_publishes() -> None:

@@ -12,7 +12,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
-from shared.thai_calendar import BANGKOK, BE_OFFSET, aware, fiscal_year, fiscal_year_bounds
+from shared.thai_calendar import BANGKOK, BE_OFFSET, fiscal_year, fiscal_year_bounds
 
 WEEK = dt.timedelta(days=7)
 

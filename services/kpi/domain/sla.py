@@ -8,6 +8,7 @@ import tomllib
 from services.kpi.domain.metrics import SlaPolicy
 from shared.codes import CategoryCode
 
+
 def parse(text: str) -> SlaPolicy:
     """The policy a TOML document states; ValueError for an unknown category or a
     number of days that is not a positive integer."""

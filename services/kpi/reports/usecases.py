@@ -10,10 +10,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.kpi.domain import asof
-from services.kpi.domain import metrics
-from services.kpi.reports import store as queries
+from services.kpi.domain import asof, metrics
 from services.kpi.domain.asof import Scope
+from services.kpi.reports import store as queries
 from shared.thai_calendar import fiscal_year_bounds
 
 Db = queries.Db

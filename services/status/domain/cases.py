@@ -26,7 +26,6 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict
 
 from shared.codes import CaseStatus, CategoryCode, ChannelCode, ClosureReason
-from shared.thai_calendar import BANGKOK, aware
 from shared.events import (
     CaseAccepted,
     CaseClosed,
@@ -38,7 +37,7 @@ from shared.events import (
     Envelope,
     reply_due,
 )
-
+from shared.thai_calendar import BANGKOK, aware
 
 
 class Action(StrEnum):

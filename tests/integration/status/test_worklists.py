@@ -175,7 +175,7 @@ async def test_csv_is_the_same_rows(status_service: StatusService,
 async def test_csv_without_a_limit_exports_the_whole_list_in_chunks(
     status_service: StatusService, district: dict[str, Any], monkeypatch: Any,
 ) -> None:
-    from services.status import worklist_api
+    from services.status.worklists import api as worklist_api
 
     monkeypatch.setattr(worklist_api, "EXPORT_CHUNK", 2)  # 5 cases: three chunks
     svc, d = status_service, district

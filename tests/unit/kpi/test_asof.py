@@ -15,6 +15,7 @@ from services.kpi.deps import load_sla
 from services.kpi.domain import sla
 from services.kpi.domain import timeline
 from services.kpi.domain.asof import Scope
+from shared.thai_calendar import aware
 from tests.unit.kpi import reference, scenario_asof
 from tests.unit.kpi.scenario import utc
 
@@ -140,7 +141,7 @@ def test_calendar() -> None:
     assert asof.weeks_elapsed(2569, dt.date(2025, 9, 1)) == 0
     assert asof.fiscal_year_of_day(dt.date(2025, 10, 1)) == 2569
     assert asof.local_date(utc("2025-09-30T17:00")) == dt.date(2025, 10, 1)
-    assert asof.aware(dt.datetime(2026, 1, 1)).utcoffset() == dt.timedelta(hours=7)
+    assert aware(dt.datetime(2026, 1, 1)).utcoffset() == dt.timedelta(hours=7)
 
 
 @pytest.mark.parametrize(("age", "bucket"), [

@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from services.status import handlers
+from services.status import usecases as handlers
 from services.status.domain import Action, CaseStatus, evolve
 from services.status.store import CaseStore, ConcurrencyConflict
 from shared.chain import GENESIS, link_of, verify_case

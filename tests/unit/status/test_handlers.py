@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from services.status import handlers
+from services.status import usecases as handlers
 from services.status.domain import Action, CaseStatus, IllegalTransition, MissingField, evolve
 from tests.unit.status.factories import T0, command, filed
 from tests.unit.status.fakes import FakeCaseStore

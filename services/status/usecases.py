@@ -22,9 +22,9 @@ from services.status.domain import (
 )
 from services.status.domain.report import state_at
 from services.status.store import CaseStore, ConcurrencyConflict
-from shared.events import Envelope
+from shared.events import STATUS_SOURCE, Envelope
 
-SOURCE = "/damrong/status"
+SOURCE = STATUS_SOURCE
 
 
 class CaseNotFound(Exception):

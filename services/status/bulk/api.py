@@ -7,66 +7,27 @@ order; a failed item carries the problem its single-case request would have answ
 
 from __future__ import annotations
 
-import datetime as dt
-import uuid
-
 import structlog
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
 
-from services.status import handlers
+from services.status import usecases as handlers
+from services.status.bulk.schemas import (
+    BulkIn,
+    BulkItemIn,
+    BulkItemOut,
+    BulkOut,
+    ItemError,
+)
 from services.status.deps import Clock, Store, write_guard
+from services.status.domain import TransitionCommand
+from services.status.problems import problem_for
 from shared.auth.deps import Caller, require
 from shared.auth.policy import Operation
-from services.status.domain import Action, CaseStatus, TransitionCommand
-from services.status.problems import problem_for
-from shared.text import SafeText
 
 router = APIRouter(tags=["cases"])
 
-MAX_ITEMS = 1000
 # Room for MAX_ITEMS items with long notes; other bodies keep the service's smaller limit.
 BULK_MAX_BYTES = 8 * 1024 * 1024
-
-
-class BulkItemIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    complaint_id: uuid.UUID
-    action: Action
-    note: SafeText | None = Field(default=None, max_length=4000)
-    reason: SafeText | None = Field(default=None, max_length=1000)
-    agency: SafeText | None = Field(default=None, max_length=300)
-    due_date: dt.date | None = None
-    occurred_at: dt.datetime | None = None
-    expected_version: int | None = Field(default=None, ge=1)
-
-
-class BulkIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    # No actor here or in the items: the one recorded is the caller's token subject.
-    items: list[BulkItemIn] = Field(min_length=1, max_length=MAX_ITEMS)
-
-
-class ItemError(BaseModel):
-    status: int
-    title: str
-    detail: str
-
-
-class BulkItemOut(BaseModel):
-    complaint_id: uuid.UUID
-    ok: bool
-    status: CaseStatus | None = None
-    version: int | None = None
-    error: ItemError | None = None
-
-
-class BulkOut(BaseModel):
-    results: list[BulkItemOut]
-    succeeded: int
-    failed: int
 
 
 def _item(item: BulkItemIn, actor: str) -> handlers.BulkItem:

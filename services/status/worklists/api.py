@@ -10,20 +10,18 @@ in Asia/Bangkok; "now" is the app clock.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import AsyncIterator
-from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import BaseModel
 
 from services.status.deps import Clock, Pool
 from services.status.domain.worklists import elapsed_days
-from services.status.worklist_store import Filters, Worklist, fetch_worklist
+from services.status.worklists.schemas import Format, Page, WorklistItem, WorklistOut
+from services.status.worklists.store import Filters, Worklist, fetch_worklist
 from shared.auth.deps import Caller, confined
 from shared.auth.policy import Operation, hidden_categories
-from shared.codes import CaseStatus, CategoryCode, ChannelCode
+from shared.codes import CategoryCode, ChannelCode
 from shared.csv_export import csv_chunks, csv_response
 from shared.thai_calendar import BANGKOK
 
@@ -36,41 +34,6 @@ MAX_OFFSET = 100_000_000
 # test data, anything else (controls, quotes, spaces) is refused before any query.
 CODE = r"^[0-9A-Za-z]{1,10}$"
 EXPORT_CHUNK = 5000
-
-
-class Format(StrEnum):
-    json = "json"
-    csv = "csv"
-
-
-class WorklistItem(BaseModel):
-    complaint_id: uuid.UUID
-    tracking_no: str
-    status: CaseStatus
-    province_code: str
-    district_code: str
-    category: str
-    channel: str
-    received_at: dt.datetime
-    last_event_at: dt.datetime
-    age_days: int
-    days_since_last_event: int
-    agency: str | None
-    due_date: dt.date | None
-
-
-class WorklistOut(BaseModel):
-    worklist: Worklist
-    total: int
-    limit: int
-    offset: int
-    items: list[WorklistItem]
-
-
-class Page(BaseModel):
-    limit: int | None  # None: the whole list (CSV export only)
-    offset: int
-    format: Format
 
 
 def _filters(

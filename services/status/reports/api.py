@@ -10,11 +10,11 @@ import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
 
 from services.status.deps import Pool
 from services.status.domain.report import case_report
-from services.status.report_store import district_streams
+from services.status.reports.schemas import CaseReportOut
+from services.status.reports.store import district_streams
 from shared.auth.deps import Caller, confined
 from shared.auth.policy import Operation
 from shared.http import Problem
@@ -22,19 +22,6 @@ from shared.http import Problem
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 VALIDATION = "https://damrong.dopa.go.th/problems/validation"
 FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(9998, 12, 31)
-
-
-class CaseReportOut(BaseModel):
-    district_code: str
-    date_from: dt.date
-    date_to: dt.date
-    cases: int
-    open: int
-    closed: int
-    by_status: dict[str, int]
-    transitions: dict[str, int]
-    closures: dict[str, int]
-    inconsistent: int
 
 
 @router.get("/cases", response_model=CaseReportOut)

@@ -1,0 +1,1 @@
+"""Many officer commands in one request, each applied on its own."""

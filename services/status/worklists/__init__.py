@@ -1,0 +1,1 @@
+"""The officers' worklists (stale, overdue, backlog): the queries and their HTTP routes."""
