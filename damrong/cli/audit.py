@@ -15,6 +15,7 @@ import asyncio
 import datetime as dt
 import json
 import os
+import sys
 import uuid
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
@@ -25,8 +26,14 @@ from typing import Any, TypeVar
 import asyncpg
 from aiokafka.errors import KafkaError
 from rich.console import Console
-from rich.table import Table
 
+from damrong.cli.audit_output import (
+    audit_objects,
+    print_audit,
+    print_json_lines,
+    print_replay,
+    replay_object,
+)
 from services.status.domain.report import CaseReport, case_report
 from services.status.store import row_link
 from shared.chain import Break, Link, Verdict, compare_copies, verify_case
@@ -199,53 +206,6 @@ def _safe_dsn(settings: Settings) -> str:
     return dsn
 
 
-# -- printing -------------------------------------------------------------------------
-
-
-def print_audit(audit: Audit, console: Console) -> None:
-    for where, verdict in audit.verdicts.items():
-        console.print(f"{where}: {verdict.cases:,} cases, {verdict.events:,} events, "
-                      f"{len(verdict.breaks)} breaks, {len(verdict.unchained)} unchained")
-        if verdict.unchained:
-            cases = len({cid for cid, _v in verdict.unchained})
-            console.print(f"  [yellow]{len(verdict.unchained)} events of {cases} cases "
-                          "were stored before hash chaining (unchained): their content is "
-                          "only protected by the events that follow them[/]")
-    if audit.undecodable:
-        console.print(f"topic: {audit.undecodable} records are not damrong events (skipped)")
-    if audit.forged:
-        console.print(f"[red]topic: {len(audit.forged)} records are not signed by the key "
-                      "of the source they claim (skipped, listed as breaks)[/]")
-    if "db" in audit.verdicts and "topic" in audit.verdicts:
-        console.print(f"database vs topic: {len(audit.copies)} differences")
-    breaks = audit.breaks
-    if not breaks:
-        console.print("[green]every chain holds[/]")
-        return
-    table = Table("where", "complaint", "version", "problem", "expected", "found", "detail",
-                  title=f"{len(breaks)} breaks")
-    for where, b in breaks:
-        table.add_row(where, str(b.complaint_id), str(b.version), b.problem,
-                      b.expected or "", b.found or "", b.detail)
-    console.print(table)
-
-
-def print_replay(result: Replay, console: Console) -> None:
-    r = result.report
-    console.print(f"district {r.district_code}, received {r.date_from} .. {r.date_to} "
-                  f"(Bangkok), replayed from {result.records:,} records "
-                  f"({result.undecodable} undecodable and {result.forged} unsigned or "
-                  "forged skipped)")
-    console.print(f"cases: {r.cases:,}  open: {r.open:,}  closed: {r.closed:,}"
-                  + (f"  [red]inconsistent: {r.inconsistent}[/]" if r.inconsistent else ""))
-    for title, counts in (("cases by status", r.by_status), ("transitions", r.transitions),
-                          ("closures by reason", r.closures)):
-        table = Table(title, "count", title=title)
-        for name, n in counts.items():
-            table.add_row(name, f"{n:,}")
-        console.print(table)
-
-
 # -- the commands ---------------------------------------------------------------------
 
 
@@ -261,32 +221,38 @@ def settings_for(database_url: str | None, bootstrap: str | None, topic: str | N
     return Settings(**overrides)
 
 
-def _run(work: Coroutine[Any, Any, T], console: Console) -> T:
-    """``work``'s result, or exit code 2 with a readable message when a server is away."""
+def _run(work: Coroutine[Any, Any, T]) -> T:
+    """``work``'s result, or exit code 2 with a readable message (on standard error, so
+    that --json output stays parseable) when a server is away."""
     try:
         return asyncio.run(work)
     except (AuditFailed, TopicMissing) as exc:
         message = str(exc)
     except (OSError, asyncpg.PostgresError, KafkaError) as exc:
         message = f"cannot read the event log: {type(exc).__name__}: {exc}"
-    console.print(f"[red]{message}[/]")
+    Console(stderr=True).print(message, style="red", markup=False, highlight=False)
     raise SystemExit(2)
 
 
-def run_verify(settings: Settings, district: str | None, source: Source) -> int:
-    """Print the audit; the exit code: 1 on any break, else 0."""
-    console = Console()
-    audit = _run(verify(settings, district, source), console)
-    print_audit(audit, console)
+def run_verify(settings: Settings, district: str | None, source: Source, *,
+               as_json: bool = False) -> int:
+    """Print the audit (as JSON Lines with ``as_json``); the exit code: 1 on any break,
+    else 0."""
+    audit = _run(verify(settings, district, source))
+    if as_json:
+        print_json_lines(audit_objects(audit), sys.stdout)
+    else:
+        print_audit(audit, Console())
     return 1 if audit.breaks else 0
 
 
 def run_replay(settings: Settings, district: str, date_from: dt.date, date_to: dt.date,
                *, as_json: bool) -> int:
-    console = Console()
-    result = _run(replay(settings, district, date_from, date_to), console)
+    """Print the replayed report (one JSON line with ``as_json``); the exit code: 1 if
+    some case's events do not fold, else 0."""
+    result = _run(replay(settings, district, date_from, date_to))
     if as_json:
-        print(json.dumps(result.report.as_dict(), ensure_ascii=False, indent=2))
+        print_json_lines(iter([replay_object(result)]), sys.stdout)
     else:
-        print_replay(result, console)
+        print_replay(result, Console())
     return 1 if result.report.inconsistent else 0

@@ -242,17 +242,20 @@ def audit_verify(
     database_url: Annotated[str | None, DatabaseOption] = None,
     bootstrap: Annotated[str | None, BootstrapOption] = None,
     topic: Annotated[str | None, TopicOption] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON Lines: one object per "
+                                          "break, then the totals")] = False,
     data_dir: Annotated[Path | None, DataDirOption] = None,
 ) -> None:
     """Recompute every case's hash chain from status's database and from the topic, and
-    compare the two copies.  Lists each break (case, version, what differs); exit code 1
-    on any break."""
+    compare the two copies.  Lists each break (case, version, what differs; ids and hashes
+    whole).  Exit code 0: every chain holds; 1: some break; 2: the database or broker
+    cannot be read."""
     from damrong.cli.audit import Source, run_verify, settings_for
 
     if source not in {s.value for s in Source}:
         raise typer.BadParameter("db, kafka or both", param_hint="--source")
     raise typer.Exit(run_verify(settings_for(database_url, bootstrap, topic, data_dir),
-                                district, Source(source)))
+                                district, Source(source), as_json=as_json))
 
 
 @audit_app.command("replay")
@@ -261,14 +264,17 @@ def audit_replay(
     date_from: Annotated[str, typer.Option("--from", help="first day received, YYYY-MM-DD "
                                            "(Bangkok)")],
     date_to: Annotated[str, typer.Option("--to", help="last day received, YYYY-MM-DD")],
-    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON line: the report (as "
+                                          "the live endpoint answers it) and the counts")
+                       ] = False,
     bootstrap: Annotated[str | None, BootstrapOption] = None,
     topic: Annotated[str | None, TopicOption] = None,
     data_dir: Annotated[Path | None, DataDirOption] = None,
 ) -> None:
     """Rebuild a district's cases received in a period from the topic alone and print the
     report (cases, transitions, closures by reason, open/closed by status) that status
-    answers live at GET /v1/reports/cases."""
+    answers live at GET /v1/reports/cases.  Exit code 0; 1: some case's events do not
+    fold; 2: the broker cannot be read."""
     import datetime as dt
 
     from damrong.cli.audit import run_replay, settings_for

@@ -92,7 +92,7 @@ async def test_verify_finds_an_edited_event_and_a_missing_one(
     # The command itself: exit code 1, naming the case and version.
     env = {**os.environ, "DATABASE_URL": svc.settings.database_url,
            "KAFKA_BOOTSTRAP_SERVERS": svc.settings.kafka_bootstrap_servers,
-           "EVENTS_TOPIC": svc.settings.events_topic, "COLUMNS": "250"}
+           "EVENTS_TOPIC": svc.settings.events_topic, "COLUMNS": "80"}
     out = subprocess.run(
         [sys.executable, "-m", "damrong.cli.main", "audit", "verify", "--district", district,
          "--source", "db"], capture_output=True, text=True, env=env, timeout=120,
