@@ -1,11 +1,28 @@
 # Local entry points: `make run` starts the whole platform, `make test` runs the test suite.
-# Both create .venv on first use and reinstall only when pyproject.toml changed.
+# Both create .venv on first use and install from the lock file, again whenever it or
+# pyproject.toml changes. `make lock` refreshes the lock files.
 
 VENV := .venv
 PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install
+# requirements-dev.lock: the runtime dependencies and the test extra, what `make` installs (and
+# so what CI tests). requirements.lock: the image's set (deploy/Dockerfile), the same versions
+# less the embedded servers. Both pin every package with the hashes of its files, for Python 3.11
+# on every platform.
+LOCK := requirements-dev.lock
+IMAGE_LOCK := requirements.lock
+UV_VERSION := 0.13.9
+LOCK_FLAGS := --quiet --generate-hashes --universal --python-version 3.11 \
+    --custom-compile-command 'make lock'
+# The project's dependencies less those deploy/Dockerfile names in its EMBEDDED set.
+IMAGE_REQUIREMENTS := $(PYTHON) -c 'import re, tomllib; \
+    out = set(re.findall(r"\"([\w.-]+)\"", \
+        re.search(r"EMBEDDED = \{(.*)\}", open("deploy/Dockerfile").read())[1])); \
+    deps = tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]; \
+    print("\n".join(d for d in deps if re.split(r"[=<>\[ ]", d)[0] not in out))'
+
+.PHONY: run test install lock
 
 run: $(STAMP)
 	$(VENV)/bin/damrong up $(if $(DEMO),--demo $(DEMO))
@@ -29,6 +46,17 @@ $(PYTHON):
 	python3 -m venv $(VENV)
 
 # Order-only on the interpreter: its mtime (a symlink to the system python) is meaningless.
-$(STAMP): pyproject.toml | $(PYTHON)
-	$(PYTHON) -m pip install -e '.[test]'
+# The lock brings every dependency, hash-checked; the project itself goes in without any, and
+# `pip check` then stops a lock that no longer satisfies pyproject.toml's pins.
+$(STAMP): $(LOCK) pyproject.toml | $(PYTHON)
+	$(PYTHON) -m pip install --require-virtualenv --require-hashes -r $(LOCK)
+	$(PYTHON) -m pip install --require-virtualenv --no-deps -e .
+	$(PYTHON) -m pip check || { echo "$(LOCK) is out of date: run make lock" >&2; exit 1; }
 	touch $(STAMP)
+
+# Keeps the versions already locked where pyproject.toml allows them; LOCK_ARGS=--upgrade takes
+# the newest of every unpinned (transitive) dependency, LOCK_ARGS='--upgrade-package NAME' one.
+lock: | $(PYTHON)
+	$(PYTHON) -m pip install --require-virtualenv --quiet uv==$(UV_VERSION)
+	$(VENV)/bin/uv pip compile $(LOCK_FLAGS) $(LOCK_ARGS) --extra test pyproject.toml -o $(LOCK)
+	$(IMAGE_REQUIREMENTS) | $(VENV)/bin/uv pip compile $(LOCK_FLAGS) -c $(LOCK) - -o $(IMAGE_LOCK)
