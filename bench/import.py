@@ -41,15 +41,15 @@ sys.path.insert(0, str(ROOT))
 
 from bench.import_gen import generate  # noqa: E402
 from bench.intake import cpu_seconds  # noqa: E402
-from services.intake import imports  # noqa: E402
-from services.intake.backfill.prepare import prepare_chunk  # noqa: E402
-from services.intake.backfill.reader import read_table  # noqa: E402
+from damrong.embedded.platform import Platform  # noqa: E402
+from services.intake.backfill import usecases as imports
+from services.intake.backfill.domain.prepare import prepare_chunk  # noqa: E402
+from services.intake.backfill.domain.reader import read_table  # noqa: E402
 from services.intake.main import MIGRATIONS  # noqa: E402
-from services.intake.pii.keys import PiiKeys  # noqa: E402
+from services.intake.pii.domain.keys import PiiKeys  # noqa: E402
 from services.intake.store import IntakeStore  # noqa: E402
 from shared.config import Settings  # noqa: E402
 from shared.db import create_pool, migrate  # noqa: E402
-from damrong.embedded.platform import Platform  # noqa: E402
 
 COPY_COLUMNS = (
     "complaint_id uuid, tracking_no text, channel text, channel_ref text, "

@@ -129,7 +129,7 @@ async def main(args: argparse.Namespace) -> None:
                     intake.append(r)
                     lags.append(lag)
                     print(f"round {i + 1}: " + b.line("baseline"))
-                    print(f"         " + r.line("intake")
+                    print("         " + r.line("intake")
                           + f"  KPI caught up {lag * 1000:.0f} ms after the last response "
                           f"({filed} complaints in total)")
             finally:

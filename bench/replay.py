@@ -30,13 +30,18 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from damrong.embedded.platform import Platform  # noqa: E402
 from services.kpi.rebuild.usecases import rebuild  # noqa: E402
 from shared.codes import CategoryCode, ChannelCode, ClosureReason  # noqa: E402
 from shared.config import Settings  # noqa: E402
-from damrong.embedded.platform import Platform  # noqa: E402
 from shared.envelope_codec import to_record  # noqa: E402
 from shared.events import (  # noqa: E402
-    CaseAccepted, CaseClosed, CaseStarted, ComplaintFiled, Envelope, EventData,
+    CaseAccepted,
+    CaseClosed,
+    CaseStarted,
+    ComplaintFiled,
+    Envelope,
+    EventData,
 )
 from shared.kafka import ensure_topics, make_producer  # noqa: E402
 from shared.signed_records import RecordSigner  # noqa: E402

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import openpyxl
 
-from services.intake.backfill.values import parse_date
+from services.intake.backfill.domain.values import parse_date
 
 HERE = Path(__file__).parent
 DATE_COLUMNS = {"วันที่รับเรื่อง", "วันที่ยุติเรื่อง"}

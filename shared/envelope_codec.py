@@ -11,6 +11,7 @@ publish is one the ``cloudevents`` package parses to the same event
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 import uuid
 
 import orjson
@@ -28,6 +29,22 @@ class DecodeError(ValueError):
 def _time(value: dt.datetime) -> str:
     text = value.isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRecord:
+    """An event as an outbox row holds it: the Kafka key, the headers as ``[[name, text]]``
+    (a jsonb column) and the value.  The one encoding of every writer of outbox rows, so
+    the relay publishes the same bytes whoever wrote them."""
+
+    key: bytes
+    headers: list[list[str]]
+    value: bytes
+
+
+def encode(env: Envelope) -> OutboxRecord:
+    key, headers, value = to_record(env)
+    return OutboxRecord(key, [[k, v.decode()] for k, v in headers], value)
 
 
 def to_record(env: Envelope) -> tuple[bytes, list[tuple[str, bytes]], bytes]:

@@ -20,6 +20,11 @@ PROBLEM = "application/problem+json"
 PROBLEMS = "https://damrong.dopa.go.th/problems"
 
 
+def problem_type(slug: str) -> str:
+    """The ``type`` URI of one kind of problem: every service names its problems here."""
+    return f"{PROBLEMS}/{slug}"
+
+
 class Problem(Exception):
     """An error to answer as problem+json."""
 
@@ -65,7 +70,7 @@ def install(app: FastAPI) -> None:
         return problem_response(
             422, "Invalid request",
             "; ".join(f"{e['field']}: {e['message']}" for e in errors),
-            "https://damrong.dopa.go.th/problems/validation",
+            problem_type("validation"),
             instance=request.url.path, errors=errors,
         )
 
@@ -141,7 +146,7 @@ class BodyLimit:
                 seen += len(message.get("body", b""))
                 if seen > limit:
                     raise Problem(413, "Content too large", _too_large_detail(limit),
-                                  type_=f"{PROBLEMS}/too-large")
+                                  type_=problem_type("too-large"))
             return message
 
         await self.app(scope, counted, send)
@@ -153,7 +158,7 @@ def _too_large_detail(limit: int) -> str:
 
 def _too_large(limit: int, path: str) -> JSONResponse:
     return problem_response(413, "Content too large", _too_large_detail(limit),
-                            f"{PROBLEMS}/too-large", instance=path)
+                            problem_type("too-large"), instance=path)
 
 
 class Readiness:

@@ -22,7 +22,7 @@ import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
-from shared.envelope_codec import to_record
+from shared.envelope_codec import encode
 from shared.events import Envelope
 from shared.signed_records import NotOurs, RecordSigner
 
@@ -35,8 +35,8 @@ async def append(conn: asyncpg.Connection, topic: str, envelopes: Iterable[Envel
     """Write outbox rows for ``envelopes`` in the caller's transaction and wake the relay."""
     rows = []
     for env in envelopes:
-        key, headers, value = to_record(env)
-        rows.append((topic, key, [[k, v.decode()] for k, v in headers], value))
+        rec = encode(env)
+        rows.append((topic, rec.key, rec.headers, rec.value))
     if not rows:
         return
     await conn.executemany(

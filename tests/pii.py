@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 
-from services.intake.pii.keys import PiiKeys
+from services.intake.pii.domain.keys import PiiKeys
 
 MASTER_KEY = bytes(range(32))
 HASH_KEY = bytes(range(100, 132))

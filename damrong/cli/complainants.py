@@ -44,8 +44,8 @@ def rewrap(database_url: str) -> str:
     old key in PII_RETIRED_MASTER_KEYS); the message to print.  Needs database access."""
     import asyncio
 
-    from services.intake.pii.envelope import Unreadable
-    from services.intake.pii.keys import PiiKeys, PiiNotConfigured
+    from services.intake.pii.domain.envelope import Unreadable
+    from services.intake.pii.domain.keys import PiiKeys, PiiNotConfigured
     from services.intake.pii.store import rewrap_keys
     from shared.config import Settings
     from shared.db import create_pool

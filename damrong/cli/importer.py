@@ -15,7 +15,12 @@ from typing import Any, BinaryIO
 import httpx
 from rich.console import Console
 from rich.progress import (
-    BarColumn, DownloadColumn, Progress, SpinnerColumn, TaskID, TimeElapsedColumn,
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TimeElapsedColumn,
     TransferSpeedColumn,
 )
 
@@ -55,7 +60,7 @@ def rejected_path(path: Path) -> Path:
 
 def write_rejected(path: Path, rejected: list[dict[str, Any]]) -> Path:
     """Write the rejected rows beside ``path`` with their original columns; the path."""
-    from services.intake.backfill.reader import read_table  # same reader as the server
+    from services.intake.backfill.domain.reader import read_table  # same reader as the server
 
     table = read_table(path.read_bytes())
     original = dict(table.rows)

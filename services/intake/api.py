@@ -10,132 +10,37 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from functools import cache
-from typing import Annotated, Any
+from typing import Annotated
 
 import geothai
 import orjson
-from fastapi import APIRouter, Body, File, Query, Request, Response, UploadFile
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Body, Query, Request, Response
 from starlette.routing import Route
 
-from services.intake.backfill.reader import UnreadableFile
-from services.intake.imports import import_file
-from services.intake.service import IdempotencyConflict, file_complaint
-from services.intake.store import IntakeStore
-from services.intake import validation as v
-from services.intake.validation import FieldError, InvalidComplaint, parse_complaint
+from services.intake.deps import store_of
+from services.intake.domain.validation import FieldError, InvalidComplaint, parse_complaint
+from services.intake.problems import complaint_not_found, idempotency_conflict, invalid
+from services.intake.schemas import (
+    CodeLabel,
+    ComplaintIn,
+    ComplaintOut,
+    DistrictOut,
+    FiledOut,
+    ProvinceOut,
+)
+from services.intake.usecases import IdempotencyConflict, file_complaint
 from shared.auth.deps import Caller, authenticate, check, require
-from shared.auth.policy import (Area, Decision, Operation, decide, import_district,
-                                reads_clear_personal_data, sees_personal_data)
-from shared.codes import CATEGORY_LABELS, CHANNEL_LABELS, CategoryCode, ChannelCode
-from shared.http import Problem
+from shared.auth.policy import (
+    Area,
+    Decision,
+    Operation,
+    decide,
+    reads_clear_personal_data,
+    sees_personal_data,
+)
+from shared.codes import CATEGORY_LABELS, CHANNEL_LABELS
 
 router = APIRouter()
-PROBLEMS = "https://damrong.dopa.go.th/problems"
-
-
-class FiledOut(BaseModel):
-    complaint_id: uuid.UUID
-    tracking_no: str
-    status: str
-    received_at: dt.datetime
-    recorded_at: dt.datetime
-
-
-class ComplaintOut(BaseModel):
-    complaint_id: uuid.UUID
-    tracking_no: str
-    channel: str
-    channel_ref: str | None
-    category: str
-    province_code: str
-    district_code: str
-    subdistrict_code: str | None
-    subject: str | None  # None (with complainant) for a caller who may not see personal data
-    received_at: dt.datetime
-    recorded_at: dt.datetime
-    backfilled: bool
-    filed_by: str | None  # the token subject that filed or imported it
-    complainant: dict[str, Any] | None  # masked; {"erased": true, ...} after an erasure
-    # For pii_readers and those who may erase it (admins, the district's officers).
-    complainant_ref: uuid.UUID | None = None
-
-
-class RejectedRowOut(BaseModel):
-    row: int
-    reasons: list[str]
-
-
-class DuplicateRowOut(BaseModel):
-    row: int
-    of_row: int | None
-    reason: str
-
-
-class ImportOut(BaseModel):
-    import_id: uuid.UUID
-    rows: int
-    filed: int
-    duplicates: int
-    rejected: list[RejectedRowOut]
-    duplicate_rows: list[DuplicateRowOut]
-    ignored_columns: list[str]
-
-
-class CodeLabel(BaseModel):
-    code: str
-    label_th: str
-    label_en: str
-
-
-class ProvinceOut(BaseModel):
-    code: str
-    name_th: str
-    name_en: str
-
-
-class DistrictOut(ProvinceOut):
-    province_code: str
-
-
-class ComplainantIn(BaseModel):
-    """Who complains (documentation of the body; ``validation.py`` checks it)."""
-
-    anonymous: bool
-    title: str | None = Field(default=None, max_length=v.TITLE_MAX)
-    name: str | None = Field(default=None, max_length=v.NAME_MAX)
-    national_id: str | None = Field(default=None, description="13 digits, checksum checked")
-    phone: str | None = Field(default=None, description="Thai number, any common format")
-    email: str | None = Field(default=None, max_length=v.EMAIL_MAX)
-    address: str | None = Field(default=None, max_length=v.ADDRESS_MAX)
-
-
-class ComplaintIn(BaseModel):
-    """The body of POST /v1/complaints, for the OpenAPI schema only: the hot path parses
-    it by hand (``validation.parse_complaint``), naming every bad field in one 422."""
-
-    channel: ChannelCode
-    category: CategoryCode
-    district_code: str = Field(pattern=r"^\d{4}$")
-    subdistrict_code: str | None = Field(default=None, pattern=r"^\d{6}$")
-    subject: str = Field(min_length=1, max_length=v.SUBJECT_MAX)
-    description: str = Field(min_length=1, max_length=v.DESCRIPTION_MAX)
-    received_at: dt.datetime | None = Field(default=None, description="default: now")
-    channel_ref: str | None = Field(default=None, max_length=v.REF_MAX)
-    complainant: ComplainantIn
-
-
-def _store(request: Request) -> IntakeStore:
-    store: IntakeStore = request.app.state.store
-    return store
-
-
-def _invalid(errors: list[FieldError]) -> Problem:
-    return Problem(
-        422, "Invalid request", "; ".join(f"{e.field}: {e.message}" for e in errors),
-        type_=f"{PROBLEMS}/validation",
-        errors=[{"field": e.field, "message": e.message} for e in errors],
-    )
 
 
 @router.post(
@@ -164,23 +69,19 @@ async def post_complaint(
     try:
         data = orjson.loads(await request.body())
     except orjson.JSONDecodeError:
-        raise _invalid([FieldError("body", "is not valid JSON")]) from None
+        raise invalid([FieldError("body", "is not valid JSON")]) from None
     try:
         cmd = parse_complaint(data, now, idempotency_key=idempotency_key)
     except InvalidComplaint as exc:
-        raise _invalid(exc.errors) from None
+        raise invalid(exc.errors) from None
     check(principal, Operation.file,
           Area(cmd.province_code, cmd.district_code, cmd.channel.value))
     try:
-        filed = await file_complaint(_store(request), request.app.state.settings, cmd, now,
+        filed = await file_complaint(store_of(request), request.app.state.settings, cmd, now,
                                      keys=request.app.state.pii_keys,
                                      filed_by=principal.subject)
     except IdempotencyConflict:
-        raise Problem(
-            409, "Idempotency conflict",
-            "this Idempotency-Key or channel_ref was already used for a different request",
-            type_=f"{PROBLEMS}/idempotency-conflict",
-        ) from None
+        raise idempotency_conflict() from None
     headers = {"Location": f"/v1/complaints/{filed.complaint_id}"}
     if filed.replayed:
         headers["Idempotent-Replayed"] = "true"
@@ -188,39 +89,10 @@ async def post_complaint(
                     headers=headers, media_type="application/json")
 
 
-# A register is far larger than a request body (whose limit is the setting
-# max_body_bytes): about 300 bytes a row, so this takes some 150,000 rows.
-IMPORT_MAX_BYTES = 50 * 1024 * 1024
-
 # The hot path also as a plain Starlette route, matched first: no dependency solving or
 # response-model machinery (measured ~55 us less CPU per filing).  The APIRoute above is
 # the same endpoint and documents it in the OpenAPI schema.
 router.routes.insert(0, Route("/v1/complaints", post_complaint, methods=["POST"]))
-
-
-@router.post("/v1/imports", response_model=ImportOut, tags=["imports"],
-             max_body_size=IMPORT_MAX_BYTES,
-             responses={413: {"description": "file larger than IMPORT_MAX_BYTES"},
-                        422: {"description": "unreadable file or missing columns"}})
-async def post_import(
-    request: Request,
-    principal: Caller,
-    file: Annotated[UploadFile, File(description="CSV (UTF-8 or Windows-874) or .xlsx")],
-) -> ImportOut:
-    """Backfill a register: every non-empty row is filed (``backfilled``, its original
-    ``received_at``, its outcome so far), counted as a duplicate (same row identity as an
-    earlier row or import) or rejected with its row number and reasons.  A district
-    officer's rows of other districts are rejected."""
-    require(principal, Operation.import_)
-    data = await file.read()
-    try:
-        result = await import_file(_store(request), request.app.state.settings, data,
-                                   dt.datetime.now(dt.UTC), district=import_district(principal),
-                                   filed_by=principal.subject)
-    except UnreadableFile as exc:
-        raise Problem(422, "Unreadable import file", str(exc),
-                      type_=f"{PROBLEMS}/import-unreadable") from None
-    return ImportOut.model_validate(result.body())
 
 
 @router.get("/v1/complaints/{complaint_id}", response_model=ComplaintOut, tags=["complaints"])
@@ -229,9 +101,8 @@ async def get_complaint(complaint_id: uuid.UUID, request: Request,
     """Intake's record of one complaint; the complainant is shown masked only, and to an
     auditor without the ``pii_reader`` grant neither it nor the subject."""
     require(principal, Operation.read_case)
-    not_found = Problem(404, "Complaint not found", f"no complaint {complaint_id}",
-                        type_=f"{PROBLEMS}/not-found")
-    row = await _store(request).get(complaint_id)
+    not_found = complaint_not_found(complaint_id)
+    row = await store_of(request).get(complaint_id)
     if row is None:
         raise not_found
     area = Area(row["province_code"], row["district_code"], row["channel"], row["category"])
@@ -295,5 +166,5 @@ async def districts(
 ) -> list[DistrictOut]:
     """Current districts (amphoe/khet), optionally of one province; 422 for an unknown one."""
     if province_code is not None and geothai.province(province_code) is None:
-        raise _invalid([FieldError("province_code", "is not a current DOPA province code")])
+        raise invalid([FieldError("province_code", "is not a current DOPA province code")])
     return _districts(province_code)

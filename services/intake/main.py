@@ -10,9 +10,10 @@ import structlog
 from fastapi import FastAPI
 
 from services.intake.api import router
-from services.intake.domain import SOURCE
+from services.intake.backfill.api import router as import_router
+from services.intake.domain.filing import SOURCE
 from services.intake.pii.api import router as pii_router
-from services.intake.pii.keys import PiiKeys, PiiNotConfigured
+from services.intake.pii.domain.keys import PiiKeys, PiiNotConfigured
 from services.intake.pii.store import seal_plaintext_rows
 from services.intake.store import IntakeStore
 from shared.config import Settings, get_settings
@@ -42,7 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if store is not None:
             await store.close()
 
-    return build_app("intake", runtime, [router, pii_router], on_start=open_store,
+    return build_app("intake", runtime, [router, import_router, pii_router], on_start=open_store,
                      on_stop=close_store)
 
 

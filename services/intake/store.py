@@ -11,15 +11,13 @@ caller then reads the winner.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import uuid
 from collections import deque
-from dataclasses import dataclass
-from typing import Any
 
 import asyncpg
 import orjson
 
+from services.intake.domain.records import NewComplaint, row_dict
 from shared.outbox import NOTIFY_CHANNEL
 
 SERIAL_BLOCK = 100
@@ -78,70 +76,9 @@ _COLUMNS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class NewComplaint:
-    """One row of ``complaints`` to insert, with its encoded outbox record.
-
-    Personal data only sealed (``identity``, under the data key that ``wrapped_key``
-    holds) and masked; the four are None/anonymous-only for an anonymous complaint."""
-
-    complaint_id: uuid.UUID
-    tracking_no: str
-    channel: str
-    channel_ref: str | None
-    idempotency_key: str | None
-    request_hash: bytes
-    category: str
-    province_code: str
-    district_code: str
-    subdistrict_code: str | None
-    subject: str
-    description: str
-    anonymous: bool
-    complainant_ref: uuid.UUID | None
-    key_id: str | None
-    wrapped_key: bytes | None
-    identity: bytes | None
-    complainant_masked: dict[str, Any]
-    received_at: dt.datetime
-    recorded_at: dt.datetime
-    backfilled: bool
-    event_id: uuid.UUID
-    topic: str
-    key: bytes
-    headers: list[list[str]]
-    value: bytes
-    filed_by: str | None = None  # the caller's token subject
-
-
-def _row_dict(r: NewComplaint) -> dict[str, Any]:
-    """One row as ``_FILE_SQL`` reads it (bytes as hex or UTF-8 text)."""
-    return {
-        "complaint_id": r.complaint_id, "tracking_no": r.tracking_no, "channel": r.channel,
-        "channel_ref": r.channel_ref, "idempotency_key": r.idempotency_key,
-        "request_hash": r.request_hash.hex(), "category": r.category,
-        "province_code": r.province_code, "district_code": r.district_code,
-        "subdistrict_code": r.subdistrict_code, "subject": r.subject,
-        "description": r.description, "anonymous": r.anonymous,
-        "complainant_ref": r.complainant_ref, "key_id": r.key_id,
-        "wrapped_key": None if r.wrapped_key is None else r.wrapped_key.hex(),
-        "identity": None if r.identity is None else r.identity.hex(),
-        "complainant_masked": r.complainant_masked, "received_at": r.received_at,
-        "recorded_at": r.recorded_at, "backfilled": r.backfilled, "event_id": r.event_id,
-        "topic": r.topic, "key": r.key.decode(), "headers": r.headers,
-        "value": r.value.decode(), "filed_by": r.filed_by,
-    }
-
-
-def row_json(row: NewComplaint) -> bytes:
-    """One row encoded for ``IntakeStore.insert_encoded`` (built where the CPU is: bulk
-    imports encode rows in worker processes and ship only these bytes)."""
-    return orjson.dumps(_row_dict(row))
-
-
 def _batch_json(rows: list[NewComplaint]) -> str:
     """Rows -> the json array ``_FILE_SQL`` reads."""
-    return orjson.dumps([_row_dict(r) for r in rows]).decode()
+    return orjson.dumps([row_dict(r) for r in rows]).decode()
 
 
 def _lock_order(row: NewComplaint) -> tuple[str, str, str]:

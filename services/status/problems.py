@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from services.status import usecases as handlers
 from services.status.domain import DomainError, IllegalTransition, InvalidField, MissingField
-from shared.http import Problem
-
-P = "https://damrong.dopa.go.th/problems/"
+from shared.http import Problem, problem_type
 
 # The errors a transition may end in; anything else is a defect and propagates.
 TRANSITION_ERRORS = (DomainError, handlers.CaseNotFound, handlers.VersionConflict,
@@ -20,26 +18,26 @@ TRANSITION_ERRORS = (DomainError, handlers.CaseNotFound, handlers.VersionConflic
 def problem_for(exc: Exception) -> Problem:
     """The problem answering ``exc``; re-raises ``exc`` if it is not one of ours."""
     if isinstance(exc, handlers.CaseNotFound):
-        return Problem(404, "Case not found", str(exc), type_=P + "case-not-found",
+        return Problem(404, "Case not found", str(exc), type_=problem_type("case-not-found"),
                        complaint_id=str(exc.complaint_id))
     if isinstance(exc, handlers.OutOfJurisdiction):
-        return Problem(403, "Forbidden", str(exc), type_=P + "forbidden",
+        return Problem(403, "Forbidden", str(exc), type_=problem_type("forbidden"),
                        complaint_id=str(exc.complaint_id))
     if isinstance(exc, handlers.VersionConflict):
-        return Problem(409, "Version conflict", str(exc), type_=P + "version-conflict",
+        return Problem(409, "Version conflict", str(exc), type_=problem_type("version-conflict"),
                        complaint_id=str(exc.complaint_id),
                        current_status=exc.status.value if exc.status else None,
                        current_version=exc.version, expected_version=exc.expected)
     if isinstance(exc, handlers.DuplicateItem):
-        return Problem(409, "Duplicate item", str(exc), type_=P + "duplicate-item",
+        return Problem(409, "Duplicate item", str(exc), type_=problem_type("duplicate-item"),
                        complaint_id=str(exc.complaint_id), first_index=exc.first_index)
     if isinstance(exc, IllegalTransition):
-        return Problem(409, "Illegal transition", str(exc), type_=P + "illegal-transition",
+        return Problem(409, "Illegal transition", str(exc), type_=problem_type("illegal-transition"),
                        action=exc.action.value, current_status=exc.status.value)
     if isinstance(exc, MissingField):
-        return Problem(422, "Missing field", str(exc), type_=P + "missing-field",
+        return Problem(422, "Missing field", str(exc), type_=problem_type("missing-field"),
                        field=exc.field, errors=[{"field": exc.field, "message": "required"}])
     if isinstance(exc, InvalidField):
-        return Problem(422, "Invalid field", str(exc), type_=P + "invalid-field",
+        return Problem(422, "Invalid field", str(exc), type_=problem_type("invalid-field"),
                        field=exc.field, errors=[{"field": exc.field, "message": exc.message}])
     raise exc

@@ -17,9 +17,8 @@ from shared.auth.policy import Area, Decision, Operation, OutOfScope, confine, d
 from shared.auth.principal import Principal
 from shared.auth.tokens import AuthNotConfigured
 from shared.config import Settings
-from shared.http import Problem
+from shared.http import Problem, problem_type
 
-P = "https://damrong.dopa.go.th/problems/"
 API_KEY_HEADER = "x-api-key"
 
 
@@ -42,12 +41,12 @@ def unauthorized(exc: Unauthenticated) -> Problem:
     challenge = 'Bearer realm="damrong"'
     if exc.invalid:
         challenge += ', error="invalid_token"'
-    return Problem(401, "Unauthorized", str(exc), type_=P + "unauthorized",
+    return Problem(401, "Unauthorized", str(exc), type_=problem_type("unauthorized"),
                    headers={"WWW-Authenticate": challenge})
 
 
 def forbidden(detail: str) -> Problem:
-    return Problem(403, "Forbidden", detail, type_=P + "forbidden")
+    return Problem(403, "Forbidden", detail, type_=problem_type("forbidden"))
 
 
 def authenticate(request: Request) -> Principal:

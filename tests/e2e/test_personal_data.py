@@ -15,8 +15,8 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from services.intake.pii.envelope import Unreadable, open_identity, unwrap_key
-from services.intake.pii.keys import PiiKeys
+from services.intake.pii.domain.envelope import Unreadable, open_identity, unwrap_key
+from services.intake.pii.domain.keys import PiiKeys
 from shared.auth.principal import Grant, Principal, Role
 from damrong.cli.main import app as cli
 from shared.config import DLQ_TOPIC, EVENTS_TOPIC, Settings

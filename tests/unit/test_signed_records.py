@@ -129,7 +129,7 @@ def test_missing_or_mismatched_keys_refuse_with_a_clear_message() -> None:
 
 
 def test_the_embedded_publishers_are_the_services_sources() -> None:
-    from services.intake.domain import SOURCE as intake_source
+    from services.intake.domain.filing import SOURCE as intake_source
     from services.status.usecases import SOURCE as status_source
 
     assert PUBLISHERS == {"intake": intake_source, "status": status_source}

@@ -13,5 +13,5 @@ Pure, in-memory steps, each in its own module:
 * ``prepare`` a chunk of rows -> each good row's complaint and ``ComplaintFiled`` outbox
   record encoded for the store (what large imports run in worker processes).
 
-Writing the plan to the store is the job of ``services.intake.imports``.
+Writing the plan to the store is the job of ``services.intake.backfill.usecases``.
 """

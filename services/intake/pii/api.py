@@ -17,14 +17,14 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
 from services.intake.pii import store as pii
-from services.intake.pii.keys import PiiKeys
+from services.intake.pii.domain.keys import PiiKeys
+from services.intake.problems import not_found
 from services.intake.store import IntakeStore
 from shared.auth.deps import Caller, check, forbidden, require
 from shared.auth.policy import Area, Operation, reads_clear_personal_data
-from shared.http import Problem
+from shared.http import Problem, problem_type
 
 router = APIRouter(tags=["personal data"])
-PROBLEMS = "https://damrong.dopa.go.th/problems"
 log = structlog.get_logger()
 
 
@@ -49,10 +49,6 @@ class AccessOut(BaseModel):
     fields: list[str]
 
 
-def _not_found(what: str) -> Problem:
-    return Problem(404, "Not found", what, type_=f"{PROBLEMS}/not-found")
-
-
 def _area(row: asyncpg.Record) -> Area:
     """A complaints row's area, category included (restricted categories)."""
     return Area(row["province_code"], row["district_code"], row["channel"], row["category"])
@@ -66,12 +62,12 @@ async def get_clear_complainant(complaint_id: uuid.UUID, request: Request,
     """The complainant's identity in clear, for ``pii_reader`` principals only; the read
     is recorded (who, when, which complaint, which fields).  410 after an erasure."""
     require(principal, Operation.read_case)
-    not_found = _not_found(f"no complaint {complaint_id}")
+    missing = not_found(f"no complaint {complaint_id}")
     store: IntakeStore = request.app.state.store
     row = await store.get(complaint_id)
     if row is None:
-        raise not_found
-    check(principal, Operation.read_case, _area(row), not_found)
+        raise missing
+    check(principal, Operation.read_case, _area(row), missing)
     if not reads_clear_personal_data(principal):
         raise forbidden("reading a complainant's identity needs the pii_reader grant")
     keys: PiiKeys = request.app.state.pii_keys
@@ -81,9 +77,9 @@ async def get_clear_complainant(complaint_id: uuid.UUID, request: Request,
     except pii.Erased as exc:
         raise Problem(410, "Personal data erased",
                       f"the complainant's personal data was erased on "
-                      f"{exc.erased_at.isoformat()}", type_=f"{PROBLEMS}/erased") from None
+                      f"{exc.erased_at.isoformat()}", type_=problem_type("erased")) from None
     if clear is None:
-        raise not_found
+        raise missing
     log.info("pii.read", complaint_id=str(complaint_id), fields=sorted(clear.identity))
     return ClearComplainantOut(complaint_id=complaint_id, complainant_ref=clear.complainant_ref,
                                anonymous=clear.anonymous, **clear.identity)
@@ -115,11 +111,11 @@ async def delete_complainant(complainant_ref: uuid.UUID, request: Request,
     store: IntakeStore = request.app.state.store
     row = await pii.complaint_of(store.pool, complainant_ref)
     if row is None:
-        raise _not_found(f"no complainant {complainant_ref}")
+        raise not_found(f"no complainant {complainant_ref}")
     check(principal, Operation.erase_personal_data, _area(row))
     erasure = await pii.erase(store.pool, complainant_ref, subject=principal.subject,
                               now=dt.datetime.now(dt.UTC))
     if erasure is None:
-        raise _not_found(f"no complainant {complainant_ref}")
+        raise not_found(f"no complainant {complainant_ref}")
     log.info("pii.erased", complaint_id=str(erasure.complaint_id), already=erasure.already)
     return Response(status_code=204)

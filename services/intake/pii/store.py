@@ -13,9 +13,9 @@ from typing import Any
 
 import asyncpg
 
-from services.intake.domain import Complainant, erased_complainant, masked_complainant
-from services.intake.pii.envelope import open_identity, rewrap, seal_identity, unwrap_key
-from services.intake.pii.keys import PiiKeys
+from services.intake.domain.filing import Complainant, erased_complainant, masked_complainant
+from services.intake.pii.domain.envelope import open_identity, rewrap, seal_identity, unwrap_key
+from services.intake.pii.domain.keys import PiiKeys
 
 
 class Erased(Exception):

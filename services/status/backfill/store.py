@@ -23,8 +23,8 @@ from services.status.store import (
     case_arrays,
     event_arrays,
 )
-from shared.envelope_codec import to_record
 from shared.events import Envelope
+from shared.envelope_codec import encode
 from shared.outbox import NOTIFY_CHANNEL
 
 # (the filing, the case's final state, its later events in version order)
@@ -94,12 +94,11 @@ async def open_cases(conn: asyncpg.Connection, openings: list[Opening], topic: s
         envs.append(filing)
         envs += later
         for env in later:
-            key, headers, value = to_record(env)
+            rec = encode(env)
             ob_case.append(env.complaint_id)
-            ob_key.append(key)
-            # As shared.outbox.append stores them: [[name, text value], ...]
-            ob_headers.append(orjson.dumps([[k, v.decode()] for k, v in headers]).decode())
-            ob_value.append(value)
+            ob_key.append(rec.key)
+            ob_headers.append(orjson.dumps(rec.headers).decode())
+            ob_value.append(rec.value)
     args: list[Any] = event_arrays(envs)
     args.append([filing.complaint_id for filing, _s, _l in openings])
     args += case_arrays([state for _f, state, _l in openings])

@@ -17,10 +17,9 @@ from services.status.reports.schemas import CaseReportOut
 from services.status.reports.store import district_streams
 from shared.auth.deps import Caller, confined
 from shared.auth.policy import Operation
-from shared.http import Problem
+from shared.http import Problem, problem_type
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
-VALIDATION = "https://damrong.dopa.go.th/problems/validation"
 FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(9998, 12, 31)
 
 
@@ -37,10 +36,10 @@ async def get_case_report(
     for name, day in (("from", date_from), ("to", date_to)):
         if not FIRST_DAY <= day <= LAST_DAY:  # beyond, the bounds overflow timestamptz
             message = f"must be from {FIRST_DAY} to {LAST_DAY}"
-            raise Problem(422, "Invalid request", f"query.{name}: {message}", type_=VALIDATION,
+            raise Problem(422, "Invalid request", f"query.{name}: {message}", type_=problem_type("validation"),
                           errors=[{"field": f"query.{name}", "message": message}])
     if date_to < date_from:
-        raise Problem(422, "Invalid request", "query.to: is before from", type_=VALIDATION,
+        raise Problem(422, "Invalid request", "query.to: is before from", type_=problem_type("validation"),
                       errors=[{"field": "query.to", "message": "is before from"}])
     streams = await district_streams(pool, district_code, date_from, date_to)
     report = case_report(streams, district_code, date_from, date_to)

@@ -18,6 +18,7 @@ from services.intake.main import create_app
 from shared.config import Settings
 from tests.service_app import running_app
 
+
 @dataclass
 class IntakeService:
     client: httpx.AsyncClient

@@ -15,8 +15,8 @@ import openpyxl
 import orjson
 import pytest
 
-from services.intake.backfill.values import parse_date
 from damrong.cli.importer import write_rejected
+from services.intake.backfill.domain.values import parse_date
 from tests.integration.intake.conftest import IntakeService
 from tests.waiting import eventually
 

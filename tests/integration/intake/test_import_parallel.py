@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from services.intake import imports
+from services.intake.backfill import usecases as imports
 from services.intake.store import IntakeStore
 from shared.db import create_pool
 from tests.integration.intake.conftest import IntakeService

@@ -10,8 +10,8 @@ from typing import Any
 import orjson
 import pytest
 
-from services.intake.pii.envelope import Unreadable, open_identity, unwrap_key
-from services.intake.pii.keys import PiiKeys
+from services.intake.pii.domain.envelope import Unreadable, open_identity, unwrap_key
+from services.intake.pii.domain.keys import PiiKeys
 from services.intake.pii.store import rewrap_keys, seal_plaintext_rows
 from shared.auth.principal import Role
 from shared.db import create_pool

@@ -8,7 +8,8 @@ import uuid
 
 import pytest
 
-from services.intake.store import IntakeStore, NewComplaint
+from services.intake.domain.records import NewComplaint
+from services.intake.store import IntakeStore
 from shared.db import create_pool
 from tests.integration.intake.conftest import IntakeService
 

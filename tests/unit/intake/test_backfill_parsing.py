@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import ast
 import datetime as dt
 import io
-from pathlib import Path
 
 import openpyxl
 import pytest
 
-from services.intake.backfill import headers, values
-from services.intake.backfill.reader import UnreadableFile, read_table
+from services.intake.backfill.domain import headers, values
+from services.intake.backfill.domain.reader import UnreadableFile, read_table
 from shared.codes import CategoryCode, ChannelCode, ClosureReason
 from shared.thai_calendar import BANGKOK
 
@@ -156,15 +154,3 @@ def test_unreadable_files() -> None:
         read_table(b"a,b,c\n1,2,3\n")
     with pytest.raises(UnreadableFile, match="xlsx"):
         read_table(b"PK\x03\x04 not really a zip")
-
-
-def test_backfill_core_imports_no_io() -> None:
-    folder = Path(values.__file__).parent
-    for path in folder.glob("*.py"):
-        tree = ast.parse(path.read_text())
-        names = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import)
-                 for a in n.names}
-        names |= {n.module.split(".")[0] for n in ast.walk(tree)
-                  if isinstance(n, ast.ImportFrom) and n.module}
-        assert not names & {"fastapi", "asyncpg", "aiokafka", "structlog", "httpx",
-                            "logging"}, path.name

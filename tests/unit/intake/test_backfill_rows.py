@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from services.intake.backfill.plan import MissingColumns, plan_import
-from services.intake.backfill.reader import read_table
-from services.intake.backfill.rows import RowRejected, parse_row
+from services.intake.backfill.domain.plan import MissingColumns, plan_import
+from services.intake.backfill.domain.reader import read_table
+from services.intake.backfill.domain.rows import RowRejected, parse_row
 from shared.codes import ChannelCode, ClosureReason
 from shared.thai_calendar import BANGKOK
 

@@ -8,9 +8,15 @@ import uuid
 
 import pytest
 
-from services.intake.pii.envelope import (SealedIdentity, Unreadable, open_identity, rewrap,
-                                          seal_identity, unwrap_key)
-from services.intake.pii.keys import PiiKeys, PiiNotConfigured
+from services.intake.pii.domain.envelope import (
+    SealedIdentity,
+    Unreadable,
+    open_identity,
+    rewrap,
+    seal_identity,
+    unwrap_key,
+)
+from services.intake.pii.domain.keys import PiiKeys, PiiNotConfigured
 from shared.config import Settings
 
 KEYS = PiiKeys.of(b"m" * 32, b"h" * 32)

@@ -7,10 +7,13 @@ from typing import Any
 
 import pytest
 
-from services.intake.domain import BANGKOK
-from services.intake.validation import (
-    DESCRIPTION_MAX, SUBJECT_MAX, InvalidComplaint, parse_complaint,
+from services.intake.domain.validation import (
+    DESCRIPTION_MAX,
+    SUBJECT_MAX,
+    InvalidComplaint,
+    parse_complaint,
 )
+from shared.thai_calendar import BANGKOK
 
 NOW = dt.datetime(2026, 3, 1, 5, 0, tzinfo=dt.UTC)
 GOOD_PIN = "1101700230708"

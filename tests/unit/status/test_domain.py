@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import ast
 import datetime as dt
 import uuid
-from pathlib import Path
 
 import pytest
 
-from services.status import domain
 from services.status.domain import (
     Action,
     CaseState,
@@ -182,29 +179,6 @@ def test_evolve_rejects_inconsistent_history() -> None:
     with pytest.raises(ValueError):
         evolve(None, wrap(state, CaseAccepted(actor="x")))
     assert fold([]) is None
-
-
-@pytest.mark.parametrize(
-    "path", sorted(Path(domain.__file__).parent.glob("*.py")), ids=lambda p: p.name)
-def test_domain_is_pure(path: Path) -> None:
-    tree = ast.parse(path.read_text())
-    imported: set[str] = set()
-    modules: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            imported.update(a.name.split(".")[0] for a in node.names)
-            modules.update(a.name for a in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            assert node.level == 0, "absolute imports only"
-            imported.add(node.module.split(".")[0])
-            modules.add(node.module)
-    forbidden = {"fastapi", "asyncpg", "aiokafka", "structlog", "httpx", "starlette", "logging"}
-    assert not imported & forbidden
-    assert imported <= {"__future__", "datetime", "uuid", "enum", "pydantic", "shared",
-                        "services", "collections", "dataclasses", "itertools"}
-    outside = {m for m in modules if m.startswith(("shared", "services"))}
-    assert outside <= {"shared.events", "shared.codes", "shared.thai_calendar", "shared.chain",
-                       "services.status.domain.cases"}
 
 
 def test_backdated_transition_takes_its_effective_time() -> None:

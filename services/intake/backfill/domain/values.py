@@ -20,7 +20,11 @@ from functools import lru_cache
 from typing import Any, TypeVar
 
 from shared.codes import (
-    CATEGORY_LABELS, CHANNEL_LABELS, CLOSURE_REASON_LABELS, CategoryCode, ChannelCode,
+    CATEGORY_LABELS,
+    CHANNEL_LABELS,
+    CLOSURE_REASON_LABELS,
+    CategoryCode,
+    ChannelCode,
     ClosureReason,
 )
 from shared.thai_calendar import BANGKOK, BE_OFFSET, aware

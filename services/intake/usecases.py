@@ -14,14 +14,13 @@ from typing import Any
 
 import structlog
 
-from services.intake.domain import (FileComplaint, complaint_filed, masked_complainant,
-                                    tracking_no)
-from services.intake.pii.envelope import seal_identity
-from services.intake.pii.keys import PiiKeys
-from services.intake.store import IntakeStore, NewComplaint
+from services.intake.domain.filing import (
+    FileComplaint,
+)
+from services.intake.pii.domain.keys import PiiKeys
+from services.intake.domain.records import new_complaint
+from services.intake.store import IntakeStore
 from shared.config import Settings
-from shared.events import BackfilledOutcome
-from shared.envelope_codec import to_record
 
 log = structlog.get_logger()
 
@@ -56,45 +55,6 @@ class Filed:
 
 def _utc_iso(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).isoformat()
-
-
-def new_complaint(
-    cmd: FileComplaint, serial: int, now: dt.datetime, topic: str, keys: PiiKeys, *,
-    correlation_id: str | None = None, outcome: BackfilledOutcome | None = None,
-    filed_by: str | None = None, request_hash: bytes | None = None,
-) -> NewComplaint:
-    """The complaint row and its ``ComplaintFiled`` outbox record, filed at ``now`` (UTC).
-
-    The identity is sealed here (in import workers too, where the CPU is) under a fresh
-    data key; the row carries only that ciphertext, the wrapped key and the masked form."""
-    received_at = cmd.received_at or now
-    tracking = tracking_no(cmd.district_code, received_at, serial)
-    complaint_id, event_id = uuid.uuid4(), uuid.uuid4()
-    envelope = complaint_filed(
-        cmd, complaint_id=complaint_id, event_id=event_id, tracking=tracking,
-        received_at=received_at, recorded_at=now, correlation_id=correlation_id,
-        outcome=outcome,
-    )
-    key, headers, value = to_record(envelope)
-    identity = cmd.complainant.identity()
-    sealed = seal_identity(keys, complaint_id, identity) if identity else None
-    return NewComplaint(
-        complaint_id=complaint_id, tracking_no=tracking, channel=cmd.channel.value,
-        channel_ref=cmd.channel_ref, idempotency_key=cmd.idempotency_key,
-        request_hash=request_hash or cmd.request_hash(keys.hash_key),
-        category=cmd.category.value,
-        province_code=cmd.province_code, district_code=cmd.district_code,
-        subdistrict_code=cmd.subdistrict_code, subject=cmd.subject,
-        description=cmd.description, anonymous=cmd.complainant.anonymous,
-        complainant_ref=sealed.complainant_ref if sealed else None,
-        key_id=sealed.key_id if sealed else None,
-        wrapped_key=sealed.wrapped_key if sealed else None,
-        identity=sealed.sealed if sealed else None,
-        complainant_masked=masked_complainant(cmd.complainant.as_dict()),
-        received_at=received_at, recorded_at=now,
-        backfilled=cmd.backfilled, event_id=event_id, topic=topic, key=key,
-        headers=[[k, v.decode()] for k, v in headers], value=value, filed_by=filed_by,
-    )
 
 
 async def file_complaint(

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.intake.backfill.headers import FIELD_NAMES
-from services.intake.backfill.reader import Table, UnreadableFile
-from services.intake.backfill.rows import BackfillRow, RowRejected, parse_row
+from services.intake.backfill.domain.headers import FIELD_NAMES
+from services.intake.backfill.domain.reader import Table, UnreadableFile
+from services.intake.backfill.domain.rows import BackfillRow, RowRejected, parse_row
 
 
 @dataclass(frozen=True, slots=True)

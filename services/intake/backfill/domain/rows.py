@@ -25,9 +25,9 @@ from typing import Any
 
 import geothai
 
-from services.intake.backfill import values as v
-from services.intake.domain import FileComplaint
-from services.intake.validation import InvalidComplaint, parse_complaint
+from services.intake.backfill.domain import values as v
+from services.intake.domain.filing import FileComplaint
+from services.intake.domain.validation import InvalidComplaint, parse_complaint
 from shared.codes import ChannelCode
 from shared.events import BackfilledOutcome
 from shared.text import text_problem

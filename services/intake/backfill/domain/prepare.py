@@ -14,11 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.intake.backfill.plan import Rejected, cells_of
-from services.intake.backfill.rows import RowRejected, parse_row
-from services.intake.pii.keys import PiiKeys
-from services.intake.service import new_complaint
-from services.intake.store import row_json
+from services.intake.backfill.domain.plan import Rejected, cells_of
+from services.intake.backfill.domain.rows import RowRejected, parse_row
+from services.intake.pii.domain.keys import PiiKeys
+from services.intake.domain.records import new_complaint, row_json
 
 
 @dataclass(frozen=True, slots=True)

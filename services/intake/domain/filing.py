@@ -16,7 +16,6 @@ from shared import canonical_json, thai_calendar
 from shared.chain import GENESIS, seal
 from shared.codes import CategoryCode, ChannelCode
 from shared.events import INTAKE_SOURCE, BackfilledOutcome, ComplaintFiled, Envelope
-from shared.thai_calendar import BANGKOK
 
 SOURCE = INTAKE_SOURCE
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from services.intake.backfill.values import cell_text, match_key
+from services.intake.backfill.domain.values import cell_text, match_key
 
 # Field -> accepted names; the first Thai and first English name are the template's own.
 FIELD_NAMES: dict[str, tuple[str, ...]] = {

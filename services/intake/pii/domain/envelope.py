@@ -24,7 +24,7 @@ import orjson
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from services.intake.pii.keys import KEY_BYTES, PiiKeys
+from services.intake.pii.domain.keys import KEY_BYTES, PiiKeys
 
 NONCE_BYTES = 12
 SEALED_V1 = b"\x01"

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from services.intake.backfill.headers import ColumnMap, map_headers
+from services.intake.backfill.domain.headers import ColumnMap, map_headers
 
 HEADER_SEARCH = 10
 _ENCODINGS = ("utf-8-sig", "cp874")  # cp874 (Windows Thai) is a superset of TIS-620

@@ -17,7 +17,7 @@ import geothai
 import phonenumbers
 from stdnum.th import pin as thai_pin
 
-from services.intake.domain import BANGKOK, Complainant, FileComplaint
+from services.intake.domain.filing import Complainant, FileComplaint
 from shared.codes import CategoryCode, ChannelCode
 from shared.text import text_problem
 from shared.thai_calendar import aware

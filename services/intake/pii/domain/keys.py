@@ -14,8 +14,10 @@ import base64
 import binascii
 import hashlib
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from shared.config import Settings
+if TYPE_CHECKING:  # only read, never built here: keys stay free of the settings loader
+    from shared.config import Settings
 
 KEY_BYTES = 32
 

@@ -25,10 +25,10 @@ from typing import Any
 
 import structlog
 
-from services.intake.backfill.plan import Duplicate, Rejected, check_columns
-from services.intake.backfill.prepare import Encoded, PreparedChunk, prepare_chunk
-from services.intake.backfill.reader import read_table
-from services.intake.pii.keys import PiiKeys
+from services.intake.backfill.domain.plan import Duplicate, Rejected, check_columns
+from services.intake.backfill.domain.prepare import Encoded, PreparedChunk, prepare_chunk
+from services.intake.backfill.domain.reader import read_table
+from services.intake.pii.domain.keys import PiiKeys
 from services.intake.store import IntakeStore
 from shared.config import Settings
 

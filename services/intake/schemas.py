@@ -1,0 +1,82 @@
+"""Intake's request and response documents (separate from the domain and the storage rows)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from services.intake.domain import validation as v
+from shared.codes import CategoryCode, ChannelCode
+
+
+class FiledOut(BaseModel):
+    complaint_id: uuid.UUID
+    tracking_no: str
+    status: str
+    received_at: dt.datetime
+    recorded_at: dt.datetime
+
+
+class ComplaintOut(BaseModel):
+    complaint_id: uuid.UUID
+    tracking_no: str
+    channel: str
+    channel_ref: str | None
+    category: str
+    province_code: str
+    district_code: str
+    subdistrict_code: str | None
+    subject: str | None  # None (with complainant) for a caller who may not see personal data
+    received_at: dt.datetime
+    recorded_at: dt.datetime
+    backfilled: bool
+    filed_by: str | None  # the token subject that filed or imported it
+    complainant: dict[str, Any] | None  # masked; {"erased": true, ...} after an erasure
+    # For pii_readers and those who may erase it (admins, the district's officers).
+    complainant_ref: uuid.UUID | None = None
+
+
+class CodeLabel(BaseModel):
+    code: str
+    label_th: str
+    label_en: str
+
+
+class ProvinceOut(BaseModel):
+    code: str
+    name_th: str
+    name_en: str
+
+
+class DistrictOut(ProvinceOut):
+    province_code: str
+
+
+class ComplainantIn(BaseModel):
+    """Who complains (documentation of the body; ``validation.py`` checks it)."""
+
+    anonymous: bool
+    title: str | None = Field(default=None, max_length=v.TITLE_MAX)
+    name: str | None = Field(default=None, max_length=v.NAME_MAX)
+    national_id: str | None = Field(default=None, description="13 digits, checksum checked")
+    phone: str | None = Field(default=None, description="Thai number, any common format")
+    email: str | None = Field(default=None, max_length=v.EMAIL_MAX)
+    address: str | None = Field(default=None, max_length=v.ADDRESS_MAX)
+
+
+class ComplaintIn(BaseModel):
+    """The body of POST /v1/complaints, for the OpenAPI schema only: the hot path parses
+    it by hand (``validation.parse_complaint``), naming every bad field in one 422."""
+
+    channel: ChannelCode
+    category: CategoryCode
+    district_code: str = Field(pattern=r"^\d{4}$")
+    subdistrict_code: str | None = Field(default=None, pattern=r"^\d{6}$")
+    subject: str = Field(min_length=1, max_length=v.SUBJECT_MAX)
+    description: str = Field(min_length=1, max_length=v.DESCRIPTION_MAX)
+    received_at: dt.datetime | None = Field(default=None, description="default: now")
+    channel_ref: str | None = Field(default=None, max_length=v.REF_MAX)
+    complainant: ComplainantIn
