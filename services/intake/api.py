@@ -105,16 +105,16 @@ async def get_complaint(complaint_id: uuid.UUID, request: Request,
     row = await store_of(request).get(complaint_id)
     if row is None:
         raise not_found
-    area = Area(row["province_code"], row["district_code"], row["channel"], row["category"])
+    area = Area(row.province_code, row.district_code, row.channel, row.category)
     check(principal, Operation.read_case, area, not_found)
-    fields = {k: row[k] for k in ComplaintOut.model_fields
+    fields = {k: getattr(row, k) for k in ComplaintOut.model_fields
               if k not in ("complainant", "complainant_ref")}
     if not sees_personal_data(principal):
         return ComplaintOut(**{**fields, "subject": None}, complainant=None)
     shows_ref = reads_clear_personal_data(principal) or decide(
         principal, Operation.erase_personal_data, area) is Decision.allow
-    return ComplaintOut(**fields, complainant=row["complainant_masked"],
-                        complainant_ref=row["complainant_ref"] if shows_ref else None)
+    return ComplaintOut(**fields, complainant=row.complainant_masked,
+                        complainant_ref=row.complainant_ref if shows_ref else None)
 
 
 @cache

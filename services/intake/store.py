@@ -11,8 +11,11 @@ caller then reads the winner.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import uuid
 from collections import deque
+from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 import orjson
@@ -74,6 +77,37 @@ _COLUMNS = (
     "province_code, district_code, subdistrict_code, subject, anonymous, complainant_ref, "
     "complainant_masked, received_at, recorded_at, backfilled, filed_by"
 )
+
+
+@dataclass(frozen=True, slots=True)
+class StoredComplaint:
+    """A filed complaint as intake keeps it: personal data only masked (the sealed identity
+    is read apart, by ``pii.store``, for pii_readers)."""
+
+    complaint_id: uuid.UUID
+    tracking_no: str
+    channel: str
+    channel_ref: str | None
+    idempotency_key: str | None
+    request_hash: bytes
+    category: str
+    province_code: str
+    district_code: str
+    subdistrict_code: str | None
+    subject: str
+    anonymous: bool
+    complainant_ref: uuid.UUID | None
+    complainant_masked: dict[str, Any] | None
+    received_at: dt.datetime
+    recorded_at: dt.datetime
+    backfilled: bool
+    filed_by: str | None
+
+    @classmethod
+    def of(cls, row: asyncpg.Record | None) -> StoredComplaint | None:
+        if row is None:
+            return None
+        return cls(**{**dict(row), "request_hash": bytes(row["request_hash"])})
 
 
 def _batch_json(rows: list[NewComplaint]) -> str:
@@ -182,19 +216,19 @@ class IntakeStore:
 
     async def find_duplicate(
         self, idempotency_key: str | None, channel: str, channel_ref: str | None
-    ) -> asyncpg.Record | None:
+    ) -> StoredComplaint | None:
         """The complaint already filed under this idempotency key or channel reference
         (the key wins when both match different complaints)."""
         if idempotency_key is None and channel_ref is None:
             return None
-        return await self.pool.fetchrow(
+        return StoredComplaint.of(await self.pool.fetchrow(
             f"SELECT {_COLUMNS} FROM complaints "
             "WHERE idempotency_key = $1 OR (channel = $2 AND channel_ref = $3) "
             "ORDER BY (idempotency_key IS NOT DISTINCT FROM $1) DESC LIMIT 1",
             idempotency_key, channel, channel_ref,
-        )
+        ))
 
-    async def get(self, complaint_id: uuid.UUID) -> asyncpg.Record | None:
-        return await self.pool.fetchrow(
+    async def get(self, complaint_id: uuid.UUID) -> StoredComplaint | None:
+        return StoredComplaint.of(await self.pool.fetchrow(
             f"SELECT {_COLUMNS} FROM complaints WHERE complaint_id = $1", complaint_id
-        )
+        ))

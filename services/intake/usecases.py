@@ -17,8 +17,8 @@ import structlog
 from services.intake.domain.filing import (
     FileComplaint,
 )
-from services.intake.pii.domain.keys import PiiKeys
 from services.intake.domain.records import new_complaint
+from services.intake.pii.domain.keys import PiiKeys
 from services.intake.store import IntakeStore
 from shared.config import Settings
 
@@ -86,9 +86,8 @@ async def file_complaint(
                                           cmd.channel_ref)
     if existing is None:  # only a uuid4 or tracking-serial collision could get here
         raise RuntimeError("complaint insert conflicted with no duplicate to replay")
-    if bytes(existing["request_hash"]) != digest:
-        raise IdempotencyConflict(str(existing["complaint_id"]))
-    log.info("complaint.replayed", complaint_id=str(existing["complaint_id"]))
-    return Filed(existing["complaint_id"], existing["tracking_no"], existing["received_at"],
-                 existing["recorded_at"], replayed=True,
-                 complainant_ref=existing["complainant_ref"])
+    if existing.request_hash != digest:
+        raise IdempotencyConflict(str(existing.complaint_id))
+    log.info("complaint.replayed", complaint_id=str(existing.complaint_id))
+    return Filed(existing.complaint_id, existing.tracking_no, existing.received_at,
+                 existing.recorded_at, replayed=True, complainant_ref=existing.complainant_ref)

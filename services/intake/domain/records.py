@@ -23,8 +23,8 @@ from services.intake.domain.filing import (
 )
 from services.intake.pii.domain.envelope import seal_identity
 from services.intake.pii.domain.keys import PiiKeys
-from shared.events import BackfilledOutcome
 from shared.envelope_codec import encode
+from shared.events import BackfilledOutcome
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,6 @@ import datetime as dt
 import uuid
 from typing import Annotated
 
-import asyncpg
 import structlog
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
@@ -19,7 +18,7 @@ from pydantic import BaseModel
 from services.intake.pii import store as pii
 from services.intake.pii.domain.keys import PiiKeys
 from services.intake.problems import not_found
-from services.intake.store import IntakeStore
+from services.intake.store import IntakeStore, StoredComplaint
 from shared.auth.deps import Caller, check, forbidden, require
 from shared.auth.policy import Area, Operation, reads_clear_personal_data
 from shared.http import Problem, problem_type
@@ -49,9 +48,9 @@ class AccessOut(BaseModel):
     fields: list[str]
 
 
-def _area(row: asyncpg.Record) -> Area:
+def _area(row: StoredComplaint | pii.Placement) -> Area:
     """A complaints row's area, category included (restricted categories)."""
-    return Area(row["province_code"], row["district_code"], row["channel"], row["category"])
+    return Area(row.province_code, row.district_code, row.channel, row.category)
 
 
 @router.get("/v1/complaints/{complaint_id}/complainant", response_model=ClearComplainantOut,

@@ -74,12 +74,24 @@ async def read_clear(pool: asyncpg.Pool, keys: PiiKeys, complaint_id: uuid.UUID,
     return ClearIdentity(complaint_id, ref, row["anonymous"], identity)
 
 
-async def complaint_of(pool: asyncpg.Pool, ref: uuid.UUID) -> asyncpg.Record | None:
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where a complaint belongs: what a permission check needs of it."""
+
+    complaint_id: uuid.UUID
+    province_code: str
+    district_code: str
+    channel: str
+    category: str
+
+
+async def complaint_of(pool: asyncpg.Pool, ref: uuid.UUID) -> Placement | None:
     """Where the complainant's complaint belongs (for the erasure's permission check)."""
-    return await pool.fetchrow(
+    row = await pool.fetchrow(
         "SELECT c.complaint_id, c.province_code, c.district_code, c.channel, c.category "
         "FROM complainants k JOIN complaints c USING (complaint_id) "
         "WHERE k.complainant_ref = $1", ref)
+    return None if row is None else Placement(**dict(row))
 
 
 async def erase(pool: asyncpg.Pool, ref: uuid.UUID, *, subject: str,

@@ -16,8 +16,8 @@ from typing import Any
 
 from services.intake.backfill.domain.plan import Rejected, cells_of
 from services.intake.backfill.domain.rows import RowRejected, parse_row
-from services.intake.pii.domain.keys import PiiKeys
 from services.intake.domain.records import new_complaint, row_json
+from services.intake.pii.domain.keys import PiiKeys
 
 
 @dataclass(frozen=True, slots=True)
