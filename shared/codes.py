@@ -43,7 +43,7 @@ class CategoryCode(StrEnum):
 
 
 class CaseStatus(StrEnum):
-    """Where a case stands in its lifecycle (DESIGN.md §3)."""
+    """Where a case stands in its lifecycle (ARCHITECTURE.md §7)."""
 
     filed = "filed"
     accepted = "accepted"

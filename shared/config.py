@@ -26,7 +26,7 @@ class Settings(BaseSettings):
     dlq_topic: str = DLQ_TOPIC
     topic_partitions: int = Field(default=8, ge=1)
     topic_replication: int = Field(default=1, ge=1)
-    # Short group timeouts keep joins fast on the embedded broker (see DESIGN.md §6).
+    # Short group timeouts keep joins fast on the embedded broker (see ARCHITECTURE.md §8).
     kafka_session_timeout_ms: int = 6000
     kafka_heartbeat_interval_ms: int = 1000
     # Consumer groups are "<prefix>-status" and "<prefix>-kpi".  Another deployment (or a

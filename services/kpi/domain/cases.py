@@ -1,6 +1,6 @@
 """KPI arithmetic and the per-case fold: pure, no I/O, time always passed in.
 
-Definitions (DESIGN.md §4):
+Definitions (ARCHITECTURE.md §7):
 
 * Thai fiscal year N (Buddhist Era) runs 1 October N−544 CE .. 30 September N−543 CE,
   in Asia/Bangkok time (UTC+7 all year: Thailand has no daylight saving).

@@ -1,4 +1,4 @@
-"""The KPI reports over HTTP: every figure of DESIGN.md §4, as of any date and as known
+"""The KPI reports over HTTP: every figure of ARCHITECTURE.md §7, as of any date and as known
 at any time.
 
 Every endpoint takes the filters province_code, district_code, channel, category (and

@@ -1,4 +1,4 @@
-"""The case state machine (DESIGN.md §3): pure decisions and folds, no I/O, time passed in.
+"""The case state machine (ARCHITECTURE.md §7): pure decisions and folds, no I/O, time passed in.
 
 ``decide(state, command, now)`` answers with the event payload a legal command produces, or
 raises a ``DomainError``; ``evolve(state, envelope)`` folds one stored event into the state.
