@@ -35,7 +35,7 @@ from damrong.cli.audit_output import (
     replay_object,
 )
 from services.status.domain.report import CaseReport, case_report
-from services.status.store import row_link
+from services.status.store import stored_links
 from shared.chain import Break, Link, Verdict, compare_copies, verify_case
 from shared.config import Settings
 from damrong.cli.local import local_servers
@@ -86,18 +86,11 @@ async def db_links(settings: Settings, district: str | None) -> dict[Key, Link]:
     try:
         await conn.set_type_codec("jsonb", schema="pg_catalog", encoder=json.dumps,
                                   decoder=json.loads)
-        sql = "SELECT * FROM events"
-        args: list[str] = []
-        if district is not None:
-            sql += (" WHERE complaint_id IN (SELECT complaint_id FROM cases"
-                    " WHERE district_code = $1)")
-            args.append(district)
-        rows = await conn.fetch(sql, *args)
+        return await stored_links(conn, district)
     except asyncpg.UndefinedTableError:
         raise AuditFailed(f"no status tables in {_safe_dsn(settings)}") from None
     finally:
         await conn.close()
-    return {(r["complaint_id"], r["version"]): row_link(r) for r in rows}
 
 
 async def topic_links(settings: Settings, district: str | None, audit: Audit

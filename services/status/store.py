@@ -88,6 +88,18 @@ def row_link(row: asyncpg.Record) -> Link:
     )
 
 
+async def stored_links(conn: asyncpg.Connection, district: str | None = None
+                       ) -> dict[tuple[uuid.UUID, int], Link]:
+    """Every stored event (of one district's cases), as written, by case and version: what
+    ``damrong audit verify`` checks the chains of."""
+    sql = "SELECT * FROM events"
+    args: list[str] = []
+    if district is not None:
+        sql += " WHERE complaint_id IN (SELECT complaint_id FROM cases WHERE district_code = $1)"
+        args.append(district)
+    return {(r["complaint_id"], r["version"]): row_link(r) for r in await conn.fetch(sql, *args)}
+
+
 async def _insert_event(conn: asyncpg.Connection, env: Envelope, *, if_absent: bool) -> bool:
     sql = (
         "INSERT INTO events (complaint_id, version, event_id, kind, source, occurred_at, "
