@@ -186,6 +186,9 @@ def signing_key(
     print(f"EVENT_PUBLIC_KEYS entry: {json.dumps({source: public_key_of(private)})[1:-1]}")
 
 
+from damrong.cli.dlq_commands import dlq_app  # noqa: E402  (imports only typer at load)
+
+app.add_typer(dlq_app, name="dlq")
 
 complainant_app = typer.Typer(help="Complainants' personal data (PDPA).",
                               no_args_is_help=True)
