@@ -3,7 +3,7 @@
 For audits and replays: a consumer of its own (no group, partitions assigned by hand, so
 no live consumer group rebalances).  The end is each partition's high-water mark from the
 first fetch responses: the embedded broker's ``end_offsets`` can lag after a batched
-produce (DESIGN.md §6), a fetch response's mark does not.
+produce (ARCHITECTURE.md §8), a fetch response's mark does not.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ async def read_topic(settings: Settings, *, batch: int = 10_000
         enable_auto_commit=False, auto_offset_reset="earliest",
         max_partition_fetch_bytes=16 << 20, fetch_max_bytes=64 << 20,
     )
-    await consumer.start()
     try:
+        await consumer.start()  # inside: a consumer that failed to start is stopped too
         topic = settings.events_topic
         parts = consumer.partitions_for_topic(topic)
         if not parts:  # metadata not fetched yet for this topic
