@@ -34,12 +34,13 @@ from damrong.cli.audit_output import (
     print_replay,
     replay_object,
 )
+from damrong.cli.local import local_servers
+from damrong.cli.tokens import data_dir_of
+from damrong.embedded.event_keys import reader_settings
 from services.status.domain.report import CaseReport, case_report
 from services.status.store import stored_links
 from shared.chain import Break, Link, Verdict, compare_copies, verify_case
 from shared.config import Settings
-from damrong.cli.local import local_servers
-from damrong.embedded.event_keys import reader_settings
 from shared.envelope_codec import DecodeError, from_record, link_from_record
 from shared.events import Envelope
 from shared.signed_records import (
@@ -49,7 +50,6 @@ from shared.signed_records import (
     signature_of,
     verifier_from_settings,
 )
-from damrong.cli.tokens import data_dir_of
 from shared.topic_reader import TopicMissing, read_topic
 
 STATUS_SCHEMA = "status"

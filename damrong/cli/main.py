@@ -111,9 +111,9 @@ def token(
     data_dir: Annotated[Path | None, DataDirOption] = None,
 ) -> None:
     """Print a development token signed with the local platform's secret."""
-    from shared.auth.principal import Role
     from damrong.cli.tokens import issue
     from damrong.embedded.auth_secret import NoSecret
+    from shared.auth.principal import Role
 
     try:
         print(issue(role=Role(role), subject=subject, district=district, province=province,

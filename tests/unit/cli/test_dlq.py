@@ -23,8 +23,8 @@ def _letter(record: tuple[bytes, list[tuple[str, bytes]], bytes], *, group: str 
             error: str = "refused", partition: int = 0, offset: int = 0,
             at: dt.datetime = AT) -> DeadLetter:
     key, headers, value = record
-    return DeadLetter(partition, offset, at, key, value, tuple(headers) + (
-        ("dlq_error", error.encode()), ("dlq_group", group.encode()),
+    return DeadLetter(partition, offset, at, key, value, (
+        *headers, ("dlq_error", error.encode()), ("dlq_group", group.encode()),
         ("dlq_origin", b"complaints.events/0/7")))
 
 
@@ -71,7 +71,7 @@ def test_filters_all_hold() -> None:
 
 def test_the_plan_sends_each_record_once_and_names_what_will_come_back() -> None:
     genuine, unsigned = signed_record(_event()), to_record(_event())
-    junk = (b"k", [], b"not an event")
+    junk: tuple[bytes, list[tuple[str, bytes]], bytes] = (b"k", [], b"not an event")
     letters = [_letter(genuine, group="g-status"), _letter(unsigned),
                _letter(genuine, group="g-kpi", offset=1), _letter(junk),
                _letter(unsigned, group="g-kpi", error="again", offset=2)]
