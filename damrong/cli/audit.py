@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import logging
 import os
 import sys
 import uuid
@@ -217,13 +218,16 @@ def settings_for(database_url: str | None, bootstrap: str | None, topic: str | N
 def _run(work: Coroutine[Any, Any, T]) -> T:
     """``work``'s result, or exit code 2 with a readable message (on standard error, so
     that --json output stays parseable) when a server is away."""
+    # aiokafka logs every failed connection attempt: the one message below says it.
+    logging.getLogger("aiokafka").addHandler(logging.NullHandler())
     try:
         return asyncio.run(work)
     except (AuditFailed, TopicMissing) as exc:
         message = str(exc)
     except (OSError, asyncpg.PostgresError, KafkaError) as exc:
         message = f"cannot read the event log: {type(exc).__name__}: {exc}"
-    Console(stderr=True).print(message, style="red", markup=False, highlight=False)
+    Console(stderr=True).print(message, style="red", markup=False, highlight=False,
+                               soft_wrap=True)
     raise SystemExit(2)
 
 
