@@ -18,6 +18,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
+import psutil
 import structlog
 
 log = structlog.get_logger()
@@ -43,6 +44,40 @@ def port_in_use(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.settimeout(0.5)
         return sock.connect_ex((host, port)) == 0
+
+
+def port_holder(port: int) -> str:
+    """Who listens on port, for error messages: "pid N (cmdline)", or "an unknown process"
+    (another user's socket when we are not root)."""
+    try:
+        conns = psutil.net_connections(kind="tcp")
+    except psutil.Error:
+        conns = []
+    for conn in conns:
+        if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port:
+            if conn.pid is None:
+                break
+            try:
+                return f"pid {conn.pid} ({' '.join(psutil.Process(conn.pid).cmdline())[:120]})"
+            except psutil.Error:
+                return f"pid {conn.pid}"
+    return "an unknown process"
+
+
+async def wait_port_free(host: str, port: int, setting: str, timeout: float = 10.0) -> None:
+    """Return once nothing accepts connections on host:port; RuntimeError naming the holder
+    and the setting that chooses the port after timeout seconds.
+
+    A process of a crashed run may still hold its port for a moment while it shuts down (the
+    parent-death signal reaches it only when the launcher dies), so a restart waits for that
+    instead of failing at once.
+    """
+    deadline = time.monotonic() + timeout
+    while port_in_use(host, port):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"port {host}:{port} is already in use by {port_holder(port)} "
+                               f"(choose another with {setting})")
+        await asyncio.sleep(0.05)
 
 
 def env_port(name: str, default: int, env: dict[str, str] | None = None) -> int:
@@ -76,11 +111,14 @@ def tail(path: Path, lines: int = 20) -> str:
 _prctl = ctypes.CDLL(None, use_errno=True).prctl if sys.platform.startswith("linux") else None
 
 
-def _die_with_parent(sig: int) -> None:
+def _die_with_parent(sig: int, parent: int) -> None:
     # Runs in the child between fork and exec (after the uid switch, so the kernel keeps it):
     # if the launcher is SIGKILLed, the kernel sends sig to the child, so no orphan keeps the port.
     if _prctl is not None:
         _prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0)
+        if os.getppid() != parent:
+            # The launcher died between fork and prctl: the signal will never come.
+            os._exit(1)
 
 
 def spawn(
@@ -111,7 +149,8 @@ def spawn(
             cwd=cwd,
             user=user,
             start_new_session=True,
-            preexec_fn=functools.partial(_die_with_parent, death_signal) if arm else None,
+            preexec_fn=(functools.partial(_die_with_parent, death_signal, os.getpid())
+                        if arm else None),
         )
 
 
@@ -192,6 +231,13 @@ class ManagedChild(Managed):
     name = "server"
     stop_signal = signal.SIGTERM
     stop_grace = 10.0
+    # Told of every process spawned (the launcher records it for the restart after a crash).
+    on_spawn: Callable[[str, subprocess.Popen[bytes], int], None] | None = None
+
+    def spawned(self) -> None:
+        """Call right after ``proc`` was spawned."""
+        if self.on_spawn is not None and self.proc is not None:
+            self.on_spawn(self.name, self.proc, self.stop_signal)
 
     async def stop(self, grace: float | None = None) -> None:
         if self.proc is None:

@@ -9,7 +9,6 @@ waits forever for connected clients).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import importlib
 import os
 import signal
@@ -18,13 +17,14 @@ import subprocess
 import time
 import warnings
 from pathlib import Path
-from types import ModuleType, TracebackType
+from types import ModuleType
 
 import asyncpg
 import psutil
 import structlog
 
-from damrong.embedded._proc import ManagedChild, port_in_use, spawn
+from damrong.embedded._proc import ManagedChild, spawn, wait_port_free
+from damrong.embedded.instance import stop_processes
 
 log = structlog.get_logger()
 
@@ -69,49 +69,84 @@ def _prepare_root_permissions(data_dir: Path) -> str | None:
     return RUN_AS
 
 
+def _works_on(proc: psutil.Process, data_dir: Path) -> bool:
+    """True if proc is a live (not zombie) postgres process working in data_dir (postgres
+    chdirs into it).  A process we may not inspect is not ours: ours runs as us, or as RUN_AS
+    when we are root and may inspect anything."""
+    try:
+        return ((proc.name() or "").startswith("postgres")
+                and proc.status() != psutil.STATUS_ZOMBIE
+                and Path(proc.cwd()) == data_dir)
+    except psutil.Error:
+        return False
+
+
+def _pid_works_on(pid: int, data_dir: Path) -> bool:
+    try:
+        return _works_on(psutil.Process(pid), data_dir)
+    except psutil.Error:
+        return False
+
+
 def _datadir_processes(data_dir: Path) -> list[psutil.Process]:
-    """postgres processes (postmaster and backends) working in data_dir: they chdir into it."""
-    found = []
-    for proc in psutil.process_iter(["name"]):
-        try:
-            if (proc.info["name"] or "").startswith("postgres") and Path(proc.cwd()) == data_dir:
-                found.append(proc)
-        except psutil.Error:
-            continue
-    return found
+    """postgres processes (postmaster and backends) working in data_dir."""
+    return [proc for proc in psutil.process_iter() if _works_on(proc, data_dir)]
+
+
+def _is_postmaster(proc: psutil.Process) -> bool:
+    # Backends and auxiliary processes replace their command line with "postgres: <role>";
+    # the postmaster keeps the one we started it with.
+    try:
+        return "-D" in proc.cmdline()
+    except psutil.Error:
+        return False
+
+
+def _lock_files(data_dir: Path) -> list[Path]:
+    """The data dir's lock file and the unix socket lock files in it (our socket dir)."""
+    return [data_dir / "postmaster.pid", *sorted(data_dir.glob(".s.PGSQL.*.lock"))]
+
+
+def _recorded_pid(lock_file: Path) -> int | None:
+    try:
+        return int(lock_file.read_text().split("\n", 1)[0].strip())
+    except (OSError, ValueError):
+        return None
 
 
 def clear_stale_postmaster(data_dir: Path, grace: float = 30.0) -> None:
-    """Deal with postmaster.pid left by a killed run.
+    """Make data_dir startable after a killed run.  Only for a data dir this process owns
+    (the launcher's data-dir lock, or a test's own directory): any postgres working in it is a
+    leftover.
 
-    A leftover postgres still serving this data dir is stopped (SIGINT, then SIGKILL) together
-    with any orphaned backends; then a pid file that is still there is removed. Postgres itself
-    would refuse to start when the recorded pid was reused by another program (it cannot tell),
-    and removing the file is only safe once nothing else works on the data dir, hence the sweep.
+    Leftovers are stopped: postmasters with SIGINT (fast shutdown, no recovery needed), then
+    whatever is left, orphaned backends included, with SIGKILL; a zombie counts as stopped.
+    Then the lock files of the dead server are removed.  Postgres takes one for stale only
+    when kill(pid, 0) fails (no such process, or another user's), so it refuses to start while
+    the recorded pid is a zombie not reaped yet, or was reused by a process of the server's
+    own user (RUN_AS when we are root).  Here a file is stale unless its pid is a live
+    postgres on this data dir.  Removing postmaster.pid loses nothing: postgres finds a dead
+    server's shared memory by the data dir's inode, and frees it once nothing is attached.
     """
-    pid_file = data_dir / "postmaster.pid"
-    try:
-        pid = int(pid_file.read_text().split("\n", 1)[0].strip())
-    except (OSError, ValueError):
-        return
+    data_dir = data_dir.resolve()
     procs = _datadir_processes(data_dir)
-    for proc in procs:
-        if proc.pid == pid:
-            log.warning("stopping leftover postgres on data dir", pid=pid)
-            try:
-                proc.send_signal(signal.SIGINT)  # fast shutdown: clean, no recovery needed
-                proc.wait(timeout=grace)
-            except psutil.TimeoutExpired:
-                proc.kill()
-            except psutil.NoSuchProcess:
-                pass
-    for proc in procs:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            proc.kill()  # orphaned backends of a SIGKILLed postmaster
-    psutil.wait_procs(procs, timeout=grace)
-    if pid_file.exists():
-        log.warning("removing stale postmaster.pid", pid=pid)
-        pid_file.unlink()
+    if procs:
+        postmasters = [proc for proc in procs if _is_postmaster(proc)]
+        log.warning("stopping leftover postgres on data dir",
+                    pids=[proc.pid for proc in postmasters], processes=len(procs))
+        stop_processes([(proc, signal.SIGINT) for proc in postmasters], grace)
+        if stuck := stop_processes([(proc, signal.SIGKILL) for proc in procs], grace):
+            raise RuntimeError(f"postgres pid {stuck[0].pid} still works on {data_dir} and "
+                               "does not stop; stop it, then start again")
+    for lock_file in _lock_files(data_dir):
+        if not lock_file.exists():
+            continue
+        pid = _recorded_pid(lock_file)
+        if pid is not None and pid > 0 and _pid_works_on(pid, data_dir):
+            # Started by someone else since the sweep: not ours to remove.
+            raise RuntimeError(f"postgres pid {pid} works on {data_dir}; stop it first")
+        log.warning("removing stale lock file", file=lock_file.name, pid=pid)
+        lock_file.unlink(missing_ok=True)
 
 
 class EmbeddedPostgres(ManagedChild):
@@ -152,9 +187,8 @@ class EmbeddedPostgres(ManagedChild):
         if self.is_running():
             return
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        clear_stale_postmaster(self.data_dir)
-        if port_in_use(self.host, self.port):
-            raise RuntimeError(f"port {self.host}:{self.port} is already in use (DAMRONG_PG_PORT)")
+        await asyncio.to_thread(clear_stale_postmaster, self.data_dir)
+        await wait_port_free(self.host, self.port, "DAMRONG_PG_PORT")
         user = await asyncio.to_thread(_prepare_root_permissions, self.data_dir)
         if not (self.data_dir / "PG_VERSION").exists():
             await asyncio.to_thread(self._initdb, user)
@@ -165,6 +199,7 @@ class EmbeddedPostgres(ManagedChild):
         self.proc = spawn(
             argv, self.log_file, cwd=self.data_dir, user=user, death_signal=signal.SIGINT
         )
+        self.spawned()
         log.info("postgres starting", pid=self.proc.pid, port=self.port)
         await self._wait_ready(timeout)
         await self._ensure_database()

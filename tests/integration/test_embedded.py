@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import sys
@@ -15,6 +16,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from damrong.embedded import EmbeddedBroker, EmbeddedPostgres, Platform, free_port
+from damrong.embedded.postgres import RUN_AS
 from tests.infra import embedded_only
 
 pytestmark = [pytest.mark.integration, embedded_only("tests the embedded servers")]
@@ -99,6 +101,41 @@ async def test_postgres_survives_killed_run(tmp_path: Path) -> None:
         await conn.close()
     finally:
         await again.stop()
+
+
+async def test_postgres_starts_when_its_lock_files_name_a_reused_pid(tmp_path: Path) -> None:
+    """After a crash the dead server's pid may belong to another program by the time we
+    restart (a fresh container counts pids from 1 again).  Postgres would take it for its
+    predecessor; the launcher knows better and removes both lock files."""
+    port = free_port()
+    pg = EmbeddedPostgres(tmp_path / "pg", port)
+    await pg.start()
+    assert pg.proc is not None
+    pg.proc.kill()
+    pg.proc.wait()
+    pg.proc = None
+    locks = [tmp_path / "pg" / "postmaster.pid", *(tmp_path / "pg").glob(".s.PGSQL.*.lock")]
+    assert len(locks) == 2
+    # Live, no postmaster, and of the server's own user: a process of another user would
+    # fail postgres's kill(pid, 0) with EPERM, which it already takes for "not mine".
+    other = await asyncio.create_subprocess_exec(
+        "sleep", "60", user=RUN_AS if os.geteuid() == 0 else None)
+    try:
+        for lock in locks:
+            lines = lock.read_text().split("\n")
+            lock.write_text("\n".join([str(other.pid), *lines[1:]]))
+        again = EmbeddedPostgres(tmp_path / "pg", port)
+        try:
+            await again.start()
+            conn = await asyncpg.connect(again.url)
+            assert await conn.fetchval("SELECT 1") == 1
+            await conn.close()
+        finally:
+            await again.stop()
+        assert other.returncode is None  # left alone
+    finally:
+        other.kill()
+        await other.wait()
 
 
 FAKE_SERVICE = Path(__file__).with_name("fake_service.py")
