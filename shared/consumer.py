@@ -1,45 +1,50 @@
 """Consume the event topic into a PostgreSQL projection, exactly once in effect.
 
-Per partition batch, one database transaction applies the events and stores the next
-offset; on (re)assignment the consumer seeks to the stored offsets, so Kafka's own
-committed offsets are only informational.  Errors split two ways (as in arroyo):
+Per partition batch, one database transaction applies the events (``shared.batches``:
+the batch handler, else event by event) and stores the next offset; on (re)assignment the
+consumer seeks to the stored offsets, so Kafka's own committed offsets are only
+informational.  Failures split three ways (as in arroyo):
 
-* a record that cannot be decoded, that is not signed by the key of the source it claims
-  (``shared.signed_records``), or that the handler rejects with ``PoisonEvent``, goes to
-  the dead-letter topic with the error in headers, and consumption moves on;
-* anything else (database down, ...) rolls the batch back and retries it after a pause.
+* a record that can never apply goes to the dead-letter topic with the reason in headers,
+  and consumption moves on: undecodable or schema-invalid, not signed by the key of the
+  source it claims or altered (``shared.signed_records``), or refused by the handler as
+  ``PoisonEvent`` (impossible in the domain);
+* a transient fault (``shared.faults.is_transient``: connection lost or terminated,
+  deadlock, serialization failure, lock or statement timeout, server out of resources,
+  broker timeout) rolls the batch back, discards the connection (it may be mid-operation:
+  it is terminated, never handed back for reuse) and retries the batch after a growing
+  pause, storing nothing meanwhile;
+* anything else is a bug: the transaction rolls back and ``run`` raises it, leaving the
+  stored offsets where they were, so the service reports unhealthy and the valid event is
+  applied once the code is fixed, never lost to the dead-letter topic.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator
 
 import asyncpg
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
+from shared import batches
+from shared.batches import PoisonEvent, RefuseBatch
 from shared.config import Settings
 from shared.envelope_codec import DecodeError, from_link
 from shared.events import Envelope
+from shared.faults import Backoff, is_transient
 from shared.signed_records import verifier_from_settings
 
 log = structlog.get_logger()
 
+__all__ = ["BatchHandler", "EventConsumer", "Handler", "PoisonEvent", "RefuseBatch"]
 
-class PoisonEvent(Exception):
-    """The handler refuses this event for good (it must not have written anything)."""
-
-
-class _Unexpected(Exception):
-    pass
-
-
-Handler = Callable[[asyncpg.Connection, Envelope], Awaitable[None]]
+Handler = batches.Handler[Envelope]
 # Applies many events at once; must have exactly the effect of ``Handler`` on each in turn.
-BatchHandler = Callable[[asyncpg.Connection, list[Envelope]], Awaitable[None]]
+BatchHandler = batches.BatchHandler[Envelope]
 
 
 class _Rebalance(ConsumerRebalanceListener):
@@ -48,9 +53,16 @@ class _Rebalance(ConsumerRebalanceListener):
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         self._owner.assigned.clear()
+        self._owner._unpositioned.clear()
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        await self._owner._seek_stored(assigned)
+        # aiokafka logs and swallows a listener's exception, and would then read from
+        # the beginning: a partition not positioned here is positioned by ``run``.
+        self._owner._unpositioned.update(assigned)
+        try:
+            await self._owner._seek_stored(list(assigned))
+        except Exception as exc:  # noqa: BLE001 - ``run`` retries it, or stops on it
+            log.warning("consumer.seek_deferred", error=repr(exc))
         self._owner.assigned.set()
         self._owner.joined.set()
 
@@ -78,12 +90,17 @@ class EventConsumer:
         self._batch_handler = batch_handler
         self._max_records = max_records
         self._consumer: AIOKafkaConsumer | None = None
+        # Assigned partitions not yet moved to their stored offsets (the database did
+        # not answer during the rebalance): none of their records is applied until then.
+        self._unpositioned: set[TopicPartition] = set()
         # ``assigned``: holds partitions right now (cleared during a rebalance);
         # ``joined``: has joined its group once, which is what readiness means.
         self.assigned = asyncio.Event()
         self.joined = asyncio.Event()
         self.applied = 0
         self.dead_lettered = 0
+        self.retries = 0  # transient faults retried, since start
+        self.last_fault: str | None = None  # the latest of them, for logs and probes
 
     async def start(self) -> None:
         s = self._settings
@@ -107,31 +124,57 @@ class EventConsumer:
                 await self._consumer.stop()
 
     async def _seek_stored(self, partitions: list[TopicPartition]) -> None:
+        """Move ``partitions`` to their stored offsets (the beginning if none)."""
         assert self._consumer is not None
-        rows = await self._pool.fetch(
-            "SELECT partition, next_offset FROM consumer_offsets "
-            "WHERE group_id = $1 AND topic = $2 AND epoch = $3",
-            self._group, self._settings.events_topic, self._settings.damrong_broker_epoch,
-        )
+        async with self._connection() as conn:
+            rows = await conn.fetch(
+                "SELECT partition, next_offset FROM consumer_offsets "
+                "WHERE group_id = $1 AND topic = $2 AND epoch = $3",
+                self._group, self._settings.events_topic, self._settings.damrong_broker_epoch,
+            )
         stored = {r["partition"]: r["next_offset"] for r in rows}
+        mine = self._consumer.assignment()
         for tp in partitions:
+            if tp not in mine:
+                continue
             if tp.partition in stored:
                 self._consumer.seek(tp, stored[tp.partition])
             else:
                 await self._consumer.seek_to_beginning(tp)
+            self._unpositioned.discard(tp)
+
+    async def _position(self) -> None:
+        """Seek the unpositioned partitions, retrying transient faults; raise the rest."""
+        backoff = Backoff()
+        while self._unpositioned:
+            try:
+                await self._seek_stored(list(self._unpositioned))
+            except Exception as exc:
+                if not is_transient(exc):
+                    log.exception("consumer.stopped", group=self._group)
+                    raise
+                self._retrying(exc)
+                log.warning("consumer.seek_retry", group=self._group, error=repr(exc))
+                await asyncio.sleep(backoff.next())
 
     async def run(self) -> None:
-        """Consume until cancelled."""
+        """Consume until cancelled; raise what is neither poison nor transient."""
         if self._consumer is None:
             await self.start()
         assert self._consumer is not None
         while True:
-            batches = await self._consumer.getmany(timeout_ms=500, max_records=self._max_records)
-            for tp, records in batches.items():
-                await self._process_with_retry(tp, records)
+            if self._unpositioned:
+                await self._position()
+            batches_ = await self._consumer.getmany(timeout_ms=500,
+                                                    max_records=self._max_records)
+            for tp, records in batches_.items():
+                # Fetched from a position that is not ours: read again once positioned.
+                if tp not in self._unpositioned:
+                    await self._process_with_retry(tp, records)
 
     async def _process_with_retry(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
-        # Decode once: retries and the careful path reuse the result.
+        assert self._consumer is not None
+        # Decode once: retries reuse the result.
         decoded: list[tuple[ConsumerRecord, Envelope]] = []
         undecodable: list[tuple[ConsumerRecord, str]] = []
         for rec in records:
@@ -140,67 +183,59 @@ class EventConsumer:
                 decoded.append((rec, from_link(link)))
             except DecodeError as exc:
                 undecodable.append((rec, str(exc)))
-        delay = 0.2
+        backoff = Backoff(first=0.2)
         while True:
             try:
                 await self._process(tp, records, decoded, undecodable)
                 return
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except Exception as exc:
+                first, last = records[0].offset, records[-1].offset
+                if not is_transient(exc):
+                    log.exception("consumer.stopped", group=self._group,
+                                  partition=tp.partition, offsets=f"{first}-{last}")
+                    raise
+                self._retrying(exc)
                 log.warning("consumer.batch_retry", group=self._group, partition=tp.partition,
-                            error=str(exc))
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+                            offsets=f"{first}-{last}", error=repr(exc))
+            await asyncio.sleep(backoff.next())
+            if tp not in self._consumer.assignment():
+                # Moved to another member while we waited: it starts from the stored
+                # offset, which this batch never passed.
+                return
+
+    @contextlib.asynccontextmanager
+    async def _connection(self) -> AsyncIterator[asyncpg.Connection]:
+        """A pooled connection, terminated instead of reused if anything went wrong: the
+        failure (or a cancellation) may have left it mid-operation, and reused it would
+        fail the next batch too ("another operation is in progress")."""
+        conn = await self._pool.acquire()
+        try:
+            yield conn
+        except BaseException:
+            conn.terminate()
+            raise
+        finally:
+            await self._pool.release(conn)
+
+    def _retrying(self, exc: Exception) -> None:
+        self.retries += 1
+        self.last_fault = f"{type(exc).__name__}: {exc}"
 
     async def _process(self, tp: TopicPartition, records: list[ConsumerRecord],
                        decoded: list[tuple[ConsumerRecord, Envelope]],
                        undecodable: list[tuple[ConsumerRecord, str]]) -> None:
-        try:
-            await self._process_once(tp, records, decoded, undecodable, careful=False)
-        except _Unexpected:
-            # Some event broke the handler in a way it did not foresee.  Redo the batch
-            # with a savepoint per event so only the culprits go to the dead-letter topic.
-            await self._process_once(tp, records, decoded, undecodable, careful=True)
-
-    async def _process_once(
-        self, tp: TopicPartition, records: list[ConsumerRecord],
-        decoded: list[tuple[ConsumerRecord, Envelope]],
-        undecodable: list[tuple[ConsumerRecord, str]], *, careful: bool,
-    ) -> None:
-        poison = list(undecodable)
-        async with self._pool.acquire() as conn, conn.transaction():
-            if self._batch_handler is not None and not careful:
-                # Fast path: the whole batch in a few statements.  Any refusal sends the
-                # batch down the careful per-event path, which isolates the culprits.
-                try:
-                    await self._batch_handler(conn, [env for _rec, env in decoded])
-                except (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError):
-                    raise
-                except Exception as exc:
-                    raise _Unexpected() from exc
-                decoded = []
-            for rec, env in decoded:
-                try:
-                    if careful:
-                        async with conn.transaction():
-                            await self._handler(conn, env)
-                    else:
-                        await self._handler(conn, env)
-                except PoisonEvent as exc:
-                    poison.append((rec, str(exc)))
-                except (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError):
-                    raise
-                except Exception as exc:
-                    if not careful:
-                        raise _Unexpected() from exc
-                    log.exception("consumer.handler_failed", group=self._group)
-                    poison.append((rec, f"{type(exc).__name__}: {exc}"))
+        async with self._connection() as conn, conn.transaction():
+            refused = await batches.apply_events(
+                conn, [env for _rec, env in decoded], self._handler, self._batch_handler)
+            poison = undecodable + [(decoded[r.index][0], str(r.error)) for r in refused]
             # Dead letters go out before the offset commits: a crash in between resends
             # them (at-least-once), never drops them.
             for rec, error in poison:
                 await self._dead_letter(rec, error)
             await conn.execute(
-                "INSERT INTO consumer_offsets (group_id, topic, partition, epoch, next_offset) "
-                "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (group_id, topic, partition) "
+                "INSERT INTO consumer_offsets (group_id, topic, partition, epoch, "
+                "next_offset) VALUES ($1, $2, $3, $4, $5) "
+                "ON CONFLICT (group_id, topic, partition) "
                 "DO UPDATE SET epoch = EXCLUDED.epoch, next_offset = EXCLUDED.next_offset",
                 self._group, tp.topic, tp.partition, self._settings.damrong_broker_epoch,
                 records[-1].offset + 1,

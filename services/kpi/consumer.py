@@ -11,8 +11,9 @@ Both keep the case's history (``case_intervals``, see ``history``) in step with
 
 ``handle_batch`` is the consumer's fast path: a whole partition batch in a few
 statements (store all, read the touched cases, write back the changed ones, replace
-their history), with the same effect as ``handle`` on each event in turn.  It raises on
-anything unusual and the consumer then redoes the batch event by event with ``handle``.
+their history), with the same effect as ``handle`` on each event in turn.  When it cannot
+it raises ``RefuseBatch`` (or ``PoisonEvent``) and the consumer, or ``kpi rebuild``, then
+redoes the batch event by event with ``handle`` (``shared.batches``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import asyncpg
 
 from services.kpi import history, store
 from services.kpi.domain import cases as domain
-from shared.consumer import PoisonEvent
+from shared.batches import PoisonEvent, RefuseBatch
 from shared.events import Envelope
 
 
@@ -48,7 +49,7 @@ async def handle_batch(conn: asyncpg.Connection, envs: list[Envelope]) -> None:
     """``handle`` on each of ``envs`` in turn, in a few statements whatever their number.
 
     Raises, before writing anything, PoisonEvent if any event could never apply, and
-    ValueError for a timestamp the batch statements cannot carry exactly; the consumer
+    RefuseBatch for a timestamp the batch statements cannot carry exactly; the consumer
     then redoes the batch per event, which dead-letters just the poison.
     """
     facts: dict[store.Key, domain.Fact] = {}
@@ -59,7 +60,7 @@ async def handle_batch(conn: asyncpg.Connection, envs: list[Envelope]) -> None:
         except domain.InvalidEvent as exc:
             raise PoisonEvent(f"{fact.complaint_id} v{fact.version}: {exc}") from exc
         if not store.batchable(fact):
-            raise ValueError(f"{fact.complaint_id} v{fact.version}: needs the per-event path")
+            raise RefuseBatch(f"{fact.complaint_id} v{fact.version}: needs the per-event path")
         facts.setdefault((fact.complaint_id, fact.version), fact)  # the first one counts
     if not facts:
         return

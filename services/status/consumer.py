@@ -17,8 +17,10 @@ refusal is logged as ``status.backfill_outcome_refused`` and counted in
 of ``handle`` on each event in turn, storing the filings without outcome in one statement
 (two when the batch holds different filings claiming one case id or one event id), and a
 batch with outcomes (a backfill import) in one statement too: filings, outcome events,
-final case rows and outbox rows of the cases it creates (``backfill_store``).  On anything unusual it raises, and the consumer redoes
-the batch event by event with ``handle``, which dead-letters the culprits.
+final case rows and outbox rows of the cases it creates (``backfill.store``).  When it
+cannot, it raises ``RefuseBatch`` (or ``PoisonEvent`` for an impossible filing) and the
+consumer redoes the batch event by event with ``handle`` (``shared.batches``), which
+dead-letters just the impossible ones.
 
 Both take the ``topic`` of the outbox as a keyword (bind it with ``functools.partial``) and
 a ``clock`` for the outcome events' ``recorded_at`` (tests pin it).
@@ -39,7 +41,7 @@ from services.status.domain import CaseState, DomainError, evolve
 from services.status.domain.outcomes import outcome_events
 from services.status.store import append_event, create_case, create_cases, stored_first_events
 from services.status.usecases import SOURCE
-from shared.consumer import PoisonEvent
+from shared.batches import PoisonEvent, RefuseBatch
 from shared.events import ComplaintFiled, Envelope
 
 log = structlog.get_logger()
@@ -87,21 +89,16 @@ async def handle(conn: asyncpg.Connection, env: Envelope, *, topic: str,
             await append_event(conn, event, new_state, topic)
 
 
-class BatchRefused(Exception):
-    """The batch cannot be applied as a whole; the consumer retries it event by event."""
-
-
 async def handle_batch(conn: asyncpg.Connection, envelopes: list[Envelope], *,
                        topic: str, clock: Clock = _wall_clock) -> None:
     """``handle`` for every event of ``envelopes`` in turn.
 
-    Raises (before writing anything) if a filing is not version 1, so that the consumer's
-    careful per-event path dead-letters it; raises BatchRefused if a concurrent writer
-    stored one of the filings meanwhile, or if a filing with an outcome shares its case id
-    or event id with another filing of the batch (then order matters: the careful path
-    keeps it); asyncpg's UniqueViolationError if an outcome event's key is taken.  The
-    batch's transaction is rolled back then.  Outcome events are recorded at one ``clock()``
-    per batch.
+    Raises PoisonEvent (before writing anything) if a filing is not version 1, so that the
+    consumer's per-event path dead-letters just that one; RefuseBatch if a concurrent
+    writer stored one of the filings or an outcome event's key meanwhile, or if a filing
+    with an outcome shares its case id or event id with another filing of the batch (then
+    order matters: the per-event path keeps it).  The batch's writes are rolled back then.
+    Outcome events are recorded at one ``clock()`` per batch.
     """
     filings: list[tuple[Envelope, CaseState]] = []
     outcomes = 0
@@ -109,7 +106,10 @@ async def handle_batch(conn: asyncpg.Connection, envelopes: list[Envelope], *,
     for env in envelopes:
         if not isinstance(env.data, ComplaintFiled):
             continue
-        state = evolve(None, env)  # ValueError unless version 1: leave it to ``handle``
+        try:
+            state = evolve(None, env)
+        except ValueError as exc:  # not version 1: ``handle`` dead-letters it
+            raise PoisonEvent(str(exc)) from exc
         key = (env.complaint_id, env.event_id)
         # A later copy of the same (case, event id) can never be stored: drop it.
         if key in seen:
@@ -121,7 +121,7 @@ async def handle_batch(conn: asyncpg.Connection, envelopes: list[Envelope], *,
         created = await _create_plain(conn, filings) if filings else 0
     elif (len({env.complaint_id for env, _ in filings}) != len(filings)
           or len({env.event_id for env, _ in filings}) != len(filings)):
-        raise BatchRefused("a filing with an outcome shares its keys with another filing")
+        raise RefuseBatch("a filing with an outcome shares its keys with another filing")
     else:
         created = await _create_with_outcomes(conn, filings, topic, clock())
     log.debug("status.filings_applied", events=len(envelopes), filings=len(filings),
@@ -147,7 +147,10 @@ async def _create_with_outcomes(conn: asyncpg.Connection,
                 if events:
                     state = events[-1][1]
         openings.append((env, state, later))
-    created = await open_cases(conn, openings, topic)
+    try:
+        created = await open_cases(conn, openings, topic)
+    except asyncpg.UniqueViolationError as exc:  # a concurrent writer took an outcome's key
+        raise RefuseBatch(f"outcome event already stored: {exc}") from exc
     # ``handle`` reports a refused outcome only when it opens the case: so do we.
     for complaint_id, (env, exc) in refused.items():
         if complaint_id in created:
@@ -175,5 +178,5 @@ async def _create_plain(conn: asyncpg.Connection,
             winners.append((env, state))
     created = await create_cases(conn, winners)
     if created != len(winners):
-        raise BatchRefused(f"{len(winners) - created} filings were stored concurrently")
+        raise RefuseBatch(f"{len(winners) - created} filings were stored concurrently")
     return created

@@ -17,7 +17,7 @@ from services.kpi.deps import load_sla
 from services.kpi.domain import sla
 from services.kpi.domain.asof import Scope
 from services.kpi.consumer import handle, handle_batch
-from shared.consumer import PoisonEvent
+from shared.batches import PoisonEvent, RefuseBatch
 from shared.envelope_codec import from_record, to_record
 from shared.events import ComplaintFiled, Envelope
 from tests.unit.kpi import scenario
@@ -110,7 +110,7 @@ async def test_timestamps_json_cannot_carry_exactly_are_left_to_handle(
     naive = a[2].model_copy(update={"recorded_at": a[2].recorded_at.replace(tzinfo=None)})
     async with pool.acquire() as conn:
         for env in (odd, naive):
-            with pytest.raises(ValueError, match="per-event path"):
+            with pytest.raises(RefuseBatch, match="per-event path"):
                 await handle_batch(conn, [a[0], env])
     assert await pool.fetchval("SELECT count(*) FROM events") == 0
     # The per-event path (the consumer's fallback) stores them as they are.

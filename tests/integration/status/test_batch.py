@@ -21,6 +21,7 @@ from services.status.consumer import handle, handle_batch
 from services.status.domain import evolve
 from services.status.main import MIGRATIONS, create_app
 from services.status.store import append_event
+from shared.batches import PoisonEvent, RefuseBatch
 from shared.codes import CategoryCode, ChannelCode
 from shared.config import Settings
 from shared.db import create_pool, migrate
@@ -238,7 +239,7 @@ async def test_bad_filing_raises_before_writing(dbs: tuple[asyncpg.Pool, asyncpg
     _ref, bat = dbs
     envs = [filing(n=1), filing(n=2, version=2), filing(n=3)]
     async with bat.acquire() as conn:
-        with pytest.raises(ValueError, match="version 1"):
+        with pytest.raises(PoisonEvent, match="version 1"):
             await handle_batch(conn, envs, topic=TOPIC)  # no transaction: nothing may have been written
     assert await bat.fetchval("SELECT count(*) FROM events") == 0
     assert await bat.fetchval("SELECT count(*) FROM cases") == 0
@@ -297,5 +298,5 @@ async def test_outcome_sharing_a_case_refuses_the_batch(
     plain = filing(n=1)
     rival = with_outcome(filing(plain.complaint_id, n=2), status="accepted")
     async with bat.acquire() as conn, conn.transaction():
-        with pytest.raises(consumer.BatchRefused):
+        with pytest.raises(RefuseBatch):
             await handle_batch(conn, [rival, plain], topic=TOPIC, clock=clock)

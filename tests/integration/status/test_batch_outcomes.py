@@ -17,6 +17,7 @@ import pytest
 
 from services.status import consumer
 from services.status.consumer import handle, handle_batch
+from shared.batches import RefuseBatch
 from shared.events import Envelope
 from shared.outbox import NOTIFY_CHANNEL
 from tests.integration.status.test_batch import (  # noqa: F401  (dbs is a fixture)
@@ -178,7 +179,7 @@ async def test_random_backfill_batches_match_handle(
         try:
             async with bat.acquire() as conn, conn.transaction():
                 await handle_batch(conn, envs, topic=TOPIC, clock=clock)
-        except consumer.BatchRefused:
+        except RefuseBatch:
             refused += 1
             await apply_one_by_one(bat, envs)
         await assert_same(ref, bat)
