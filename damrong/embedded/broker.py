@@ -2,7 +2,7 @@
 
 It keeps everything in memory: each start is an empty cluster. We give every start a fresh
 cluster id (the "broker epoch") so services can tell that they must re-feed the broker
-(DESIGN.md section 5-6).
+(ARCHITECTURE.md §8).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import structlog
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
-from damrong.embedded._proc import ManagedChild, port_in_use, spawn
+from damrong.embedded._proc import ManagedChild, port_in_use, spawn, wait_port_free
 
 log = structlog.get_logger()
 
@@ -50,16 +50,14 @@ class EmbeddedBroker(ManagedChild):
     async def start(self, timeout: float = 30.0) -> None:
         if self.is_running():
             return
-        if port_in_use(self.host, self.port):
-            raise RuntimeError(
-                f"port {self.host}:{self.port} is already in use (DAMRONG_KAFKA_PORT)"
-            )
+        await wait_port_free(self.host, self.port, "DAMRONG_KAFKA_PORT")
         self.epoch = str(uuid.uuid4())
         url = f"tcp://{self.host}:{self.port}"
         argv = [broker_bin(), "broker", "--listener-url", url, "--advertised-listener-url", url]
         # Explicit storage: tansu also reads STORAGE_ENGINE from the environment.
         argv += ["--cluster-id", self.epoch, "--storage-engine", "memory://tansu/"]
         self.proc = spawn(argv, self.log_file)
+        self.spawned()
         log.info("broker starting", pid=self.proc.pid, port=self.port, epoch=self.epoch)
         await self._wait_ready(timeout)
         log.info("broker ready", port=self.port)

@@ -19,11 +19,13 @@ from pathlib import Path
 import httpx
 import structlog
 
-from damrong.embedded._proc import Managed, aterminate, env_port, free_port, run_sync, spawn, tail
+from damrong.embedded._proc import (
+    Managed, aterminate, env_port, free_port, run_sync, spawn, tail, wait_port_free)
 from shared.auth.principal import Principal
 from damrong.embedded.auth_secret import admin_principal, configured_secret, sign
 from damrong.embedded.broker import EmbeddedBroker
 from damrong.embedded.event_keys import service_event_env
+from damrong.embedded.instance import InstanceLock, stop_leftovers
 from damrong.embedded.pii_keys import configured_pii_keys
 from damrong.embedded.postgres import EmbeddedPostgres
 
@@ -122,6 +124,7 @@ class Platform(Managed):
         self.commands = dict(commands or {})  # tests may replace a service's argv
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self._auth_secret: str | None = None
+        self.instance = InstanceLock(self.data_dir)
 
         # An external URL (argument or environment) replaces the embedded server.
         self._database_url = database_url or e.get("DATABASE_URL") or None
@@ -133,6 +136,7 @@ class Platform(Managed):
                 host=self.host,
                 log_file=self.log_dir / "postgres.log",
             )
+            self.pg.on_spawn = self.instance.record
         self._kafka_bootstrap = kafka_bootstrap or e.get("KAFKA_BOOTSTRAP_SERVERS") or None
         self.broker: EmbeddedBroker | None = None
         if not self._kafka_bootstrap:
@@ -141,6 +145,7 @@ class Platform(Managed):
                 host=self.host,
                 log_file=self.log_dir / "broker.log",
             )
+            self.broker.on_spawn = self.instance.record
 
     @classmethod
     def for_tests(
@@ -231,7 +236,11 @@ class Platform(Managed):
 
     # -- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
+        """Start everything; ``AlreadyRunning`` (touching nothing) while another launcher runs
+        on the data dir.  What a crashed launcher left running there is stopped first."""
+        leftovers = self.instance.acquire()
         try:
+            await asyncio.to_thread(stop_leftovers, leftovers)
             await self.start_infra()
             await self.start_services()
         except BaseException:
@@ -277,7 +286,9 @@ class Platform(Managed):
         env = {**self.service_env(), spec.port_env: str(self.ports[name]),
                # Its own signing key (publishers) and everyone's public keys.
                **service_event_env(spec.name, self.base_env, self.data_dir)}
+        await wait_port_free(self.host, self.ports[name], spec.port_env)
         self.procs[name] = spawn(argv, self.log_file(name), env=env, cwd=REPO_ROOT)
+        self.instance.record(name, self.procs[name])
         log.info("service starting", child=name, pid=self.procs[name].pid)
         if wait:
             await self.wait_healthy(name)
@@ -333,6 +344,7 @@ class Platform(Managed):
             await self.broker.stop()
         if self.pg:
             await self.pg.stop()
+        self.instance.release()
 
     def start_service_sync(self, name: str, wait: bool = True) -> None:
         run_sync(lambda: self.start_service(name, wait))

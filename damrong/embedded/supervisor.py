@@ -1,7 +1,7 @@
 """`damrong up`: start the platform, print the URLs, stop everything cleanly on SIGINT/SIGTERM.
 
 Signals are handled explicitly: a Python process killed by an unhandled SIGTERM skips its cleanup,
-and orphaned children would keep the ports (DESIGN.md section 6).
+and orphaned children would keep the ports (ARCHITECTURE.md §8).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from damrong.embedded._proc import tail
+from damrong.embedded.instance import AlreadyRunning
 from damrong.embedded.platform import Platform
 
 log = structlog.get_logger()
@@ -90,7 +91,10 @@ async def run_platform(
     data_dir: Path | None = None,
     console: Console | None = None,
 ) -> int:
-    """Run until SIGINT/SIGTERM (returns 0) or until a child dies or start-up fails (returns 1)."""
+    """Run until SIGINT/SIGTERM (returns 0) or until a child dies or start-up fails (returns 1).
+
+    Returns 2 at once, without touching anything, when another launcher runs on the data dir.
+    """
     console = console or Console()
     platform = Platform(data_dir, health_timeout=health_timeout)
     loop = asyncio.get_running_loop()
@@ -113,6 +117,10 @@ async def run_platform(
             await asyncio.gather(starting, return_exceptions=True)
             return 0
         error = starting.exception()
+        if isinstance(error, AlreadyRunning):
+            log.error("already running on this data dir", pid=error.pid)
+            console.print(f"[red]not started:[/red] {escape(str(error))}")
+            return 2
         if error is not None:
             log.error("start-up failed", error_type=type(error).__name__)
             console.print(f"[red]start-up failed:[/red] {escape(str(error))}")
