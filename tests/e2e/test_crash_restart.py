@@ -186,7 +186,9 @@ class Filer:
                 return None
             return response if response.status_code < 500 else None
 
-        self._ack(key, await eventually(answer, lambda r: r is not None, timeout=60))
+        response = await eventually(answer, timeout=60)  # a Response is truthy, None is not
+        assert response is not None
+        self._ack(key, response)
 
     async def settle(self) -> None:
         """Send every filing in doubt again under its key: filed exactly once, now answered."""
