@@ -6,6 +6,10 @@ commit and publish delays an event but never loses it (at-least-once; consumers 
 by ``(complaint_id, version)``).  One relay per schema runs at a time (advisory lock),
 which keeps per-case order even with several service instances.
 
+A lost database connection is a pause, not an end: the relay gives up the lock's
+connection, waits a growing pause and takes the lock again on a fresh one; rows the
+broker acknowledged before the cut are marked then, not sent again.
+
 Each record is signed as it is published (``shared.signed_records``), by the key of the
 service's own source: a row of another source is a bug, not data, so the relay holds it
 (and everything after it, to keep the order) and says so in the log.
@@ -15,20 +19,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 
 import asyncpg
 import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
+from asyncpg.pool import PoolConnectionProxy
 
 from shared.envelope_codec import encode
 from shared.events import Envelope
+from shared.faults import Backoff, is_transient
 from shared.signed_records import NotOurs, RecordSigner
 
 log = structlog.get_logger()
 
 NOTIFY_CHANNEL = "damrong_outbox"
+
+Conn = asyncpg.Connection | PoolConnectionProxy
+LOCK_CHECK_TIMEOUT_S = 5.0
 
 
 async def append(conn: asyncpg.Connection, topic: str, envelopes: Iterable[Envelope]) -> None:
@@ -70,12 +80,43 @@ class OutboxRelay:
         self._idle = idle_poll_s
         self._wake = asyncio.Event()
         self.published = 0
+        self._acked: list[int] = []  # ids the broker acknowledged, not yet marked
         self.caught_up = asyncio.Event()
         # Another instance of the service holds the lock and publishes; this one waits to
         # take over.  A standby is healthy: its HTTP writes reach the outbox all the same.
         self.standing_by = False
+        # Transient faults (lost connections) retried since start, and the latest one.
+        self.faults = 0
+        self.last_fault: str | None = None
 
     async def run(self) -> None:
+        """Publish until cancelled; raise only what is neither transient nor the broker's.
+
+        A lost or broken connection (``shared.faults.is_transient``), the lock's or a
+        batch's, ends the turn: the lock's connection is given up (which releases the lock
+        on the server, so another instance may take over meanwhile), and after a growing
+        pause the lock is taken again on a fresh connection before any row is read.  Rows
+        are marked only once the broker acknowledged them; those acknowledged before a cut
+        are marked on the next turn rather than sent again, and the rest go out again in
+        id order, so per-case order is kept.
+        """
+        self.caught_up.clear()  # a restarted relay is ready again once it has drained
+        backoff = Backoff(first=0.1, cap=5.0)
+        while True:
+            try:
+                await self._turn(backoff)
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                self.faults += 1
+                self.last_fault = f"{type(exc).__name__}: {exc}"
+                delay = backoff.next()
+                log.warning("outbox.connection_lost", relay=self._lock_key, error=repr(exc),
+                            faults=self.faults, retry_in_s=delay)
+                await asyncio.sleep(delay)
+
+    async def _turn(self, backoff: Backoff) -> None:
+        """Take the lock on one connection, then publish while that connection lives."""
         async with self._pool.acquire() as lock_conn:
             # Only one relay per schema: ordering per case depends on a single publisher.
             while not await lock_conn.fetchval(
@@ -84,10 +125,21 @@ class OutboxRelay:
                 self.standing_by = True
                 await asyncio.sleep(self._idle)
             self.standing_by = False
+            # The server ends the session, and with it the lock: wake the loop to notice.
+            lock_conn.add_termination_listener(self._on_lock_lost)
             await lock_conn.add_listener(NOTIFY_CHANNEL, self._on_notify)
             try:
                 await self._refeed_if_new_epoch(lock_conn)
+                checked = time.monotonic()
                 while True:
+                    if _is_lost(lock_conn):
+                        raise asyncpg.ConnectionDoesNotExistError(
+                            "the connection holding the relay's lock was closed")
+                    if time.monotonic() - checked >= self._idle:
+                        # A half-open socket (behind a NAT or a pooler) looks open until it
+                        # is written to: ask, so the lock is never assumed for long.
+                        await lock_conn.execute("SELECT 1", timeout=LOCK_CHECK_TIMEOUT_S)
+                        checked = time.monotonic()
                     # Clear before reading: a NOTIFY during the batch must wake the next wait.
                     self._wake.clear()
                     try:
@@ -97,17 +149,15 @@ class OutboxRelay:
                         log.warning("outbox.publish_failed", error=str(exc))
                         await asyncio.sleep(self._idle)
                         continue
+                    backoff.reset()  # the lock and a batch went through: the cut is over
                     if sent:
                         continue
                     self.caught_up.set()
                     with contextlib.suppress(asyncio.TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self._idle)
             finally:
-                with contextlib.suppress(Exception):
-                    await lock_conn.remove_listener(NOTIFY_CHANNEL, self._on_notify)
-                    await lock_conn.execute(
-                        "SELECT pg_advisory_unlock(hashtext($1))", self._lock_key
-                    )
+                await _give_up_lock(lock_conn, self._lock_key, self._on_notify,
+                                    self._on_lock_lost)
 
     def ready(self) -> bool:
         """Publishing with the backlog drained once, or standing by for the instance that is."""
@@ -116,7 +166,10 @@ class OutboxRelay:
     def _on_notify(self, *_args: object) -> None:
         self._wake.set()
 
-    async def _refeed_if_new_epoch(self, conn: asyncpg.Connection) -> None:
+    def _on_lock_lost(self, *_args: object) -> None:
+        self._wake.set()
+
+    async def _refeed_if_new_epoch(self, conn: Conn) -> None:
         """A memory-only broker came back empty: publish every stored event again."""
         if not self._epoch:
             return
@@ -137,6 +190,10 @@ class OutboxRelay:
 
     async def _publish_batch(self) -> int:
         async with self._pool.acquire() as conn:
+            if self._acked:
+                # Acknowledged before a cut kept them from being marked: mark them now
+                # rather than send them a second time.
+                await self._mark(conn)
             rows = await conn.fetch(
                 "SELECT id, topic, key, headers, value FROM outbox "
                 "WHERE published_at IS NULL ORDER BY id LIMIT $1",
@@ -160,13 +217,16 @@ class OutboxRelay:
                 return 0
             # Wait for every ack before marking: an unacked row is sent again later.
             await asyncio.gather(*futures)
-            await conn.execute(
-                "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
-                [r["id"] for r in rows],
-            )
+            self._acked = [r["id"] for r in rows]
             self.published += len(rows)
+            await self._mark(conn)
             log.debug("outbox.published", count=len(rows), last_id=rows[-1]["id"])
             return len(rows)
+
+    async def _mark(self, conn: Conn) -> None:
+        await conn.execute(
+            "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])", self._acked)
+        self._acked = []
 
     def _hold(self, row_id: int, reason: str) -> None:
         if self.held != row_id:  # once per row, not once per poll
@@ -174,3 +234,27 @@ class OutboxRelay:
                       reason=reason)
             self.held = row_id
 
+
+def _is_lost(conn: Conn) -> bool:
+    try:
+        return conn.is_closed()
+    except asyncpg.InterfaceError:
+        return True  # closed by the server: the pool has already taken it back
+
+
+async def _give_up_lock(conn: Conn, key: str, on_notify: Callable[..., None],
+                        on_lost: Callable[..., None]) -> None:
+    """Release the lock and stop listening.  A connection that cannot is terminated, which
+    ends its session and so its lock: it never goes back to the pool holding the lock, and
+    the failure that ended the turn is the one reported."""
+    if _is_lost(conn):
+        return
+    try:
+        conn.remove_termination_listener(on_lost)
+        await asyncio.wait_for(conn.remove_listener(NOTIFY_CHANNEL, on_notify), 5)
+        await asyncio.wait_for(conn.execute("SELECT pg_advisory_unlock(hashtext($1))", key), 5)
+    except BaseException as exc:
+        with contextlib.suppress(Exception):
+            conn.terminate()
+        if not isinstance(exc, Exception):
+            raise  # cancelled while stopping: the connection is gone, stop all the same
