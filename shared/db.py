@@ -3,18 +3,30 @@
 Every service owns a schema (``intake``, ``status``, ``kpi``) and never reads another's
 tables.  Migrations are plain SQL files applied once, in name order, under an advisory
 lock so that several instances starting together do not race.
+
+A connection can be lost at any moment (a failover, a pooler restart, an administrator's
+``pg_terminate_backend``).  The pool replaces a closed connection on the next acquire;
+work that is safe to run again goes through ``retry_transient``, which waits a growing
+pause between attempts so that the pool has noticed every connection the server closed.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from importlib.resources import files
 from pathlib import Path
+from typing import TypeVar
 
 import asyncpg
 import structlog
 
+from shared.faults import Backoff, is_transient
+
 log = structlog.get_logger()
+
+T = TypeVar("T")
 
 _SHARED_MIGRATIONS = Path(str(files("shared").joinpath("migrations")))
 
@@ -45,8 +57,8 @@ async def create_pool(dsn: str, schema: str, *, max_size: int = 10) -> asyncpg.P
 def _migration_files(service_dir: Path) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     for folder, prefix in ((_SHARED_MIGRATIONS, "shared"), (service_dir, "service")):
-        for path in sorted(folder.glob("*.sql")):
-            found.append((f"{prefix}/{path.name}", path.read_text(encoding="utf-8")))
+        found.extend((f"{prefix}/{path.name}", path.read_text(encoding="utf-8"))
+                     for path in sorted(folder.glob("*.sql")))
     return found
 
 
@@ -73,3 +85,43 @@ async def migrate(pool: asyncpg.Pool, schema: str, service_dir: Path) -> list[st
         finally:
             await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", f"migrate:{schema}")
     return applied
+
+
+async def retry_transient(op: Callable[[], Awaitable[T]], *, what: str, attempts: int = 5,
+                          backoff: Backoff | None = None) -> T:
+    """``op()``, run again after a transient fault (``shared.faults``) up to ``attempts``
+    times in all, with back-off; the last fault, or any other, is raised at once.
+
+    ``op`` must be safe to run again: a read, or a write that is idempotent or whose
+    outcome cannot be lost (one transaction that the server rolls back with the session).
+    """
+    backoff = backoff or Backoff(first=0.05, cap=1.0)
+    for attempt in range(1, attempts + 1):
+        try:
+            return await op()
+        except Exception as exc:
+            if attempt == attempts or not is_transient(exc):
+                raise
+            delay = backoff.next()
+            log.warning("db.retry", what=what, attempt=attempt, error=repr(exc),
+                        retry_in_s=delay)
+            await asyncio.sleep(delay)
+    raise AssertionError("unreachable")
+
+
+async def reachable(pool: asyncpg.Pool, *, timeout: float = 0.8) -> bool:
+    """Whether the database answers on a pool connection, retried on a fresh one after a
+    transient fault (connections cut a moment ago are no outage): at most ``3 * timeout``
+    and the pauses between."""
+
+    async def ping() -> object:
+        # The wait for a free connection counts too: a pool that hands none out in time
+        # cannot serve a request either.
+        return await asyncio.wait_for(pool.fetchval("SELECT 1"), timeout)
+
+    try:
+        await retry_transient(ping, what="probe", attempts=3)
+    except Exception as exc:  # noqa: BLE001 - whatever the cause, the answer is no
+        log.warning("db.unreachable", error=repr(exc))
+        return False
+    return True

@@ -31,8 +31,14 @@ def build_app(
     *,
     on_start: Hook | None = None,
     on_stop: Hook | None = None,
+    keyed: Iterable[str] = (),
 ) -> FastAPI:
-    """A FastAPI app for service ``name``: problem+json, correlation ids, /healthz, routers."""
+    """A FastAPI app for service ``name``: problem+json, correlation ids, /healthz, routers.
+
+    A request that meets a lost database connection is run again when that is safe: an
+    idempotent method, or a POST with an ``Idempotency-Key`` to one of the ``keyed`` paths
+    (whose handler answers a repeated key with the first outcome); else it gets 503 with
+    ``Retry-After`` (``shared.http.TransientFaults``)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -50,7 +56,7 @@ def build_app(
     app = FastAPI(title=f"damrong {name}", version="1", lifespan=lifespan)
     app.state.runtime = runtime
     app.state.settings = runtime.settings
-    http.install(app)
+    http.install(app, keyed=frozenset(keyed))
     auth_deps.install(app, runtime.settings)
     runtime.readiness.route(app)
     for router in routers:
