@@ -43,8 +43,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if store is not None:
             await store.close()
 
+    # A filing with an Idempotency-Key answers a repeat with the first outcome: safe to
+    # run again after a lost database connection.
     return build_app("intake", runtime, [router, import_router, pii_router], on_start=open_store,
-                     on_stop=close_store)
+                     on_stop=close_store, keyed={"/v1/complaints"})
 
 
 def main() -> None:

@@ -21,11 +21,12 @@ import asyncpg
 import orjson
 
 from services.intake.domain.records import NewComplaint, row_dict
+from shared.faults import Backoff, is_transient
 from shared.outbox import NOTIFY_CHANNEL
 
 SERIAL_BLOCK = 100
 MAX_BATCH = 200
-_RETRYABLE = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
+FILE_ATTEMPTS = 6
 
 # The batch travels as ONE json parameter: asyncpg encodes 22 array parameters element by
 # element in Python (measured ~60 isinstance checks per row), orjson encodes json in C.
@@ -70,6 +71,13 @@ WITH i AS (
 )
 SELECT coalesce((SELECT array_agg(complaint_id) FROM c), '{{}}') AS ids,
        (SELECT count(*) FROM woken) AS woken
+"""
+
+# Which complaints of a batch are stored: those its statement inserted, if it committed.
+_FILED_SQL = """
+SELECT array_agg(complaint_id) FROM complaints
+WHERE complaint_id IN (SELECT complaint_id FROM json_to_recordset($1::text::json)
+                                              AS t(complaint_id uuid))
 """
 
 _COLUMNS = (
@@ -186,13 +194,20 @@ class IntakeStore:
                 fut.set_result(row.complaint_id in inserted)
 
     async def _file(self, payload: str) -> list[uuid.UUID]:
-        for attempt in range(3):
+        # A transient fault (a deadlock, a lost connection) runs the statement again.  It
+        # is one transaction: cut off, it committed whole or not at all, and the batch's
+        # own fresh complaint ids, found or not, tell which.
+        backoff = Backoff(first=0.05, cap=1.0)
+        for attempt in range(FILE_ATTEMPTS):
             try:
+                if attempt and (ours := await self.pool.fetchval(_FILED_SQL, payload)):
+                    return list(ours)
                 ids: list[uuid.UUID] = await self.pool.fetchval(_FILE_SQL, payload)
                 return ids
-            except _RETRYABLE:
-                if attempt == 2:
+            except Exception as exc:
+                if attempt == FILE_ATTEMPTS - 1 or not is_transient(exc):
                     raise
+            await asyncio.sleep(backoff.next())
         raise AssertionError("unreachable")
 
     async def take_serials(self, n: int) -> list[int]:
