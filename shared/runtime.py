@@ -51,6 +51,7 @@ class TaskState:
     name: str
     restarts: int = 0
     down: bool = False  # died, waiting for its restart
+    # The kind of the last death only: /healthz is open to anyone, the log has the rest.
     last_error: str | None = None
 
     def describe(self) -> dict[str, Any]:
@@ -174,7 +175,8 @@ class Runtime:
                 backoff.reset()
             delay = backoff.next()
             # A dead relay or consumer must not hide behind a healthy HTTP port.
-            state.down, state.last_error = True, error[:500]
+            state.down = True
+            state.last_error = "returned" if died is None else type(died).__name__
             log.error("runtime.task_died", task=state.name, error=error[:500],
                       restarts=state.restarts, restart_in_s=delay, exc_info=died)
             await asyncio.sleep(delay)
