@@ -86,7 +86,9 @@ def install(app: FastAPI, *, keyed: Collection[str] = ()) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return problem_response(exc.status_code, str(exc.detail), instance=request.url.path)
+        # Routing's own headers kept: a 405 names the path's methods in Allow (RFC 9110).
+        return problem_response(exc.status_code, str(exc.detail), instance=request.url.path,
+                                headers=exc.headers)
 
     # Inside the correlation id: a retry or a 503 is logged and answered with it.
     app.add_middleware(TransientFaults, keyed=frozenset(keyed))
