@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
-from typing import Any
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
-from shared import http, logs
+from shared import http, logs, openapi
 from shared.auth import deps as auth_deps
 from shared.auth.credentials import Authenticator
 from shared.auth.tokens import AuthNotConfigured
@@ -65,6 +65,7 @@ def build_app(
     limits = {route.path: route.max_body_size for route in _routes(app.routes)
               if getattr(route, "max_body_size", None) is not None}
     app.add_middleware(http.BodyLimit, default=runtime.settings.max_body_bytes, limits=limits)
+    openapi.declare_answers(app, _routes(app.routes))
     return app
 
 
