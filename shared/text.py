@@ -9,11 +9,16 @@ officer who reads it.  Tabs and line breaks stay allowed.
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, GetJsonSchemaHandler
+from pydantic_core import CoreSchema
 
 _FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+# The same rule as a JSON Schema pattern, escaped, for the OpenAPI documents; without
+# the lone surrogates, which UTF-8 JSON cannot carry (and which fuzzers mishandle).
+FORBIDDEN_CLASS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff"
+PATTERN = rf"^[^{FORBIDDEN_CLASS}]*$"
 
 
 def text_problem(value: str) -> str | None:
@@ -32,5 +37,14 @@ def _checked(value: str) -> str:
     return value
 
 
+class _Documented:
+    """Puts ``PATTERN`` in a field's JSON schema; the check itself stays ``_checked``,
+    whose message names the character and its position."""
+
+    def __get_pydantic_json_schema__(self, core: CoreSchema,
+                                     handler: GetJsonSchemaHandler) -> dict[str, Any]:
+        return {**handler(core), "pattern": PATTERN}
+
+
 # For request models: a string the stores can keep, refused with a clear 422 otherwise.
-SafeText = Annotated[str, AfterValidator(_checked)]
+SafeText = Annotated[str, AfterValidator(_checked), _Documented()]
