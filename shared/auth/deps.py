@@ -77,6 +77,9 @@ def _caller(request: Request,
 
 
 Caller = Annotated[Principal, Depends(_caller)]
+# For the documentation of a route that calls ``authenticate`` itself (the raw hot path):
+# it names the same security schemes as every route taking a ``Caller``.
+AUTHENTICATED = Depends(_caller)
 
 
 def require(p: Principal, op: Operation) -> None:
