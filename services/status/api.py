@@ -38,7 +38,9 @@ def _case_out(state: CaseState) -> CaseOut:
     return CaseOut.model_validate(state.model_dump())
 
 
-@router.post("/{complaint_id}/transitions", response_model=TransitionOut)
+@router.post("/{complaint_id}/transitions", response_model=TransitionOut,
+             responses={409: {"description": "version conflict, or a transition not allowed "
+                                             "from the case's status"}})
 async def post_transition(complaint_id: uuid.UUID, body: TransitionIn, store: Store,
                           clock: Clock, principal: Caller) -> TransitionOut:
     require(principal, Operation.transition)
