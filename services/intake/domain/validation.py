@@ -172,7 +172,11 @@ def _received_at(c: _Collector, raw: Any, now: dt.datetime) -> dt.datetime | Non
     except ValueError:
         c.add("received_at", "must be an ISO 8601 date-time")
         return None
-    value = aware(value).astimezone(dt.UTC)
+    try:
+        value = aware(value).astimezone(dt.UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00+07:00, before the first UTC day
+        c.add("received_at", "is out of range")
+        return None
     if value > now + CLOCK_SKEW:
         c.add("received_at", "must not be in the future")
         return None

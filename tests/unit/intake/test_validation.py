@@ -199,6 +199,12 @@ def test_received_at_must_be_iso(value: Any) -> None:
     assert "received_at" in errors(body(received_at=value))
 
 
+@pytest.mark.parametrize("value", ["0001-01-01T00:00:00+07:00", "0001-01-01T03:00:00"])
+def test_received_at_before_the_first_utc_day_is_refused(value: str) -> None:
+    # Naive means Bangkok (+07:00): both lie before 0001-01-01 in UTC.
+    assert errors(body(received_at=value)) == {"received_at": "is out of range"}
+
+
 def test_unknown_complainant_field() -> None:
     assert errors(body(complainant=person(nickname="x"))) == {
         "complainant.nickname": "unknown field"}
