@@ -1,5 +1,5 @@
 """Hostile input over HTTP: every service answers with a clear 4xx problem, never a 5xx,
-and a refused request changes nothing.
+as its OpenAPI document declares, and a refused request changes nothing.
 
 The services run as processes on a platform of this module's own (the fuzzer files
 whatever random complaints pass validation, which the shared platform's exact-count
@@ -9,7 +9,7 @@ tests must not see).
 from __future__ import annotations
 
 import asyncio
-import json
+import random
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,15 +18,17 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
+from schemathesis import engine
+from schemathesis.engine import events
 
 from damrong.embedded.platform import Platform
 from tests.auth import TEST_SECRET, admin_headers, bearer, token
+from tests.e2e import realistic
 from tests.e2e.platforms import platform_for_tests
 from tests.waiting import eventually
 
 PROBLEM = "application/problem+json"
-FUZZ_EXAMPLES = 20  # per operation: a bounded run that still finds the classic crashes
+FUZZ_EXAMPLES = 20  # per operation and phase: a bounded run that finds the classic defects
 COMPLAINT = {"channel": "walk_in", "category": "land", "district_code": "5001",
              "subject": "ที่ดินทับซ้อน", "description": "รั้วรุกล้ำ",
              "complainant": {"anonymous": True}}
@@ -48,41 +50,99 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
 
 
 def _fuzz(base_url: str, schema_doc: dict[str, Any]) -> tuple[list[str], dict[str, int]]:
-    """Every operation of ``schema_doc`` with generated valid and invalid input: the
-    requests answered with a 5xx (method, path, status, body excerpt), and how many
-    requests each operation got."""
-    schema = schemathesis.openapi.from_dict(schema_doc)
-    headers = admin_headers()
-    errors: list[str] = []
+    """Every operation of ``schema_doc`` through schemathesis's whole run, as ``st run
+    --checks all``: examples, coverage (boundary values, undeclared methods, missing
+    headers), fuzzing and stateful phases, valid and invalid data, every check.  Returns
+    the findings (one line each) and how many requests each operation got."""
+    seed = random.getrandbits(32)
+    config = schemathesis.Config.from_dict({
+        "base-url": base_url, "headers": admin_headers(), "seed": seed,
+        "generation": {"mode": "all", "max-examples": FUZZ_EXAMPLES, "database": "none"},
+    })
+    schema = schemathesis.openapi.from_dict(schema_doc, config=config)
+    schema.config.checks.update(included_check_names=["all"])
+    schema.hook(realistic.map_case)
+    findings: list[str] = []
     calls: dict[str, int] = {}
-    for result in schema.get_all_operations():
-        operation = result.ok()
+    for event in engine.from_schema(schema).execute():
+        if isinstance(event, events.ScenarioFinished):
+            recorder = event.recorder
+            for case_id in recorder.interactions:
+                label = recorder.cases[case_id].value.operation.label
+                calls[label] = calls.get(label, 0) + 1
+            findings.extend(_finding(event.phase.name, recorder, case_id,
+                                     check.failure_info.failure)
+                            for case_id, checks in recorder.checks.items()
+                            for check in checks if check.failure_info is not None)
+        elif isinstance(event, events.NonFatalError):
+            findings.append(f"{event.label}: error: {event.value!r}")
+        elif isinstance(event, events.FatalError):
+            findings.append(f"error: {event.exception!r}")
+        elif isinstance(event, events.EngineFinished):
+            findings.extend(f"{f.operation}: {f.code} {f.title}" for f in event.failures)
+    return [f"{line} (seed {seed})" for line in dict.fromkeys(findings)], calls
 
-        @settings(max_examples=FUZZ_EXAMPLES, deadline=None, database=None,
-                  suppress_health_check=list(HealthCheck),
-                  phases=[Phase.explicit, Phase.generate])
-        @given(case=operation.as_strategy())
-        def run(case: Any) -> None:
-            response = case.call(base_url=base_url, headers=headers)
-            calls[operation.label] = calls.get(operation.label, 0) + 1
-            if response.status_code >= 500:
-                errors.append(f"{operation.label} -> {response.status_code}: "
-                              f"query={case.query} body={str(case.body)[:200]}")
 
-        run()
-    return errors, calls
+def _finding(phase: str, recorder: Any, case_id: str, failure: Any) -> str:
+    """One line: the operation, the failure, the phase, the request and the answer's
+    first bytes."""
+    case = recorder.cases[case_id].value
+    interaction = recorder.interactions.get(case_id)
+    response = None if interaction is None else interaction.response
+    answer = "no answer" if response is None else (
+        f"{response.status_code} {response.content[:200]!r}")
+    return (f"{failure.operation}: {failure.code} {failure.title}: "
+            f"{failure.message.splitlines()[0]} | {phase}: {case.method} {case.formatted_path} "
+            f"query={case.query} body={str(case.body)[:200]} -> {answer}")
 
 
 @pytest.mark.parametrize("service", SERVICES)
-async def test_fuzzed_requests_never_get_a_server_error(
+async def test_fuzzed_requests_pass_every_check(
         hostile_platform: Platform, client: httpx.AsyncClient, service: str) -> None:
     url = hostile_platform.url(service)
     schema_doc = (await client.get(f"{url}/openapi.json")).json()
     assert schema_doc["paths"], "the service documents no operation"
-    errors, calls = await asyncio.to_thread(_fuzz, url, schema_doc)
-    assert errors == []
+    findings, calls = await asyncio.to_thread(_fuzz, url, schema_doc)
+    assert findings == [], "\n".join(findings)
     operations = sum(len(methods) for methods in schema_doc["paths"].values())
     assert len(calls) == operations and min(calls.values()) >= 5, calls
+
+
+@pytest.mark.parametrize("service", SERVICES)
+async def test_every_operation_declares_its_refusals_as_problems(
+        hostile_platform: Platform, client: httpx.AsyncClient, service: str) -> None:
+    doc = (await client.get(f"{hostile_platform.url(service)}/openapi.json")).json()
+    problem = {"schema": {"$ref": "#/components/schemas/Problem"}}
+    assert set(doc["components"]["schemas"]["Problem"]["properties"]) == {
+        "type", "title", "status", "detail", "instance", "errors"}
+    for path, methods in doc["paths"].items():
+        for method, operation in methods.items():
+            answers = operation["responses"]
+            refusals = {code for code in answers if code[0] in "45"}
+            assert {"401", "403", "503"} <= refusals, (method, path)
+            assert all(answers[code]["content"] == {PROBLEM: problem} for code in refusals)
+            formats = [p for p in operation.get("parameters", []) if p["name"] == "format"]
+            if formats:  # a table also answers as CSV
+                assert "text/csv" in answers["200"]["content"], (method, path)
+
+
+@pytest.mark.parametrize(("service", "method", "path", "allowed"), [
+    ("intake", "PUT", "/v1/complaints", {"POST"}),
+    ("intake", "TRACE", "/v1/complaints/00000000-0000-4000-8000-000000000000", {"GET"}),
+    ("status", "DELETE", "/v1/complaints:bulk-transition", {"POST"}),
+    ("kpi", "POST", "/v1/kpi/summary", {"GET"}),
+])
+async def test_an_undeclared_method_is_405_naming_the_allowed_ones(
+        hostile_platform: Platform, service: str, method: str, path: str,
+        allowed: set[str]) -> None:
+    """Routing answers before authentication: the same 405 with or without a token."""
+    url = f"{hostile_platform.url(service)}{path}"
+    async with httpx.AsyncClient(timeout=30) as anonymous:
+        for headers in (admin_headers(), {}):
+            r = await anonymous.request(method, url, headers=headers)
+            assert r.status_code == 405, (headers, r.text)
+            assert {m.strip() for m in r.headers["allow"].split(",")} == allowed
+            assert r.headers["content-type"] == PROBLEM
 
 
 async def test_oversized_body_is_413_and_files_nothing(
