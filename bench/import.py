@@ -35,14 +35,17 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+from pydantic import SecretStr
 
+# Run as a script (python bench/import.py): the repository root goes on sys.path before the
+# project's own imports, hence their E402.
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.import_gen import generate  # noqa: E402
 from bench.intake import cpu_seconds  # noqa: E402
 from damrong.embedded.platform import Platform  # noqa: E402
-from services.intake.backfill import usecases as imports
+from services.intake.backfill import usecases as imports  # noqa: E402
 from services.intake.backfill.domain.prepare import prepare_chunk  # noqa: E402
 from services.intake.backfill.domain.reader import read_table  # noqa: E402
 from services.intake.main import MIGRATIONS  # noqa: E402
@@ -109,10 +112,11 @@ async def intake_pool(dsn: str) -> asyncpg.Pool:
     return pool
 
 
-def bench_pii_keys() -> dict[str, str]:
-    """Fresh personal-data keys: rows are sealed as in production."""
-    return {name: base64.b64encode(os.urandom(32)).decode()
-            for name in ("pii_master_key", "pii_hash_key")}
+def bench_settings(database_url: str) -> Settings:
+    """Settings with fresh personal-data keys: rows are sealed as in production."""
+    def key() -> SecretStr:
+        return SecretStr(base64.b64encode(os.urandom(32)).decode())
+    return Settings(database_url=database_url, pii_master_key=key(), pii_hash_key=key())
 
 
 def own_cpu() -> float:
@@ -150,7 +154,7 @@ async def main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="damrong-bench-import-") as tmp:
         async with Platform.for_tests(Path(tmp), services=services) as platform:
             admin = platform.database_url
-            settings = Settings(database_url=admin, **bench_pii_keys())
+            settings = bench_settings(admin)
             copy = await copy_rate(admin, args.rows)
             print(f"(a) PostgreSQL COPY into a plain table: {copy:.0f} rows/s")
 

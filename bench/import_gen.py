@@ -16,6 +16,8 @@ import geothai
 import phonenumbers
 from stdnum.th import pin as thai_pin
 
+from shared.thai_calendar import BANGKOK
+
 HEADER = ["เลขที่หนังสือ", "วันที่รับเรื่อง", "ช่องทาง", "อำเภอ", "ประเภทเรื่อง", "เรื่อง",
           "รายละเอียด", "ชื่อผู้ร้อง", "เลขประจำตัวประชาชน", "โทรศัพท์", "ไม่ประสงค์ออกนาม",
           "สถานะ", "วันที่ยุติเรื่อง", "ผลการยุติเรื่อง"]
@@ -71,7 +73,7 @@ def generate(rows: int, *, seed: int = 2569, today: dt.date | None = None) -> by
     import csv
 
     rng = random.Random(seed)
-    today = today or dt.date.today()
+    today = today or dt.datetime.now(BANGKOK).date()  # the registers' calendar
     districts = _districts()
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")

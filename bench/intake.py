@@ -95,9 +95,9 @@ async def main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="damrong-bench-") as tmp:
         async with Platform.for_tests(Path(tmp)) as platform:
             port = free_port()
-            baseline = subprocess.Popen(
-                [sys.executable, str(ROOT / "bench" / "baseline_app.py"), str(port),
-                 platform.database_url],
+            baseline = await asyncio.create_subprocess_exec(
+                sys.executable, str(ROOT / "bench" / "baseline_app.py"), str(port),
+                platform.database_url,
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )
             try:
@@ -134,7 +134,7 @@ async def main(args: argparse.Namespace) -> None:
                           f"({filed} complaints in total)")
             finally:
                 baseline.terminate()
-                baseline.wait()
+                await baseline.wait()
     if not base:
         return
     med_b = statistics.median(x.rps for x in base)

@@ -4,12 +4,12 @@
 
 Starts embedded PostgreSQL and broker only (no services) on free ports, produces
 ``--events`` events (80 % filings, 20 % next-version transitions of earlier cases) to
-the events topic (signed, as the services' relays sign them), then per round measures (a) reading the whole topic with a bare
-aiokafka consumer (records/s; no decoding) and (b) ``services.kpi.rebuild.rebuild``
-(events/s: read, decode, project into fresh tables, switch over; the default fast path,
-bulk load).  Prints each round, the medians and their ratio (goals: rebuild >= 0.5x raw
-consume, >= 100,000 events/s).  ``--careful`` also times the careful path (every record
-through ``handle_batch``) in each round.
+the events topic (signed, as the services' relays sign them), then per round measures (a)
+reading the whole topic with a bare aiokafka consumer (records/s; no decoding) and (b)
+``services.kpi.rebuild.rebuild`` (events/s: read, decode, project into fresh tables, switch
+over; the default fast path, bulk load).  Prints each round, the medians and their ratio
+(goals: rebuild >= 0.5x raw consume, >= 100,000 events/s).  ``--careful`` also times the
+careful path (every record through ``handle_batch``) in each round.
 """
 
 from __future__ import annotations
@@ -57,8 +57,10 @@ SIGNERS = {source: RecordSigner(source, key) for source, key in KEYS.items()}
 
 
 def _step(version: int) -> EventData:
-    return [CaseAccepted(actor="officer"), CaseStarted(actor="officer"),
-            CaseClosed(actor="officer", reason=ClosureReason.resolved)][(version - 2) % 3]
+    steps: tuple[EventData, ...] = (
+        CaseAccepted(actor="officer"), CaseStarted(actor="officer"),
+        CaseClosed(actor="officer", reason=ClosureReason.resolved))
+    return steps[(version - 2) % 3]
 
 
 def events(n: int, seed: int = 2569) -> list[tuple[bytes, list[tuple[str, bytes]], bytes]]:

@@ -55,7 +55,8 @@ def parse(output: str) -> WrkResult:
     p50 = re.search(r"\s50%\s+(\S+)", output)
     p99 = re.search(r"\s99%\s+(\S+)", output)
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), "
+                     r"timeout (\d+)", output)
     if not (reqs and rps and p50 and p99):
         raise RuntimeError(f"could not read wrk output:\n{output}")
     secs = float(reqs.group(2)) * {"ms": 0.001, "s": 1, "m": 60}[reqs.group(3)]
