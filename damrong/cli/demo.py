@@ -39,8 +39,9 @@ async def _await_case(client: httpx.AsyncClient, status_url: str, cid: str) -> N
 
 async def _run_one(client: httpx.AsyncClient, intake_url: str, status_url: str, plan: Plan,
                    index: int, outcome: Counter[str]) -> None:
+    key = f"demo-{plan.request['received_at']}-{index}"
     r = await client.post(f"{intake_url}/v1/complaints", json=plan.request,
-                          headers={"Idempotency-Key": f"demo-{plan.request['received_at']}-{index}"})
+                          headers={"Idempotency-Key": key})
     if r.status_code not in (200, 201):
         raise DemoError(f"intake refused demo complaint {index}: {r.status_code} {r.text}")
     cid = r.json()["complaint_id"]
@@ -65,7 +66,7 @@ async def run_demo_async(intake_url: str, status_url: str, complaints: int,
     """File ``complaints`` demo complaints and move them along, as the holder of ``token``
     (one that may file and transition anywhere: an admin's)."""
     console = console or Console()
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     todo = plans(complaints, now, seed=int(now.timestamp()))
     outcome: Counter[str] = Counter()
     queue: asyncio.Queue[tuple[int, Plan]] = asyncio.Queue()

@@ -10,10 +10,10 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from damrong.cli.tokens import data_dir_of
-from shared.config import Settings
 from damrong.cli.local import local_servers
+from damrong.cli.tokens import data_dir_of
 from damrong.embedded.event_keys import reader_settings
+from shared.config import Settings
 from shared.signed_records import SigningNotConfigured, verifier_from_settings
 
 
@@ -44,7 +44,7 @@ def run_rebuild(database_url: str | None, bootstrap: str | None, *, keep_old: bo
             bar.update(task, completed=read, total=total)
 
         done = asyncio.run(rebuild(settings, keep_old=keep_old, progress=progress))
+    kept = f"; old tables kept in schema {done.old_schema}" if done.old_schema else ""
     console.print(f"rebuilt kpi: {done.events:,} events in {done.seconds:.1f} s "
-                  f"({done.rate:,.0f} events/s); skipped {done.undecodable} undecodable or unsigned, "
-                  f"{done.refused} refused" + (f"; old tables kept in schema {done.old_schema}"
-                                                if done.old_schema else ""))
+                  f"({done.rate:,.0f} events/s); skipped {done.undecodable} undecodable or "
+                  f"unsigned, {done.refused} refused{kept}")

@@ -13,10 +13,10 @@ import os
 import re
 from pathlib import Path
 
+from damrong.embedded.auth_secret import admin_principal, configured_secret, sign
 from shared.auth.api_keys import new_api_key
 from shared.auth.principal import Grant, Principal, Role
 from shared.codes import ChannelCode
-from damrong.embedded.auth_secret import admin_principal, configured_secret, sign
 
 _TTL = re.compile(r"^(\d+)([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
