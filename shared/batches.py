@@ -8,30 +8,36 @@ The one contract shared by the live consumers (``shared.consumer``) and ``kpi re
   isolate) it raises ``RefuseBatch`` or ``PoisonEvent``; what it wrote is rolled back and
   the batch is applied one by one;
 * the **per-event handler** applies one event; it raises ``PoisonEvent`` for an event that
-  can never apply (it must not have written anything, and its savepoint is rolled back in
-  any case), which ``apply_events`` reports and skips.
+  can never apply, which ``apply_events`` reports and skips (its savepoint is rolled back:
+  whatever it wrote is undone).
 
 Any other exception propagates unchanged, with the transaction rolled back: a transient
-fault (``shared.faults.is_transient``) for the caller to retry on a fresh connection, or a
-bug for it to stop on.  Neither ever turns into a refused event.
+fault (``shared.faults.is_transient``) for the caller to retry on a fresh connection
+(``retry_transient`` does; ``pooled`` gives a connection that is discarded on failure), or
+a bug for it to stop on.  Neither ever turns into a refused event.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 import asyncpg
 import structlog
 
+from shared.faults import Backoff, is_transient
+
 log = structlog.get_logger()
 
 E = TypeVar("E")
+T = TypeVar("T")
 
 
 class PoisonEvent(Exception):
-    """The handler refuses this event for good (it must not have written anything)."""
+    """The handler refuses this event for good: it can never apply, whenever retried."""
 
 
 class RefuseBatch(Exception):
@@ -78,3 +84,41 @@ async def apply_events(conn: asyncpg.Connection, events: Sequence[E], handle: Ha
             except PoisonEvent as exc:
                 refused.append(Refused(i, event, exc))
         return refused
+
+
+@contextlib.asynccontextmanager
+async def pooled(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+    """A connection of ``pool``, terminated instead of returned for reuse if the block
+    raises (or is cancelled): the failure may have left it mid-operation or its server
+    gone, and reused it would fail the next caller too ("cannot switch to state ...;
+    another operation is in progress")."""
+    conn = await pool.acquire()
+    try:
+        yield conn
+    except BaseException:
+        # Already gone if the server closed it: the pool then took it back by itself.
+        with contextlib.suppress(asyncpg.InterfaceError):
+            conn.terminate()
+        raise
+    finally:
+        await pool.release(conn)
+
+
+async def retry_transient(pool: asyncpg.Pool, work: Callable[[asyncpg.Connection], Awaitable[T]],
+                          *, retried: Callable[[], None] | None = None,
+                          event: str = "retry_transient", **context: object) -> T:
+    """``work`` on a connection of ``pool`` (``pooled``), until it returns; a transient
+    fault is logged as ``event`` with ``context``, counted by ``retried``, and retried on
+    another connection after a growing pause; anything else raises."""
+    backoff = Backoff(first=0.2)
+    while True:
+        try:
+            async with pooled(pool) as conn:
+                return await work(conn)
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            if retried is not None:
+                retried()
+            log.warning(event, error=repr(exc), **context)
+        await asyncio.sleep(backoff.next())

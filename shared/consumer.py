@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
 
 import asyncpg
 import structlog
@@ -126,7 +125,7 @@ class EventConsumer:
     async def _seek_stored(self, partitions: list[TopicPartition]) -> None:
         """Move ``partitions`` to their stored offsets (the beginning if none)."""
         assert self._consumer is not None
-        async with self._connection() as conn:
+        async with batches.pooled(self._pool) as conn:
             rows = await conn.fetch(
                 "SELECT partition, next_offset FROM consumer_offsets "
                 "WHERE group_id = $1 AND topic = $2 AND epoch = $3",
@@ -203,20 +202,6 @@ class EventConsumer:
                 # offset, which this batch never passed.
                 return
 
-    @contextlib.asynccontextmanager
-    async def _connection(self) -> AsyncIterator[asyncpg.Connection]:
-        """A pooled connection, terminated instead of reused if anything went wrong: the
-        failure (or a cancellation) may have left it mid-operation, and reused it would
-        fail the next batch too ("another operation is in progress")."""
-        conn = await self._pool.acquire()
-        try:
-            yield conn
-        except BaseException:
-            conn.terminate()
-            raise
-        finally:
-            await self._pool.release(conn)
-
     def _retrying(self, exc: Exception) -> None:
         self.retries += 1
         self.last_fault = f"{type(exc).__name__}: {exc}"
@@ -224,7 +209,7 @@ class EventConsumer:
     async def _process(self, tp: TopicPartition, records: list[ConsumerRecord],
                        decoded: list[tuple[ConsumerRecord, Envelope]],
                        undecodable: list[tuple[ConsumerRecord, str]]) -> None:
-        async with self._connection() as conn, conn.transaction():
+        async with batches.pooled(self._pool) as conn, conn.transaction():
             refused = await batches.apply_events(
                 conn, [env for _rec, env in decoded], self._handler, self._batch_handler)
             poison = undecodable + [(decoded[r.index][0], str(r.error)) for r in refused]
