@@ -4,9 +4,13 @@
 no group, so the live service's group never rebalances), checks each record's signature
 (``shared.signed_records``: a record the live consumer dead-lettered as undecodable or
 forged is skipped and counted ``undecodable`` here), decodes it and applies
-it with the live consumer's own ``handle_batch`` into fresh tables in a new schema
+it as the live consumer does (``shared.batches``: its ``handle_batch``, else ``handle`` per
+event, a PoisonEvent counted ``refused``) into fresh tables in a new schema
 ``kpi_rebuild_<n>``.  Records are routed to a few applier connections by complaint id, so
 one case's events stay in order on one connection while the others work in parallel.
+A transient fault (``shared.faults``) rolls a batch (or the switch) back and retries it on
+a fresh connection; any other error fails the rebuild, nothing switched: no event is ever
+skipped for a fault.
 That is the careful path (``fast=False``); the default fast path collects the records up
 to the high-water marks instead and loads them in bulk (``rebuild_bulk``: COPY, the same
 pure fold), leaving only the records after those marks to ``handle_batch``.
@@ -48,8 +52,8 @@ from aiokafka.structs import ConsumerRecord
 
 from services.kpi.consumer import handle, handle_batch
 from services.kpi.rebuild.bulk import Bulk
+from shared.batches import apply_events, retry_transient
 from shared.config import Settings
-from shared.consumer import PoisonEvent
 from shared.db import create_pool, migrate
 from shared.envelope_codec import DecodeError, from_record
 from shared.events import Envelope
@@ -77,40 +81,45 @@ class Rebuilt:
 
 
 class _Applier:
-    """Applies batches of envelopes on one connection, a batch per transaction."""
+    """Applies batches of envelopes, a batch per transaction."""
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
         self.queue: asyncio.Queue[list[Envelope] | None] = asyncio.Queue(maxsize=2)
         self.refused = 0
+        self.retries = 0  # transient faults retried
+        self.task: asyncio.Task[None] | None = None
+
+    def start(self) -> asyncio.Task[None]:
+        self.task = asyncio.create_task(self.run())
+        return self.task
+
+    async def put(self, envs: list[Envelope] | None) -> None:
+        """Queue ``envs`` (None: the end); raise what stopped the applier if it did (its
+        full queue would otherwise wait forever)."""
+        assert self.task is not None
+        put = asyncio.ensure_future(self.queue.put(envs))
+        await asyncio.wait({put, self.task}, return_when=asyncio.FIRST_COMPLETED)
+        if not put.done():
+            put.cancel()
+            self.task.result()  # raises what stopped it
+            raise RuntimeError("the applier stopped before the end")
 
     async def run(self) -> None:
-        async with self.pool.acquire() as conn:
-            while (envs := await self.queue.get()) is not None:
-                self.refused += await apply(conn, envs)
+        while (envs := await self.queue.get()) is not None:
+            self.refused += await retry_transient(
+                self.pool, lambda conn: apply(conn, envs), retried=self._retried,
+                event="kpi.rebuild_retry", events=len(envs))
+
+    def _retried(self) -> None:
+        self.retries += 1
 
 
 async def apply(conn: asyncpg.Connection, envs: list[Envelope]) -> int:
     """Apply ``envs`` in one transaction (``conn`` may already be in one); return how many
-    were refused.  ``handle_batch`` first, else ``handle`` per event with a savepoint each,
-    as the live consumer does."""
-    try:
-        async with conn.transaction():
-            await handle_batch(conn, envs)
-        return 0
-    except (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError):
-        raise
-    except Exception:  # noqa: BLE001 - redo carefully, exactly as the live consumer
-        pass
-    refused = 0
-    async with conn.transaction():
-        for env in envs:
-            try:
-                async with conn.transaction():
-                    await handle(conn, env)
-            except PoisonEvent:
-                refused += 1
-    return refused
+    were refused as PoisonEvent.  ``handle_batch`` first, else ``handle`` per event with a
+    savepoint each, as the live consumer does; anything else raises."""
+    return len(await apply_events(conn, envs, handle, handle_batch))
 
 
 class _Reader:
@@ -187,13 +196,12 @@ class _Reader:
         for i, envs in enumerate(self._pending):
             if envs and (all_ or len(envs) >= self.batch):
                 self._pending[i] = []
-                await self.appliers[i].queue.put(envs)
+                await self.appliers[i].put(envs)
 
-    def take(self) -> list[Envelope]:
-        """Everything routed but not yet handed to an applier (for the switch)."""
-        out = [e for envs in self._pending for e in envs]
-        self._pending = [[] for _ in self.appliers]
-        return out
+    def pending(self) -> list[Envelope]:
+        """Everything routed but not handed to an applier (for the switch, which may be
+        retried: it stays here)."""
+        return [e for envs in self._pending for e in envs]
 
     async def read_until(self, targets: dict[int, int], progress: Progress | None,
                          total: int | None) -> None:
@@ -225,7 +233,7 @@ async def rebuild(settings: Settings, *, appliers: int = 3, batch: int = 10_000,
         if bulk is not None:
             await bulk.open(settings.database_url, fresh)
         workers = [_Applier(pool) for _ in range(appliers)]
-        tasks = [asyncio.create_task(w.run()) for w in workers]
+        tasks = [w.start() for w in workers]
         reader = _Reader(settings, verifier, workers, batch, bulk)
         await reader.start()
         try:
@@ -240,17 +248,19 @@ async def rebuild(settings: Settings, *, appliers: int = 3, batch: int = 10_000,
                 reader.bulk = None  # the tail goes through handle_batch
             await reader.flush(all_=True)
             for w in workers:
-                await w.queue.put(None)
+                await w.put(None)
             await asyncio.gather(*tasks)
-            async with pool.acquire() as conn:
-                await _switch(conn, reader, fresh, old)
+            tail_refused = await retry_transient(
+                pool, lambda conn: _switch(conn, reader, fresh, old),
+                event="kpi.rebuild_switch_retry")
             switched = True
         finally:
             for t in tasks:
                 t.cancel()
             with contextlib.suppress(Exception):
                 await reader.consumer.stop()
-        refused = sum(w.refused for w in workers) + (bulk.refused if bulk else 0)
+        refused = (sum(w.refused for w in workers) + tail_refused
+                   + (bulk.refused if bulk else 0))
         undecodable = reader.undecodable + (bulk.undecodable if bulk else 0)
     finally:
         if bulk is not None:
@@ -267,8 +277,10 @@ async def rebuild(settings: Settings, *, appliers: int = 3, batch: int = 10_000,
     return Rebuilt(events, undecodable, refused, seconds, old if keep_old else None)
 
 
-async def _switch(conn: asyncpg.Connection, reader: _Reader, fresh: str, old: str) -> None:
-    """Catch up with the live consumer under its lock and swap the schemas, atomically."""
+async def _switch(conn: asyncpg.Connection, reader: _Reader, fresh: str, old: str) -> int:
+    """Catch up with the live consumer under its lock and swap the schemas, atomically;
+    return how many of the events applied meanwhile were refused."""
+    refused = 0
     async with conn.transaction():
         live = await conn.fetchval("SELECT 1 FROM pg_namespace WHERE nspname = $1", LIVE)
         if live:
@@ -278,13 +290,14 @@ async def _switch(conn: asyncpg.Connection, reader: _Reader, fresh: str, old: st
                 f"SELECT partition, max(next_offset) AS next FROM {LIVE}.consumer_offsets "
                 "WHERE topic = $1 GROUP BY partition", reader.settings.events_topic)
             await reader.read_until({r["partition"]: r["next"] for r in rows}, None, None)
-            envs = reader.take()
+            envs = reader.pending()
             if envs:
-                await apply(conn, envs)
+                refused = await apply(conn, envs)
             for table in ("consumer_offsets", "relay_state"):
                 await conn.execute(f"INSERT INTO {table} SELECT * FROM {LIVE}.{table}")
             await conn.execute(f'ALTER SCHEMA {LIVE} RENAME TO "{old}"')
         await conn.execute(f'ALTER SCHEMA "{fresh}" RENAME TO {LIVE}')
+    return refused
 
 
 async def _drop(settings: Settings, schema: str) -> None:
