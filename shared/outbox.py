@@ -41,7 +41,7 @@ Conn = asyncpg.Connection | PoolConnectionProxy
 LOCK_CHECK_TIMEOUT_S = 5.0
 
 
-async def append(conn: asyncpg.Connection, topic: str, envelopes: Iterable[Envelope]) -> None:
+async def append(conn: Conn, topic: str, envelopes: Iterable[Envelope]) -> None:
     """Write outbox rows for ``envelopes`` in the caller's transaction and wake the relay."""
     rows = []
     for env in envelopes:
