@@ -11,10 +11,11 @@ publish is one the ``cloudevents`` package parses to the same event
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 import uuid
+from dataclasses import dataclass
 
 import orjson
+
 from shared.chain import Link
 from shared.events import Envelope, parse_type_name, type_name
 from shared.upcasting import current_data

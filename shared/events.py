@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -133,10 +133,8 @@ class CaseReopened(_Transition):
 
 
 EventData = Annotated[
-    Union[
-        ComplaintFiled, CaseAccepted, CaseRejected, CaseStarted, CaseForwarded, CaseClosed,
-        CaseReopened,
-    ],
+    ComplaintFiled | CaseAccepted | CaseRejected | CaseStarted | CaseForwarded | CaseClosed
+    | CaseReopened,
     Field(discriminator="kind"),
 ]
 

@@ -41,7 +41,8 @@ def _public_key_algorithms(pem: str) -> tuple[Any, list[str]]:
     try:
         key = load_pem_public_key(pem.encode())
     except ValueError as exc:
-        raise AuthNotConfigured(f"the configured public key is not a PEM public key: {exc}")
+        raise AuthNotConfigured(
+            f"the configured public key is not a PEM public key: {exc}") from exc
     if isinstance(key, rsa.RSAPublicKey):
         return key, ["RS256"]
     if isinstance(key, ed25519.Ed25519PublicKey):

@@ -1,0 +1,21 @@
+"""What runs a statement, as annotations say it.
+
+A pool hands out its connections as ``PoolConnectionProxy`` objects, which are not
+``asyncpg.Connection`` instances but answer every query method alike; code that takes "a
+connection" takes either, and code that runs single statements may take the pool itself
+(each statement then runs on a connection the pool lends for it).
+"""
+
+from __future__ import annotations
+
+from typing import TypeAlias
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+Conn: TypeAlias = asyncpg.Connection | PoolConnectionProxy
+"""One connection, bare or lent by a pool: what a transaction, or several statements that
+must see each other, run on."""
+
+Db: TypeAlias = Conn | asyncpg.Pool
+"""A connection or a pool: enough for statements that stand alone."""
