@@ -17,6 +17,7 @@ from services.kpi.domain import timeline
 from services.kpi.domain.cases import CaseRow, Fact
 from services.kpi.domain.timeline import Interval, Step
 from services.kpi.store import _to_json, load_case
+from shared.dbtypes import Conn
 
 _COLUMNS = ("complaint_id, fiscal_year, province_code, district_code, channel, category, "
             "received_at, recorded_at, valid_from, valid_to, recorded_from, recorded_to, "
@@ -44,7 +45,7 @@ def step(fact: Fact) -> Step:
 
 
 async def load_steps(
-    conn: asyncpg.Connection, complaint_ids: Iterable[uuid.UUID]
+    conn: Conn, complaint_ids: Iterable[uuid.UUID]
 ) -> dict[uuid.UUID, list[Step]]:
     """The stored events of ``complaint_ids`` (one statement), by case."""
     rows = await conn.fetch(
@@ -58,7 +59,7 @@ async def load_steps(
 
 
 async def replace(
-    conn: asyncpg.Connection, cases: Iterable[CaseRow],
+    conn: Conn, cases: Iterable[CaseRow],
     steps: Mapping[uuid.UUID, Iterable[Step]], *, new: Iterable[uuid.UUID] = (),
 ) -> None:
     """Replace the rectangles of ``cases`` by those of their ``steps`` (two statements);
@@ -76,7 +77,7 @@ async def replace(
         await conn.execute(_INSERT_SQL, _to_json(rows))
 
 
-async def rebuild(conn: asyncpg.Connection, complaint_id: uuid.UUID) -> None:
+async def rebuild(conn: Conn, complaint_id: uuid.UUID) -> None:
     """Recompute one case's rectangles from what is stored (the per-event path)."""
     case = await load_case(conn, complaint_id)
     if case is None:

@@ -22,7 +22,9 @@ import orjson
 from pydantic import TypeAdapter
 
 from services.kpi.domain import cases as domain
-from services.kpi.domain.cases import CaseRow, CaseStatus, Fact
+from services.kpi.domain.cases import CaseRow, Fact
+from shared.codes import CaseStatus
+from shared.dbtypes import Conn, Db
 from shared.events import ComplaintFiled, EventData
 
 _DATA: TypeAdapter[EventData] = TypeAdapter(EventData)
@@ -70,7 +72,7 @@ SELECT EXISTS (SELECT 1 FROM up)
 
 
 
-async def record(conn: asyncpg.Connection, fact: Fact) -> bool:
+async def record(conn: Conn, fact: Fact) -> bool:
     """Store ``fact`` (a duplicate does nothing) and apply it if it is the next version.
 
     Returns True when it was applied and the case's following version is already stored,
@@ -102,12 +104,12 @@ def _fact(row: asyncpg.Record) -> Fact:
                 _DATA.validate_python(row["data"]))
 
 
-async def load_case(conn: asyncpg.Connection, complaint_id: uuid.UUID) -> CaseRow | None:
+async def load_case(conn: Conn, complaint_id: uuid.UUID) -> CaseRow | None:
     row = await conn.fetchrow("SELECT * FROM cases WHERE complaint_id = $1", complaint_id)
     return None if row is None else _case(row)
 
 
-async def catch_up(conn: asyncpg.Connection, complaint_id: uuid.UUID) -> CaseRow | None:
+async def catch_up(conn: Conn, complaint_id: uuid.UUID) -> CaseRow | None:
     """Fold every stored version that now follows the case's applied one; return the case."""
     case = await load_case(conn, complaint_id)
     if case is None:  # no filing yet: nothing can follow
@@ -212,7 +214,7 @@ Key = tuple[uuid.UUID, int]
 
 
 async def store_events(
-    conn: asyncpg.Connection, facts: list[Fact]
+    conn: Conn, facts: list[Fact]
 ) -> tuple[list[Key], dict[uuid.UUID, list[Fact]]]:
     """Store every fact not stored yet, in one statement (``facts`` hold no equal keys).
 
@@ -238,7 +240,7 @@ async def store_events(
 
 
 async def load_cases(
-    conn: asyncpg.Connection, complaint_ids: list[uuid.UUID]
+    conn: Conn, complaint_ids: list[uuid.UUID]
 ) -> dict[uuid.UUID, CaseRow]:
     """The stored cases among ``complaint_ids``, by id (one statement)."""
     rows = await conn.fetch(
@@ -249,7 +251,7 @@ async def load_cases(
     return {r["complaint_id"]: _case(r) for r in rows}
 
 
-async def save_cases(conn: asyncpg.Connection, cases: list[CaseRow]) -> None:
+async def save_cases(conn: Conn, cases: list[CaseRow]) -> None:
     """Insert new cases and update changed ones (one statement)."""
     if cases:
         await conn.execute(_SAVE_CASES_SQL, _to_json(cases))
@@ -262,7 +264,7 @@ class Progress:
     last_recorded_at: dt.datetime | None
 
 
-async def progress(conn: asyncpg.Connection | asyncpg.Pool) -> Progress:
+async def progress(conn: Db) -> Progress:
     """How far the projection is: events folded into cases, cases, latest recorded time."""
     row = await conn.fetchrow(
         "SELECT coalesce(sum(applied_version), 0)::bigint AS events_applied, "

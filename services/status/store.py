@@ -15,6 +15,7 @@ import asyncpg
 from services.status.domain import CaseState
 from shared import outbox
 from shared.chain import Link, head, seal
+from shared.dbtypes import Conn, Db
 from shared.events import Envelope, current_version, type_name
 from shared.upcasting import current_data
 
@@ -88,7 +89,7 @@ def row_link(row: asyncpg.Record) -> Link:
     )
 
 
-async def stored_links(conn: asyncpg.Connection, district: str | None = None
+async def stored_links(conn: Conn, district: str | None = None
                        ) -> dict[tuple[uuid.UUID, int], Link]:
     """Every stored event (of one district's cases), as written, by case and version: what
     ``damrong audit verify`` checks the chains of."""
@@ -100,7 +101,7 @@ async def stored_links(conn: asyncpg.Connection, district: str | None = None
     return {(r["complaint_id"], r["version"]): row_link(r) for r in await conn.fetch(sql, *args)}
 
 
-async def _insert_event(conn: asyncpg.Connection, env: Envelope, *, if_absent: bool) -> bool:
+async def _insert_event(conn: Conn, env: Envelope, *, if_absent: bool) -> bool:
     sql = (
         "INSERT INTO events (complaint_id, version, event_id, kind, source, occurred_at, "
         "recorded_at, correlation_id, data, schema_version, prev_hash, hash) "
@@ -116,7 +117,7 @@ async def _insert_event(conn: asyncpg.Connection, env: Envelope, *, if_absent: b
     return status.endswith(" 1")
 
 
-async def load_case(conn: asyncpg.Connection | asyncpg.Pool, complaint_id: uuid.UUID
+async def load_case(conn: Db, complaint_id: uuid.UUID
                     ) -> CaseState | None:
     row = await conn.fetchrow(
         f"SELECT {', '.join(_CASE_COLUMNS)} FROM cases WHERE complaint_id = $1", complaint_id
@@ -124,7 +125,7 @@ async def load_case(conn: asyncpg.Connection | asyncpg.Pool, complaint_id: uuid.
     return _state(row) if row else None
 
 
-async def load_events(conn: asyncpg.Connection | asyncpg.Pool, complaint_id: uuid.UUID
+async def load_events(conn: Db, complaint_id: uuid.UUID
                       ) -> list[Envelope]:
     rows = await conn.fetch(
         "SELECT * FROM events WHERE complaint_id = $1 ORDER BY version", complaint_id
@@ -132,7 +133,7 @@ async def load_events(conn: asyncpg.Connection | asyncpg.Pool, complaint_id: uui
     return [row_envelope(r) for r in rows]
 
 
-async def create_case(conn: asyncpg.Connection, env: Envelope, state: CaseState) -> bool:
+async def create_case(conn: Conn, env: Envelope, state: CaseState) -> bool:
     """Insert version 1 and the case row unless the case exists; run inside a transaction.
 
     Idempotent: a redelivered or duplicate filing (same or different event id) changes nothing.
@@ -223,7 +224,7 @@ def case_arrays(states: list[CaseState]) -> list[list[Any]]:
     return args
 
 
-async def create_cases(conn: asyncpg.Connection,
+async def create_cases(conn: Conn,
                        filings: list[tuple[Envelope, CaseState]]) -> int:
     """``create_case`` for many first events in one statement; returns how many were new.
 
@@ -239,7 +240,7 @@ async def create_cases(conn: asyncpg.Connection,
     return created
 
 
-async def stored_first_events(conn: asyncpg.Connection, complaint_ids: list[uuid.UUID],
+async def stored_first_events(conn: Conn, complaint_ids: list[uuid.UUID],
                               event_ids: list[uuid.UUID]
                               ) -> tuple[set[uuid.UUID], set[uuid.UUID]]:
     """Which of ``complaint_ids`` have a version 1 stored, and which ``event_ids`` are used."""
@@ -249,10 +250,11 @@ async def stored_first_events(conn: asyncpg.Connection, complaint_ids: list[uuid
         "       ARRAY(SELECT event_id FROM events WHERE event_id = ANY($2::uuid[]))",
         complaint_ids, event_ids,
     )
+    assert row is not None  # a SELECT without FROM answers exactly one row
     return set(row[0]), set(row[1])
 
 
-async def append_event(conn: asyncpg.Connection, env: Envelope, state: CaseState, topic: str
+async def append_event(conn: Conn, env: Envelope, state: CaseState, topic: str
                        ) -> Envelope:
     """Event row, case row and outbox row for one transition, the event chained onto the
     stored previous one; run inside a transaction.  Returns the event as stored."""

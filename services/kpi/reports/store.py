@@ -13,14 +13,12 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-import asyncpg
 import orjson
 
 from services.kpi.domain import metrics
 from services.kpi.domain.asof import Scope
 from services.kpi.domain.metrics import DistrictCounts, DistrictRecords, Group, MonthMoves
-
-Db = asyncpg.Connection | asyncpg.Pool
+from shared.dbtypes import Db
 
 # Bangkok wall-clock time of a timestamptz, without relying on the server's tz database.
 LOCAL = "(({col} AT TIME ZONE 'UTC') + interval '7 hours')"
@@ -55,8 +53,9 @@ class Sql:
         return self.where(f"{alias}.recorded_from <= {t} AND {t} < {alias}.recorded_to")
 
     def filters(self, scope: Scope, *, fiscal_year: bool = True, alias: str = "i") -> Sql:
-        pairs = [("province_code", scope.province_code), ("district_code", scope.district_code),
-                 ("channel", scope.channel), ("category", scope.category)]
+        pairs: list[tuple[str, str | int | None]] = [
+            ("province_code", scope.province_code), ("district_code", scope.district_code),
+            ("channel", scope.channel), ("category", scope.category)]
         if fiscal_year:
             pairs.append(("fiscal_year", scope.fiscal_year))
         for column, value in pairs:

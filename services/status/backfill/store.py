@@ -11,7 +11,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import asyncpg
 import orjson
 
 from services.status.domain import CaseState
@@ -23,8 +22,9 @@ from services.status.store import (
     case_arrays,
     event_arrays,
 )
-from shared.events import Envelope
+from shared.dbtypes import Conn
 from shared.envelope_codec import encode
+from shared.events import Envelope
 from shared.outbox import NOTIFY_CHANNEL
 
 # (the filing, the case's final state, its later events in version order)
@@ -72,7 +72,7 @@ def _sql() -> str:
 _SQL = _sql()
 
 
-async def open_cases(conn: asyncpg.Connection, openings: list[Opening], topic: str
+async def open_cases(conn: Conn, openings: list[Opening], topic: str
                      ) -> set[uuid.UUID]:
     """Store each opening whose case is new; return the complaint ids of the new cases.
 
@@ -103,5 +103,7 @@ async def open_cases(conn: asyncpg.Connection, openings: list[Opening], topic: s
     args.append([filing.complaint_id for filing, _s, _l in openings])
     args += case_arrays([state for _f, state, _l in openings])
     args += [topic, ob_case, ob_key, ob_headers, ob_value]
-    created, _woken = await conn.fetchrow(_SQL, *args)
+    row = await conn.fetchrow(_SQL, *args)
+    assert row is not None  # a SELECT without FROM answers exactly one row
+    created, _woken = row
     return set(created)
