@@ -15,6 +15,7 @@ from typing import Any
 
 import geothai
 import phonenumbers
+from stdnum.exceptions import ValidationError
 from stdnum.th import pin as thai_pin
 
 from services.intake.domain.filing import Complainant, FileComplaint
@@ -43,7 +44,8 @@ _PHONE_TYPES = frozenset({
     phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
 })
 # Syntax only (no DNS): one @, a dotted domain, no spaces.
-_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+"
+                    r"@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
                     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
 _REFERENCE = {"channel": "channels", "category": "categories"}
 _KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
@@ -227,7 +229,7 @@ def _given(value: Any) -> bool:
 def _national_id(c: _Collector, value: str) -> str | None:
     try:
         return str(thai_pin.validate(value))
-    except Exception:  # stdnum raises a family of ValidationError subclasses
+    except ValidationError:  # each kind of fault (length, format, checksum) a subclass
         c.add("complainant.national_id", "is not a valid 13-digit Thai national ID")
         return None
 

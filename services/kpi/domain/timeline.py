@@ -113,8 +113,7 @@ def intervals(case: CaseRow, steps: Iterable[Step]) -> list[Interval]:
                 break  # a gap in what was known then: later versions wait
             known.append(s)
         now = set(segments(case.received_at, known[1:]))
-        for seg in [s for s in active if s not in now]:
-            rows.append((seg, active.pop(seg), moment))
+        rows.extend((seg, active.pop(seg), moment) for seg in [s for s in active if s not in now])
         for seg in now:
             active.setdefault(seg, moment)
     rows.extend((seg, since, None) for seg, since in active.items())

@@ -11,7 +11,6 @@ from services.status.domain.cases import (
     TRANSITIONS,
     Action,
     CaseState,
-    CaseStatus,
     DomainError,
     IllegalTransition,
     InvalidField,
@@ -23,6 +22,7 @@ from services.status.domain.cases import (
     evolve,
     fold,
 )
+from shared.codes import CaseStatus
 
 __all__ = [
     "CLOCK_SKEW", "OPEN_STATES", "TRANSITIONS", "Action", "CaseState", "CaseStatus",

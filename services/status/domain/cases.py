@@ -184,15 +184,15 @@ def decide(state: CaseState, cmd: TransitionCommand, now: dt.datetime) -> Transi
     if state.status not in allowed:
         raise IllegalTransition(state.status, cmd.action)
     now = effective_time(state, cmd, now)
-    actor = _required(cmd.actor, "actor", cmd.action)
-    base = {"actor": actor, "note": cmd.note}
+    actor, note = _required(cmd.actor, "actor", cmd.action), cmd.note
     match cmd.action:
         case Action.accept:
-            return CaseAccepted(**base)
+            return CaseAccepted(actor=actor, note=note)
         case Action.reject:
-            return CaseRejected(**base, reason=_required(cmd.reason, "reason", cmd.action))
+            reason = _required(cmd.reason, "reason", cmd.action)
+            return CaseRejected(actor=actor, note=note, reason=reason)
         case Action.start:
-            return CaseStarted(**base)
+            return CaseStarted(actor=actor, note=note)
         case Action.forward:
             agency = _required(cmd.agency, "agency", cmd.action)
             if cmd.due_date is None:
@@ -200,17 +200,18 @@ def decide(state: CaseState, cmd: TransitionCommand, now: dt.datetime) -> Transi
             today = now.astimezone(BANGKOK).date()
             if cmd.due_date < today:
                 raise InvalidField("due_date", f"{cmd.due_date} is before today ({today})")
-            return CaseForwarded(**base, agency=agency, agency_code=cmd.agency_code,
+            return CaseForwarded(actor=actor, note=note, agency=agency,
+                                 agency_code=cmd.agency_code,
                                  reply_due=reply_due(cmd.due_date, now))
         case Action.close:
             raw = _required(cmd.reason, "reason", cmd.action)
             if raw not in _CLOSURE_REASONS:
                 choices = ", ".join(r.value for r in ClosureReason)
                 raise InvalidField("reason", f"{raw!r} is not a closure reason ({choices})")
-            return CaseClosed(**base, reason=ClosureReason(raw))
+            return CaseClosed(actor=actor, note=note, reason=ClosureReason(raw))
         case Action.reopen:
             reason_text = cmd.reason.strip() if cmd.reason and cmd.reason.strip() else None
-            return CaseReopened(**base, reason=reason_text)
+            return CaseReopened(actor=actor, note=note, reason=reason_text)
     raise AssertionError(f"unhandled action {cmd.action}")  # pragma: no cover
 
 

@@ -33,7 +33,8 @@ E = TypeVar("E", bound=StrEnum)
 
 _THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
 _NOISE = re.compile(r"[\s\-_./()\"'*:]+")
-_EXCEL_EPOCH = dt.datetime(1899, 12, 30)
+# Excel's day 0, in the register's wall-clock time (adding days to it is wall-clock arithmetic).
+_EXCEL_EPOCH = dt.datetime(1899, 12, 30, tzinfo=BANGKOK)
 
 
 def ascii_digits(text: str) -> str:
@@ -117,8 +118,8 @@ def parse_moment(value: Any) -> dt.datetime:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if not 1 <= value < 200_000:
             raise ValueError(f"number {value!r} is not a date")
-        naive = _EXCEL_EPOCH + dt.timedelta(days=float(value))  # an Excel serial date
-        return naive.replace(microsecond=0, tzinfo=BANGKOK)
+        moment = _EXCEL_EPOCH + dt.timedelta(days=float(value))  # an Excel serial date
+        return moment.replace(microsecond=0)
     return _text_moment(value if type(value) is str else cell_text(value))
 
 
