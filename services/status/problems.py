@@ -32,7 +32,8 @@ def problem_for(exc: Exception) -> Problem:
         return Problem(409, "Duplicate item", str(exc), type_=problem_type("duplicate-item"),
                        complaint_id=str(exc.complaint_id), first_index=exc.first_index)
     if isinstance(exc, IllegalTransition):
-        return Problem(409, "Illegal transition", str(exc), type_=problem_type("illegal-transition"),
+        return Problem(409, "Illegal transition", str(exc),
+                       type_=problem_type("illegal-transition"),
                        action=exc.action.value, current_status=exc.status.value)
     if isinstance(exc, MissingField):
         return Problem(422, "Missing field", str(exc), type_=problem_type("missing-field"),

@@ -4,9 +4,9 @@ The rows go in chunks of ``CHUNK``.  Parsing, validation and encoding each chunk
 are pure and CPU-bound, so they run in worker processes for large files (a thread for
 small ones) while this task writes the chunks before them, each chunk one statement
 (complaints and their outbox rows together, ``ON CONFLICT DO NOTHING``).  Duplicates
-inside the file are decided here, in row order, since only here the whole file is seen.  A row that collides with a
-complaint filed by an earlier import (same row identity) is a duplicate, never a second
-filing.  Bad rows never stop the good ones.
+inside the file are decided here, in row order, since only here the whole file is seen.
+A row that collides with a complaint filed by an earlier import (same row identity) is a
+duplicate, never a second filing.  Bad rows never stop the good ones.
 """
 
 from __future__ import annotations
