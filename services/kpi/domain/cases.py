@@ -26,7 +26,9 @@ from enum import StrEnum
 
 from shared.codes import CaseStatus
 from shared.events import ComplaintFiled, Envelope, EventData
-from shared.thai_calendar import BANGKOK, fiscal_year, fiscal_year_bounds  # noqa: F401 (re-exported)
+from shared.thai_calendar import BANGKOK as BANGKOK  # `as`: re-exported, as KPI vocabulary
+from shared.thai_calendar import fiscal_year as fiscal_year
+from shared.thai_calendar import fiscal_year_bounds as fiscal_year_bounds
 
 FILED = "complaint.filed"
 
