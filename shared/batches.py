@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, cast
 
 import asyncpg
 import structlog
@@ -92,16 +92,16 @@ async def pooled(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
     raises (or is cancelled): the failure may have left it mid-operation or its server
     gone, and reused it would fail the next caller too ("cannot switch to state ...;
     another operation is in progress")."""
-    conn = await pool.acquire()
+    proxy = await pool.acquire()
     try:
-        yield conn
+        yield cast(asyncpg.Connection, proxy)  # a proxy with the connection's interface
     except BaseException:
         # Already gone if the server closed it: the pool then took it back by itself.
         with contextlib.suppress(asyncpg.InterfaceError):
-            conn.terminate()
+            proxy.terminate()
         raise
     finally:
-        await pool.release(conn)
+        await pool.release(proxy)
 
 
 async def retry_transient(pool: asyncpg.Pool, work: Callable[[asyncpg.Connection], Awaitable[T]],

@@ -47,7 +47,7 @@ BatchHandler = batches.BatchHandler[Envelope]
 
 
 class _Rebalance(ConsumerRebalanceListener):
-    def __init__(self, owner: "EventConsumer") -> None:
+    def __init__(self, owner: EventConsumer) -> None:
         self._owner = owner
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
@@ -229,7 +229,8 @@ class EventConsumer:
         self.dead_lettered += len(poison)
 
     async def _dead_letter(self, rec: ConsumerRecord, error: str) -> None:
-        headers = list(rec.headers or []) + [
+        headers = [
+            *(rec.headers or []),
             ("dlq_error", error[:1000].encode()),
             ("dlq_group", self._group.encode()),
             ("dlq_origin", f"{rec.topic}/{rec.partition}/{rec.offset}".encode()),

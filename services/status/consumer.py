@@ -149,12 +149,12 @@ async def _create_with_outcomes(conn: asyncpg.Connection,
         openings.append((env, state, later))
     try:
         created = await open_cases(conn, openings, topic)
-    except asyncpg.UniqueViolationError as exc:  # a concurrent writer took an outcome's key
-        raise RefuseBatch(f"outcome event already stored: {exc}") from exc
+    except asyncpg.UniqueViolationError as clash:  # a concurrent writer took an outcome's key
+        raise RefuseBatch(f"outcome event already stored: {clash}") from clash
     # ``handle`` reports a refused outcome only when it opens the case: so do we.
-    for complaint_id, (env, exc) in refused.items():
+    for complaint_id, (env, error) in refused.items():
         if complaint_id in created:
-            _refused(env, exc)
+            _refused(env, error)
     return len(created)
 
 

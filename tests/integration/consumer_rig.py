@@ -42,7 +42,7 @@ APP = f"damrong-{SCHEMA}"  # the application_name of the consumer's pool (shared
 GATE = 7001
 NOW = dt.datetime(2026, 1, 5, 3, tzinfo=dt.UTC)
 
-MIGRATION = """
+MIGRATION = f"""
 CREATE TABLE applied (note text PRIMARY KEY);
 CREATE TABLE fault (at_note text PRIMARY KEY, sqlstate text, times int NOT NULL DEFAULT 1,
                     gate boolean NOT NULL DEFAULT false);
@@ -52,15 +52,15 @@ DECLARE f fault;
 BEGIN
   SELECT * INTO f FROM fault WHERE at_note = NEW.note;
   IF FOUND THEN
-    IF f.gate THEN PERFORM pg_advisory_xact_lock(%(gate)s); END IF;
+    IF f.gate THEN PERFORM pg_advisory_xact_lock({GATE}); END IF;
     IF f.sqlstate IS NOT NULL AND nextval('fault_fired') <= f.times THEN
-      RAISE EXCEPTION 'injected fault %%', f.sqlstate USING ERRCODE = f.sqlstate;
+      RAISE EXCEPTION 'injected fault %', f.sqlstate USING ERRCODE = f.sqlstate;
     END IF;
   END IF;
   RETURN NEW;
 END $$;
 CREATE TRIGGER inject BEFORE INSERT ON applied FOR EACH ROW EXECUTE FUNCTION inject();
-""" % {"gate": GATE}
+"""
 
 
 def event(note: str) -> Envelope:

@@ -12,10 +12,10 @@ from collections.abc import Callable
 import asyncpg
 from aiokafka import AIOKafkaConsumer
 
+from shared.chain import GENESIS, seal
 from shared.config import Settings
 from shared.consumer import EventConsumer, PoisonEvent
 from shared.db import create_pool, migrate
-from shared.chain import GENESIS, seal
 from shared.envelope_codec import to_record
 from shared.events import CaseAccepted, Envelope
 from shared.kafka import ensure_topics, make_producer

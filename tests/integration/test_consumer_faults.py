@@ -5,8 +5,10 @@ faults are injected).  A genuinely poison record amid them still goes there, alo
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,9 +22,18 @@ TRANSIENT = ["40P01", "40001", "55P03", "57014", "57P01", "53300", "53100", "080
 BATCH = pytest.mark.parametrize("batch", [True, False], ids=["batch", "one-by-one"])
 
 
+def _retried_or_moved(state: dict[str, Any], *, since: int) -> bool:
+    """Retried twice more since ``since``, or anything else happened."""
+    return bool(state["retries"] >= since + 2 or state["applied"] or state["dead"]
+                or state["done"])
+
+
+OpenRig = Callable[[bool], Awaitable[Rig]]
+
+
 @pytest.fixture
 async def open_rig(make_settings: Callable[..., Settings], tmp_path: Path
-                   ) -> AsyncIterator[Callable[[bool], object]]:
+                   ) -> AsyncIterator[OpenRig]:
     rigs: list[Rig] = []
 
     async def build(batch: bool) -> Rig:
@@ -32,15 +43,15 @@ async def open_rig(make_settings: Callable[..., Settings], tmp_path: Path
         rig.start()
         return rig
 
-    yield build  # type: ignore[misc]
+    yield build
     for rig in rigs:
         await rig.close()
 
 
 @BATCH
 async def test_raised_transient_sqlstates_are_retried_never_dead_lettered(
-        open_rig: Callable[[bool], object], batch: bool) -> None:
-    rig: Rig = await open_rig(batch)  # type: ignore[misc]
+        open_rig: OpenRig, batch: bool) -> None:
+    rig = await open_rig(batch)
     for code in TRANSIENT:
         round_ = notes(10)
         await rig.arm(round_[5], code, times=2)  # mid-batch, on two attempts
@@ -68,8 +79,8 @@ async def test_raised_transient_sqlstates_are_retried_never_dead_lettered(
 
 
 async def test_lock_and_statement_timeouts_hold_the_batch_until_the_lock_goes(
-        open_rig: Callable[[bool], object]) -> None:
-    rig: Rig = await open_rig(True)  # type: ignore[misc]
+        open_rig: OpenRig) -> None:
+    rig = await open_rig(True)
     for setting, error in (("lock_timeout", "LockNotAvailableError"),
                            ("statement_timeout", "QueryCanceledError")):
         rig.timeouts = {"lock_timeout": "0", "statement_timeout": "0", setting: "150ms"}
@@ -79,8 +90,8 @@ async def test_lock_and_statement_timeouts_hold_the_batch_until_the_lock_goes(
         try:
             retries = rig.consumer.retries
             await rig.send(round_)
-            state = await eventually(lambda: rig.state(round_), lambda s: (
-                s["retries"] >= retries + 2 or s["applied"] or s["dead"] or s["done"]))
+            state = await eventually(partial(rig.state, round_),
+                                     partial(_retried_or_moved, since=retries))
             assert (state["applied"], state["dead"], state["done"]) == (0, 0, False)
             assert (rig.consumer.last_fault or "").startswith(error), rig.consumer.last_fault
         finally:
@@ -93,10 +104,10 @@ async def test_lock_and_statement_timeouts_hold_the_batch_until_the_lock_goes(
 
 @BATCH
 async def test_connections_terminated_mid_batch_are_replaced(
-        open_rig: Callable[[bool], object], batch: bool) -> None:
+        open_rig: OpenRig, batch: bool) -> None:
     """What a failover or a pooler restart does: pg_terminate_backend of every connection
     of the service, the consumer's among them stuck in the middle of a batch."""
-    rig: Rig = await open_rig(batch)  # type: ignore[misc]
+    rig = await open_rig(batch)
     for _ in range(2):
         round_ = notes(10)
         await rig.arm(round_[5], gate=True)

@@ -147,7 +147,7 @@ class _Reader:
         topic = self.settings.events_topic
         parts = self.consumer.partitions_for_topic(topic)
         if not parts:  # metadata not fetched yet for this topic
-            await self.consumer._client.force_metadata_update()  # noqa: SLF001
+            await self.consumer._client.force_metadata_update()
             parts = self.consumer.partitions_for_topic(topic) or set()
         self.tps = [TopicPartition(topic, p) for p in sorted(parts)]
         self.consumer.assign(self.tps)

@@ -24,7 +24,7 @@ APPS = r"damrong-kpi\_rebuild\_%"  # the rebuild's pool (shared.db names it by s
 # Every ``events`` table a rebuild creates gets a trigger that counts the rows offered to
 # it (a sequence: a rolled-back transaction does not rewind it) and, at the counts planned
 # in ``rebuild_faults``, raises that SQLSTATE, or waits for the advisory lock GATE.
-FAULTS = r"""
+FAULTS = rf"""
 CREATE SEQUENCE public.rebuild_inserts;
 CREATE TABLE public.rebuild_faults (nth bigint PRIMARY KEY, sqlstate text);
 CREATE FUNCTION public.rebuild_inject() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -34,9 +34,9 @@ DECLARE
 BEGIN
   SELECT * INTO f FROM public.rebuild_faults WHERE nth = n;
   IF FOUND AND f.sqlstate IS NULL THEN
-    PERFORM pg_advisory_xact_lock(%(gate)s);
+    PERFORM pg_advisory_xact_lock({GATE});
   ELSIF FOUND THEN
-    RAISE EXCEPTION 'injected fault %%', f.sqlstate USING ERRCODE = f.sqlstate;
+    RAISE EXCEPTION 'injected fault %', f.sqlstate USING ERRCODE = f.sqlstate;
   END IF;
   RETURN NEW;
 END $$;
@@ -45,14 +45,14 @@ DECLARE r record;
 BEGIN
   FOR r IN SELECT object_identity FROM pg_event_trigger_ddl_commands()
            WHERE command_tag = 'CREATE TABLE'
-             AND object_identity LIKE 'kpi\_rebuild\_%%.events' LOOP
-    EXECUTE format('CREATE TRIGGER inject BEFORE INSERT ON %%s FOR EACH ROW '
+             AND object_identity LIKE 'kpi\_rebuild\_%.events' LOOP
+    EXECUTE format('CREATE TRIGGER inject BEFORE INSERT ON %s FOR EACH ROW '
                    'EXECUTE FUNCTION public.rebuild_inject()', r.object_identity);
   END LOOP;
 END $$;
 CREATE EVENT TRIGGER rebuild_arm ON ddl_command_end WHEN TAG IN ('CREATE TABLE')
   EXECUTE FUNCTION public.rebuild_arm();
-""" % {"gate": GATE}
+"""
 
 # Each twice in a row: the batch that meets it fails, and so does its first retry.
 RAISED = ["40P01", "40001", "55P03", "57014", "57P01", "53300", "53100", "08006"]
