@@ -82,7 +82,7 @@ def project_graph() -> dict[str, set[str]]:
 
 
 def is_pure(module: str) -> bool:
-    return module in PURE_SHARED or ".domain." in f".{module}." and module.startswith("services.")
+    return module in PURE_SHARED or (".domain." in f".{module}." and module.startswith("services."))
 
 
 def violations(graph: Mapping[str, Iterable[str]]) -> list[str]:

@@ -10,8 +10,17 @@ import uuid
 import pytest
 
 from shared.chain import (
-    GENESIS, Link, canonical, compare_copies, compute_hash, head, link_of, seal, verify_case,
+    GENESIS,
+    Link,
+    canonical,
+    compare_copies,
+    compute_hash,
+    head,
+    link_of,
+    seal,
+    verify_case,
 )
+from shared.codes import ClosureReason
 from shared.events import CaseAccepted, CaseClosed, Envelope
 from tests.unit.status.factories import T0, filed
 
@@ -23,7 +32,7 @@ def _case(n: int = 4) -> list[Envelope]:
     envs = [filed(complaint_id=uuid.UUID(int=7), event_id=uuid.UUID(int=1))]
     for version in range(2, n + 1):
         data = CaseAccepted(actor="o-1", note="รับ") if version == 2 else CaseClosed(
-            actor="o-1", reason="resolved")
+            actor="o-1", reason=ClosureReason.resolved)
         env = Envelope(event_id=uuid.UUID(int=version), complaint_id=envs[0].complaint_id,
                        version=version, source="/damrong/status",
                        occurred_at=T0 + dt.timedelta(hours=version),

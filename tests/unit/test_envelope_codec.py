@@ -11,16 +11,25 @@ import pytest
 from cloudevents.core.bindings import kafka as ce_kafka
 
 from shared.chain import GENESIS, compute_hash, seal
+from shared.codes import CategoryCode, ChannelCode, ClosureReason
 from shared.envelope_codec import DecodeError, from_record, link_from_record, to_record
 from shared.events import (
-    CaseAccepted, CaseClosed, CaseForwarded, CaseRejected, CaseReopened, CaseStarted,
-    ComplaintFiled, Envelope, ReplyDue,
+    CaseAccepted,
+    CaseClosed,
+    CaseForwarded,
+    CaseRejected,
+    CaseReopened,
+    CaseStarted,
+    ComplaintFiled,
+    Envelope,
+    ReplyDue,
 )
 
 T = dt.datetime(2026, 3, 1, 9, 30, tzinfo=dt.UTC)
 BKK = dt.timezone(dt.timedelta(hours=7))
 PAYLOADS = [
-    ComplaintFiled(tracking_no="5001-2569-0000001", channel="line", category="land",
+    ComplaintFiled(tracking_no="5001-2569-0000001", channel=ChannelCode.line,
+                   category=CategoryCode.land,
                    province_code="50", district_code="5001", subdistrict_code="500101",
                    received_at=T, recorded_at=T, anonymous=False),
     CaseAccepted(actor="o1", note="รับเรื่อง"),
@@ -28,7 +37,7 @@ PAYLOADS = [
     CaseStarted(actor="o1"),
     CaseForwarded(actor="o1", agency="อบต.", agency_code="6501",
                   reply_due=ReplyDue(date=dt.date(2026, 4, 1), days=31)),
-    CaseClosed(actor="o1", reason="resolved"),
+    CaseClosed(actor="o1", reason=ClosureReason.resolved),
     CaseReopened(actor="o1"),
 ]
 

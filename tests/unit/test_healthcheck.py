@@ -16,7 +16,7 @@ def serving(status: int) -> Iterator[int]:
     """A server on a free loopback port answering ``status`` on /healthz (404 elsewhere)."""
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        def do_GET(self) -> None:
             self.send_response(status if self.path == "/healthz" else 404)
             self.end_headers()
 

@@ -91,9 +91,8 @@ def test_without_docker_the_containers_backend_skips_saying_why(
 
     monkeypatch.setattr(containers, "_postgres", never)
     monkeypatch.setattr(containers, "_kafka", never)
-    with pytest.raises(pytest.skip.Exception) as skipped:
-        with containers.container_infra():
-            pytest.fail("started without a Docker engine")
+    with pytest.raises(pytest.skip.Exception) as skipped, containers.container_infra():
+        pytest.fail("started without a Docker engine")
     message = str(skipped.value)
     assert "BACKEND=containers needs a Docker engine" in message
     assert "no-docker.sock" in message or "No such file" in message, message

@@ -60,8 +60,9 @@ def _without_hashes(envs: list[Envelope]) -> list[dict[str, Any]]:
 def test_v1_and_v2_records_fold_to_the_same_case_and_kpi_state() -> None:
     cases = _cases()
     v2, mixed = _records(cases, False), _records(cases, True)
-    assert sum(r[1] != s[1] for a, b in zip(v2, mixed) for r, s in zip(a, b)) >= 1  # a v1 one
-    for v2_case, mixed_case in zip(v2, mixed):
+    assert sum(r[1] != s[1] for a, b in zip(v2, mixed, strict=True)
+               for r, s in zip(a, b, strict=True)) >= 1  # a v1 one
+    for v2_case, mixed_case in zip(v2, mixed, strict=True):
         v2_envs = [from_record(h, v) for _k, h, v in v2_case]
         mixed_envs = [from_record(h, v) for _k, h, v in mixed_case]
         assert _without_hashes(mixed_envs) == _without_hashes(v2_envs)

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from shared.auth.principal import Grant, Role
-from shared.auth.tokens import TokenVerifier
 from damrong.cli.main import app
 from damrong.embedded.auth_secret import configured_secret, load_or_create_secret, secret_path
+from shared.auth.principal import Grant, Role
+from shared.auth.tokens import TokenVerifier
 
 
 def test_the_secret_is_made_once_and_readable_by_its_owner_only(tmp_path: Path) -> None:

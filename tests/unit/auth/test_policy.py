@@ -10,14 +10,25 @@ import pytest
 import shared.auth.policy as policy_module
 import shared.auth.principal as principal_module
 from shared.auth.policy import (
-    Area, Decision, Operation, OutOfScope, confine, decide, import_district, sees_personal_data,
+    Area,
+    Decision,
+    Operation,
+    OutOfScope,
+    confine,
+    decide,
+    import_district,
+    sees_personal_data,
 )
 from shared.auth.principal import (
-    Grant, InvalidClaims, Principal, Role, principal_from_claims,
+    Grant,
+    InvalidClaims,
+    Principal,
+    Role,
+    principal_from_claims,
 )
 from tests.unit.auth.principals import ADMIN, AUDITOR, DISTRICT, LINE, NATIONAL, PROVINCE
 
-O = Operation
+Op = Operation
 CHIANG_MAI = Area("50", "5001", "walk_in")      # district 5001, province 50
 SAN_SAI = Area("50", "5004", "line")           # same province, another district
 BANGKOK = Area("10", "1001", "line")           # another province
@@ -26,32 +37,32 @@ BANGKOK = Area("10", "1001", "line")           # another province
 
 @pytest.mark.parametrize(("who", "op", "area", "expected"), [
     # channel systems file for their channel only, and do nothing else
-    (LINE, O.file, SAN_SAI, Decision.allow),
-    (LINE, O.file, CHIANG_MAI, Decision.forbidden),
-    (LINE, O.read_case, SAN_SAI, Decision.forbidden),
-    (LINE, O.reference, None, Decision.allow),
+    (LINE, Op.file, SAN_SAI, Decision.allow),
+    (LINE, Op.file, CHIANG_MAI, Decision.forbidden),
+    (LINE, Op.read_case, SAN_SAI, Decision.forbidden),
+    (LINE, Op.reference, None, Decision.allow),
     # a district officer: its district only; reads elsewhere look like missing cases
-    (DISTRICT, O.file, CHIANG_MAI, Decision.allow),
-    (DISTRICT, O.file, SAN_SAI, Decision.forbidden),
-    (DISTRICT, O.transition, SAN_SAI, Decision.forbidden),
-    (DISTRICT, O.read_case, CHIANG_MAI, Decision.allow),
-    (DISTRICT, O.read_case, SAN_SAI, Decision.not_found),
-    (DISTRICT, O.audit, None, Decision.forbidden),
+    (DISTRICT, Op.file, CHIANG_MAI, Decision.allow),
+    (DISTRICT, Op.file, SAN_SAI, Decision.forbidden),
+    (DISTRICT, Op.transition, SAN_SAI, Decision.forbidden),
+    (DISTRICT, Op.read_case, CHIANG_MAI, Decision.allow),
+    (DISTRICT, Op.read_case, SAN_SAI, Decision.not_found),
+    (DISTRICT, Op.audit, None, Decision.forbidden),
     # a provincial officer: reads and moves its province's cases, files nothing
-    (PROVINCE, O.transition, SAN_SAI, Decision.allow),
-    (PROVINCE, O.transition, BANGKOK, Decision.forbidden),
-    (PROVINCE, O.read_case, BANGKOK, Decision.not_found),
-    (PROVINCE, O.file, CHIANG_MAI, Decision.forbidden),
-    (PROVINCE, O.import_, None, Decision.forbidden),
+    (PROVINCE, Op.transition, SAN_SAI, Decision.allow),
+    (PROVINCE, Op.transition, BANGKOK, Decision.forbidden),
+    (PROVINCE, Op.read_case, BANGKOK, Decision.not_found),
+    (PROVINCE, Op.file, CHIANG_MAI, Decision.forbidden),
+    (PROVINCE, Op.import_, None, Decision.forbidden),
     # national supervisors and auditors read everything and write nothing
-    (NATIONAL, O.read_case, BANGKOK, Decision.allow),
-    (NATIONAL, O.read_kpi, None, Decision.allow),
-    (NATIONAL, O.transition, BANGKOK, Decision.forbidden),
-    (NATIONAL, O.audit, None, Decision.forbidden),
-    (AUDITOR, O.read_case, BANGKOK, Decision.allow),
-    (AUDITOR, O.audit, None, Decision.allow),
-    (AUDITOR, O.file, BANGKOK, Decision.forbidden),
-    (AUDITOR, O.transition, BANGKOK, Decision.forbidden),
+    (NATIONAL, Op.read_case, BANGKOK, Decision.allow),
+    (NATIONAL, Op.read_kpi, None, Decision.allow),
+    (NATIONAL, Op.transition, BANGKOK, Decision.forbidden),
+    (NATIONAL, Op.audit, None, Decision.forbidden),
+    (AUDITOR, Op.read_case, BANGKOK, Decision.allow),
+    (AUDITOR, Op.audit, None, Decision.allow),
+    (AUDITOR, Op.file, BANGKOK, Decision.forbidden),
+    (AUDITOR, Op.transition, BANGKOK, Decision.forbidden),
     # the embedded default's admin does everything
     *[(ADMIN, op, BANGKOK, Decision.allow) for op in Operation],
 ])

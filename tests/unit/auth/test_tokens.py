@@ -9,6 +9,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+from pydantic import SecretStr
 
 from shared.auth.api_keys import ApiKeys, new_api_key
 from shared.auth.credentials import Authenticator, Unauthenticated
@@ -50,7 +51,7 @@ def test_a_good_token_gives_its_principal() -> None:
     jwt.encode({"sub": "x", "role": "admin", "iss": "damrong", "aud": "damrong"},
                SECRET, algorithm="HS256"),                                # no exp
     jwt.encode({"sub": "x", "role": "admin", "iss": "damrong", "aud": "damrong",
-                "exp": int(time.time()) + 60}, None, algorithm="none"),   # unsigned
+                "exp": int(time.time()) + 60}, "", algorithm="none"),     # unsigned
     jwt.encode({"sub": "x", "role": "janitor", "iss": "damrong", "aud": "damrong",
                 "exp": int(time.time()) + 60}, SECRET, algorithm="HS256"),  # bad role
 ])
@@ -89,11 +90,11 @@ def test_rs256_and_eddsa_with_a_public_key_and_no_algorithm_confusion() -> None:
 
 @pytest.mark.parametrize("settings", [
     Settings(),                                                   # nothing configured
-    Settings(auth_jwt_secret="short"),                            # too short
-    Settings(auth_jwt_secret=SECRET, auth_public_key="x"),        # both
+    Settings(auth_jwt_secret=SecretStr("short")),                 # too short
+    Settings(auth_jwt_secret=SecretStr(SECRET), auth_public_key="x"),  # both
     Settings(auth_public_key="not a pem"),
-    Settings(auth_jwt_secret=SECRET, auth_api_keys={"abc": "line"}),
-    Settings(auth_jwt_secret=SECRET, auth_api_keys={"a" * 64: "pigeon"}),
+    Settings(auth_jwt_secret=SecretStr(SECRET), auth_api_keys={"abc": "line"}),
+    Settings(auth_jwt_secret=SecretStr(SECRET), auth_api_keys={"a" * 64: "pigeon"}),
 ])
 def test_unusable_configurations_refuse_to_start(settings: Settings) -> None:
     with pytest.raises(AuthNotConfigured):
@@ -112,7 +113,7 @@ def test_api_keys_map_to_their_channel() -> None:
 
 def test_authenticator_tells_missing_from_invalid() -> None:
     key, digest = new_api_key()
-    auth = Authenticator.from_settings(Settings(auth_jwt_secret=SECRET,
+    auth = Authenticator.from_settings(Settings(auth_jwt_secret=SecretStr(SECRET),
                                                 auth_api_keys={digest: "web"}))
     assert auth.authenticate(f"Bearer {_hs()}", None) == OFFICER
     assert auth.authenticate(None, key).channel is ChannelCode.web

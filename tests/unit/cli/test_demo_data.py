@@ -5,7 +5,7 @@ from stdnum.th import pin
 
 from damrong.cli.demo_data import all_districts, national_id, plans
 
-NOW = dt.datetime(2026, 11, 25, 12, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 25, 12, tzinfo=dt.UTC)
 
 
 def test_every_district_is_covered_once_n_reaches_928() -> None:
@@ -18,9 +18,9 @@ def test_received_dates_span_fiscal_years_2568_to_2570_and_are_never_future() ->
     ps = plans(3000, NOW, seed=2)
     received = [dt.datetime.fromisoformat(p.request["received_at"]) for p in ps]
     assert max(received) < NOW
-    assert min(received) >= dt.datetime(2024, 9, 30, 17, tzinfo=dt.timezone.utc)
-    assert any(r < dt.datetime(2025, 9, 30, 17, tzinfo=dt.timezone.utc) for r in received)
-    assert any(r >= dt.datetime(2026, 9, 30, 17, tzinfo=dt.timezone.utc) for r in received)
+    assert min(received) >= dt.datetime(2024, 9, 30, 17, tzinfo=dt.UTC)
+    assert any(r < dt.datetime(2025, 9, 30, 17, tzinfo=dt.UTC) for r in received)
+    assert any(r >= dt.datetime(2026, 9, 30, 17, tzinfo=dt.UTC) for r in received)
 
 
 def test_about_three_quarters_end_closed_with_ordered_past_steps() -> None:

@@ -7,6 +7,7 @@ import io
 
 import openpyxl
 import pytest
+from openpyxl.worksheet.worksheet import Worksheet
 
 from services.intake.backfill.domain import headers, values
 from services.intake.backfill.domain.reader import UnreadableFile, read_table
@@ -38,8 +39,8 @@ def test_header_row_reports_unknown_and_repeated_columns_and_missing_required() 
     assert mapped.missing == ["category", "received_at"]
 
 
-def _bkk(*args: int) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=BANGKOK)  # type: ignore[misc]
+def _bkk(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> dt.datetime:
+    return dt.datetime(year, month, day, hour, minute, tzinfo=BANGKOK)
 
 
 @pytest.mark.parametrize(("raw", "expected"), [
@@ -141,6 +142,7 @@ def test_semicolon_csv_and_xlsx_with_date_cells() -> None:
     assert table.rows == [(2, ["5001", "ที่ดิน", "บุกรุก", "1/10/2567"])]
     book = openpyxl.Workbook()
     sheet = book.active
+    assert isinstance(sheet, Worksheet)
     sheet.append(HEADER.strip().split(","))
     sheet.append([5001, "ที่ดิน", "บุกรุก", dt.date(2024, 10, 1)])
     buf = io.BytesIO()

@@ -20,6 +20,7 @@ from services.intake.domain.filing import (
 )
 from services.intake.domain.validation import parse_complaint
 from shared import canonical_json
+from shared.events import ComplaintFiled
 from shared.thai_calendar import BANGKOK
 
 NOW = dt.datetime(2026, 3, 1, 5, 0, tzinfo=dt.UTC)
@@ -99,6 +100,7 @@ def test_event_has_no_personal_data() -> None:
         assert secret not in text
     assert env.version == 1 and env.occurred_at == NOW and env.source == "/damrong/intake"
     assert env.type == "th.go.dopa.damrong.complaint.filed.v1"
+    assert isinstance(env.data, ComplaintFiled)
     assert env.data.province_code == "50" and env.data.anonymous is False
 
 

@@ -7,6 +7,7 @@ import base64
 import uuid
 
 import pytest
+from pydantic import SecretStr
 
 from services.intake.pii.domain.envelope import (
     SealedIdentity,
@@ -84,16 +85,17 @@ def test_rotation_rewraps_under_the_new_master_key() -> None:
 
 
 def test_keys_come_from_settings_or_the_service_refuses() -> None:
-    b64 = base64.b64encode
+    def b64(raw: bytes) -> SecretStr:
+        return SecretStr(base64.b64encode(raw).decode())
+
     with pytest.raises(PiiNotConfigured, match="PII_MASTER_KEY"):
-        PiiKeys.from_settings(Settings(pii_hash_key=b64(b"h" * 32).decode()))
+        PiiKeys.from_settings(Settings(pii_hash_key=b64(b"h" * 32)))
     with pytest.raises(PiiNotConfigured, match="32 bytes"):
-        PiiKeys.from_settings(Settings(pii_master_key=b64(b"m" * 16).decode(),
-                                       pii_hash_key=b64(b"h" * 32).decode()))
+        PiiKeys.from_settings(Settings(pii_master_key=b64(b"m" * 16), pii_hash_key=b64(b"h" * 32)))
     with pytest.raises(PiiNotConfigured, match="base64"):
-        PiiKeys.from_settings(Settings(pii_master_key="not base64!",
-                                       pii_hash_key=b64(b"h" * 32).decode()))
+        PiiKeys.from_settings(Settings(pii_master_key=SecretStr("not base64!"),
+                                       pii_hash_key=b64(b"h" * 32)))
     keys = PiiKeys.from_settings(Settings(
-        pii_master_key=b64(b"m" * 32).decode(), pii_hash_key=b64(b"h" * 32).decode(),
-        pii_retired_master_keys=[b64(b"o" * 32).decode()]))
+        pii_master_key=b64(b"m" * 32), pii_hash_key=b64(b"h" * 32),
+        pii_retired_master_keys=[b64(b"o" * 32)]))
     assert keys == PiiKeys.of(b"m" * 32, b"h" * 32, retired=(b"o" * 32,))

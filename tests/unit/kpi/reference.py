@@ -4,11 +4,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
-from services.kpi.domain import asof
+from services.kpi.domain import asof, metrics, timeline
 from services.kpi.domain import cases as domain
-from services.kpi.domain import metrics
-from services.kpi.domain import timeline
 from services.kpi.domain.asof import Scope
 from services.kpi.domain.timeline import Interval
 from shared.events import Envelope
@@ -62,8 +61,8 @@ def summary(hist: dict[str, list[Interval]], scope: Scope,
 
     groups = [group("all", "", chosen)]
     for dim in ("channel", "category"):
-        for key in sorted({getattr(r, dim) for r in chosen}):
-            groups.append(group(dim, key, [r for r in chosen if getattr(r, dim) == key]))
+        groups.extend(group(dim, key, [r for r in chosen if getattr(r, dim) == key])
+                      for key in sorted({getattr(r, dim) for r in chosen}))
     head = {"fiscal_year": scope.fiscal_year, "province_code": scope.province_code,
             "district_code": scope.district_code, "channel": scope.channel,
             "category": scope.category, "as_of": scope.as_of, "known_at": scope.known_at}
@@ -81,4 +80,4 @@ def snapshot_monthly(hist: dict[str, list[Interval]], scope: Scope) -> list[tupl
     assert scope.fiscal_year is not None
     points = asof.month_starts(scope.fiscal_year)
     return [(open_count(hist, scope, a), open_count(hist, scope, b))
-            for a, b in zip(points, points[1:])]
+            for a, b in itertools.pairwise(points)]

@@ -23,11 +23,20 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 
 from shared.codes import CategoryCode, ChannelCode, ClosureReason
 from shared.events import (
-    CaseAccepted, CaseClosed, CaseForwarded, CaseRejected, CaseReopened, CaseStarted,
-    ComplaintFiled, Envelope, reply_due,
+    CaseAccepted,
+    CaseClosed,
+    CaseForwarded,
+    CaseRejected,
+    CaseReopened,
+    CaseStarted,
+    ComplaintFiled,
+    Envelope,
+    EventData,
+    reply_due,
 )
 
 
@@ -53,7 +62,7 @@ def filed(cid: uuid.UUID, received: str, district: str, channel: str, category: 
 
 def step(cid: uuid.UUID, version: int, kind: str, at_text: str) -> Envelope:
     at = utc(at_text)
-    data = {
+    makers: dict[str, Callable[[], EventData]] = {
         "accepted": lambda: CaseAccepted(actor="officer"),
         "rejected": lambda: CaseRejected(actor="officer", reason="not a complaint"),
         "started": lambda: CaseStarted(actor="officer"),
@@ -62,7 +71,8 @@ def step(cid: uuid.UUID, version: int, kind: str, at_text: str) -> Envelope:
                                                                at)),
         "closed": lambda: CaseClosed(actor="officer", reason=ClosureReason.resolved),
         "reopened": lambda: CaseReopened(actor="officer", reason="complainant returned"),
-    }[kind]()
+    }
+    data = makers[kind]()
     return Envelope(
         event_id=uuid.uuid4(), complaint_id=cid, version=version, source="test/status",
         occurred_at=at, recorded_at=at + LAG, data=data,

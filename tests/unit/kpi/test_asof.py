@@ -8,12 +8,9 @@ import itertools
 
 import pytest
 
-from services.kpi.domain import asof
-from services.kpi.domain import cases as domain
-from services.kpi.domain import metrics
 from services.kpi.deps import load_sla
-from services.kpi.domain import sla
-from services.kpi.domain import timeline
+from services.kpi.domain import asof, metrics, sla, timeline
+from services.kpi.domain import cases as domain
 from services.kpi.domain.asof import Scope
 from shared.thai_calendar import aware
 from tests.unit.kpi import reference, scenario_asof
@@ -24,6 +21,15 @@ BKK_2569 = utc("2025-09-30T17:00")
 
 def _hist() -> dict[str, list[timeline.Interval]]:
     return reference.history(scenario_asof.build())
+
+
+def _closed_at(rows: list[timeline.Interval], cut: dt.datetime | None,
+               known_at: dt.datetime | None) -> dt.datetime | None:
+    """When the case was closed in its state just before ``cut`` as known at ``known_at``
+    (``timeline.state_at``), a state that must exist."""
+    state = timeline.state_at(rows, cut, known_at)
+    assert state is not None
+    return state.closed_at
 
 
 def test_late_closure_is_a_new_rectangle_from_its_recording() -> None:
@@ -37,9 +43,9 @@ def test_late_closure_is_a_new_rectangle_from_its_recording() -> None:
         (closed, None, late, None, closed),  # ... closed (back-dated) on 10 January
     ]
     jan31 = asof.end_of_day(dt.date(2026, 1, 31))
-    assert timeline.state_at(t, jan31, scenario_asof.BEFORE_LATE).closed_at is None
-    assert timeline.state_at(t, jan31, scenario_asof.AFTER_LATE).closed_at == closed
-    assert timeline.state_at(t, None, None).closed_at == closed
+    assert _closed_at(t, jan31, scenario_asof.BEFORE_LATE) is None
+    assert _closed_at(t, jan31, scenario_asof.AFTER_LATE) == closed
+    assert _closed_at(t, None, None) == closed
     assert timeline.state_at(t, received, None) is None  # not received before it was
     assert timeline.state_at(t, jan31, filed_rec - dt.timedelta(seconds=1)) is None
 
@@ -48,7 +54,7 @@ def test_backfilled_case_exists_only_once_recorded_but_with_its_old_dates() -> N
     s = _hist()["S"]
     assert len(s) == 2 and {r.recorded_from for r in s} == {utc("2026-03-01T02:00")}
     sep30 = asof.end_of_day(dt.date(2025, 9, 30))
-    assert timeline.state_at(s, sep30, None).closed_at is None  # open at FY 2569 start
+    assert _closed_at(s, sep30, None) is None  # open at FY 2569 start
     assert timeline.state_at(s, sep30, scenario_asof.BEFORE_LATE) is None
 
 
@@ -62,9 +68,9 @@ def test_reopened_case_alternates_open_and_closed_by_effective_time() -> None:
         (utc("2026-01-05T03:00"), utc("2026-01-05T03:00")),
     ]
     # The transition instant itself belongs to the state after it ...
-    assert timeline.state_at(r, utc("2025-11-04T03:00:00.000001"), None).closed_at
+    assert _closed_at(r, utc("2025-11-04T03:00:00.000001"), None)
     # ... and a cut exactly there sees the state just before.
-    assert timeline.state_at(r, utc("2025-11-04T03:00"), None).closed_at is None
+    assert _closed_at(r, utc("2025-11-04T03:00"), None) is None
 
 
 def test_the_history_ends_in_the_live_projection_whatever_the_back_dating() -> None:
@@ -74,18 +80,19 @@ def test_the_history_ends_in_the_live_projection_whatever_the_back_dating() -> N
             # Shuffle effective times among the transitions: back-dating in any order.
             times = [facts[i].occurred_at for i in perm]
             moved = [facts[0]] + [domain.Fact(f.complaint_id, f.version, at, f.recorded_at,
-                                              f.data) for f, at in zip(facts[1:], times)]
+                                              f.data) for f, at in zip(facts[1:], times, strict=True)]
             case = domain.catch_up(None, moved)
             assert case is not None
             rows = timeline.intervals(case, [timeline.Step(f.version, f.kind, f.occurred_at,
                                                            f.recorded_at) for f in moved])
-            assert timeline.state_at(rows, None, None).closed_at == case.closed_at
+            assert _closed_at(rows, None, None) == case.closed_at
 
 
 def test_a_version_behind_a_gap_is_not_known() -> None:
     envs = scenario_asof.build()["R"]
     facts = [domain.Fact.of(e) for e in envs]
     case = domain.catch_up(None, facts[:2])  # v1, v2 applied; v4.. wait for v3
+    assert case is not None
     steps = [timeline.Step(f.version, f.kind, f.occurred_at, f.recorded_at)
              for f in facts if f.version != 3]
     rows = timeline.intervals(case, steps)

@@ -9,12 +9,12 @@ import uuid
 
 import pytest
 
+from services.kpi.deps import load_sla
 from services.kpi.domain import cases as domain
 from services.kpi.domain import metrics
-from services.kpi.domain.cases import CaseStatus, Fact, InvalidEvent, NotNext
-from services.kpi.deps import load_sla
-from services.kpi.domain import sla
 from services.kpi.domain.asof import Scope
+from services.kpi.domain.cases import Fact, InvalidEvent, NotNext
+from shared.codes import CaseStatus
 from tests.unit.kpi import reference, scenario
 from tests.unit.kpi.scenario import utc
 

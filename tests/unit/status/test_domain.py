@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
 import pytest
 
@@ -144,7 +145,7 @@ def test_fold_full_lifecycle() -> None:
     state = evolve(None, env1)
     assert (state.status, state.version, state.last_event_at) == (S.filed, 1, T0)
     assert state.tracking_no == env1.data.tracking_no  # type: ignore[union-attr]
-    steps = [
+    steps: list[tuple[Action, dict[str, Any]]] = [
         (A.accept, {}), (A.start, {}),
         (A.forward, {"agency": "Land Office", "due_date": dt.date(2025, 12, 1)}),
         (A.start, {}), (A.close, {"reason": "mediated"}),

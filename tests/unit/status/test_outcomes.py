@@ -63,7 +63,7 @@ def test_closed_and_forwarded_carry_their_details() -> None:
     assert closed.data.reason is ClosureReason.withdrawn  # type: ignore[union-attr]
     assert closed.data.note == "ผู้ร้องถอนเรื่อง"  # type: ignore[union-attr]
     assert (state.closed_at, state.closure_reason) == (AT, ClosureReason.withdrawn)
-    *_, (fwd, fstate) = outcome_events(
+    *_, (_fwd, fstate) = outcome_events(
         backfilled(status="forwarded", agency="Police", due_date=dt.date(2025, 12, 1)),
         NOW, source=SRC)
     assert (fstate.agency, fstate.due_date) == ("Police", dt.date(2025, 12, 1))
