@@ -18,9 +18,9 @@ import pytest
 
 from shared.config import Settings
 from tests.auth import TEST_SECRET
+from tests.infra import backend, fresh_database, isolation, start_infra
 from tests.pii import SETTINGS as PII_SETTINGS
 from tests.signing import SETTINGS as SIGNING_SETTINGS
-from tests.infra import backend, fresh_database, isolation, start_infra
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ pull, a container that does not come up) is a real failure.
 from __future__ import annotations
 
 import contextlib
+import shlex
 from collections.abc import Iterator
 
 import pytest
@@ -57,16 +58,18 @@ POSTGRES_COMMAND = ["postgres", "-c", "max_connections=400", "-c", "fsync=off",
 def docker_problem() -> str | None:
     """Why no Docker engine can be used (None when one answers a ping)."""
     try:
+        from docker.errors import DockerException
         from testcontainers.core.docker_client import DockerClient
     except ImportError as exc:
         return f"testcontainers is not installed ({exc}); run `make install`"
+    # docker-py says "cannot connect" as its own errors or as requests' (OSErrors).
     try:
         client = DockerClient().client
-    except Exception as exc:  # docker-py raises several types for "cannot connect"
+    except (DockerException, OSError) as exc:
         return f"{type(exc).__name__}: {exc}"
     try:
         client.ping()
-    except Exception as exc:
+    except (DockerException, OSError) as exc:
         return f"{type(exc).__name__}: {exc}"
     finally:
         client.close()
@@ -90,7 +93,9 @@ def _kafka() -> Iterator[str]:
     from testcontainers.core.container import DockerContainer
     from testcontainers.core.wait_strategies import LogMessageWaitStrategy
 
-    container = DockerContainer(KAFKA_IMAGE, env=dict(KAFKA_ENV), command=KAFKA_COMMAND)
+    # One string, split back into KAFKA_COMMAND's words by docker-py (shlex).
+    container = DockerContainer(KAFKA_IMAGE, env=dict(KAFKA_ENV),
+                                command=shlex.join(KAFKA_COMMAND))
     container.with_exposed_ports(KAFKA_PORT)
     with container:
         host = container.get_container_host_ip()

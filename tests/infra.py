@@ -84,9 +84,9 @@ def database_url() -> Iterator[str]:
         return
     from damrong.embedded.postgres import EmbeddedPostgres
 
-    with tempfile.TemporaryDirectory(prefix="damrong-pg-") as tmp:
-        with EmbeddedPostgres(Path(tmp) / "pg", free_port(), log_file=Path(tmp) / "pg.log") as pg:
-            yield pg.url
+    with (tempfile.TemporaryDirectory(prefix="damrong-pg-") as tmp,
+          EmbeddedPostgres(Path(tmp) / "pg", free_port(), log_file=Path(tmp) / "pg.log") as pg):
+        yield pg.url
 
 
 @contextlib.contextmanager
@@ -97,9 +97,9 @@ def kafka_bootstrap() -> Iterator[str]:
         return
     from damrong.embedded.broker import EmbeddedBroker
 
-    with tempfile.TemporaryDirectory(prefix="damrong-kafka-") as tmp:
-        with EmbeddedBroker(free_port(), log_file=Path(tmp) / "broker.log") as broker:
-            yield broker.bootstrap
+    with (tempfile.TemporaryDirectory(prefix="damrong-kafka-") as tmp,
+          EmbeddedBroker(free_port(), log_file=Path(tmp) / "broker.log") as broker):
+        yield broker.bootstrap
 
 
 @contextlib.contextmanager

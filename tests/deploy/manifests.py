@@ -52,12 +52,8 @@ def compose() -> dict[str, Any]:
 
 @cache
 def k8s_docs() -> tuple[Doc, ...]:
-    docs = []
-    for path in sorted(K8S_DIR.glob("*.yaml")):
-        for body in yaml.safe_load_all(path.read_text(encoding="utf-8")):
-            if body:
-                docs.append(Doc(path.name, body))
-    return tuple(docs)
+    return tuple(Doc(path.name, body) for path in sorted(K8S_DIR.glob("*.yaml"))
+                 for body in yaml.safe_load_all(path.read_text(encoding="utf-8")) if body)
 
 
 def k8s(kind: str, name: str | None = None) -> list[Doc]:
@@ -117,7 +113,8 @@ def k8s_env(service: str) -> dict[str, Source]:
             env[var["name"]] = Source("literal", str(var["value"]))
         elif "configMapKeyRef" in var["valueFrom"]:
             ref = var["valueFrom"]["configMapKeyRef"]
-            env[var["name"]] = Source("configmap", one("ConfigMap", ref["name"])["data"][ref["key"]])
+            value = one("ConfigMap", ref["name"])["data"][ref["key"]]
+            env[var["name"]] = Source("configmap", value)
         else:
             ref = var["valueFrom"]["secretKeyRef"]
             assert ref["key"] in _secret_keys(ref["name"]), f"{service}: no key {ref}"

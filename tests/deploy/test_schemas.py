@@ -25,7 +25,7 @@ NOT_APPLIED = {"secrets.example.yaml"}  # created from a secret store, not by ku
 @cache
 def operator_validators() -> dict[tuple[str, str], jsonschema.protocols.Validator]:
     """(apiVersion group, kind) -> validator, from the hand-written operator schemas."""
-    validators = {}
+    validators: dict[tuple[str, str], jsonschema.protocols.Validator] = {}
     for path in OPERATOR_SCHEMAS.glob("*.yaml"):
         spec = yaml.safe_load(path.read_text(encoding="utf-8"))
         for kind, schema in spec["kinds"].items():

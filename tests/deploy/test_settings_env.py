@@ -15,7 +15,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
 
 from shared.config import Settings
 from tests.deploy import manifests as m
@@ -111,7 +110,8 @@ def test_every_setting_without_a_safe_default_is_provided(platform: str, service
     env = env_of(platform, service)
     have = {field_of(v) for v in env} - {None}
     needed, groups = required_for(service)
-    assert not needed - have, f"{platform} {service}: missing {sorted(map(env_name, needed - have))}"
+    missing = sorted(map(env_name, needed - have))
+    assert not missing, f"{platform} {service}: missing {missing}"
     for group in groups:
         assert group & have, f"{platform} {service}: set one of {sorted(map(env_name, group))}"
     for field, loopback in (("host", "127.0.0.1"), ("database_url", "127.0.0.1")):
@@ -143,5 +143,5 @@ def test_values_written_out_parse_as_the_settings_and_production_values_hold(
     for var, value in written.items():  # read as the service reads them (JSON and all)
         monkeypatch.setenv(var, value)
     settings = Settings()
-    for field, value in MUST_BE.items():
-        assert getattr(settings, field) == value, f"{platform} {service}: {env_name(field)}"
+    for field, expected in MUST_BE.items():
+        assert getattr(settings, field) == expected, f"{platform} {service}: {env_name(field)}"
