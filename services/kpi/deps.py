@@ -17,6 +17,7 @@ from services.kpi.domain.metrics import SlaPolicy
 from shared.auth.deps import Caller, confined
 from shared.auth.policy import Operation
 from shared.codes import CategoryCode, ChannelCode
+from shared.iso_dates import IsoDate, IsoDateTime
 from shared.thai_calendar import aware
 
 SLA_FILE = Path(__file__).with_name("sla.toml")
@@ -55,8 +56,8 @@ def _filters(
     district_code: Annotated[str | None, Query(pattern=r"^\d{4}$")] = None,
     channel: ChannelCode | None = None,
     category: CategoryCode | None = None,
-    as_of: Annotated[dt.date | None, Query(description="end of this day, Bangkok")] = None,
-    known_at: Annotated[dt.datetime | None, Query(description="ignore later records")] = None,
+    as_of: Annotated[IsoDate | None, Query(description="end of this day, Bangkok")] = None,
+    known_at: Annotated[IsoDateTime | None, Query(description="ignore later records")] = None,
     *,
     principal: Caller,
 ) -> Scope:

@@ -19,6 +19,7 @@ from services.status.problems import TRANSITION_ERRORS, problem_for
 from services.status.schemas import CaseOut, HistoryEvent, HistoryOut, TransitionIn, TransitionOut
 from shared.auth.deps import Caller, require
 from shared.auth.policy import Operation
+from shared.iso_dates import IsoDateTime
 from shared.thai_calendar import aware
 
 router = APIRouter(prefix="/v1/complaints", tags=["cases"])
@@ -67,9 +68,9 @@ def _aware(moment: dt.datetime | None) -> dt.datetime | None:
 @router.get("/{complaint_id}", response_model=CaseOut)
 async def get_case(
     complaint_id: uuid.UUID, store: Store, principal: Caller,
-    as_of: Annotated[dt.datetime | None, Query(
+    as_of: Annotated[IsoDateTime | None, Query(
         description="the case as it stood then, by when things happened")] = None,
-    known_at: Annotated[dt.datetime | None, Query(
+    known_at: Annotated[IsoDateTime | None, Query(
         description="ignore every event recorded after this time")] = None,
 ) -> CaseOut:
     require(principal, Operation.read_case)

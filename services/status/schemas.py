@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.status.domain import Action, CaseStatus
+from shared.iso_dates import IsoDate, IsoDateTime
 from shared.text import SafeText
 
 
@@ -22,8 +23,8 @@ class TransitionIn(BaseModel):
     reason: SafeText | None = Field(default=None, max_length=1000)
     agency: SafeText | None = Field(default=None, max_length=300)
     agency_code: str | None = Field(default=None, pattern=r"^[0-9A-Za-z.\-]{1,20}$")
-    due_date: dt.date | None = None
-    occurred_at: dt.datetime | None = Field(
+    due_date: IsoDate | None = None
+    occurred_at: IsoDateTime | None = Field(
         default=None, description="when it happened, for outcomes recorded late (not future)")
     expected_version: int | None = Field(default=None, ge=1)
 

@@ -33,6 +33,7 @@ COMPLAINT = {"channel": "walk_in", "category": "land", "district_code": "5001",
              "subject": "ที่ดินทับซ้อน", "description": "รั้วรุกล้ำ",
              "complainant": {"anonymous": True}}
 SERVICES = ("intake", "status", "kpi")
+NO_CASE = "00000000-0000-4000-8000-000000000000"
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +129,7 @@ async def test_every_operation_declares_its_refusals_as_problems(
 
 @pytest.mark.parametrize(("service", "method", "path", "allowed"), [
     ("intake", "PUT", "/v1/complaints", {"POST"}),
-    ("intake", "TRACE", "/v1/complaints/00000000-0000-4000-8000-000000000000", {"GET"}),
+    ("intake", "TRACE", f"/v1/complaints/{NO_CASE}", {"GET"}),
     ("status", "DELETE", "/v1/complaints:bulk-transition", {"POST"}),
     ("kpi", "POST", "/v1/kpi/summary", {"GET"}),
 ])
@@ -143,6 +144,24 @@ async def test_an_undeclared_method_is_405_naming_the_allowed_ones(
             assert r.status_code == 405, (headers, r.text)
             assert {m.strip() for m in r.headers["allow"].split(",")} == allowed
             assert r.headers["content-type"] == PROBLEM
+
+
+@pytest.mark.parametrize(("service", "method", "path", "body", "field"), [
+    ("kpi", "GET", "/v1/kpi/backlog?as_of=0", None, "query.as_of"),
+    ("kpi", "GET", "/v1/kpi/backlog?known_at=0.9", None, "query.known_at"),
+    ("status", "GET", f"/v1/complaints/{NO_CASE}?known_at=0.9", None, "query.known_at"),
+    ("status", "GET", "/v1/reports/cases?district_code=5001&from=0&to=2026-01-01", None,
+     "query.from"),
+    ("status", "POST", f"/v1/complaints/{NO_CASE}/transitions",
+     {"action": "close", "reason": "resolved", "occurred_at": 0}, "occurred_at"),
+])
+async def test_a_number_is_not_a_date(
+        hostile_platform: Platform, client: httpx.AsyncClient, service: str, method: str,
+        path: str, body: dict[str, Any] | None, field: str) -> None:
+    """The schemas say ISO 8601 text; a Unix time is refused, not read as one."""
+    r = await client.request(method, f"{hostile_platform.url(service)}{path}", json=body)
+    assert r.status_code == 422, r.text
+    assert [e["field"] for e in r.json()["errors"]] == [field]
 
 
 async def test_oversized_body_is_413_and_files_nothing(

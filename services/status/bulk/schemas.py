@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.status.domain import Action, CaseStatus
+from shared.iso_dates import IsoDate, IsoDateTime
 from shared.text import SafeText
 
 MAX_ITEMS = 1000
@@ -21,8 +21,8 @@ class BulkItemIn(BaseModel):
     note: SafeText | None = Field(default=None, max_length=4000)
     reason: SafeText | None = Field(default=None, max_length=1000)
     agency: SafeText | None = Field(default=None, max_length=300)
-    due_date: dt.date | None = None
-    occurred_at: dt.datetime | None = None
+    due_date: IsoDate | None = None
+    occurred_at: IsoDateTime | None = None
     expected_version: int | None = Field(default=None, ge=1)
 
 

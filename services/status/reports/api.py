@@ -18,6 +18,7 @@ from services.status.reports.store import district_streams
 from shared.auth.deps import Caller, confined
 from shared.auth.policy import Operation
 from shared.http import Problem, problem_type
+from shared.iso_dates import IsoDate
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(9998, 12, 31)
@@ -30,9 +31,9 @@ DAY_PATTERN = r"^(19\d{2}|[2-8]\d{3}|9[0-8]\d{2}|99[0-8]\d|999[0-8])-\d{2}-\d{2}
 async def get_case_report(
     pool: Pool, principal: Caller,
     district_code: Annotated[str, Query(pattern=r"^\d{4}$")],
-    date_from: Annotated[dt.date, Query(alias="from", description="first day (Bangkok)",
+    date_from: Annotated[IsoDate, Query(alias="from", description="first day (Bangkok)",
                                         json_schema_extra={"pattern": DAY_PATTERN})],
-    date_to: Annotated[dt.date, Query(alias="to", description="last day (Bangkok)",
+    date_to: Annotated[IsoDate, Query(alias="to", description="last day (Bangkok)",
                                       json_schema_extra={"pattern": DAY_PATTERN})],
 ) -> CaseReportOut:
     """Cases received in the district from ``from`` to ``to`` (Bangkok days, both included):
