@@ -1,4 +1,4 @@
-"""The status API's request and response documents (separate from the domain and the storage rows)."""
+"""The status API's request and response documents (apart from the domain and the stored rows)."""
 
 from __future__ import annotations
 

@@ -42,10 +42,12 @@ async def get_case_report(
     for name, day in (("from", date_from), ("to", date_to)):
         if not FIRST_DAY <= day <= LAST_DAY:  # beyond, the bounds overflow timestamptz
             message = f"must be from {FIRST_DAY} to {LAST_DAY}"
-            raise Problem(422, "Invalid request", f"query.{name}: {message}", type_=problem_type("validation"),
+            raise Problem(422, "Invalid request", f"query.{name}: {message}",
+                          type_=problem_type("validation"),
                           errors=[{"field": f"query.{name}", "message": message}])
     if date_to < date_from:
-        raise Problem(422, "Invalid request", "query.to: is before from", type_=problem_type("validation"),
+        raise Problem(422, "Invalid request", "query.to: is before from",
+                      type_=problem_type("validation"),
                       errors=[{"field": "query.to", "message": "is before from"}])
     streams = await district_streams(pool, district_code, date_from, date_to)
     report = case_report(streams, district_code, date_from, date_to)
