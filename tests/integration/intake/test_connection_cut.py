@@ -47,8 +47,10 @@ async def test_filings_of_a_batch_cut_off_mid_statement_are_filed_once(
     await intake.db.execute(CUT_ONCE)
     try:
         keyed = [({"Idempotency-Key": f"cut-{uuid.uuid4()}"}, _complaint()) for _ in range(3)]
-        by_ref = [({}, _complaint(f"ref-{uuid.uuid4()}")) for _ in range(3)]
-        plain = [({}, _complaint()) for _ in range(6)]  # nothing to recognise a repeat by
+        by_ref: list[tuple[dict[str, str], dict[str, Any]]] = [
+            ({}, _complaint(f"ref-{uuid.uuid4()}")) for _ in range(3)]
+        plain: list[tuple[dict[str, str], dict[str, Any]]] = [
+            ({}, _complaint()) for _ in range(6)]  # nothing to recognise a repeat by
         answers = await asyncio.gather(*(
             intake.client.post("/v1/complaints", json=body, headers=headers)
             for headers, body in keyed + by_ref + plain))

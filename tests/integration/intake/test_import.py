@@ -14,6 +14,7 @@ from typing import Any
 import openpyxl
 import orjson
 import pytest
+from openpyxl.worksheet.worksheet import Worksheet
 
 from damrong.cli.importer import write_rejected
 from services.intake.backfill.domain.values import parse_date
@@ -129,19 +130,24 @@ async def test_malformed_file_rejects_each_bad_row_and_files_every_good_one(
     source.write_bytes(data)
     out = write_rejected(source, body["rejected"])
     assert out == tmp_path / "register.rejected.csv"
-    with open(out, encoding="utf-8-sig", newline="") as f:
-        written = list(csv.reader(f))
+    written = read_csv(out)
     assert written[0][2:] == HEADER.split(",")
     assert [w[0] for w in written[1:]] == ["3", "4", "5", "6", "11", "12", "13"]
     assert written[2][1] == "national_id: is not a valid 13-digit Thai national ID"
     assert written[2][8:10] == ["นายก ข", "1101700230709"]
 
 
+def read_csv(path: Path) -> list[list[str]]:
+    """The rows of a UTF-8 (BOM) CSV file, as text."""
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        return list(csv.reader(f))
+
+
 def example_xlsx() -> bytes:
-    with open(EXAMPLE, encoding="utf-8-sig", newline="") as f:
-        header, *rows = list(csv.reader(f))
+    header, *rows = read_csv(EXAMPLE)
     book = openpyxl.Workbook()
     sheet = book.active
+    assert isinstance(sheet, Worksheet)
     sheet.append(["ทะเบียนรับเรื่องร้องเรียน"])  # a title line above the table
     sheet.append(header)
     for row in rows:

@@ -63,6 +63,7 @@ async def test_filing_publishes_a_cloudevent_without_personal_data(
     assert attrs["version"] == "1"
     assert attrs["correlationid"] == "corr-123"
     raw_data = event.get_data()
+    assert raw_data is not None
     data = orjson.loads(raw_data) if isinstance(raw_data, (bytes, str)) else dict(raw_data)
     assert data["tracking_no"] == body["tracking_no"]
     assert data["district_code"] == "5001" and data["province_code"] == "50"
@@ -75,6 +76,7 @@ async def test_filing_publishes_a_cloudevent_without_personal_data(
     stored = await intake.db.fetchrow(
         "SELECT complainant, identity, complainant_masked, complainant_ref "
         "FROM complaints WHERE complaint_id = $1", uuid.UUID(body["complaint_id"]))
+    assert stored is not None
     assert stored["complainant"] is None and str(stored["complainant_ref"]) == body[
         "complainant_ref"]
     assert orjson.loads(stored["complainant_masked"])["phone"] == "08x-xxx-5678"

@@ -82,6 +82,7 @@ async def test_erasure_destroys_the_key_for_good(intake: IntakeService) -> None:
     backup = await intake.db.fetchrow(
         "SELECT c.identity, k.key_id, k.wrapped_key FROM complaints c "
         "JOIN complainants k USING (complaint_id) WHERE complaint_id = $1", cid)
+    assert backup is not None
 
     url = f"/v1/complainants/{ref}"
     assert (await intake.client.delete(url, headers=OTHER_DISTRICT)).status_code == 403
@@ -102,6 +103,7 @@ async def test_erasure_destroys_the_key_for_good(intake: IntakeService) -> None:
         "SELECT c.identity, c.complainant_masked, k.wrapped_key, k.key_id, k.erased_by "
         "FROM complaints c JOIN complainants k USING (complaint_id) "
         "WHERE complaint_id = $1", cid)
+    assert after is not None
     assert after["identity"] is None and after["wrapped_key"] is None
     assert after["key_id"] is None and after["erased_by"] == "o-5001"
     assert "บุษบา" not in after["complainant_masked"]
@@ -123,6 +125,7 @@ async def test_anonymous_complaints_store_no_identity(intake: IntakeService) -> 
     row = await intake.db.fetchrow(
         "SELECT complainant, complainant_ref, identity FROM complaints "
         "WHERE complaint_id = $1", uuid.UUID(filed["complaint_id"]))
+    assert row is not None
     assert tuple(row) == (None, None, None)
     r = await intake.client.get(f"/v1/complaints/{filed['complaint_id']}/complainant",
                                 headers=READER)
@@ -172,6 +175,7 @@ async def test_rows_stored_in_clear_before_encryption_are_sealed(
         await pool.close()
     row = await intake.db.fetchrow("SELECT complainant, complainant_masked FROM complaints "
                                    "WHERE complaint_id = $1", cid)
+    assert row is not None
     assert row["complainant"] is None
     assert orjson.loads(row["complainant_masked"])["phone"] == "08x-xxx-4321"
     clear = (await intake.client.get(f"/v1/complaints/{cid}/complainant",
@@ -190,6 +194,7 @@ async def test_a_master_key_rotation_rewraps_every_key(intake: IntakeService) ->
         row = await intake.db.fetchrow(
             "SELECT k.key_id, k.wrapped_key, c.identity FROM complainants k "
             "JOIN complaints c USING (complaint_id) WHERE k.complainant_ref = $1", ref)
+        assert row is not None
         assert row["key_id"] == rotated.current_id
         only_new = PiiKeys.of(new_master, KEYS.hash_key)
         key = unwrap_key(only_new, ref, row["key_id"], bytes(row["wrapped_key"]))

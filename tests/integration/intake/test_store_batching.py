@@ -43,7 +43,7 @@ async def test_one_writer_batches_and_dedupes_inside_the_batch(intake: IntakeSer
                 + [row(topic, i, ref=ref) for i in range(10)] + [row(topic, i) for i in range(10)])
         results = await asyncio.gather(*[store.insert(r) for r in rows])
         assert sum(results[:10]) == 1 and sum(results[10:20]) == 1 and all(results[20:])
-        inserted = [r.complaint_id for r, ok in zip(rows, results) if ok]
+        inserted = [r.complaint_id for r, ok in zip(rows, results, strict=True) if ok]
         assert await intake.db.fetchval(
             "SELECT count(*) FROM complaints WHERE complaint_id = ANY($1::uuid[])",
             [r.complaint_id for r in rows]) == len(inserted) == 12
