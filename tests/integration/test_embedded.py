@@ -161,7 +161,8 @@ async def test_platform_kill_and_restart_service(tmp_path: Path) -> None:
 
         await platform.start_service("status")
         assert platform.procs["status"].poll() is None
+        assert platform.pg is not None and platform.broker is not None  # embedded: both ours
         pids = [p.pid for p in platform.procs.values()]
-        infra = [platform.pg.pid, platform.broker.pid]  # type: ignore[union-attr]
-    assert all(_gone(p) for p in pids + infra)  # type: ignore[arg-type]
-    assert os.path.exists(platform.log_file("status"))
+        infra = [platform.pg.pid, platform.broker.pid]
+    assert all(p is not None and _gone(p) for p in pids + infra)
+    assert platform.log_file("status").exists()

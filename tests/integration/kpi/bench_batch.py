@@ -132,6 +132,7 @@ def main() -> None:
     args = ap.parse_args()
     batches = workload(args.batches, args.size)
     gc.freeze()  # the pre-built workload is not the handler's garbage to scan
+    loop_factory: Callable[[], asyncio.AbstractEventLoop]
     try:
         import uvloop
         loop_factory = uvloop.new_event_loop

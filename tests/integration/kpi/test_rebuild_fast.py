@@ -56,7 +56,7 @@ def _arrivals(rng: random.Random) -> tuple[list[tuple[bytes, Any, bytes]], int]:
     records = [to_record(_in_bangkok(e) if rng.random() < 0.5 else e) for e in order]
     # Forwardings written before case.forwarded.v2 are upcast alike on both paths.
     records = [as_v1_record(e) if isinstance(e.data, CaseForwarded) and rng.random() < 0.5
-               else r for e, r in zip(order, records)]
+               else r for e, r in zip(order, records, strict=True)]
     poison = scenario.step(uuid.uuid4(), 2, "closed", "2026-01-12T03:00")
     records.insert(5, to_record(poison.model_copy(update={"version": 1})))
     records.insert(9, (b"k", [("ce_specversion", b"1.0")], b"{}"))
@@ -98,13 +98,11 @@ async def _publish(settings: Settings, records: list[tuple[bytes, Any, bytes]]) 
 async def _tables(settings: Settings) -> list[list[dict[str, Any]]]:
     conn = await asyncpg.connect(settings.database_url, server_settings={"search_path": "kpi"})
     try:
-        out = []
-        for sql in ("SELECT * FROM events ORDER BY complaint_id, version",
-                    "SELECT * FROM cases ORDER BY complaint_id",
-                    "SELECT * FROM case_intervals "
-                    "ORDER BY complaint_id, recorded_from, valid_from"):
-            out.append([dict(r) for r in await conn.fetch(sql)])
-        return out
+        return [[dict(r) for r in await conn.fetch(sql)]
+                for sql in ("SELECT * FROM events ORDER BY complaint_id, version",
+                            "SELECT * FROM cases ORDER BY complaint_id",
+                            "SELECT * FROM case_intervals "
+                            "ORDER BY complaint_id, recorded_from, valid_from")]
     finally:
         await conn.close()
 

@@ -17,11 +17,11 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from pydantic import SecretStr
 
-from services.kpi.deps import load_sla
-from services.kpi.domain import sla
-from services.kpi.domain.asof import Scope
 from services.kpi.consumer import handle, handle_batch
+from services.kpi.deps import load_sla
+from services.kpi.domain.asof import Scope
 from services.kpi.main import create_app
 from shared.config import Settings
 from shared.events import Envelope
@@ -50,7 +50,7 @@ async def _feed(pool: asyncpg.Pool, envs: list[Envelope], seed: int) -> None:
 
 @pytest.fixture
 async def client(pool: asyncpg.Pool) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(Settings(auth_jwt_secret=TEST_SECRET))
+    app = create_app(Settings(auth_jwt_secret=SecretStr(TEST_SECRET)))
     app.state.runtime.pool = pool  # no lifespan: no broker, no consumer
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                  base_url="http://t", headers=admin_headers()) as c:
@@ -192,11 +192,12 @@ async def test_sql_agrees_with_the_pure_history_on_every_day(
 
 
 async def test_bad_parameters_are_problems(client: httpx.AsyncClient) -> None:
-    bad = [("summary", {}), ("monthly", {}), ("districts", {}), ("carry-over", {}),
-           ("backlog", {"as_of": "2025-13-01"}), ("aging", {"known_at": "yesterday"}),
-           ("summary", {"fiscal_year": 2569, "channel": "pigeon"}),
-           ("summary", {"fiscal_year": 2569, "category": "lnad"}),
-           ("backlog", {"format": "xml"}), ("recording", {"district_code": "12"})]
+    bad: list[tuple[str, dict[str, str | int]]] = [
+        ("summary", {}), ("monthly", {}), ("districts", {}), ("carry-over", {}),
+        ("backlog", {"as_of": "2025-13-01"}), ("aging", {"known_at": "yesterday"}),
+        ("summary", {"fiscal_year": 2569, "channel": "pigeon"}),
+        ("summary", {"fiscal_year": 2569, "category": "lnad"}),
+        ("backlog", {"format": "xml"}), ("recording", {"district_code": "12"})]
     for path, params in bad:
         r = await client.get(f"/v1/kpi/{path}", params=params)
         assert r.status_code == 422, (path, params, r.text)

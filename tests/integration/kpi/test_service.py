@@ -107,7 +107,7 @@ async def test_kpi_service_end_to_end(make_settings: Callable[..., Settings]) ->
 
 
 async def _assert_validation(client: httpx.AsyncClient) -> None:
-    bad = [
+    bad: list[dict[str, str | int]] = [
         {},
         {"fiscal_year": "abc"},
         {"fiscal_year": 2499},

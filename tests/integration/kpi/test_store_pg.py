@@ -10,12 +10,11 @@ import asyncpg
 import pytest
 
 from services.kpi import store
-from services.kpi.domain import cases as domain
-from services.kpi.reports import usecases as reports
-from services.kpi.deps import load_sla
-from services.kpi.domain import sla
-from services.kpi.domain.asof import Scope
 from services.kpi.consumer import handle
+from services.kpi.deps import load_sla
+from services.kpi.domain import cases as domain
+from services.kpi.domain.asof import Scope
+from services.kpi.reports import usecases as reports
 from shared.consumer import PoisonEvent
 from shared.events import Envelope
 from tests.unit.kpi import scenario

@@ -16,9 +16,7 @@ reports medians of: client CPU (this process), server CPU (the connection's back
 from __future__ import annotations
 
 import argparse
-import asyncio
 import datetime as dt
-import os
 import statistics
 import time
 import uuid
@@ -31,6 +29,7 @@ import asyncpg
 from services.status.consumer import handle, handle_batch
 from services.status.main import MIGRATIONS
 from shared import logs
+from shared.codes import ClosureReason
 from shared.db import create_pool, migrate
 from shared.events import BackfilledOutcome, ComplaintFiled, Envelope
 from tests.infra import database_url
@@ -72,7 +71,7 @@ def filing(closed: bool) -> Envelope:
     data = env.data
     assert isinstance(data, ComplaintFiled)
     outcome = BackfilledOutcome(status="closed", at=data.received_at + dt.timedelta(days=9),
-                                closure_reason="resolved")
+                                closure_reason=ClosureReason.resolved)
     return env.model_copy(update={"data": data.model_copy(
         update={"backfilled": True, "outcome": outcome})})
 

@@ -26,6 +26,7 @@ from tests.service_app import running_app
 from tests.signing import signed_record
 from tests.waiting import eventually
 
+
 @dataclass
 class StatusService:
     client: httpx.AsyncClient
@@ -49,7 +50,9 @@ class StatusService:
         async def fetch() -> dict[str, Any] | None:
             r = await self.client.get(f"/v1/complaints/{complaint_id}")
             return r.json() if r.status_code == 200 else None
-        return await eventually(fetch)
+        case = await eventually(fetch)
+        assert case is not None  # eventually answers a truthy value only
+        return case
 
 
 @pytest.fixture(scope="package")

@@ -4,23 +4,20 @@ found, cases as they stood, and the replayed report equal to the live one."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import random
-import subprocess
-import sys
 import uuid
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
 
-from shared.chain import GENESIS, seal
 from damrong.cli.audit import Audit, Source, replay, verify
+from shared.chain import GENESIS, seal
 from shared.codes import ClosureReason
 from shared.envelope_codec import to_record
 from shared.events import CaseClosed, Envelope
 from tests.auth import bearer, token
+from tests.cli import damrong
 from tests.integration.status.conftest import StatusService
 from tests.unit.status.factories import T0, filed
 from tests.waiting import eventually
@@ -90,14 +87,11 @@ async def test_verify_finds_an_edited_event_and_a_missing_one(
     assert diff.detail == "differs in data"
 
     # The command itself: exit code 1, naming the case and version.
-    env = {**os.environ, "DATABASE_URL": svc.settings.database_url,
+    env = {"DATABASE_URL": svc.settings.database_url,
            "KAFKA_BOOTSTRAP_SERVERS": svc.settings.kafka_bootstrap_servers,
-           "EVENTS_TOPIC": svc.settings.events_topic, "COLUMNS": "80"}
-    out = subprocess.run(
-        [sys.executable, "-m", "damrong.cli.main", "audit", "verify", "--district", district,
-         "--source", "db"], capture_output=True, text=True, env=env, timeout=120,
-        cwd=Path(__file__).parents[3])
-    assert out.returncode == 1, out.stderr
+           "EVENTS_TOPIC": svc.settings.events_topic}
+    out = await damrong("audit", "verify", "--district", district, "--source", "db", env=env)
+    assert out.code == 1, out.stderr
     assert str(edited) in out.stdout and "altered" in out.stdout
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 
@@ -26,7 +27,7 @@ async def test_mixed_items_succeed_or_fail_alone(status_service: StatusService) 
     svc = status_service
     c1, c2, c3, c4, c5 = [await _case(svc) for _ in range(5)]
     unknown = uuid.uuid4()
-    items = [
+    items: list[dict[str, Any]] = [
         {"complaint_id": str(c1), "action": "close", "reason": "resolved",
          "note": "ปิดเรื่อง"},
         {"complaint_id": str(unknown), "action": "close", "reason": "resolved"},

@@ -16,8 +16,8 @@ from shared.events import ComplaintFiled, Envelope
 from tests.auth import admin_headers
 from tests.integration.status.conftest import StatusService
 from tests.signing import signed_record
-from tests.waiting import eventually
 from tests.unit.status.factories import filed
+from tests.waiting import eventually
 
 OFFICER_7 = admin_headers("officer-7")
 

@@ -9,7 +9,7 @@ import pytest
 
 from services.status.domain import evolve
 from services.status.main import MIGRATIONS
-from services.status.store import PgCaseStore
+from services.status.store import ConcurrencyConflict, PgCaseStore
 from shared.db import create_pool, migrate
 from tests.unit.status.factories import filed
 from tests.unit.status.store_contract import CaseStoreContract, _accepted
@@ -52,6 +52,6 @@ async def test_append_writes_outbox_in_same_transaction(pool: asyncpg.Pool) -> N
     assert headers["ce_version"] == "2"
     # A failed append leaves no outbox row behind.
     dup = _accepted(env1)
-    with pytest.raises(Exception):
+    with pytest.raises(ConcurrencyConflict):
         await store.append(dup, evolve(s1, dup))
     assert await pool.fetchval("SELECT count(*) FROM outbox") == 1

@@ -40,7 +40,8 @@ def _at(day: str) -> dt.datetime:
 
 @pytest.fixture
 async def district(status_service: StatusService) -> AsyncIterator[dict[str, Any]]:
-    """The scenario above under fresh codes; yields {"prov", "dist", "dist2", name: complaint_id}."""
+    """The scenario above under fresh codes; yields {"prov", "dist", "dist2",
+    name: complaint_id}."""
     svc = status_service
     svc.app.state.clock = lambda: NOW
     tag = uuid.uuid4().hex[:6]
