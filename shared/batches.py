@@ -13,8 +13,9 @@ The one contract shared by the live consumers (``shared.consumer``) and ``kpi re
 
 Any other exception propagates unchanged, with the transaction rolled back: a transient
 fault (``shared.faults.is_transient``) for the caller to retry on a fresh connection
-(``retry_transient`` does; ``pooled`` gives a connection that is discarded on failure), or
-a bug for it to stop on.  Neither ever turns into a refused event.
+(``retry_on_fresh_connection`` does, without limit; ``pooled`` gives a connection that is
+discarded on failure), or a bug for it to stop on.  Neither ever turns into a refused
+event.
 """
 
 from __future__ import annotations
@@ -104,12 +105,15 @@ async def pooled(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
         await pool.release(proxy)
 
 
-async def retry_transient(pool: asyncpg.Pool, work: Callable[[asyncpg.Connection], Awaitable[T]],
-                          *, retried: Callable[[], None] | None = None,
-                          event: str = "retry_transient", **context: object) -> T:
-    """``work`` on a connection of ``pool`` (``pooled``), until it returns; a transient
+async def retry_on_fresh_connection(
+        pool: asyncpg.Pool, work: Callable[[asyncpg.Connection], Awaitable[T]], *,
+        retried: Callable[[], None] | None = None, event: str = "batches.retry",
+        **context: object) -> T:
+    """``work`` on a connection of ``pool`` (``pooled``) until it returns, however long the
+    fault lasts (``shared.db.retry_transient`` gives up after a few attempts); a transient
     fault is logged as ``event`` with ``context``, counted by ``retried``, and retried on
-    another connection after a growing pause; anything else raises."""
+    another connection after a growing pause; anything else raises.  ``work`` must be one
+    transaction, or otherwise safe to run again."""
     backoff = Backoff(first=0.2)
     while True:
         try:

@@ -52,7 +52,7 @@ from aiokafka.structs import ConsumerRecord
 
 from services.kpi.consumer import handle, handle_batch
 from services.kpi.rebuild.bulk import Bulk
-from shared.batches import apply_events, retry_transient
+from shared.batches import apply_events, retry_on_fresh_connection
 from shared.config import Settings
 from shared.db import create_pool, migrate
 from shared.envelope_codec import DecodeError, from_record
@@ -107,7 +107,7 @@ class _Applier:
 
     async def run(self) -> None:
         while (envs := await self.queue.get()) is not None:
-            self.refused += await retry_transient(
+            self.refused += await retry_on_fresh_connection(
                 self.pool, lambda conn: apply(conn, envs), retried=self._retried,
                 event="kpi.rebuild_retry", events=len(envs))
 
@@ -250,7 +250,7 @@ async def rebuild(settings: Settings, *, appliers: int = 3, batch: int = 10_000,
             for w in workers:
                 await w.put(None)
             await asyncio.gather(*tasks)
-            tail_refused = await retry_transient(
+            tail_refused = await retry_on_fresh_connection(
                 pool, lambda conn: _switch(conn, reader, fresh, old),
                 event="kpi.rebuild_switch_retry")
             switched = True
