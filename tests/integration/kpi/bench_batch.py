@@ -27,6 +27,7 @@ import asyncpg
 
 from services.kpi import consumer
 from services.kpi.main import MIGRATIONS
+from shared.batches import pooled
 from shared.db import create_pool, migrate
 from shared.events import Envelope
 from tests.infra import database_url
@@ -103,7 +104,7 @@ async def run(url: str, batches: list[list[Envelope]], modes: list[str]) -> None
         fn = MODES[mode]
         pool = await create_pool(await _fresh_db(url), "kpi", max_size=1)
         await migrate(pool, "kpi", MIGRATIONS)
-        async with pool.acquire() as conn:
+        async with pooled(pool) as conn:
             backend = await conn.fetchval("SELECT pg_backend_pid()")
             # Warm up (plans, caches) on a batch that is not part of the measurement.
             async with conn.transaction():

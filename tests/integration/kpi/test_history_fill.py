@@ -6,6 +6,7 @@ import asyncpg
 
 from services.kpi import history
 from services.kpi.consumer import handle_batch
+from shared.batches import pooled
 from tests.unit.kpi import scenario
 
 ROWS = "SELECT * FROM case_intervals ORDER BY complaint_id, recorded_from, valid_from"
@@ -15,7 +16,7 @@ async def test_fill_missing_restores_exactly_the_rows_the_consumer_writes(
     pool: asyncpg.Pool,
 ) -> None:
     envs = [e for es in scenario.build().values() for e in es]
-    async with pool.acquire() as conn, conn.transaction():
+    async with pooled(pool) as conn, conn.transaction():
         await handle_batch(conn, envs)
     written = [dict(r) for r in await pool.fetch(ROWS)]
     assert written

@@ -23,6 +23,7 @@ from services.kpi.consumer import handle, handle_batch
 from services.kpi.deps import load_sla
 from services.kpi.domain.asof import Scope
 from services.kpi.main import create_app
+from shared.batches import pooled
 from shared.config import Settings
 from shared.events import Envelope
 from tests.auth import TEST_SECRET, admin_headers
@@ -40,7 +41,7 @@ async def _feed(pool: asyncpg.Pool, envs: list[Envelope], seed: int) -> None:
     while i < len(order):
         batch = order[i:i + rng.randint(1, 6)]
         i += len(batch)
-        async with pool.acquire() as conn, conn.transaction():
+        async with pooled(pool) as conn, conn.transaction():
             if rng.random() < 0.5:
                 await handle_batch(conn, batch)
             else:

@@ -15,6 +15,7 @@ from services.kpi.deps import load_sla
 from services.kpi.domain import cases as domain
 from services.kpi.domain.asof import Scope
 from services.kpi.reports import usecases as reports
+from shared.batches import pooled
 from shared.consumer import PoisonEvent
 from shared.events import Envelope
 from tests.unit.kpi import scenario
@@ -23,7 +24,7 @@ from tests.unit.kpi import scenario
 async def _feed(pool: asyncpg.Pool, envs: list[Envelope], batch: int = 3) -> None:
     """Feed like the consumer does: several events per transaction."""
     for i in range(0, len(envs), batch):
-        async with pool.acquire() as conn, conn.transaction():
+        async with pooled(pool) as conn, conn.transaction():
             for env in envs[i:i + batch]:
                 await handle(conn, env)
 
@@ -86,7 +87,7 @@ async def test_summary_sql_gives_the_expected_figures(pool: asyncpg.Pool) -> Non
 
 async def test_impossible_event_is_poison_and_writes_nothing(pool: asyncpg.Pool) -> None:
     bad = scenario.build()["A"][1].model_copy(update={"version": 1})
-    async with pool.acquire() as conn:
+    async with pooled(pool) as conn:
         with pytest.raises(PoisonEvent):
             await handle(conn, bad)
     assert await pool.fetchval("SELECT count(*) FROM events") == 0

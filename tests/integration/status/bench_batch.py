@@ -29,6 +29,7 @@ import asyncpg
 from services.status.consumer import handle, handle_batch
 from services.status.main import MIGRATIONS
 from shared import logs
+from shared.batches import pooled
 from shared.codes import ClosureReason
 from shared.db import create_pool, migrate
 from shared.events import BackfilledOutcome, ComplaintFiled, Envelope
@@ -97,7 +98,7 @@ async def main(batches: int, closed: float) -> None:
             for i in range(batches + 1):  # batch 0 warms up (prepared statements, caches)
                 envs = [filing(n < BATCH * closed) for n in range(BATCH)]
                 for mode, (schema, apply) in modes.items():
-                    async with pools[schema].acquire() as conn:
+                    async with pooled(pools[schema]) as conn:
                         new = await measure(conn, apply, envs)
                         again = await measure(conn, apply, envs)  # all already stored
                     if i:
