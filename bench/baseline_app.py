@@ -47,5 +47,12 @@ def create_app(dsn: str) -> FastAPI:
 
 if __name__ == "__main__":
     port, dsn = int(sys.argv[1]), sys.argv[2]
-    uvicorn.run(create_app(dsn), host="127.0.0.1", port=port, loop="uvloop", http="httptools",
-                log_level="warning", access_log=False)
+    uvicorn.run(
+        create_app(dsn),
+        host="127.0.0.1",
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        log_level="warning",
+        access_log=False,
+    )

@@ -67,17 +67,20 @@ def copy_payload(rows: int) -> bytes:
     """CSV lines as wide as a complaint row plus its outbox record (~1.1 KB)."""
     out = io.StringIO()
     now = dt.datetime.now(dt.UTC).isoformat()
-    headers = ('"[[""ce_id"", ""' + str(uuid.uuid4()) + '""], [""ce_source"", '
-               '""/damrong/intake""], [""ce_type"", ""th.go.dopa.damrong.complaint.filed.v1""]'
-               ', [""ce_time"", ""2024-10-15T03:00:00Z""]]"')
+    headers = (
+        '"[[""ce_id"", ""' + str(uuid.uuid4()) + '""], [""ce_source"", '
+        '""/damrong/intake""], [""ce_type"", ""th.go.dopa.damrong.complaint.filed.v1""]'
+        ', [""ce_time"", ""2024-10-15T03:00:00Z""]]"'
+    )
     value = '"' + ('{""tracking_no"": ""5001-2568-0000001"", ""channel"": ""letter""}' * 8) + '"'
     for i in range(rows):
         out.write(
             f"{uuid.uuid4()},5001-2568-{i:07d},letter,5001:ที่ มท {i:07d},"
             f"backfill:5001:letter:{i:040d},informal_debt,50,5001,"
             f"ถูกเจ้าหนี้นอกระบบทวงหนี้ #{i},ผู้ร้องกู้เงิน ๕๐๐๐๐ บาท ถูกเรียกดอกเบี้ยร้อยละ ๒๐,"
-            f"false,\"{{\"\"anonymous\"\": false, \"\"name\"\": \"\"นายสมชาย ใจดี\"\"}}\","
-            f"2024-10-15T03:00:00Z,{now},{uuid.uuid4()},{headers},{value}\n")
+            f'false,"{{""anonymous"": false, ""name"": ""นายสมชาย ใจดี""}}",'
+            f"2024-10-15T03:00:00Z,{now},{uuid.uuid4()},{headers},{value}\n"
+        )
     return out.getvalue().encode()
 
 
@@ -85,8 +88,9 @@ async def copy_rate(dsn: str, rows: int) -> float:
     payload = copy_payload(rows)
     conn = await asyncpg.connect(dsn)
     try:
-        await conn.execute(f"DROP TABLE IF EXISTS bench_copy; CREATE TABLE bench_copy "
-                           f"({COPY_COLUMNS})")
+        await conn.execute(
+            f"DROP TABLE IF EXISTS bench_copy; CREATE TABLE bench_copy ({COPY_COLUMNS})"
+        )
         t0 = time.perf_counter()
         await conn.copy_to_table("bench_copy", source=io.BytesIO(payload), format="csv")
         seconds = time.perf_counter() - t0
@@ -114,20 +118,25 @@ async def intake_pool(dsn: str) -> asyncpg.Pool:
 
 def bench_settings(database_url: str) -> Settings:
     """Settings with fresh personal-data keys: rows are sealed as in production."""
+
     def key() -> SecretStr:
         return SecretStr(base64.b64encode(os.urandom(32)).decode())
+
     return Settings(database_url=database_url, pii_master_key=key(), pii_hash_key=key())
 
 
 def own_cpu() -> float:
     """CPU seconds of this process and its finished children (the import's workers)."""
-    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(
-        resource.RUSAGE_CHILDREN)
+    me, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-async def wait_kpi(kpi_url: str, cases: int, headers: dict[str, str],
-                   timeout: float = 1800) -> float:
+async def wait_kpi(
+    kpi_url: str, cases: int, headers: dict[str, str], timeout: float = 1800
+) -> float:
     """Seconds until kpi's progress counts ``cases`` cases (from the call)."""
     t0 = time.perf_counter()
     async with httpx.AsyncClient(timeout=30, headers=headers) as client:
@@ -148,8 +157,10 @@ def line(label: str, rows: int, seconds: float, copy: float) -> str:
 async def main(args: argparse.Namespace) -> None:
     t0 = time.perf_counter()
     data = generate(args.rows)
-    print(f"generated {args.rows} rows, {len(data) / 1e6:.1f} MB CSV in "
-          f"{time.perf_counter() - t0:.1f} s")
+    print(
+        f"generated {args.rows} rows, {len(data) / 1e6:.1f} MB CSV in "
+        f"{time.perf_counter() - t0:.1f} s"
+    )
     services = ["intake", "status", "kpi"] if args.platform else False
     with tempfile.TemporaryDirectory(prefix="damrong-bench-import-") as tmp:
         async with Platform.for_tests(Path(tmp), services=services) as platform:
@@ -161,12 +172,18 @@ async def main(args: argparse.Namespace) -> None:
             now = dt.datetime.now(dt.UTC)
             t0 = time.perf_counter()
             table = read_table(data)
-            chunks = [prepare_chunk(table.columns.columns, table.rows[i:i + imports.CHUNK],
-                                    range(i + 1, i + 1 + imports.CHUNK)[:len(
-                                        table.rows[i:i + imports.CHUNK])],
-                                    now=now, topic=settings.events_topic,
-                                    keys=PiiKeys.from_settings(settings), correlation_id=None)
-                      for i in range(0, len(table.rows), imports.CHUNK)]
+            chunks = [
+                prepare_chunk(
+                    table.columns.columns,
+                    table.rows[i : i + imports.CHUNK],
+                    range(i + 1, i + 1 + imports.CHUNK)[: len(table.rows[i : i + imports.CHUNK])],
+                    now=now,
+                    topic=settings.events_topic,
+                    keys=PiiKeys.from_settings(settings),
+                    correlation_id=None,
+                )
+                for i in range(0, len(table.rows), imports.CHUNK)
+            ]
             parse_s = time.perf_counter() - t0
             assert not any(c.rejected for c in chunks), chunks[0].rejected[:3]
             split = await intake_pool(await fresh_database(admin, "bench_split"))
@@ -189,20 +206,22 @@ async def main(args: argparse.Namespace) -> None:
             cpu_before = cpu_seconds(platform) | {"import (this process + workers)": own_cpu()}
             try:
                 t0 = time.perf_counter()
-                result = await imports.import_file(IntakeStore(pool), settings, data, now,
-                                                   workers=args.workers)
+                result = await imports.import_file(
+                    IntakeStore(pool), settings, data, now, workers=args.workers
+                )
                 e2e_s = time.perf_counter() - t0
             finally:
                 await pool.close()
             assert result.filed == args.rows, result.body()["rejected"][:3]
-            workers = (imports.default_workers(args.rows) if args.workers is None
-                       else args.workers)
+            workers = imports.default_workers(args.rows) if args.workers is None else args.workers
             print(line(f"end to end (import_file, {workers} workers)", args.rows, e2e_s, copy))
             if args.platform:
                 kpi_s = await wait_kpi(platform.url("kpi"), args.rows, platform.auth_headers())
                 total = e2e_s + kpi_s
-                print(f"(c) kpi /v1/kpi/progress shows every case {kpi_s:.1f} s after the "
-                      f"import returned")
+                print(
+                    f"(c) kpi /v1/kpi/progress shows every case {kpi_s:.1f} s after the "
+                    f"import returned"
+                )
                 print(line("import + published + projected", args.rows, total, copy))
                 cpu_after = cpu_seconds(platform) | {"import (this process + workers)": own_cpu()}
                 print("    CPU per row during (c), µs (2 cores = 2 CPU-s per wall second):")
@@ -215,8 +234,15 @@ async def main(args: argparse.Namespace) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=200_000)
-    parser.add_argument("--platform", action="store_true",
-                        help="run intake, status and kpi and wait until kpi shows every case")
-    parser.add_argument("--workers", type=int, default=None,
-                        help="worker processes for import_file (default: its own choice)")
+    parser.add_argument(
+        "--platform",
+        action="store_true",
+        help="run intake, status and kpi and wait until kpi shows every case",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="worker processes for import_file (default: its own choice)",
+    )
     asyncio.run(main(parser.parse_args()))

@@ -74,8 +74,9 @@ def cpu_seconds(platform: Platform) -> dict[str, float]:
     return out
 
 
-async def kpi_catch_up(kpi_url: str, dsn: str, fy: int, t_end: float,
-                       headers: dict[str, str]) -> tuple[float, int]:
+async def kpi_catch_up(
+    kpi_url: str, dsn: str, fy: int, t_end: float, headers: dict[str, str]
+) -> tuple[float, int]:
     """Seconds from ``t_end`` until the KPI summary counts every complaint intake holds."""
     conn = await asyncpg.connect(dsn)
     try:
@@ -96,31 +97,47 @@ async def main(args: argparse.Namespace) -> None:
         async with Platform.for_tests(Path(tmp)) as platform:
             port = free_port()
             baseline = await asyncio.create_subprocess_exec(
-                sys.executable, str(ROOT / "bench" / "baseline_app.py"), str(port),
+                sys.executable,
+                str(ROOT / "bench" / "baseline_app.py"),
+                str(port),
                 platform.database_url,
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
             )
             try:
                 base_url = f"http://127.0.0.1:{port}"
                 await wait_http(base_url + "/docs")
                 intake_url = platform.url("intake") + "/"
                 auth = platform.auth_headers()  # intake checks a bearer token per request
-                print(f"load: wrk, 1 thread, {args.connections} connections, {args.seconds} s per "
-                      f"run, {args.rounds} rounds; server and load share this machine's cores")
+                print(
+                    f"load: wrk, 1 thread, {args.connections} connections, {args.seconds} s per "
+                    f"run, {args.rounds} rounds; server and load share this machine's cores"
+                )
                 for url, headers in ((base_url + "/", None), (intake_url, auth)):
-                    wrk.run(url, DISTRICTS, seconds=2, connections=args.connections,
-                            headers=headers)  # warm-up
+                    wrk.run(
+                        url, DISTRICTS, seconds=2, connections=args.connections, headers=headers
+                    )  # warm-up
                 base, intake, lags = [], [], []
                 cpu: dict[str, list[float]] = {}
                 for i in range(args.rounds):
-                    b = wrk.run(base_url + "/", DISTRICTS, seconds=args.seconds,
-                                connections=args.connections)
+                    b = wrk.run(
+                        base_url + "/",
+                        DISTRICTS,
+                        seconds=args.seconds,
+                        connections=args.connections,
+                    )
                     before = cpu_seconds(platform)
-                    r = wrk.run(intake_url, DISTRICTS, seconds=args.seconds,
-                                connections=args.connections, headers=auth)
+                    r = wrk.run(
+                        intake_url,
+                        DISTRICTS,
+                        seconds=args.seconds,
+                        connections=args.connections,
+                        headers=auth,
+                    )
                     t_end = time.monotonic()
-                    lag, filed = await kpi_catch_up(platform.url("kpi"), platform.database_url,
-                                                    fy, t_end, auth)
+                    lag, filed = await kpi_catch_up(
+                        platform.url("kpi"), platform.database_url, fy, t_end, auth
+                    )
                     after = cpu_seconds(platform)
                     for name in after:
                         used = after[name] - before.get(name, 0.0)
@@ -129,9 +146,12 @@ async def main(args: argparse.Namespace) -> None:
                     intake.append(r)
                     lags.append(lag)
                     print(f"round {i + 1}: " + b.line("baseline"))
-                    print("         " + r.line("intake")
-                          + f"  KPI caught up {lag * 1000:.0f} ms after the last response "
-                          f"({filed} complaints in total)")
+                    print(
+                        "         "
+                        + r.line("intake")
+                        + f"  KPI caught up {lag * 1000:.0f} ms after the last response "
+                        f"({filed} complaints in total)"
+                    )
             finally:
                 baseline.terminate()
                 await baseline.wait()
@@ -140,17 +160,23 @@ async def main(args: argparse.Namespace) -> None:
     med_b = statistics.median(x.rps for x in base)
     med_i = statistics.median(x.rps for x in intake)
     print()
-    print(f"median baseline {med_b:.0f} req/s (p99 {statistics.median(x.p99_ms for x in base):.1f}"
-          f" ms); intake {med_i:.0f} req/s (p50 {statistics.median(x.p50_ms for x in intake):.1f}"
-          f" ms, p99 {statistics.median(x.p99_ms for x in intake):.1f} ms)")
+    print(
+        f"median baseline {med_b:.0f} req/s (p99 {statistics.median(x.p99_ms for x in base):.1f}"
+        f" ms); intake {med_i:.0f} req/s (p50 {statistics.median(x.p50_ms for x in intake):.1f}"
+        f" ms, p99 {statistics.median(x.p99_ms for x in intake):.1f} ms)"
+    )
     print(f"ratio intake/baseline: {med_i / med_b:.2f}  (target >= 0.80)")
-    print(f"KPI catch-up after last 201: median {statistics.median(lags) * 1000:.0f} ms, "
-          f"max {max(lags) * 1000:.0f} ms  (target <= 1000 ms)")
+    print(
+        f"KPI catch-up after last 201: median {statistics.median(lags) * 1000:.0f} ms, "
+        f"max {max(lags) * 1000:.0f} ms  (target <= 1000 ms)"
+    )
     print("CPU per filed complaint across the platform (median µs; includes consuming it):")
     for name, values in sorted(cpu.items()):
         print(f"  {name:<9} {statistics.median(values):7.0f} µs")
-    print(f"  {'total':<9} {sum(statistics.median(v) for v in cpu.values()):7.0f} µs "
-          f"on {psutil.cpu_count()} cores")
+    print(
+        f"  {'total':<9} {sum(statistics.median(v) for v in cpu.values()):7.0f} µs "
+        f"on {psutil.cpu_count()} cores"
+    )
     errors = sum(x.errors for x in intake)
     if errors:
         print(f"WARNING: intake answered {errors} requests with errors")

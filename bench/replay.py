@@ -58,8 +58,10 @@ SIGNERS = {source: RecordSigner(source, key) for source, key in KEYS.items()}
 
 def _step(version: int) -> EventData:
     steps: tuple[EventData, ...] = (
-        CaseAccepted(actor="officer"), CaseStarted(actor="officer"),
-        CaseClosed(actor="officer", reason=ClosureReason.resolved))
+        CaseAccepted(actor="officer"),
+        CaseStarted(actor="officer"),
+        CaseClosed(actor="officer", reason=ClosureReason.resolved),
+    )
     return steps[(version - 2) % 3]
 
 
@@ -75,21 +77,37 @@ def events(n: int, seed: int = 2569) -> list[tuple[bytes, list[tuple[str, bytes]
             cid, ver, at = cases[i]
             at += dt.timedelta(days=rng.randint(1, 20))
             cases[i] = (cid, ver + 1, at)
-            env = Envelope(event_id=uuid.uuid4(), complaint_id=cid, version=ver + 1,
-                           source="bench/status", occurred_at=at, recorded_at=at + LAG,
-                           data=_step(ver + 1))
+            env = Envelope(
+                event_id=uuid.uuid4(),
+                complaint_id=cid,
+                version=ver + 1,
+                source="bench/status",
+                occurred_at=at,
+                recorded_at=at + LAG,
+                data=_step(ver + 1),
+            )
         else:
             cid = uuid.UUID(int=rng.getrandbits(128))
             at = start + dt.timedelta(minutes=rng.randint(0, 600 * 24 * 60))
             district = rng.choice(DISTRICTS)
             env = Envelope(
-                event_id=uuid.uuid4(), complaint_id=cid, version=1, source="bench/intake",
-                occurred_at=at, recorded_at=at + LAG,
+                event_id=uuid.uuid4(),
+                complaint_id=cid,
+                version=1,
+                source="bench/intake",
+                occurred_at=at,
+                recorded_at=at + LAG,
                 data=ComplaintFiled(
-                    tracking_no=f"B-{cid.hex[:10]}", channel=rng.choice(CHANNELS),
-                    category=rng.choice(CATEGORIES), province_code=district[:2],
-                    district_code=district, received_at=at, recorded_at=at + LAG,
-                    anonymous=False))
+                    tracking_no=f"B-{cid.hex[:10]}",
+                    channel=rng.choice(CHANNELS),
+                    category=rng.choice(CATEGORIES),
+                    province_code=district[:2],
+                    district_code=district,
+                    received_at=at,
+                    recorded_at=at + LAG,
+                    anonymous=False,
+                ),
+            )
             cases.append((cid, 1, at))
         key, headers, value = to_record(env)
         out.append((key, SIGNERS[env.source].sign(headers, value), value))
@@ -103,8 +121,7 @@ async def produce(settings: Settings, n: int) -> None:
     try:
         sent = []
         for key, headers, value in events(n):
-            sent.append(await producer.send(settings.events_topic, value, key=key,
-                                            headers=headers))
+            sent.append(await producer.send(settings.events_topic, value, key=key, headers=headers))
             if len(sent) >= 20_000:  # bounded in-flight: modest memory on both sides
                 await asyncio.gather(*sent)
                 sent.clear()
@@ -115,9 +132,13 @@ async def produce(settings: Settings, n: int) -> None:
 
 async def raw_consume(settings: Settings, n: int) -> float:
     """Seconds to read ``n`` records from the beginning (assigned, no group, no decode)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers,
-                                group_id=None, enable_auto_commit=False,
-                                max_partition_fetch_bytes=16 << 20, fetch_max_bytes=64 << 20)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        group_id=None,
+        enable_auto_commit=False,
+        max_partition_fetch_bytes=16 << 20,
+        fetch_max_bytes=64 << 20,
+    )
     await consumer.start()
     try:
         parts = consumer.partitions_for_topic(settings.events_topic) or set()
@@ -139,10 +160,12 @@ async def main(args: argparse.Namespace) -> None:
         platform = Platform.for_tests(Path(tmp), services=False)
         await platform.start_infra()
         try:
-            settings = Settings(database_url=platform.database_url,
-                                kafka_bootstrap_servers=platform.kafka_bootstrap,
-                                topic_partitions=args.partitions,
-                                event_public_keys={s: public_key_of(k) for s, k in KEYS.items()})
+            settings = Settings(
+                database_url=platform.database_url,
+                kafka_bootstrap_servers=platform.kafka_bootstrap,
+                topic_partitions=args.partitions,
+                event_public_keys={s: public_key_of(k) for s, k in KEYS.items()},
+            )
             t0 = time.perf_counter()
             await produce(settings, args.events)
             print(f"produced {args.events} events in {time.perf_counter() - t0:.1f} s")
@@ -153,19 +176,24 @@ async def main(args: argparse.Namespace) -> None:
                 assert done.events == args.events, done
                 raws.append(raw)
                 rebuilds.append(done.rate)
-                line = (f"round {i + 1}: raw consume {raw:10,.0f} rec/s   rebuild "
-                        f"{done.rate:10,.0f} ev/s ({done.seconds:.1f} s)   ratio "
-                        f"{done.rate / raw:.2f}")
+                line = (
+                    f"round {i + 1}: raw consume {raw:10,.0f} rec/s   rebuild "
+                    f"{done.rate:10,.0f} ev/s ({done.seconds:.1f} s)   ratio "
+                    f"{done.rate / raw:.2f}"
+                )
                 if args.careful:
-                    slow = await rebuild(settings, appliers=args.appliers, batch=args.batch,
-                                         fast=False)
+                    slow = await rebuild(
+                        settings, appliers=args.appliers, batch=args.batch, fast=False
+                    )
                     assert slow.events == args.events, slow
                     carefuls.append(slow.rate)
                     line += f"   careful path {slow.rate:8,.0f} ev/s ({slow.seconds:.1f} s)"
                 print(line)
             raw, reb = statistics.median(raws), statistics.median(rebuilds)
-            line = (f"median:  raw consume {raw:10,.0f} rec/s   rebuild {reb:10,.0f} ev/s   "
-                    f"ratio {reb / raw:.2f}")
+            line = (
+                f"median:  raw consume {raw:10,.0f} rec/s   rebuild {reb:10,.0f} ev/s   "
+                f"ratio {reb / raw:.2f}"
+            )
             if carefuls:
                 line += f"   careful path {statistics.median(carefuls):8,.0f} ev/s"
             print(line + "  (goals: ratio >= 0.50 and >= 100,000 ev/s)")
@@ -180,6 +208,9 @@ if __name__ == "__main__":
     parser.add_argument("--appliers", type=int, default=3)
     parser.add_argument("--batch", type=int, default=10_000)
     parser.add_argument("--partitions", type=int, default=8)
-    parser.add_argument("--careful", action="store_true",
-                        help="also time the careful path (handle_batch) each round")
+    parser.add_argument(
+        "--careful",
+        action="store_true",
+        help="also time the careful path (handle_batch) each round",
+    )
     asyncio.run(main(parser.parse_args()))

@@ -38,8 +38,10 @@ class WrkResult:
     errors: int
 
     def line(self, name: str) -> str:
-        return (f"{name:<10} {self.rps:9.0f} req/s  p50 {self.p50_ms:7.2f} ms  "
-                f"p99 {self.p99_ms:7.2f} ms  ({self.requests} requests, {self.errors} errors)")
+        return (
+            f"{name:<10} {self.rps:9.0f} req/s  p50 {self.p50_ms:7.2f} ms  "
+            f"p99 {self.p99_ms:7.2f} ms  ({self.requests} requests, {self.errors} errors)"
+        )
 
 
 def _ms(text: str) -> float:
@@ -55,20 +57,31 @@ def parse(output: str) -> WrkResult:
     p50 = re.search(r"\s50%\s+(\S+)", output)
     p99 = re.search(r"\s99%\s+(\S+)", output)
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), "
-                     r"timeout (\d+)", output)
+    sock = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), "
+        r"timeout (\d+)",
+        output,
+    )
     if not (reqs and rps and p50 and p99):
         raise RuntimeError(f"could not read wrk output:\n{output}")
     secs = float(reqs.group(2)) * {"ms": 0.001, "s": 1, "m": 60}[reqs.group(3)]
     errors = int(non2xx.group(1)) if non2xx else 0
     if sock:
         errors += sum(int(g) for g in sock.groups())
-    return WrkResult(int(reqs.group(1)), secs, float(rps.group(1)), _ms(p50.group(1)),
-                     _ms(p99.group(1)), errors)
+    return WrkResult(
+        int(reqs.group(1)), secs, float(rps.group(1)), _ms(p50.group(1)), _ms(p99.group(1)), errors
+    )
 
 
-def run(url: str, districts: list[str], *, seconds: int, connections: int,
-        threads: int = 1, headers: dict[str, str] | None = None) -> WrkResult:
+def run(
+    url: str,
+    districts: list[str],
+    *,
+    seconds: int,
+    connections: int,
+    threads: int = 1,
+    headers: dict[str, str] | None = None,
+) -> WrkResult:
     """``headers`` are sent with every request (e.g. ``Authorization``)."""
     exe = shutil.which("wrk")
     if exe is None:
@@ -76,11 +89,22 @@ def run(url: str, districts: list[str], *, seconds: int, connections: int,
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "post.lua"
         extra = "".join(f',["{k}"]="{v}"' for k, v in (headers or {}).items())
-        script.write_text(LUA % {"districts": ",".join(f'"{d}"' for d in districts),
-                                 "headers": extra})
+        script.write_text(
+            LUA % {"districts": ",".join(f'"{d}"' for d in districts), "headers": extra}
+        )
         out = subprocess.run(
-            [exe, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency",
-             "-s", str(script), url],
-            check=True, capture_output=True, text=True,
+            [
+                exe,
+                f"-t{threads}",
+                f"-c{connections}",
+                f"-d{seconds}s",
+                "--latency",
+                "-s",
+                str(script),
+                url,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout
     return parse(out)
