@@ -76,17 +76,18 @@ class Audit:
     @property
     def breaks(self) -> list[tuple[str, Break]]:
         found = [(where, b) for where, v in self.verdicts.items() for b in v.breaks]
-        return found + [("topic", b) for b in self.forged] + [
-            ("db/topic", b) for b in self.copies]
+        return found + [("topic", b) for b in self.forged] + [("db/topic", b) for b in self.copies]
 
 
 async def db_links(settings: Settings, district: str | None) -> dict[Key, Link]:
     """Every event status stores (of the district's cases), as written."""
-    conn = await asyncpg.connect(settings.database_url,
-                                 server_settings={"search_path": STATUS_SCHEMA})
+    conn = await asyncpg.connect(
+        settings.database_url, server_settings={"search_path": STATUS_SCHEMA}
+    )
     try:
-        await conn.set_type_codec("jsonb", schema="pg_catalog", encoder=json.dumps,
-                                  decoder=json.loads)
+        await conn.set_type_codec(
+            "jsonb", schema="pg_catalog", encoder=json.dumps, decoder=json.loads
+        )
         return await stored_links(conn, district)
     except asyncpg.UndefinedTableError:
         raise AuditFailed(f"no status tables in {_safe_dsn(settings)}") from None
@@ -94,8 +95,7 @@ async def db_links(settings: Settings, district: str | None) -> dict[Key, Link]:
         await conn.close()
 
 
-async def topic_links(settings: Settings, district: str | None, audit: Audit
-                      ) -> dict[Key, Link]:
+async def topic_links(settings: Settings, district: str | None, audit: Audit) -> dict[Key, Link]:
     """Every event of the topic (of the district's cases), as written; the first copy of
     a (case, version) counts, as for every consumer (delivery is at least once)."""
     verifier = _verifier(settings)
@@ -107,9 +107,14 @@ async def topic_links(settings: Settings, district: str | None, audit: Audit
             verifier.check_link(link, signature_of(rec.headers))
         except Forged as exc:
             if district is None or link.complaint_id in wanted:
-                audit.forged.append(Break(link.complaint_id, link.version, "signature",
-                                          detail=f"offset {rec.partition}/{rec.offset}: "
-                                                 f"{exc}"))
+                audit.forged.append(
+                    Break(
+                        link.complaint_id,
+                        link.version,
+                        "signature",
+                        detail=f"offset {rec.partition}/{rec.offset}: {exc}",
+                    )
+                )
             continue
         except DecodeError:
             audit.undecodable += 1
@@ -156,8 +161,7 @@ class Replay:
     forged: int  # not signed by their source's key: skipped, as every consumer does
 
 
-async def replay(settings: Settings, district: str, date_from: dt.date, date_to: dt.date
-                 ) -> Replay:
+async def replay(settings: Settings, district: str, date_from: dt.date, date_to: dt.date) -> Replay:
     """The district's cases received in the period, from the topic alone."""
     verifier = _verifier(settings)
     cases: dict[uuid.UUID, dict[int, Envelope]] = {}
@@ -175,8 +179,7 @@ async def replay(settings: Settings, district: str, date_from: dt.date, date_to:
             continue
         cases.setdefault(env.complaint_id, {}).setdefault(env.version, env)
     streams = [[versions[v] for v in sorted(versions)] for versions in cases.values()]
-    return Replay(case_report(streams, district, date_from, date_to), records, undecodable,
-                  forged)
+    return Replay(case_report(streams, district, date_from, date_to), records, undecodable, forged)
 
 
 class AuditFailed(Exception):
@@ -203,14 +206,23 @@ def _safe_dsn(settings: Settings) -> str:
 # -- the commands ---------------------------------------------------------------------
 
 
-def settings_for(database_url: str | None, bootstrap: str | None, topic: str | None,
-                 data_dir: Path | None = None) -> Settings:
+def settings_for(
+    database_url: str | None, bootstrap: str | None, topic: str | None, data_dir: Path | None = None
+) -> Settings:
     """The configured settings, with the command line's servers and topic if given, and
     the local platform's event public keys unless EVENT_PUBLIC_KEYS is set."""
     overrides: dict[str, Any] = local_servers(os.environ)
-    overrides.update({k: v for k, v in (("database_url", database_url),
-                                        ("kafka_bootstrap_servers", bootstrap),
-                                        ("events_topic", topic)) if v})
+    overrides.update(
+        {
+            k: v
+            for k, v in (
+                ("database_url", database_url),
+                ("kafka_bootstrap_servers", bootstrap),
+                ("events_topic", topic),
+            )
+            if v
+        }
+    )
     overrides.update(reader_settings(os.environ, data_dir_of(data_dir)))
     return Settings(**overrides)
 
@@ -226,13 +238,13 @@ def _run(work: Coroutine[Any, Any, T]) -> T:
         message = str(exc)
     except (OSError, asyncpg.PostgresError, KafkaError) as exc:
         message = f"cannot read the event log: {type(exc).__name__}: {exc}"
-    Console(stderr=True).print(message, style="red", markup=False, highlight=False,
-                               soft_wrap=True)
+    Console(stderr=True).print(message, style="red", markup=False, highlight=False, soft_wrap=True)
     raise SystemExit(2)
 
 
-def run_verify(settings: Settings, district: str | None, source: Source, *,
-               as_json: bool = False) -> int:
+def run_verify(
+    settings: Settings, district: str | None, source: Source, *, as_json: bool = False
+) -> int:
     """Print the audit (as JSON Lines with ``as_json``); the exit code: 1 on any break,
     else 0."""
     audit = _run(verify(settings, district, source))
@@ -243,8 +255,9 @@ def run_verify(settings: Settings, district: str | None, source: Source, *,
     return 1 if audit.breaks else 0
 
 
-def run_replay(settings: Settings, district: str, date_from: dt.date, date_to: dt.date,
-               *, as_json: bool) -> int:
+def run_replay(
+    settings: Settings, district: str, date_from: dt.date, date_to: dt.date, *, as_json: bool
+) -> int:
     """Print the replayed report (one JSON line with ``as_json``); the exit code: 1 if
     some case's events do not fold, else 0."""
     result = _run(replay(settings, district, date_from, date_to))

@@ -25,15 +25,28 @@ if TYPE_CHECKING:
 def audit_objects(audit: Audit) -> Iterator[dict[str, Any]]:
     """Each break, then the totals, as the JSON objects ``--json`` prints."""
     for where, b in audit.breaks:
-        yield {"kind": "break", "where": where, "complaint_id": str(b.complaint_id),
-               "version": b.version, "problem": b.problem, "expected": b.expected,
-               "found": b.found, "detail": b.detail}
+        yield {
+            "kind": "break",
+            "where": where,
+            "complaint_id": str(b.complaint_id),
+            "version": b.version,
+            "problem": b.problem,
+            "expected": b.expected,
+            "found": b.found,
+            "detail": b.detail,
+        }
     compared = "db" in audit.verdicts and "topic" in audit.verdicts
     yield {
         "kind": "totals",
-        "sources": {where: {"cases": v.cases, "events": v.events, "breaks": len(v.breaks),
-                            "unchained": len(v.unchained)}
-                    for where, v in audit.verdicts.items()},
+        "sources": {
+            where: {
+                "cases": v.cases,
+                "events": v.events,
+                "breaks": len(v.breaks),
+                "unchained": len(v.unchained),
+            }
+            for where, v in audit.verdicts.items()
+        },
         "undecodable": audit.undecodable,
         "forged": len(audit.forged),
         "copies_differ": len(audit.copies) if compared else None,
@@ -54,18 +67,25 @@ def _line(console: Console, text: str) -> None:
 
 def print_audit(audit: Audit, console: Console) -> None:
     for where, verdict in audit.verdicts.items():
-        _line(console, f"{where}: {verdict.cases:,} cases, {verdict.events:,} events, "
-                       f"{len(verdict.breaks)} breaks, {len(verdict.unchained)} unchained")
+        _line(
+            console,
+            f"{where}: {verdict.cases:,} cases, {verdict.events:,} events, "
+            f"{len(verdict.breaks)} breaks, {len(verdict.unchained)} unchained",
+        )
         if verdict.unchained:
             cases = len({cid for cid, _v in verdict.unchained})
-            console.print(f"  [yellow]{len(verdict.unchained)} events of {cases} cases "
-                          "were stored before hash chaining (unchained): their content is "
-                          "only protected by the events that follow them[/]")
+            console.print(
+                f"  [yellow]{len(verdict.unchained)} events of {cases} cases "
+                "were stored before hash chaining (unchained): their content is "
+                "only protected by the events that follow them[/]"
+            )
     if audit.undecodable:
         _line(console, f"topic: {audit.undecodable} records are not damrong events (skipped)")
     if audit.forged:
-        console.print(f"[red]topic: {len(audit.forged)} records are not signed by the key "
-                      "of the source they claim (skipped, listed as breaks)[/]")
+        console.print(
+            f"[red]topic: {len(audit.forged)} records are not signed by the key "
+            "of the source they claim (skipped, listed as breaks)[/]"
+        )
     if "db" in audit.verdicts and "topic" in audit.verdicts:
         _line(console, f"database vs topic: {len(audit.copies)} differences")
     breaks = audit.breaks
@@ -74,8 +94,11 @@ def print_audit(audit: Audit, console: Console) -> None:
         return
     console.print(f"[red]{len(breaks)} breaks[/] (where, case, version, problem):")
     for where, b in breaks:
-        _line(console, f"{where}  {b.complaint_id}  v{b.version}  {b.problem}"
-                       + (f": {b.detail}" if b.detail else ""))
+        _line(
+            console,
+            f"{where}  {b.complaint_id}  v{b.version}  {b.problem}"
+            + (f": {b.detail}" if b.detail else ""),
+        )
         if b.expected is not None:
             _line(console, f"    expected {b.expected}")
         if b.found is not None:
@@ -84,20 +107,33 @@ def print_audit(audit: Audit, console: Console) -> None:
 
 def replay_object(result: Replay) -> dict[str, Any]:
     """The JSON object ``replay --json`` prints."""
-    return {"kind": "report", "report": result.report.as_dict(), "records": result.records,
-            "undecodable": result.undecodable, "forged": result.forged}
+    return {
+        "kind": "report",
+        "report": result.report.as_dict(),
+        "records": result.records,
+        "undecodable": result.undecodable,
+        "forged": result.forged,
+    }
 
 
 def print_replay(result: Replay, console: Console) -> None:
     r = result.report
-    _line(console, f"district {r.district_code}, received {r.date_from} .. {r.date_to} "
-                   f"(Bangkok), replayed from {result.records:,} records "
-                   f"({result.undecodable} undecodable and {result.forged} unsigned or "
-                   "forged skipped)")
-    console.print(f"cases: {r.cases:,}  open: {r.open:,}  closed: {r.closed:,}"
-                  + (f"  [red]inconsistent: {r.inconsistent}[/]" if r.inconsistent else ""))
-    for title, counts in (("cases by status", r.by_status), ("transitions", r.transitions),
-                          ("closures by reason", r.closures)):
+    _line(
+        console,
+        f"district {r.district_code}, received {r.date_from} .. {r.date_to} "
+        f"(Bangkok), replayed from {result.records:,} records "
+        f"({result.undecodable} undecodable and {result.forged} unsigned or "
+        "forged skipped)",
+    )
+    console.print(
+        f"cases: {r.cases:,}  open: {r.open:,}  closed: {r.closed:,}"
+        + (f"  [red]inconsistent: {r.inconsistent}[/]" if r.inconsistent else "")
+    )
+    for title, counts in (
+        ("cases by status", r.by_status),
+        ("transitions", r.transitions),
+        ("closures by reason", r.closures),
+    ):
         table = Table(title, "count", title=title)
         for name, n in counts.items():
             table.add_row(name, f"{n:,}")

@@ -18,23 +18,31 @@ def erase(ref: str, intake_url: str, token: str, *, timeout: float = 30.0) -> st
     try:
         uuid.UUID(ref)
     except ValueError:
-        raise PiiCommandFailed(f"{ref!r} is not a complainant ref (a UUID, as given when the "
-                          "complaint was filed)") from None
+        raise PiiCommandFailed(
+            f"{ref!r} is not a complainant ref (a UUID, as given when the complaint was filed)"
+        ) from None
     try:
-        r = httpx.delete(f"{intake_url.rstrip('/')}/v1/complainants/{ref}",
-                         headers={"Authorization": f"Bearer {token}"}, timeout=timeout)
+        r = httpx.delete(
+            f"{intake_url.rstrip('/')}/v1/complainants/{ref}",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=timeout,
+        )
     except httpx.HTTPError as exc:
         raise PiiCommandFailed(f"cannot reach intake at {intake_url}: {exc}") from None
     if r.status_code == 204:
-        return (f"complainant {ref} erased: their name, ID, phone, e-mail and address can no "
-                "longer be read anywhere; the case, its history and the KPIs are kept")
+        return (
+            f"complainant {ref} erased: their name, ID, phone, e-mail and address can no "
+            "longer be read anywhere; the case, its history and the KPIs are kept"
+        )
     detail = ""
     if r.headers.get("content-type", "").startswith("application/problem+json"):
         detail = str(r.json().get("detail") or "")
-    reasons = {401: "not signed in (pass --token or set DAMRONG_TOKEN)",
-               403: "you may not erase this complainant (admins, or an officer of the "
-                    "complaint's district, may)",
-               404: f"no complainant {ref}"}
+    reasons = {
+        401: "not signed in (pass --token or set DAMRONG_TOKEN)",
+        403: "you may not erase this complainant (admins, or an officer of the "
+        "complaint's district, may)",
+        404: f"no complainant {ref}",
+    }
     message = reasons.get(r.status_code, f"intake answered {r.status_code}")
     raise PiiCommandFailed(f"{message}{f': {detail}' if detail and r.status_code != 404 else ''}")
 
@@ -68,5 +76,7 @@ def rewrap(database_url: str) -> str:
         raise PiiCommandFailed(f"{exc}: put the old key in PII_RETIRED_MASTER_KEYS") from None
     except OSError as exc:
         raise PiiCommandFailed(f"cannot reach the database: {exc}") from None
-    return (f"{done} complainant keys rewrapped under {keys.current_id}; keys wrapped by "
-            "retired master keys: none left")
+    return (
+        f"{done} complainant keys rewrapped under {keys.current_id}; keys wrapped by "
+        "retired master keys: none left"
+    )

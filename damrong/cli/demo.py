@@ -37,11 +37,18 @@ async def _await_case(client: httpx.AsyncClient, status_url: str, cid: str) -> N
         delay = min(delay * 2, 1.0)
 
 
-async def _run_one(client: httpx.AsyncClient, intake_url: str, status_url: str, plan: Plan,
-                   index: int, outcome: Counter[str]) -> None:
+async def _run_one(
+    client: httpx.AsyncClient,
+    intake_url: str,
+    status_url: str,
+    plan: Plan,
+    index: int,
+    outcome: Counter[str],
+) -> None:
     key = f"demo-{plan.request['received_at']}-{index}"
-    r = await client.post(f"{intake_url}/v1/complaints", json=plan.request,
-                          headers={"Idempotency-Key": key})
+    r = await client.post(
+        f"{intake_url}/v1/complaints", json=plan.request, headers={"Idempotency-Key": key}
+    )
     if r.status_code not in (200, 201):
         raise DemoError(f"intake refused demo complaint {index}: {r.status_code} {r.text}")
     cid = r.json()["complaint_id"]
@@ -51,8 +58,12 @@ async def _run_one(client: httpx.AsyncClient, intake_url: str, status_url: str, 
     await _await_case(client, status_url, cid)
     version = 1
     for step in plan.steps:
-        body = {"action": step.action, "expected_version": version,
-                "occurred_at": step.at.isoformat(), **step.fields}
+        body = {
+            "action": step.action,
+            "expected_version": version,
+            "occurred_at": step.at.isoformat(),
+            **step.fields,
+        }
         r = await client.post(f"{status_url}/v1/complaints/{cid}/transitions", json=body)
         if r.status_code != 200:
             raise DemoError(f"status refused {step.action} on {cid}: {r.status_code} {r.text}")
@@ -60,9 +71,14 @@ async def _run_one(client: httpx.AsyncClient, intake_url: str, status_url: str, 
     outcome[plan.steps[-1].action] += 1
 
 
-async def run_demo_async(intake_url: str, status_url: str, complaints: int,
-                         console: Console | None = None, *, token: str | None = None
-                         ) -> Counter[str]:
+async def run_demo_async(
+    intake_url: str,
+    status_url: str,
+    complaints: int,
+    console: Console | None = None,
+    *,
+    token: str | None = None,
+) -> Counter[str]:
     """File ``complaints`` demo complaints and move them along, as the holder of ``token``
     (one that may file and transition anywhere: an admin's)."""
     console = console or Console()
@@ -72,8 +88,12 @@ async def run_demo_async(intake_url: str, status_url: str, complaints: int,
     queue: asyncio.Queue[tuple[int, Plan]] = asyncio.Queue()
     for item in enumerate(todo):
         queue.put_nowait(item)
-    columns = ("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn())
+    columns = (
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     async with httpx.AsyncClient(timeout=30, headers=headers) as client:
         with Progress(*columns, console=console) as progress:
@@ -87,11 +107,14 @@ async def run_demo_async(intake_url: str, status_url: str, complaints: int,
 
             await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
     closed = outcome["close"]
-    console.print(f"filed {outcome['filed']} complaints; {closed} moved through to closure "
-                  f"({closed / max(outcome['filed'], 1):.0%})")
+    console.print(
+        f"filed {outcome['filed']} complaints; {closed} moved through to closure "
+        f"({closed / max(outcome['filed'], 1):.0%})"
+    )
     return outcome
 
 
-def run_demo(intake_url: str, status_url: str, complaints: int,
-             token: str | None = None) -> Counter[str]:
+def run_demo(
+    intake_url: str, status_url: str, complaints: int, token: str | None = None
+) -> Counter[str]:
     return asyncio.run(run_demo_async(intake_url, status_url, complaints, token=token))

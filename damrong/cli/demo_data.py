@@ -18,23 +18,44 @@ import geothai
 from shared.codes import CategoryCode, ChannelCode, ClosureReason
 
 CHANNEL_WEIGHTS: dict[ChannelCode, int] = {
-    ChannelCode.walk_in: 34, ChannelCode.hotline_1567: 22, ChannelCode.letter: 9,
-    ChannelCode.web: 7, ChannelCode.mobile_app: 3, ChannelCode.line: 7, ChannelCode.email: 2,
-    ChannelCode.facebook: 2, ChannelCode.pm_office_1111: 5, ChannelCode.ombudsman: 1,
-    ChannelCode.ministry_referral: 2, ChannelCode.provincial_centre: 3,
-    ChannelCode.district_centre: 2, ChannelCode.central_centre: 1,
+    ChannelCode.walk_in: 34,
+    ChannelCode.hotline_1567: 22,
+    ChannelCode.letter: 9,
+    ChannelCode.web: 7,
+    ChannelCode.mobile_app: 3,
+    ChannelCode.line: 7,
+    ChannelCode.email: 2,
+    ChannelCode.facebook: 2,
+    ChannelCode.pm_office_1111: 5,
+    ChannelCode.ombudsman: 1,
+    ChannelCode.ministry_referral: 2,
+    ChannelCode.provincial_centre: 3,
+    ChannelCode.district_centre: 2,
+    ChannelCode.central_centre: 1,
 }
 CATEGORY_WEIGHTS: dict[CategoryCode, int] = {
-    CategoryCode.assistance_request: 30, CategoryCode.informal_debt: 6, CategoryCode.land: 10,
-    CategoryCode.dispute_mediation: 14, CategoryCode.official_misconduct: 7,
-    CategoryCode.drugs: 4, CategoryCode.gambling: 2, CategoryCode.debt_collection: 4,
-    CategoryCode.public_utilities: 10, CategoryCode.environment: 5, CategoryCode.tip_off: 3,
-    CategoryCode.suggestion: 2, CategoryCode.other: 3,
+    CategoryCode.assistance_request: 30,
+    CategoryCode.informal_debt: 6,
+    CategoryCode.land: 10,
+    CategoryCode.dispute_mediation: 14,
+    CategoryCode.official_misconduct: 7,
+    CategoryCode.drugs: 4,
+    CategoryCode.gambling: 2,
+    CategoryCode.debt_collection: 4,
+    CategoryCode.public_utilities: 10,
+    CategoryCode.environment: 5,
+    CategoryCode.tip_off: 3,
+    CategoryCode.suggestion: 2,
+    CategoryCode.other: 3,
 }
 CLOSURE_WEIGHTS: dict[ClosureReason, int] = {
-    ClosureReason.resolved: 55, ClosureReason.mediated: 15, ClosureReason.withdrawn: 6,
-    ClosureReason.out_of_jurisdiction: 6, ClosureReason.duplicate: 3,
-    ClosureReason.insufficient_information: 5, ClosureReason.referred_elsewhere: 10,
+    ClosureReason.resolved: 55,
+    ClosureReason.mediated: 15,
+    ClosureReason.withdrawn: 6,
+    ClosureReason.out_of_jurisdiction: 6,
+    ClosureReason.duplicate: 3,
+    ClosureReason.insufficient_information: 5,
+    ClosureReason.referred_elsewhere: 10,
 }
 SUBJECTS: dict[CategoryCode, str] = {
     CategoryCode.assistance_request: "ขอความช่วยเหลือค่าครองชีพ",
@@ -51,8 +72,14 @@ SUBJECTS: dict[CategoryCode, str] = {
     CategoryCode.suggestion: "ข้อเสนอแนะการให้บริการ",
     CategoryCode.other: "เรื่องอื่น ๆ",
 }
-AGENCIES = ("องค์การบริหารส่วนตำบล", "สถานีตำรวจภูธร", "สำนักงานที่ดินจังหวัด",
-            "การไฟฟ้าส่วนภูมิภาค", "สำนักงานสาธารณสุขจังหวัด", "สำนักงานทรัพยากรธรรมชาติจังหวัด")
+AGENCIES = (
+    "องค์การบริหารส่วนตำบล",
+    "สถานีตำรวจภูธร",
+    "สำนักงานที่ดินจังหวัด",
+    "การไฟฟ้าส่วนภูมิภาค",
+    "สำนักงานสาธารณสุขจังหวัด",
+    "สำนักงานทรัพยากรธรรมชาติจังหวัด",
+)
 FIRST_NAMES = ("สมชาย", "สมหญิง", "วิชัย", "มาลี", "ประเสริฐ", "สุดา", "อนันต์", "พรทิพย์")
 LAST_NAMES = ("ใจดี", "รักไทย", "ทองคำ", "ศรีสุข", "บุญมา", "แก้วมณี", "สุขสวัสดิ์")
 BKK = dt.timezone(dt.timedelta(hours=7))
@@ -124,9 +151,10 @@ def _lifecycle(rng: random.Random, received: dt.datetime, now: dt.datetime) -> l
         return steps
     if stages >= 3 and rng.random() < 0.45 and (at := later(1, 10)):
         due = (at + dt.timedelta(days=rng.choice((7, 15, 30)))).date()
-        steps.append(Step("forward", at, {"agency": rng.choice(AGENCIES),
-                                          "due_date": due.isoformat()}))
-        if (at := later(3, 35)):
+        steps.append(
+            Step("forward", at, {"agency": rng.choice(AGENCIES), "due_date": due.isoformat()})
+        )
+        if at := later(3, 35):
             steps.append(Step("start", at, {"note": "หน่วยงานแจ้งผลการดำเนินการ"}))
         else:
             return steps

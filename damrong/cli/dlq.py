@@ -56,9 +56,14 @@ class DeadLetter:
 
     @classmethod
     def of(cls, rec: ConsumerRecord) -> DeadLetter:
-        return cls(rec.partition, rec.offset,
-                   dt.datetime.fromtimestamp(rec.timestamp / 1000, dt.UTC), rec.key,
-                   rec.value, tuple((k, bytes(v)) for k, v in rec.headers or ()))
+        return cls(
+            rec.partition,
+            rec.offset,
+            dt.datetime.fromtimestamp(rec.timestamp / 1000, dt.UTC),
+            rec.key,
+            rec.value,
+            tuple((k, bytes(v)) for k, v in rec.headers or ()),
+        )
 
     @property
     def position(self) -> str:
@@ -83,12 +88,19 @@ class DeadLetter:
 
     def summary(self) -> dict[str, Any]:
         """What `dlq list --json` prints for it."""
-        return {"kind": "dead_letter", "position": self.position, "partition": self.partition,
-                "offset": self.offset, "time": self.at.astimezone(BANGKOK).isoformat(
-                    timespec="milliseconds"),
-                "group": self.header("dlq_group"), "origin": self.header("dlq_origin"),
-                "complaint_id": self.case, "type": self.header("ce_type"),
-                "version": self.header("ce_version"), "error": self.header("dlq_error")}
+        return {
+            "kind": "dead_letter",
+            "position": self.position,
+            "partition": self.partition,
+            "offset": self.offset,
+            "time": self.at.astimezone(BANGKOK).isoformat(timespec="milliseconds"),
+            "group": self.header("dlq_group"),
+            "origin": self.header("dlq_origin"),
+            "complaint_id": self.case,
+            "type": self.header("ce_type"),
+            "version": self.header("ce_version"),
+            "error": self.header("dlq_error"),
+        }
 
     def details(self) -> dict[str, Any]:
         """Everything about it (what `dlq show --json` prints): the summary, key, every
@@ -97,15 +109,19 @@ class DeadLetter:
             payload, text = self.payload(), None
         except ValueError:
             payload, text = None, _text(self.value)
-        return {**self.summary(), "key": _text(self.key),
-                "headers": [[k, _text(v)] for k, v in self.headers],
-                "payload": payload, "value_text": text}
+        return {
+            **self.summary(),
+            "key": _text(self.key),
+            "headers": [[k, _text(v)] for k, v in self.headers],
+            "payload": payload,
+            "value_text": text,
+        }
 
 
 def short_type(ce_type: str | None) -> str | None:
     """``case.accepted.v1`` for ``th.go.dopa.damrong.case.accepted.v1``."""
     prefix = TYPE_PREFIX + "."
-    return ce_type[len(prefix):] if ce_type and ce_type.startswith(prefix) else ce_type
+    return ce_type[len(prefix) :] if ce_type and ce_type.startswith(prefix) else ce_type
 
 
 # -- choosing ---------------------------------------------------------------------------
@@ -124,8 +140,9 @@ class Position:
         try:
             position = cls(int(part) if part else None, int(off))
         except ValueError:
-            raise ValueError(f"{text!r} is not an offset (17, or 3/17: partition 3, "
-                             "offset 17)") from None
+            raise ValueError(
+                f"{text!r} is not an offset (17, or 3/17: partition 3, offset 17)"
+            ) from None
         if position.offset < 0 or (position.partition or 0) < 0:
             raise ValueError(f"{text!r}: offsets and partitions are not negative")
         return position
@@ -144,8 +161,9 @@ def parse_moment(text: str, *, end: bool = False) -> dt.datetime:
         else:
             moment = dt.datetime.fromisoformat(text.strip())
     except ValueError:
-        raise ValueError(f"{text!r} is not a date or time (2026-01-05, "
-                         "2026-01-05T14:30, 2026-01-05T07:30Z)") from None
+        raise ValueError(
+            f"{text!r} is not a date or time (2026-01-05, 2026-01-05T14:30, 2026-01-05T07:30Z)"
+        ) from None
     return aware(moment)
 
 
@@ -161,13 +179,17 @@ class Filters:
     positions: tuple[Position, ...] = ()
 
     def admits(self, dl: DeadLetter) -> bool:
-        return ((self.error is None
-                 or self.error.casefold() in (dl.header("dlq_error") or "").casefold())
-                and (self.case is None or _uuid(dl.case) == self.case)
-                and (self.group is None or dl.header("dlq_group") == self.group)
-                and (self.since is None or dl.at >= self.since)
-                and (self.until is None or dl.at <= self.until)
-                and (not self.positions or any(p.holds(dl) for p in self.positions)))
+        return (
+            (
+                self.error is None
+                or self.error.casefold() in (dl.header("dlq_error") or "").casefold()
+            )
+            and (self.case is None or _uuid(dl.case) == self.case)
+            and (self.group is None or dl.header("dlq_group") == self.group)
+            and (self.since is None or dl.at >= self.since)
+            and (self.until is None or dl.at <= self.until)
+            and (not self.positions or any(p.holds(dl) for p in self.positions))
+        )
 
 
 def _uuid(text: str | None) -> uuid.UUID | None:
@@ -180,8 +202,9 @@ def _uuid(text: str | None) -> uuid.UUID | None:
 async def dead_letters(settings: Settings, filters: Filters) -> list[DeadLetter]:
     """The dead letters ``filters`` admits, oldest first (TopicMissing without the topic)."""
     dlq = settings.model_copy(update={"events_topic": settings.dlq_topic})
-    found = [dl for dl in map(DeadLetter.of, [r async for r in read_topic(dlq)])
-             if filters.admits(dl)]
+    found = [
+        dl for dl in map(DeadLetter.of, [r async for r in read_topic(dlq)]) if filters.admits(dl)
+    ]
     return sorted(found, key=lambda dl: (dl.at, dl.partition, dl.offset))
 
 
@@ -221,8 +244,11 @@ def plan(letters: list[DeadLetter], verifier: RecordVerifier | None) -> list[Rep
     for entry in distinct.values():
         headers, value = entry.letter.original_headers, entry.letter.value
         try:
-            link = (verifier.check(headers, value) if verifier is not None
-                    else link_from_record(headers, value))
+            link = (
+                verifier.check(headers, value)
+                if verifier is not None
+                else link_from_record(headers, value)
+            )
             from_link(link)
         except DecodeError as exc:
             entry.problem = str(exc)
@@ -238,8 +264,9 @@ async def replay(settings: Settings, letters: list[DeadLetter], *, dry_run: bool
         verifier: RecordVerifier | None = verifier_from_settings(settings)
     except SigningNotConfigured:
         verifier = None
-    result = Replay(settings.events_topic, plan(letters, verifier), len(letters),
-                    verifier is not None)
+    result = Replay(
+        settings.events_topic, plan(letters, verifier), len(letters), verifier is not None
+    )
     await _require_topic(settings)
     if dry_run or not result.records:
         return result
@@ -247,9 +274,15 @@ async def replay(settings: Settings, letters: list[DeadLetter], *, dry_run: bool
     await producer.start()
     try:
         # Sent in order, awaited together: each case's records keep their order.
-        sent = [await producer.send(settings.events_topic, r.letter.value, key=r.letter.key,
-                                    headers=r.letter.original_headers)
-                for r in result.records]
+        sent = [
+            await producer.send(
+                settings.events_topic,
+                r.letter.value,
+                key=r.letter.key,
+                headers=r.letter.original_headers,
+            )
+            for r in result.records
+        ]
         await asyncio.gather(*sent)
     finally:
         await producer.stop()
@@ -262,7 +295,9 @@ async def _require_topic(settings: Settings) -> None:
     await admin.start()
     try:
         if settings.events_topic not in set(await admin.list_topics()):
-            raise TopicMissing(f"topic {settings.events_topic!r} does not exist on "
-                               f"{settings.kafka_bootstrap_servers}")
+            raise TopicMissing(
+                f"topic {settings.events_topic!r} does not exist on "
+                f"{settings.kafka_bootstrap_servers}"
+            )
     finally:
         await admin.close()

@@ -71,29 +71,41 @@ def write_rejected(path: Path, rejected: list[dict[str, Any]]) -> Path:
         writer.writerow(["แถว (row)", "เหตุผล (reasons)", *table.header])
         for item in rejected:
             cells = original.get(item["row"], ())
-            writer.writerow([item["row"], "; ".join(item["reasons"]),
-                             *("" if c is None else c for c in cells)])
+            writer.writerow(
+                [item["row"], "; ".join(item["reasons"]), *("" if c is None else c for c in cells)]
+            )
     return out
 
 
-def upload(path: Path, intake_url: str, console: Console,
-           token: str | None = None) -> dict[str, Any]:
+def upload(
+    path: Path, intake_url: str, console: Console, token: str | None = None
+) -> dict[str, Any]:
     """POST the file to ``{intake_url}/v1/imports`` as the holder of ``token``; the
     decoded summary."""
     size = path.stat().st_size
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    columns = (SpinnerColumn(), "[progress.description]{task.description}", BarColumn(),
-               DownloadColumn(), TransferSpeedColumn(), TimeElapsedColumn())
+    columns = (
+        SpinnerColumn(),
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeElapsedColumn(),
+    )
     timeout = httpx.Timeout(30.0, read=3600.0, write=600.0)
-    with Progress(*columns, console=console, transient=True) as progress, \
-            open(path, "rb") as raw, httpx.Client(timeout=timeout, headers=headers) as client:
+    with (
+        Progress(*columns, console=console, transient=True) as progress,
+        open(path, "rb") as raw,
+        httpx.Client(timeout=timeout, headers=headers) as client,
+    ):
         task = progress.add_task(f"uploading {path.name}", total=size)
         content_type = CONTENT_TYPES.get(path.suffix.lower(), "application/octet-stream")
         watched = _Watched(raw, progress, task)
         response = client.post(
             f"{intake_url.rstrip('/')}/v1/imports",
             # _Watched reads as the IO[bytes] httpx's types ask for, without being one.
-            files={"file": (path.name, watched, content_type)})  # type: ignore[dict-item]
+            files={"file": (path.name, watched, content_type)},
+        )  # type: ignore[dict-item]
     if response.status_code != 200:
         detail = response.text
         with contextlib.suppress(ValueError):  # not JSON: the body as it came
@@ -103,14 +115,16 @@ def upload(path: Path, intake_url: str, console: Console,
     return summary
 
 
-def run_import(path: Path, intake_url: str, console: Console | None = None,
-               token: str | None = None) -> dict[str, Any]:
+def run_import(
+    path: Path, intake_url: str, console: Console | None = None, token: str | None = None
+) -> dict[str, Any]:
     """Upload, print the summary, write the rejected rows; the summary."""
     console = console or Console()
     summary = upload(path, intake_url, console, token)
     console.print(
         f"{path.name}: {summary['rows']} rows — [green]{summary['filed']} filed[/], "
-        f"{summary['duplicates']} duplicates, [red]{len(summary['rejected'])} rejected[/]")
+        f"{summary['duplicates']} duplicates, [red]{len(summary['rejected'])} rejected[/]"
+    )
     if summary.get("ignored_columns"):
         console.print("ignored columns: " + ", ".join(summary["ignored_columns"]))
     if summary["rejected"]:

@@ -17,14 +17,17 @@ from shared.config import Settings
 from shared.signed_records import SigningNotConfigured, verifier_from_settings
 
 
-def run_rebuild(database_url: str | None, bootstrap: str | None, *, keep_old: bool,
-                data_dir: Path | None = None) -> None:
+def run_rebuild(
+    database_url: str | None, bootstrap: str | None, *, keep_old: bool, data_dir: Path | None = None
+) -> None:
     """Run ``services.kpi.rebuild.rebuild`` against the given (else configured) servers,
     checking signatures with EVENT_PUBLIC_KEYS (else the local platform's keys)."""
     from services.kpi.rebuild.usecases import rebuild
 
-    overrides: dict[str, object] = {**local_servers(os.environ),
-                                    **reader_settings(os.environ, data_dir_of(data_dir))}
+    overrides: dict[str, object] = {
+        **local_servers(os.environ),
+        **reader_settings(os.environ, data_dir_of(data_dir)),
+    }
     if database_url:
         overrides["database_url"] = database_url
     if bootstrap:
@@ -36,8 +39,14 @@ def run_rebuild(database_url: str | None, bootstrap: str | None, *, keep_old: bo
     except SigningNotConfigured as exc:
         console.print(f"[red]{exc} (a local platform's: --data-dir)[/]")
         raise typer.Exit(2) from None
-    with Progress(TextColumn("rebuilding kpi"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=console, transient=True) as bar:
+    with Progress(
+        TextColumn("rebuilding kpi"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
         task = bar.add_task("events", total=None)
 
         def progress(read: int, total: int | None) -> None:
@@ -45,6 +54,8 @@ def run_rebuild(database_url: str | None, bootstrap: str | None, *, keep_old: bo
 
         done = asyncio.run(rebuild(settings, keep_old=keep_old, progress=progress))
     kept = f"; old tables kept in schema {done.old_schema}" if done.old_schema else ""
-    console.print(f"rebuilt kpi: {done.events:,} events in {done.seconds:.1f} s "
-                  f"({done.rate:,.0f} events/s); skipped {done.undecodable} undecodable or "
-                  f"unsigned, {done.refused} refused{kept}")
+    console.print(
+        f"rebuilt kpi: {done.events:,} events in {done.seconds:.1f} s "
+        f"({done.rate:,.0f} events/s); skipped {done.undecodable} undecodable or "
+        f"unsigned, {done.refused} refused{kept}"
+    )

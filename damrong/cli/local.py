@@ -12,8 +12,9 @@ def local_servers(env: Mapping[str, str]) -> dict[str, str]:
     host = env.get("HOST") or "127.0.0.1"
     out: dict[str, str] = {}
     if not env.get("DATABASE_URL"):
-        out["database_url"] = (f"postgresql://postgres@{host}:"
-                               f"{env.get('DAMRONG_PG_PORT') or 5433}/damrong")
+        out["database_url"] = (
+            f"postgresql://postgres@{host}:{env.get('DAMRONG_PG_PORT') or 5433}/damrong"
+        )
     if not env.get("KAFKA_BOOTSTRAP_SERVERS"):
         out["kafka_bootstrap_servers"] = f"{host}:{env.get('DAMRONG_KAFKA_PORT') or 9092}"
     return out

@@ -10,10 +10,15 @@ from typing import Annotated
 import typer
 
 TokenOption = typer.Option(
-    "--token", envvar="DAMRONG_TOKEN",
-    help="bearer token to send (default: an admin token from the local platform's secret)")
-DataDirOption = typer.Option("--data-dir", envvar="DAMRONG_DATA_DIR",
-                             help="the local platform's data dir (default: ./.damrong)")
+    "--token",
+    envvar="DAMRONG_TOKEN",
+    help="bearer token to send (default: an admin token from the local platform's secret)",
+)
+DataDirOption = typer.Option(
+    "--data-dir",
+    envvar="DAMRONG_DATA_DIR",
+    help="the local platform's data dir (default: ./.damrong)",
+)
 
 app = typer.Typer(
     name="damrong",
@@ -71,8 +76,12 @@ def demo(
 
 @app.command("import")
 def import_(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True,
-                                         help="A register as .csv or .xlsx")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            exists=True, dir_okay=False, readable=True, help="A register as .csv or .xlsx"
+        ),
+    ],
     intake_url: Annotated[str, typer.Option("--intake-url")] = "http://127.0.0.1:8001",
     token: Annotated[str | None, TokenOption] = None,
     data_dir: Annotated[Path | None, DataDirOption] = None,
@@ -96,16 +105,22 @@ def import_(
 
 @app.command()
 def token(
-    role: Annotated[str, typer.Option("--role", help="channel, district_officer, "
-                                      "provincial_officer, national_supervisor, auditor, admin")
-                    ] = "admin",
+    role: Annotated[
+        str,
+        typer.Option(
+            "--role",
+            help="channel, district_officer, "
+            "provincial_officer, national_supervisor, auditor, admin",
+        ),
+    ] = "admin",
     subject: Annotated[str | None, typer.Option("--subject", help="default: dev-<role>")] = None,
-    district: Annotated[str | None, typer.Option("--district",
-                                                 help="4-digit code (district_officer)")] = None,
-    province: Annotated[str | None, typer.Option("--province",
-                                                 help="2-digit code (provincial_officer)")] = None,
-    channel: Annotated[str | None, typer.Option("--channel", help="channel code (channel)")
-                       ] = None,
+    district: Annotated[
+        str | None, typer.Option("--district", help="4-digit code (district_officer)")
+    ] = None,
+    province: Annotated[
+        str | None, typer.Option("--province", help="2-digit code (provincial_officer)")
+    ] = None,
+    channel: Annotated[str | None, typer.Option("--channel", help="channel code (channel)")] = None,
     grant: Annotated[list[str] | None, typer.Option("--grant", help="e.g. pii_reader")] = None,
     ttl: Annotated[str, typer.Option("--ttl", help="lifetime: 90s, 30m, 8h, 7d")] = "8h",
     data_dir: Annotated[Path | None, DataDirOption] = None,
@@ -116,8 +131,18 @@ def token(
     from shared.auth.principal import Role
 
     try:
-        print(issue(role=Role(role), subject=subject, district=district, province=province,
-                    channel=channel, grants=grant or [], ttl=ttl, data_dir=data_dir))
+        print(
+            issue(
+                role=Role(role),
+                subject=subject,
+                district=district,
+                province=province,
+                channel=channel,
+                grants=grant or [],
+                ttl=ttl,
+                data_dir=data_dir,
+            )
+        )
     except (ValueError, NoSecret) as exc:
         typer.echo(f"damrong token: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -157,9 +182,11 @@ app.add_typer(kpi_app, name="kpi")
 @kpi_app.command("rebuild")
 def kpi_rebuild(
     database_url: Annotated[
-        str | None, typer.Option("--database-url", envvar="DATABASE_URL")] = None,
+        str | None, typer.Option("--database-url", envvar="DATABASE_URL")
+    ] = None,
     bootstrap: Annotated[
-        str | None, typer.Option("--bootstrap", envvar="KAFKA_BOOTSTRAP_SERVERS")] = None,
+        str | None, typer.Option("--bootstrap", envvar="KAFKA_BOOTSTRAP_SERVERS")
+    ] = None,
     keep_old: Annotated[bool, typer.Option("--keep-old", help="Keep the replaced schema.")] = False,
     data_dir: Annotated[Path | None, DataDirOption] = None,
 ) -> None:
@@ -172,8 +199,13 @@ def kpi_rebuild(
 
 @app.command("signing-key")
 def signing_key(
-    source: Annotated[str, typer.Option("--source", help="the CloudEvents source it signs "
-                                        "for: /damrong/intake or /damrong/status")],
+    source: Annotated[
+        str,
+        typer.Option(
+            "--source",
+            help="the CloudEvents source it signs for: /damrong/intake or /damrong/status",
+        ),
+    ],
 ) -> None:
     """Print a new event signing key (EVENT_SIGNING_KEY of the service publishing as
     SOURCE) and its EVENT_PUBLIC_KEYS entry."""
@@ -190,8 +222,7 @@ from damrong.cli.dlq_commands import dlq_app  # noqa: E402  (imports only typer 
 
 app.add_typer(dlq_app, name="dlq")
 
-complainant_app = typer.Typer(help="Complainants' personal data (PDPA).",
-                              no_args_is_help=True)
+complainant_app = typer.Typer(help="Complainants' personal data (PDPA).", no_args_is_help=True)
 app.add_typer(complainant_app, name="complainant")
 
 
@@ -229,8 +260,7 @@ def complainant_rewrap(
         raise typer.Exit(1) from None
 
 
-audit_app = typer.Typer(help="Audit the event log: hash chains and replays.",
-                        no_args_is_help=True)
+audit_app = typer.Typer(help="Audit the event log: hash chains and replays.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 DatabaseOption = typer.Option("--database-url", envvar="DATABASE_URL")
 BootstrapOption = typer.Option("--bootstrap", envvar="KAFKA_BOOTSTRAP_SERVERS")
@@ -239,14 +269,16 @@ TopicOption = typer.Option("--topic", envvar="EVENTS_TOPIC", help="default: comp
 
 @audit_app.command("verify")
 def audit_verify(
-    district: Annotated[str | None, typer.Option("--district", help="only this district's "
-                                                 "cases (4-digit code)")] = None,
+    district: Annotated[
+        str | None, typer.Option("--district", help="only this district's cases (4-digit code)")
+    ] = None,
     source: Annotated[str, typer.Option("--source", help="db, kafka or both")] = "both",
     database_url: Annotated[str | None, DatabaseOption] = None,
     bootstrap: Annotated[str | None, BootstrapOption] = None,
     topic: Annotated[str | None, TopicOption] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="JSON Lines: one object per "
-                                          "break, then the totals")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="JSON Lines: one object per break, then the totals")
+    ] = False,
     data_dir: Annotated[Path | None, DataDirOption] = None,
 ) -> None:
     """Recompute every case's hash chain from status's database and from the topic, and
@@ -257,19 +289,30 @@ def audit_verify(
 
     if source not in {s.value for s in Source}:
         raise typer.BadParameter("db, kafka or both", param_hint="--source")
-    raise typer.Exit(run_verify(settings_for(database_url, bootstrap, topic, data_dir),
-                                district, Source(source), as_json=as_json))
+    raise typer.Exit(
+        run_verify(
+            settings_for(database_url, bootstrap, topic, data_dir),
+            district,
+            Source(source),
+            as_json=as_json,
+        )
+    )
 
 
 @audit_app.command("replay")
 def audit_replay(
     district: Annotated[str, typer.Option("--district", help="4-digit district code")],
-    date_from: Annotated[str, typer.Option("--from", help="first day received, YYYY-MM-DD "
-                                           "(Bangkok)")],
+    date_from: Annotated[
+        str, typer.Option("--from", help="first day received, YYYY-MM-DD (Bangkok)")
+    ],
     date_to: Annotated[str, typer.Option("--to", help="last day received, YYYY-MM-DD")],
-    as_json: Annotated[bool, typer.Option("--json", help="one JSON line: the report (as "
-                                          "the live endpoint answers it) and the counts")
-                       ] = False,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="one JSON line: the report (as the live endpoint answers it) and the counts",
+        ),
+    ] = False,
     bootstrap: Annotated[str | None, BootstrapOption] = None,
     topic: Annotated[str | None, TopicOption] = None,
     data_dir: Annotated[Path | None, DataDirOption] = None,
@@ -288,8 +331,11 @@ def audit_replay(
         raise typer.BadParameter(f"{exc} (expected YYYY-MM-DD)") from None
     if last < first:
         raise typer.BadParameter("--to is before --from")
-    raise typer.Exit(run_replay(settings_for(None, bootstrap, topic, data_dir), district,
-                                first, last, as_json=as_json))
+    raise typer.Exit(
+        run_replay(
+            settings_for(None, bootstrap, topic, data_dir), district, first, last, as_json=as_json
+        )
+    )
 
 
 if __name__ == "__main__":

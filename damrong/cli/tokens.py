@@ -45,14 +45,26 @@ def _secret(data_dir: Path | None) -> str:
     return secret
 
 
-def issue(*, role: Role, subject: str | None, district: str | None, province: str | None,
-          channel: str | None, grants: list[str], ttl: str, data_dir: Path | None) -> str:
+def issue(
+    *,
+    role: Role,
+    subject: str | None,
+    district: str | None,
+    province: str | None,
+    channel: str | None,
+    grants: list[str],
+    ttl: str,
+    data_dir: Path | None,
+) -> str:
     try:
         principal = Principal(
-            subject or f"dev-{role.value}", role, district_code=district,
+            subject or f"dev-{role.value}",
+            role,
+            district_code=district,
             province_code=province,
             channel=None if channel is None else ChannelCode(channel),
-            grants=frozenset(Grant(g) for g in grants))
+            grants=frozenset(Grant(g) for g in grants),
+        )
     except ValueError as exc:  # InvalidClaims, unknown channel or grant
         raise CliAuthError(str(exc)) from None
     return sign(principal, _secret(data_dir), os.environ, parse_ttl(ttl))
