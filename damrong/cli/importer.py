@@ -104,8 +104,8 @@ def upload(
         response = client.post(
             f"{intake_url.rstrip('/')}/v1/imports",
             # _Watched reads as the IO[bytes] httpx's types ask for, without being one.
-            files={"file": (path.name, watched, content_type)},
-        )  # type: ignore[dict-item]
+            files={"file": (path.name, watched, content_type)},  # type: ignore[dict-item]
+        )
     if response.status_code != 200:
         detail = response.text
         with contextlib.suppress(ValueError):  # not JSON: the body as it came
