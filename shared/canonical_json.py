@@ -26,5 +26,6 @@ def dumps(doc: Mapping[str, Any]) -> bytes:
 
 def slow(doc: Mapping[str, Any]) -> bytes:
     """The definition of the canonical form (a float NaN fails here, as it should)."""
-    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False).encode("utf-8", "surrogatepass")
+    return json.dumps(
+        doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8", "surrogatepass")

@@ -89,11 +89,17 @@ def link_of(env: Envelope) -> Link:
     """``env`` as a ``Link``.  Only for an envelope in the schema it is written in (one
     just made, or of a kind never upcast): a link of an upcast event would not verify."""
     return Link(
-        complaint_id=env.complaint_id, version=env.version, event_id=env.event_id,
-        source=env.source, type=env.type, occurred_at=env.occurred_at,
-        recorded_at=env.recorded_at, correlation_id=env.correlation_id,
+        complaint_id=env.complaint_id,
+        version=env.version,
+        event_id=env.event_id,
+        source=env.source,
+        type=env.type,
+        occurred_at=env.occurred_at,
+        recorded_at=env.recorded_at,
+        correlation_id=env.correlation_id,
         data=env.data.model_dump(mode="json", exclude={"kind"}),
-        prev_hash=env.prev_hash, hash=env.hash,
+        prev_hash=env.prev_hash,
+        hash=env.hash,
     )
 
 
@@ -148,8 +154,9 @@ def verify_case(links: Iterable[Link]) -> Verdict:
     for link in ordered:
         cid, want = link.complaint_id, 1 if previous is None else previous.version + 1
         if link.version == want - 1:  # the same version twice in one copy
-            verdict.breaks.append(Break(cid, link.version, "duplicate",
-                                        detail="two events with this version"))
+            verdict.breaks.append(
+                Break(cid, link.version, "duplicate", detail="two events with this version")
+            )
             continue
         for missing in range(want, link.version):
             verdict.breaks.append(Break(cid, missing, "missing", detail="no event"))
@@ -157,14 +164,28 @@ def verify_case(links: Iterable[Link]) -> Verdict:
         if link.hash is None:
             verdict.unchained.append((cid, link.version))
         elif link.hash != recomputed:
-            verdict.breaks.append(Break(cid, link.version, "altered", expected=link.hash,
-                                        found=recomputed,
-                                        detail="the content does not match its hash"))
+            verdict.breaks.append(
+                Break(
+                    cid,
+                    link.version,
+                    "altered",
+                    expected=link.hash,
+                    found=recomputed,
+                    detail="the content does not match its hash",
+                )
+            )
         expected_prev = GENESIS if previous is None else head(previous)
         if link.prev_hash is not None and link.prev_hash != expected_prev:
-            verdict.breaks.append(Break(
-                cid, link.version, "link", expected=expected_prev, found=link.prev_hash,
-                detail="prev_hash is not the hash of the event before it"))
+            verdict.breaks.append(
+                Break(
+                    cid,
+                    link.version,
+                    "link",
+                    expected=expected_prev,
+                    found=link.prev_hash,
+                    detail="prev_hash is not the hash of the event before it",
+                )
+            )
         previous = link
     return verdict
 
@@ -174,8 +195,9 @@ def differences(a: Link, b: Link) -> list[str]:
     return [f.name for f in fields(Link) if getattr(a, f.name) != getattr(b, f.name)]
 
 
-def compare_copies(db: Mapping[tuple[uuid.UUID, int], Link],
-                   topic: Mapping[tuple[uuid.UUID, int], Link]) -> list[Break]:
+def compare_copies(
+    db: Mapping[tuple[uuid.UUID, int], Link], topic: Mapping[tuple[uuid.UUID, int], Link]
+) -> list[Break]:
     """Each event present in one copy only, or differing between the two, as a break."""
     out: list[Break] = []
     for key in sorted(db.keys() | topic.keys(), key=lambda k: (str(k[0]), k[1])):
@@ -184,7 +206,14 @@ def compare_copies(db: Mapping[tuple[uuid.UUID, int], Link],
             where = "database" if a is None else "topic"
             out.append(Break(key[0], key[1], "copies differ", detail=f"not in the {where}"))
         elif diff := differences(a, b):
-            out.append(Break(key[0], key[1], "copies differ",
-                             expected=str(getattr(a, diff[0])), found=str(getattr(b, diff[0])),
-                             detail="differs in " + ", ".join(diff)))
+            out.append(
+                Break(
+                    key[0],
+                    key[1],
+                    "copies differ",
+                    expected=str(getattr(a, diff[0])),
+                    found=str(getattr(b, diff[0])),
+                    detail="differs in " + ", ".join(diff),
+                )
+            )
     return out

@@ -37,15 +37,17 @@ def _disposition(name: str) -> dict[str, str]:
     return {"content-disposition": f'attachment; filename="{name}.csv"'}
 
 
-def csv_response(columns: Sequence[str], rows: Iterable[Row], name: str,
-                 headers: Mapping[str, str] | None = None) -> Response:
+def csv_response(
+    columns: Sequence[str], rows: Iterable[Row], name: str, headers: Mapping[str, str] | None = None
+) -> Response:
     """A whole table as a CSV download named ``name``.csv."""
     body = (BOM + csv_text(columns, rows)).encode("utf-8")
     return Response(body, media_type=MEDIA_TYPE, headers={**_disposition(name), **(headers or {})})
 
 
-def csv_chunks(columns: Sequence[str], chunks: AsyncIterable[Iterable[Row]],
-               name: str) -> StreamingResponse:
+def csv_chunks(
+    columns: Sequence[str], chunks: AsyncIterable[Iterable[Row]], name: str
+) -> StreamingResponse:
     """A table streamed as CSV, one chunk of rows at a time (for exports without a limit)."""
 
     async def body() -> AsyncIterator[bytes]:

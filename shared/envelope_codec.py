@@ -74,15 +74,23 @@ def to_record(env: Envelope) -> tuple[bytes, list[tuple[str, bytes]], bytes]:
     return str(env.complaint_id).encode(), headers, value
 
 
-_REQUIRED = ("ce_id", "ce_source", "ce_type", "ce_time", "ce_subject", "ce_version",
-             "ce_recordedtime")
+_REQUIRED = (
+    "ce_id",
+    "ce_source",
+    "ce_type",
+    "ce_time",
+    "ce_subject",
+    "ce_version",
+    "ce_recordedtime",
+)
 
 
 def _attributes(headers: list[tuple[str, bytes]] | None) -> dict[str, str]:
     hdrs = {k.lower(): v.decode() for k, v in (headers or [])}
     if hdrs.get("ce_specversion") != "1.0":
-        raise DecodeError(f"not a CloudEvents 1.0 record (specversion "
-                          f"{hdrs.get('ce_specversion')!r})")
+        raise DecodeError(
+            f"not a CloudEvents 1.0 record (specversion {hdrs.get('ce_specversion')!r})"
+        )
     missing = [name for name in _REQUIRED if not hdrs.get(name)]
     if missing:
         raise DecodeError(f"missing CloudEvents attributes: {', '.join(missing)}")
@@ -102,12 +110,17 @@ def link_from_record(headers: list[tuple[str, bytes]] | None, value: bytes | Non
         if not isinstance(payload, dict):
             raise DecodeError("event data is not a JSON object")
         return Link(
-            complaint_id=uuid.UUID(hdrs["ce_subject"]), version=int(hdrs["ce_version"]),
-            event_id=uuid.UUID(hdrs["ce_id"]), source=hdrs["ce_source"],
-            type=hdrs["ce_type"], occurred_at=dt.datetime.fromisoformat(hdrs["ce_time"]),
+            complaint_id=uuid.UUID(hdrs["ce_subject"]),
+            version=int(hdrs["ce_version"]),
+            event_id=uuid.UUID(hdrs["ce_id"]),
+            source=hdrs["ce_source"],
+            type=hdrs["ce_type"],
+            occurred_at=dt.datetime.fromisoformat(hdrs["ce_time"]),
             recorded_at=dt.datetime.fromisoformat(hdrs["ce_recordedtime"]),
-            correlation_id=hdrs.get("ce_correlationid"), data=payload,
-            prev_hash=hdrs.get("ce_prevhash"), hash=hdrs.get("ce_hash"),
+            correlation_id=hdrs.get("ce_correlationid"),
+            data=payload,
+            prev_hash=hdrs.get("ce_prevhash"),
+            hash=hdrs.get("ce_hash"),
         )
     except DecodeError:
         raise
@@ -127,11 +140,16 @@ def from_link(link: Link) -> Envelope:
     try:
         kind, version = parse_type_name(link.type)
         return Envelope(
-            event_id=link.event_id, complaint_id=link.complaint_id, version=link.version,
-            source=link.source, occurred_at=link.occurred_at, recorded_at=link.recorded_at,
+            event_id=link.event_id,
+            complaint_id=link.complaint_id,
+            version=link.version,
+            source=link.source,
+            occurred_at=link.occurred_at,
+            recorded_at=link.recorded_at,
             correlation_id=link.correlation_id,
             data=current_data(kind, version, dict(link.data), link.occurred_at),
-            prev_hash=link.prev_hash, hash=link.hash,
+            prev_hash=link.prev_hash,
+            hash=link.hash,
         )
     except DecodeError:
         raise

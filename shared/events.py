@@ -133,7 +133,12 @@ class CaseReopened(_Transition):
 
 
 EventData = Annotated[
-    ComplaintFiled | CaseAccepted | CaseRejected | CaseStarted | CaseForwarded | CaseClosed
+    ComplaintFiled
+    | CaseAccepted
+    | CaseRejected
+    | CaseStarted
+    | CaseForwarded
+    | CaseClosed
     | CaseReopened,
     Field(discriminator="kind"),
 ]
@@ -144,7 +149,12 @@ SCHEMA_VERSIONS: dict[str, int] = {"case.forwarded": 2}
 EVENT_CLASSES: dict[str, type[_Payload]] = {
     cls.model_fields["kind"].default: cls
     for cls in (
-        ComplaintFiled, CaseAccepted, CaseRejected, CaseStarted, CaseForwarded, CaseClosed,
+        ComplaintFiled,
+        CaseAccepted,
+        CaseRejected,
+        CaseStarted,
+        CaseForwarded,
+        CaseClosed,
         CaseReopened,
     )
 }
@@ -170,7 +180,7 @@ def parse_type_name(ce_type: str) -> tuple[str, int]:
     prefix = TYPE_PREFIX + "."
     if not ce_type.startswith(prefix):
         raise ValueError(f"event type {ce_type!r} is not a damrong event")
-    kind, _, ver = ce_type[len(prefix):].rpartition(".v")
+    kind, _, ver = ce_type[len(prefix) :].rpartition(".v")
     if kind not in EVENT_CLASSES or not ver.isdigit():
         raise ValueError(f"unknown event type {ce_type!r}")
     if not 1 <= int(ver) <= current_version(kind):

@@ -24,10 +24,20 @@ from shared.http import PROBLEM
 
 PROBLEM_CONTENT = {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}
 CSV_CONTENT = {"text/csv": {"schema": {"type": "string"}}}
-CHALLENGE = {"WWW-Authenticate": {"required": True, "schema": {"type": "string"},
-                                  "description": 'Bearer realm="damrong", and why'}}
-RETRY = {"Retry-After": {"required": True, "schema": {"type": "string"},
-                         "description": "seconds to wait (shared.http.TransientFaults)"}}
+CHALLENGE = {
+    "WWW-Authenticate": {
+        "required": True,
+        "schema": {"type": "string"},
+        "description": 'Bearer realm="damrong", and why',
+    }
+}
+RETRY = {
+    "Retry-After": {
+        "required": True,
+        "schema": {"type": "string"},
+        "description": "seconds to wait (shared.http.TransientFaults)",
+    }
+}
 
 # RFC 9457 members, and ``errors`` naming every bad field of a 422.  Further members
 # (e.g. a conflict's ``current_version``) are extensions the RFC allows.
@@ -43,8 +53,11 @@ COMPONENTS: dict[str, Any] = {
             "status": {"type": "integer", "minimum": 400, "maximum": 599},
             "detail": {"type": "string"},
             "instance": {"type": "string", "description": "the request's path"},
-            "errors": {"type": "array", "items": {"$ref": "#/components/schemas/FieldProblem"},
-                       "description": "every bad field of an invalid request (422)"},
+            "errors": {
+                "type": "array",
+                "items": {"$ref": "#/components/schemas/FieldProblem"},
+                "description": "every bad field of an invalid request (422)",
+            },
         },
     },
     "FieldProblem": {

@@ -79,7 +79,8 @@ class RecordSigner:
                 raise NotOurs(f"an event of {link.source}, not of {self.source}")
             signature = self._signer.sign(compute_hash(link))
         return [(k, v) for k, v in headers if k.lower() != SIGNATURE_HEADER] + [
-            (SIGNATURE_HEADER, signature)]
+            (SIGNATURE_HEADER, signature)
+        ]
 
 
 class RecordVerifier:
@@ -133,7 +134,8 @@ def verifier_from_settings(settings: Settings) -> RecordVerifier:
     if not settings.event_public_keys:
         raise SigningNotConfigured(
             "EVENT_PUBLIC_KEYS is not set: every reader of the event topic needs the "
-            'public key of each publishing service, as JSON {"<source>": "<base64 key>"}')
+            'public key of each publishing service, as JSON {"<source>": "<base64 key>"}'
+        )
     try:
         return RecordVerifier(settings.event_public_keys)
     except BadKey as exc:
@@ -148,18 +150,22 @@ def signer_from_settings(settings: Settings, source: str) -> RecordSigner:
     if not key:
         raise SigningNotConfigured(
             f"EVENT_SIGNING_KEY is not set: {source} signs every event it publishes "
-            "(base64 of a raw Ed25519 private key; `damrong signing-key` makes one)")
+            "(base64 of a raw Ed25519 private key; `damrong signing-key` makes one)"
+        )
     try:
         public = _raw(public_key_of(key))
     except BadKey as exc:
         raise SigningNotConfigured(f"EVENT_SIGNING_KEY: {exc}") from None
     configured = settings.event_public_keys.get(source)
     if configured is None:
-        raise SigningNotConfigured(f"EVENT_PUBLIC_KEYS has no key for {source}, the "
-                                   "source this service publishes as")
+        raise SigningNotConfigured(
+            f"EVENT_PUBLIC_KEYS has no key for {source}, the source this service publishes as"
+        )
     if _raw(configured) != public:
-        raise SigningNotConfigured(f"EVENT_SIGNING_KEY is not the private key of {source}'s "
-                                   "public key in EVENT_PUBLIC_KEYS")
+        raise SigningNotConfigured(
+            f"EVENT_SIGNING_KEY is not the private key of {source}'s "
+            "public key in EVENT_PUBLIC_KEYS"
+        )
     return RecordSigner(source, key)
 
 

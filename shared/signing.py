@@ -39,8 +39,7 @@ def _raw(text: str, what: str) -> bytes:
     except (binascii.Error, ValueError):
         raise BadKey(f"{what} is not base64") from None
     if len(raw) != 32:
-        raise BadKey(f"{what} must be 32 bytes (base64 of a raw Ed25519 key), "
-                        f"not {len(raw)}")
+        raise BadKey(f"{what} must be 32 bytes (base64 of a raw Ed25519 key), not {len(raw)}")
     return raw
 
 
@@ -70,8 +69,10 @@ class Verifier:
     """Checks that a digest was signed by the key of the source that claims it."""
 
     def __init__(self, public_keys: Mapping[str, str]) -> None:
-        self._keys = {source: VerifyKey(_raw(key, f"the public key of {source}"))
-                      for source, key in public_keys.items()}
+        self._keys = {
+            source: VerifyKey(_raw(key, f"the public key of {source}"))
+            for source, key in public_keys.items()
+        }
 
     def verify(self, source: str, digest: str, signature: bytes | None) -> None:
         """Return if ``signature`` is ``source``'s over ``digest``; BadSignature otherwise."""

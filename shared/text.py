@@ -26,8 +26,10 @@ def text_problem(value: str) -> str | None:
     found = _FORBIDDEN.search(value)
     if found is None:
         return None
-    return (f"must not contain the control character U+{ord(found.group()):04X} "
-            f"(at position {found.start() + 1})")
+    return (
+        f"must not contain the control character U+{ord(found.group()):04X} "
+        f"(at position {found.start() + 1})"
+    )
 
 
 def _checked(value: str) -> str:
@@ -41,8 +43,9 @@ class _Documented:
     """Puts ``PATTERN`` in a field's JSON schema; the check itself stays ``_checked``,
     whose message names the character and its position."""
 
-    def __get_pydantic_json_schema__(self, core: CoreSchema,
-                                     handler: GetJsonSchemaHandler) -> dict[str, Any]:
+    def __get_pydantic_json_schema__(
+        self, core: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> dict[str, Any]:
         return {**handler(core), "pattern": PATTERN}
 
 

@@ -35,8 +35,13 @@ def _forwarded_v1_to_v2(payload: Payload, occurred_at: dt.datetime) -> Payload:
     Bangkok date); v1 never knew the agency's code."""
     old = CaseForwardedV1.model_validate({**payload, "kind": "case.forwarded"})
     due = reply_due(old.due_date, occurred_at)
-    return {"actor": old.actor, "note": old.note, "agency": old.agency, "agency_code": None,
-            "reply_due": due.model_dump(mode="json")}
+    return {
+        "actor": old.actor,
+        "note": old.note,
+        "agency": old.agency,
+        "agency_code": None,
+        "reply_due": due.model_dump(mode="json"),
+    }
 
 
 UPCASTERS: dict[tuple[str, int], Upcaster] = {
@@ -57,9 +62,9 @@ def upcast(kind: str, version: int, payload: Payload, occurred_at: dt.datetime) 
     return payload
 
 
-def current_data(kind: str, version: int, payload: Payload, occurred_at: dt.datetime
-                 ) -> EventData:
+def current_data(kind: str, version: int, payload: Payload, occurred_at: dt.datetime) -> EventData:
     """The validated current-schema model of a payload written in schema ``version``."""
     data: EventData = _DATA.validate_python(
-        {**upcast(kind, version, payload, occurred_at), "kind": kind})
+        {**upcast(kind, version, payload, occurred_at), "kind": kind}
+    )
     return data

@@ -39,11 +39,13 @@ class ApiKeys:
             try:
                 code = ChannelCode(channel)
             except ValueError:
-                raise InvalidClaims(f"API key hash {digest[:12]}...: unknown channel "
-                                    f"{channel!r}") from None
+                raise InvalidClaims(
+                    f"API key hash {digest[:12]}...: unknown channel {channel!r}"
+                ) from None
             # The subject names the key (a prefix of its hash), so events say which one filed.
-            self._principals[digest] = Principal(f"apikey:{code.value}:{digest[:12]}",
-                                                 Role.channel, channel=code)
+            self._principals[digest] = Principal(
+                f"apikey:{code.value}:{digest[:12]}", Role.channel, channel=code
+            )
 
     def principal(self, key: str) -> Principal | None:
         return self._principals.get(key_hash(key))

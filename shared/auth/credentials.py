@@ -34,8 +34,11 @@ class Authenticator:
                 raise AuthNotConfigured(f"cannot read AUTH_PUBLIC_KEY_FILE: {exc}") from None
         secret = settings.auth_jwt_secret
         verifier = TokenVerifier(
-            issuer=settings.auth_issuer, audience=settings.auth_audience,
-            secret=None if secret is None else secret.get_secret_value(), public_key_pem=pem)
+            issuer=settings.auth_issuer,
+            audience=settings.auth_audience,
+            secret=None if secret is None else secret.get_secret_value(),
+            public_key_pem=pem,
+        )
         try:
             api_keys = ApiKeys(settings.auth_api_keys)
         except InvalidClaims as exc:
@@ -52,12 +55,14 @@ class Authenticator:
                 raise Unauthenticated("unknown API key", invalid=True)
             return principal
         if authorization is None:
-            raise Unauthenticated("credentials required: Authorization: Bearer <token>, "
-                                  "or X-API-Key for channel systems", invalid=False)
+            raise Unauthenticated(
+                "credentials required: Authorization: Bearer <token>, "
+                "or X-API-Key for channel systems",
+                invalid=False,
+            )
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise Unauthenticated("the Authorization header must be 'Bearer <token>'",
-                                  invalid=True)
+            raise Unauthenticated("the Authorization header must be 'Bearer <token>'", invalid=True)
         try:
             return self.verifier.verify(token.strip())
         except InvalidToken as exc:

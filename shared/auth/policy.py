@@ -16,27 +16,36 @@ from shared.auth.principal import Grant, Principal, Role
 
 
 class Operation(StrEnum):
-    file = "file"                  # POST a complaint
-    import_ = "import"             # backfill a register
-    transition = "transition"      # move a case (single or bulk)
-    read_case = "read_case"        # one case: intake's record, status, history
-    audit = "audit"                # hash-chain verification and audit reports
-    list_cases = "list_cases"      # worklists
-    read_kpi = "read_kpi"          # KPI reports
-    reference = "reference"        # code lists: any authenticated principal
+    file = "file"  # POST a complaint
+    import_ = "import"  # backfill a register
+    transition = "transition"  # move a case (single or bulk)
+    read_case = "read_case"  # one case: intake's record, status, history
+    audit = "audit"  # hash-chain verification and audit reports
+    list_cases = "list_cases"  # worklists
+    read_kpi = "read_kpi"  # KPI reports
+    reference = "reference"  # code lists: any authenticated principal
     erase_personal_data = "erase_personal_data"  # PDPA erasure of one complainant
 
 
-WRITES = frozenset({Operation.file, Operation.import_, Operation.transition,
-                    Operation.erase_personal_data})
+WRITES = frozenset(
+    {Operation.file, Operation.import_, Operation.transition, Operation.erase_personal_data}
+)
 _FILINGS = frozenset({Operation.file, Operation.import_})
-_READS = frozenset({Operation.read_case, Operation.list_cases, Operation.read_kpi,
-                    Operation.reference})
+_READS = frozenset(
+    {Operation.read_case, Operation.list_cases, Operation.read_kpi, Operation.reference}
+)
 
 ROLE_OPERATIONS: dict[Role, frozenset[Operation]] = {
     Role.channel: frozenset({Operation.file, Operation.reference}),
-    Role.district_officer: frozenset({Operation.file, Operation.import_, Operation.transition,
-                                      Operation.erase_personal_data, *_READS}),
+    Role.district_officer: frozenset(
+        {
+            Operation.file,
+            Operation.import_,
+            Operation.transition,
+            Operation.erase_personal_data,
+            *_READS,
+        }
+    ),
     Role.provincial_officer: frozenset({Operation.transition, *_READS}),
     Role.national_supervisor: _READS,
     Role.auditor: frozenset({Operation.audit, *_READS}),
@@ -104,14 +113,14 @@ def decide(p: Principal, op: Operation, area: Area | None = None) -> Decision:
     restricted category lies outside a district officer's jurisdiction."""
     if not permits(p, op):
         return Decision.forbidden
-    if area is None or (covers(p, area)
-                        and (op in _FILINGS or sees_category(p, area.category))):
+    if area is None or (covers(p, area) and (op in _FILINGS or sees_category(p, area.category))):
         return Decision.allow
     return Decision.forbidden if op in WRITES else Decision.not_found
 
 
-def confine(p: Principal, province_code: str | None,
-            district_code: str | None) -> tuple[str | None, str | None]:
+def confine(
+    p: Principal, province_code: str | None, district_code: str | None
+) -> tuple[str | None, str | None]:
     """List/KPI filters within ``p``'s jurisdiction: an officer's missing filter becomes
     its own area; a filter naming another area raises OutOfScope."""
     if p.role is Role.district_officer:

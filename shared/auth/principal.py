@@ -16,12 +16,12 @@ from shared.codes import ChannelCode
 
 
 class Role(StrEnum):
-    channel = "channel"                          # a channel system: files for its channel
-    district_officer = "district_officer"        # one district: file, transition, read
-    provincial_officer = "provincial_officer"    # one province: read all, transition
+    channel = "channel"  # a channel system: files for its channel
+    district_officer = "district_officer"  # one district: file, transition, read
+    provincial_officer = "provincial_officer"  # one province: read all, transition
     national_supervisor = "national_supervisor"  # read everything, KPIs
-    auditor = "auditor"                          # read-only everything, no personal data
-    admin = "admin"                              # everything (the embedded default's token)
+    auditor = "auditor"  # read-only everything, no personal data
+    admin = "admin"  # everything (the embedded default's token)
 
 
 class Grant(StrEnum):
@@ -86,6 +86,7 @@ class Principal:
 
 def principal_from_claims(claims: Mapping[str, Any]) -> Principal:
     """The principal a verified token's claims describe; InvalidClaims if they do not."""
+
     def text(name: str) -> str | None:
         value = claims.get(name)
         if value is not None and not isinstance(value, str):
@@ -102,7 +103,9 @@ def principal_from_claims(claims: Mapping[str, Any]) -> Principal:
         raise InvalidClaims("grants must be a list")
     try:
         return Principal(
-            subject=text("sub") or "", role=role, district_code=text("district_code"),
+            subject=text("sub") or "",
+            role=role,
+            district_code=text("district_code"),
             province_code=text("province_code"),
             channel=None if channel is None else ChannelCode(channel),
             grants=frozenset(Grant(g) for g in grants),

@@ -42,7 +42,8 @@ def _public_key_algorithms(pem: str) -> tuple[Any, list[str]]:
         key = load_pem_public_key(pem.encode())
     except ValueError as exc:
         raise AuthNotConfigured(
-            f"the configured public key is not a PEM public key: {exc}") from exc
+            f"the configured public key is not a PEM public key: {exc}"
+        ) from exc
     if isinstance(key, rsa.RSAPublicKey):
         return key, ["RS256"]
     if isinstance(key, ed25519.Ed25519PublicKey):
@@ -55,20 +56,28 @@ def _public_key_algorithms(pem: str) -> tuple[Any, list[str]]:
 class TokenVerifier:
     """Verifies bearer tokens into principals; remembers verified ones until they expire."""
 
-    def __init__(self, *, issuer: str, audience: str, secret: str | None = None,
-                 public_key_pem: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        issuer: str,
+        audience: str,
+        secret: str | None = None,
+        public_key_pem: str | None = None,
+    ) -> None:
         if bool(secret) == bool(public_key_pem):
             raise AuthNotConfigured(
                 "configure exactly one token key: AUTH_JWT_SECRET (HS256, at least "
                 f"{MIN_SECRET_BYTES} bytes) or AUTH_PUBLIC_KEY / AUTH_PUBLIC_KEY_FILE (PEM: "
                 "RS256, ES256 or EdDSA); `damrong up` generates a secret for the embedded "
-                "platform")
+                "platform"
+            )
         if not issuer or not audience:
             raise AuthNotConfigured("AUTH_ISSUER and AUTH_AUDIENCE must not be empty")
         if secret:
             if len(secret.encode()) < MIN_SECRET_BYTES:
                 raise AuthNotConfigured(
-                    f"AUTH_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes")
+                    f"AUTH_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes"
+                )
             self._key: Any = secret
             self._algorithms = ["HS256"]
         else:
@@ -87,8 +96,12 @@ class TokenVerifier:
             del self._cache[token]
         try:
             claims = jwt.decode(
-                token, self._key, algorithms=self._algorithms, audience=self.audience,
-                issuer=self.issuer, leeway=LEEWAY_S,
+                token,
+                self._key,
+                algorithms=self._algorithms,
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=LEEWAY_S,
                 options={"require": ["exp", "iss", "aud", "sub"]},
             )
             principal = principal_from_claims(claims)
@@ -100,10 +113,22 @@ class TokenVerifier:
         return principal
 
 
-def issue_token(principal: Principal, *, secret: str, issuer: str, audience: str,
-                ttl: dt.timedelta, now: dt.datetime) -> str:
+def issue_token(
+    principal: Principal,
+    *,
+    secret: str,
+    issuer: str,
+    audience: str,
+    ttl: dt.timedelta,
+    now: dt.datetime,
+) -> str:
     """An HS256 token for ``principal`` valid from ``now`` for ``ttl`` (development and
     the embedded default; production tokens come from the identity provider)."""
-    claims = {**principal.claims(), "iss": issuer, "aud": audience,
-              "iat": int(now.timestamp()), "exp": int((now + ttl).timestamp())}
+    claims = {
+        **principal.claims(),
+        "iss": issuer,
+        "aud": audience,
+        "iat": int(now.timestamp()),
+        "exp": int((now + ttl).timestamp()),
+    }
     return jwt.encode(claims, secret, algorithm="HS256")
