@@ -26,8 +26,7 @@ log = structlog.get_logger()
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The intake app; its pool, producer, outbox relay and write batcher live in the lifespan."""
-    runtime = Runtime(settings or get_settings(), "intake", MIGRATIONS, relay=True,
-                      source=SOURCE)
+    runtime = Runtime(settings or get_settings(), "intake", MIGRATIONS, relay=True, source=SOURCE)
 
     async def open_store(app: FastAPI) -> None:
         assert runtime.pool is not None
@@ -45,8 +44,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # A filing with an Idempotency-Key answers a repeat with the first outcome: safe to
     # run again after a lost database connection.
-    return build_app("intake", runtime, [router, import_router, pii_router], on_start=open_store,
-                     on_stop=close_store, keyed={"/v1/complaints"})
+    return build_app(
+        "intake",
+        runtime,
+        [router, import_router, pii_router],
+        on_start=open_store,
+        on_stop=close_store,
+        keyed={"/v1/complaints"},
+    )
 
 
 def main() -> None:

@@ -11,7 +11,9 @@ from shared.http import Problem, problem_type
 def invalid(errors: list[FieldError]) -> Problem:
     """422 naming every bad field at once."""
     return Problem(
-        422, "Invalid request", "; ".join(f"{e.field}: {e.message}" for e in errors),
+        422,
+        "Invalid request",
+        "; ".join(f"{e.field}: {e.message}" for e in errors),
         type_=problem_type("validation"),
         errors=[{"field": e.field, "message": e.message} for e in errors],
     )
@@ -19,7 +21,8 @@ def invalid(errors: list[FieldError]) -> Problem:
 
 def idempotency_conflict() -> Problem:
     return Problem(
-        409, "Idempotency conflict",
+        409,
+        "Idempotency conflict",
         "this Idempotency-Key or channel_ref was already used for a different request",
         type_=problem_type("idempotency-conflict"),
     )
@@ -30,8 +33,9 @@ def not_found(what: str) -> Problem:
 
 
 def complaint_not_found(complaint_id: uuid.UUID) -> Problem:
-    return Problem(404, "Complaint not found", f"no complaint {complaint_id}",
-                   type_=problem_type("not-found"))
+    return Problem(
+        404, "Complaint not found", f"no complaint {complaint_id}", type_=problem_type("not-found")
+    )
 
 
 def unreadable_import(reason: str) -> Problem:

@@ -31,17 +31,37 @@ FILE_ATTEMPTS = 6
 # The batch travels as ONE json parameter: asyncpg encodes 22 array parameters element by
 # element in Python (measured ~60 isinstance checks per row), orjson encodes json in C.
 _TABLE = (
-    ("complaint_id", "uuid"), ("tracking_no", "text"), ("channel", "text"),
-    ("channel_ref", "text"), ("idempotency_key", "text"), ("request_hash", "text"),
-    ("category", "text"), ("province_code", "text"), ("district_code", "text"),
-    ("subdistrict_code", "text"), ("subject", "text"), ("description", "text"),
-    ("anonymous", "boolean"), ("complainant_ref", "uuid"), ("identity", "text"),
-    ("complainant_masked", "jsonb"), ("received_at", "timestamptz"),
-    ("recorded_at", "timestamptz"), ("backfilled", "boolean"), ("event_id", "uuid"),
+    ("complaint_id", "uuid"),
+    ("tracking_no", "text"),
+    ("channel", "text"),
+    ("channel_ref", "text"),
+    ("idempotency_key", "text"),
+    ("request_hash", "text"),
+    ("category", "text"),
+    ("province_code", "text"),
+    ("district_code", "text"),
+    ("subdistrict_code", "text"),
+    ("subject", "text"),
+    ("description", "text"),
+    ("anonymous", "boolean"),
+    ("complainant_ref", "uuid"),
+    ("identity", "text"),
+    ("complainant_masked", "jsonb"),
+    ("received_at", "timestamptz"),
+    ("recorded_at", "timestamptz"),
+    ("backfilled", "boolean"),
+    ("event_id", "uuid"),
     ("filed_by", "text"),
 )
-_INPUT = (*_TABLE, ("key_id", "text"), ("wrapped_key", "text"),
-          ("topic", "text"), ("key", "text"), ("headers", "jsonb"), ("value", "text"))
+_INPUT = (
+    *_TABLE,
+    ("key_id", "text"),
+    ("wrapped_key", "text"),
+    ("topic", "text"),
+    ("key", "text"),
+    ("headers", "jsonb"),
+    ("value", "text"),
+)
 _TABLE_COLUMNS = [name for name, _ in _TABLE]
 _HEX = {"request_hash", "identity"}  # bytea columns, sent as hex text
 _SELECT = ", ".join(f"decode({c}, 'hex')" if c in _HEX else c for c in _TABLE_COLUMNS)
@@ -130,8 +150,14 @@ def _lock_order(row: NewComplaint) -> tuple[str, str, str]:
 class IntakeStore:
     """Intake's tables over a pool whose search_path is the ``intake`` schema."""
 
-    def __init__(self, pool: asyncpg.Pool, *, serial_block: int = SERIAL_BLOCK,
-                 max_batch: int = MAX_BATCH, writers: int | None = None) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        serial_block: int = SERIAL_BLOCK,
+        max_batch: int = MAX_BATCH,
+        writers: int | None = None,
+    ) -> None:
         self.pool = pool
         self._block = serial_block
         self._serials: deque[int] = deque()
@@ -213,7 +239,8 @@ class IntakeStore:
     async def take_serials(self, n: int) -> list[int]:
         """``n`` fresh tracking serials in one round trip (for bulk filing)."""
         rows = await self.pool.fetch(
-            "SELECT nextval('tracking_serial') AS n FROM generate_series(1, $1)", n)
+            "SELECT nextval('tracking_serial') AS n FROM generate_series(1, $1)", n
+        )
         return sorted(r["n"] for r in rows)
 
     async def insert_encoded(self, rows: list[bytes]) -> set[uuid.UUID]:
@@ -236,14 +263,20 @@ class IntakeStore:
         (the key wins when both match different complaints)."""
         if idempotency_key is None and channel_ref is None:
             return None
-        return StoredComplaint.of(await self.pool.fetchrow(
-            f"SELECT {_COLUMNS} FROM complaints "
-            "WHERE idempotency_key = $1 OR (channel = $2 AND channel_ref = $3) "
-            "ORDER BY (idempotency_key IS NOT DISTINCT FROM $1) DESC LIMIT 1",
-            idempotency_key, channel, channel_ref,
-        ))
+        return StoredComplaint.of(
+            await self.pool.fetchrow(
+                f"SELECT {_COLUMNS} FROM complaints "
+                "WHERE idempotency_key = $1 OR (channel = $2 AND channel_ref = $3) "
+                "ORDER BY (idempotency_key IS NOT DISTINCT FROM $1) DESC LIMIT 1",
+                idempotency_key,
+                channel,
+                channel_ref,
+            )
+        )
 
     async def get(self, complaint_id: uuid.UUID) -> StoredComplaint | None:
-        return StoredComplaint.of(await self.pool.fetchrow(
-            f"SELECT {_COLUMNS} FROM complaints WHERE complaint_id = $1", complaint_id
-        ))
+        return StoredComplaint.of(
+            await self.pool.fetchrow(
+                f"SELECT {_COLUMNS} FROM complaints WHERE complaint_id = $1", complaint_id
+            )
+        )

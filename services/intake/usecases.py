@@ -48,8 +48,7 @@ class Filed:
             "status": "filed",
             "received_at": _utc_iso(self.received_at),
             "recorded_at": _utc_iso(self.recorded_at),
-            "complainant_ref": None if self.complainant_ref is None else str(
-                self.complainant_ref),
+            "complainant_ref": None if self.complainant_ref is None else str(self.complainant_ref),
         }
 
 
@@ -58,8 +57,13 @@ def _utc_iso(moment: dt.datetime) -> str:
 
 
 async def file_complaint(
-    store: IntakeStore, settings: Settings, cmd: FileComplaint, now: dt.datetime, *,
-    keys: PiiKeys, filed_by: str | None = None,
+    store: IntakeStore,
+    settings: Settings,
+    cmd: FileComplaint,
+    now: dt.datetime,
+    *,
+    keys: PiiKeys,
+    filed_by: str | None = None,
 ) -> Filed:
     """File ``cmd`` at ``now`` (aware): the complaint row and its ``ComplaintFiled`` outbox
     row commit together, exactly once per idempotency key / channel reference.
@@ -68,26 +72,48 @@ async def file_complaint(
     """
     now = now.astimezone(dt.UTC)
     correlation_id = structlog.contextvars.get_contextvars().get("correlation_id")
-    row = new_complaint(cmd, await store.next_serial(), now, settings.events_topic, keys,
-                        correlation_id=correlation_id, filed_by=filed_by)
+    row = new_complaint(
+        cmd,
+        await store.next_serial(),
+        now,
+        settings.events_topic,
+        keys,
+        correlation_id=correlation_id,
+        filed_by=filed_by,
+    )
     complaint_id, tracking, received_at = row.complaint_id, row.tracking_no, row.received_at
     digest, event_id = row.request_hash, row.event_id
     inserted = await store.insert(row)
     if inserted:
         # debug, not info: a log line per filing costs ~15% of the write path's CPU.
-        log.debug("complaint.filed", complaint_id=str(complaint_id), tracking_no=tracking,
-                 event_id=str(event_id))
-        return Filed(complaint_id, tracking, received_at, now, replayed=False,
-                     complainant_ref=row.complainant_ref)
+        log.debug(
+            "complaint.filed",
+            complaint_id=str(complaint_id),
+            tracking_no=tracking,
+            event_id=str(event_id),
+        )
+        return Filed(
+            complaint_id,
+            tracking,
+            received_at,
+            now,
+            replayed=False,
+            complainant_ref=row.complainant_ref,
+        )
 
     # A unique key collided: ON CONFLICT waited for the other writer to commit, so the
     # winner is visible now.
-    existing = await store.find_duplicate(cmd.idempotency_key, cmd.channel.value,
-                                          cmd.channel_ref)
+    existing = await store.find_duplicate(cmd.idempotency_key, cmd.channel.value, cmd.channel_ref)
     if existing is None:  # only a uuid4 or tracking-serial collision could get here
         raise RuntimeError("complaint insert conflicted with no duplicate to replay")
     if existing.request_hash != digest:
         raise IdempotencyConflict(str(existing.complaint_id))
     log.info("complaint.replayed", complaint_id=str(existing.complaint_id))
-    return Filed(existing.complaint_id, existing.tracking_no, existing.received_at,
-                 existing.recorded_at, replayed=True, complainant_ref=existing.complainant_ref)
+    return Filed(
+        existing.complaint_id,
+        existing.tracking_no,
+        existing.received_at,
+        existing.recorded_at,
+        replayed=True,
+        complainant_ref=existing.complainant_ref,
+    )

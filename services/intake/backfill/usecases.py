@@ -54,8 +54,9 @@ class ImportResult:
             "filed": self.filed,
             "duplicates": len(self.duplicates),
             "rejected": [{"row": r.row, "reasons": r.reasons} for r in self.rejected],
-            "duplicate_rows": [{"row": d.row, "of_row": d.of_row, "reason": d.reason}
-                               for d in self.duplicates],
+            "duplicate_rows": [
+                {"row": d.row, "of_row": d.of_row, "reason": d.reason} for d in self.duplicates
+            ],
             "ignored_columns": self.ignored_columns,
         }
 
@@ -66,10 +67,16 @@ def default_workers(rows: int) -> int:
     return 0 if rows < PARALLEL_MIN else min(os.cpu_count() or 1, MAX_WORKERS)
 
 
-async def import_file(store: IntakeStore, settings: Settings, data: bytes,
-                      now: dt.datetime, *, workers: int | None = None,
-                      district: str | None = None,
-                      filed_by: str | None = None) -> ImportResult:
+async def import_file(
+    store: IntakeStore,
+    settings: Settings,
+    data: bytes,
+    now: dt.datetime,
+    *,
+    workers: int | None = None,
+    district: str | None = None,
+    filed_by: str | None = None,
+) -> ImportResult:
     """Import one register file at ``now``; every row is filed, a duplicate or rejected
     (also, with ``district``, every row of another district).
 
@@ -79,17 +86,28 @@ async def import_file(store: IntakeStore, settings: Settings, data: bytes,
     now = now.astimezone(dt.UTC)
     table = await asyncio.to_thread(read_table, data)
     check_columns(table)
-    result = ImportResult(uuid.uuid4(), len(table.rows),
-                          ignored_columns=table.columns.ignored + table.columns.repeated)
+    result = ImportResult(
+        uuid.uuid4(),
+        len(table.rows),
+        ignored_columns=table.columns.ignored + table.columns.repeated,
+    )
     workers = default_workers(len(table.rows)) if workers is None else workers
     prepare = functools.partial(
-        prepare_chunk, table.columns.columns, now=now, topic=settings.events_topic,
+        prepare_chunk,
+        table.columns.columns,
+        now=now,
+        topic=settings.events_topic,
         keys=PiiKeys.from_settings(settings),
         correlation_id=structlog.contextvars.get_contextvars().get("correlation_id"),
-        district=district, filed_by=filed_by)
-    chunks = (table.rows[i:i + CHUNK] for i in range(0, len(table.rows), CHUNK))
-    executor = (ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
-                if workers else None)
+        district=district,
+        filed_by=filed_by,
+    )
+    chunks = (table.rows[i : i + CHUNK] for i in range(0, len(table.rows), CHUNK))
+    executor = (
+        ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        if workers
+        else None
+    )
     loop = asyncio.get_running_loop()
 
     async def submit(chunk: list[Any]) -> asyncio.Future[PreparedChunk]:
@@ -131,9 +149,15 @@ async def import_file(store: IntakeStore, settings: Settings, data: bytes,
             await asyncio.to_thread(executor.shutdown, True, cancel_futures=True)
     result.rejected.sort(key=lambda r: r.row)
     result.duplicates.sort(key=lambda d: d.row)
-    log.info("import.done", import_id=str(result.import_id), rows=result.rows,
-             filed=result.filed, duplicates=len(result.duplicates),
-             rejected=len(result.rejected), workers=workers)
+    log.info(
+        "import.done",
+        import_id=str(result.import_id),
+        rows=result.rows,
+        filed=result.filed,
+        duplicates=len(result.duplicates),
+        rejected=len(result.rejected),
+        workers=workers,
+    )
     return result
 
 
@@ -141,5 +165,6 @@ async def _write(store: IntakeStore, rows: list[Encoded], result: ImportResult) 
     inserted = await store.insert_encoded([item.record for item in rows])
     result.filed += len(inserted)
     # Not inserted: a complaint with the same row identity was filed by an earlier import.
-    result.duplicates.extend(Duplicate(item.row, None) for item in rows
-                             if item.complaint_id not in inserted)
+    result.duplicates.extend(
+        Duplicate(item.row, None) for item in rows if item.complaint_id not in inserted
+    )

@@ -37,8 +37,14 @@ class Complainant:
 
     def identity(self) -> dict[str, str]:
         """The identity fields that are set (personal data: keep inside intake)."""
-        fields = (("title", self.title), ("name", self.name), ("national_id", self.national_id),
-                  ("phone", self.phone), ("email", self.email), ("address", self.address))
+        fields = (
+            ("title", self.title),
+            ("name", self.name),
+            ("national_id", self.national_id),
+            ("phone", self.phone),
+            ("email", self.email),
+            ("address", self.address),
+        )
         return {k: v for k, v in fields if v is not None}
 
     def as_dict(self) -> dict[str, object]:
@@ -119,31 +125,35 @@ def complaint_filed(
     Carries no personal data.
 
     ``outcome`` is how far a backfilled case had got (status turns it into case events)."""
-    return seal(Envelope(
-        event_id=event_id,
-        complaint_id=complaint_id,
-        version=1,
-        source=SOURCE,
-        occurred_at=received_at,
-        recorded_at=recorded_at,
-        correlation_id=correlation_id,
-        data=ComplaintFiled(
-            tracking_no=tracking,
-            channel=cmd.channel,
-            category=cmd.category,
-            province_code=cmd.province_code,
-            district_code=cmd.district_code,
-            subdistrict_code=cmd.subdistrict_code,
-            received_at=received_at,
+    return seal(
+        Envelope(
+            event_id=event_id,
+            complaint_id=complaint_id,
+            version=1,
+            source=SOURCE,
+            occurred_at=received_at,
             recorded_at=recorded_at,
-            anonymous=cmd.complainant.anonymous,
-            backfilled=cmd.backfilled,
-            outcome=outcome,
+            correlation_id=correlation_id,
+            data=ComplaintFiled(
+                tracking_no=tracking,
+                channel=cmd.channel,
+                category=cmd.category,
+                province_code=cmd.province_code,
+                district_code=cmd.district_code,
+                subdistrict_code=cmd.subdistrict_code,
+                received_at=received_at,
+                recorded_at=recorded_at,
+                anonymous=cmd.complainant.anonymous,
+                backfilled=cmd.backfilled,
+                outcome=outcome,
+            ),
         ),
-    ), GENESIS)
+        GENESIS,
+    )
 
 
 # -- masking: what officers see of a complainant outside the protected record ------------
+
 
 def mask_national_id(pin: str) -> str:
     """``1101700230708`` -> ``1-xxxx-xxxxx-70-8``: keeps the first and the last three digits."""
@@ -179,7 +189,9 @@ def masked_complainant(c: dict[str, object]) -> dict[str, object]:
     when filing and stored, so that reads and lists never need the key."""
     out: dict[str, object] = {"anonymous": bool(c.get("anonymous")), "erased": False}
     maskers = {
-        "name": mask_name, "national_id": mask_national_id, "phone": mask_phone,
+        "name": mask_name,
+        "national_id": mask_national_id,
+        "phone": mask_phone,
         "email": mask_email,
     }
     for key, fn in maskers.items():
@@ -192,5 +204,13 @@ def masked_complainant(c: dict[str, object]) -> dict[str, object]:
 
 def erased_complainant() -> dict[str, object]:
     """What is left to show of a complainant whose personal data was erased."""
-    return {"anonymous": False, "erased": True, "name": None, "national_id": None,
-            "phone": None, "email": None, "title": None, "address": None}
+    return {
+        "anonymous": False,
+        "erased": True,
+        "name": None,
+        "national_id": None,
+        "phone": None,
+        "email": None,
+        "title": None,
+        "address": None,
+    }

@@ -66,19 +66,33 @@ class NewComplaint:
 def row_dict(r: NewComplaint) -> dict[str, Any]:
     """One row as ``_FILE_SQL`` reads it (bytes as hex or UTF-8 text)."""
     return {
-        "complaint_id": r.complaint_id, "tracking_no": r.tracking_no, "channel": r.channel,
-        "channel_ref": r.channel_ref, "idempotency_key": r.idempotency_key,
-        "request_hash": r.request_hash.hex(), "category": r.category,
-        "province_code": r.province_code, "district_code": r.district_code,
-        "subdistrict_code": r.subdistrict_code, "subject": r.subject,
-        "description": r.description, "anonymous": r.anonymous,
-        "complainant_ref": r.complainant_ref, "key_id": r.key_id,
+        "complaint_id": r.complaint_id,
+        "tracking_no": r.tracking_no,
+        "channel": r.channel,
+        "channel_ref": r.channel_ref,
+        "idempotency_key": r.idempotency_key,
+        "request_hash": r.request_hash.hex(),
+        "category": r.category,
+        "province_code": r.province_code,
+        "district_code": r.district_code,
+        "subdistrict_code": r.subdistrict_code,
+        "subject": r.subject,
+        "description": r.description,
+        "anonymous": r.anonymous,
+        "complainant_ref": r.complainant_ref,
+        "key_id": r.key_id,
         "wrapped_key": None if r.wrapped_key is None else r.wrapped_key.hex(),
         "identity": None if r.identity is None else r.identity.hex(),
-        "complainant_masked": r.complainant_masked, "received_at": r.received_at,
-        "recorded_at": r.recorded_at, "backfilled": r.backfilled, "event_id": r.event_id,
-        "topic": r.topic, "key": r.key.decode(), "headers": r.headers,
-        "value": r.value.decode(), "filed_by": r.filed_by,
+        "complainant_masked": r.complainant_masked,
+        "received_at": r.received_at,
+        "recorded_at": r.recorded_at,
+        "backfilled": r.backfilled,
+        "event_id": r.event_id,
+        "topic": r.topic,
+        "key": r.key.decode(),
+        "headers": r.headers,
+        "value": r.value.decode(),
+        "filed_by": r.filed_by,
     }
 
 
@@ -89,9 +103,16 @@ def row_json(row: NewComplaint) -> bytes:
 
 
 def new_complaint(
-    cmd: FileComplaint, serial: int, now: dt.datetime, topic: str, keys: PiiKeys, *,
-    correlation_id: str | None = None, outcome: BackfilledOutcome | None = None,
-    filed_by: str | None = None, request_hash: bytes | None = None,
+    cmd: FileComplaint,
+    serial: int,
+    now: dt.datetime,
+    topic: str,
+    keys: PiiKeys,
+    *,
+    correlation_id: str | None = None,
+    outcome: BackfilledOutcome | None = None,
+    filed_by: str | None = None,
+    request_hash: bytes | None = None,
 ) -> NewComplaint:
     """The complaint row and its ``ComplaintFiled`` outbox record, filed at ``now`` (UTC).
 
@@ -101,27 +122,44 @@ def new_complaint(
     tracking = tracking_no(cmd.district_code, received_at, serial)
     complaint_id, event_id = uuid.uuid4(), uuid.uuid4()
     envelope = complaint_filed(
-        cmd, complaint_id=complaint_id, event_id=event_id, tracking=tracking,
-        received_at=received_at, recorded_at=now, correlation_id=correlation_id,
+        cmd,
+        complaint_id=complaint_id,
+        event_id=event_id,
+        tracking=tracking,
+        received_at=received_at,
+        recorded_at=now,
+        correlation_id=correlation_id,
         outcome=outcome,
     )
     record = encode(envelope)
     identity = cmd.complainant.identity()
     sealed = seal_identity(keys, complaint_id, identity) if identity else None
     return NewComplaint(
-        complaint_id=complaint_id, tracking_no=tracking, channel=cmd.channel.value,
-        channel_ref=cmd.channel_ref, idempotency_key=cmd.idempotency_key,
+        complaint_id=complaint_id,
+        tracking_no=tracking,
+        channel=cmd.channel.value,
+        channel_ref=cmd.channel_ref,
+        idempotency_key=cmd.idempotency_key,
         request_hash=request_hash or cmd.request_hash(keys.hash_key),
         category=cmd.category.value,
-        province_code=cmd.province_code, district_code=cmd.district_code,
-        subdistrict_code=cmd.subdistrict_code, subject=cmd.subject,
-        description=cmd.description, anonymous=cmd.complainant.anonymous,
+        province_code=cmd.province_code,
+        district_code=cmd.district_code,
+        subdistrict_code=cmd.subdistrict_code,
+        subject=cmd.subject,
+        description=cmd.description,
+        anonymous=cmd.complainant.anonymous,
         complainant_ref=sealed.complainant_ref if sealed else None,
         key_id=sealed.key_id if sealed else None,
         wrapped_key=sealed.wrapped_key if sealed else None,
         identity=sealed.sealed if sealed else None,
         complainant_masked=masked_complainant(cmd.complainant.as_dict()),
-        received_at=received_at, recorded_at=now,
-        backfilled=cmd.backfilled, event_id=event_id, topic=topic, key=record.key,
-        headers=record.headers, value=record.value, filed_by=filed_by,
+        received_at=received_at,
+        recorded_at=now,
+        backfilled=cmd.backfilled,
+        event_id=event_id,
+        topic=topic,
+        key=record.key,
+        headers=record.headers,
+        value=record.value,
+        filed_by=filed_by,
     )

@@ -32,21 +32,34 @@ EMAIL_MAX = 254
 REF_MAX = 200
 CLOCK_SKEW = dt.timedelta(minutes=5)
 
-TOP_FIELDS = frozenset({
-    "channel", "district_code", "subdistrict_code", "category", "subject", "description",
-    "received_at", "complainant", "channel_ref",
-})
+TOP_FIELDS = frozenset(
+    {
+        "channel",
+        "district_code",
+        "subdistrict_code",
+        "category",
+        "subject",
+        "description",
+        "received_at",
+        "complainant",
+        "channel_ref",
+    }
+)
 IDENTITY_FIELDS = ("title", "name", "national_id", "phone", "email", "address")
 COMPLAINANT_FIELDS = frozenset({"anonymous", *IDENTITY_FIELDS})
-_PHONE_TYPES = frozenset({
-    phonenumbers.PhoneNumberType.MOBILE,
-    phonenumbers.PhoneNumberType.FIXED_LINE,
-    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
-})
+_PHONE_TYPES = frozenset(
+    {
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    }
+)
 # Syntax only (no DNS): one @, a dotted domain, no spaces.
-_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+"
-                    r"@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-                    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+"
+    r"@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
 _REFERENCE = {"channel": "channels", "category": "categories"}
 _KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 
@@ -72,8 +85,9 @@ class _Collector:
     def add(self, field: str, message: str) -> None:
         self.errors.append(FieldError(field, message))
 
-    def text(self, data: Mapping[str, Any], key: str, field: str, *, required: bool,
-             max_len: int) -> str | None:
+    def text(
+        self, data: Mapping[str, Any], key: str, field: str, *, required: bool, max_len: int
+    ) -> str | None:
         """A trimmed string; None/blank means absent."""
         raw = data.get(key)
         if raw is None:
@@ -98,8 +112,9 @@ class _Collector:
         return value
 
 
-def parse_complaint(data: Any, now: dt.datetime, *, idempotency_key: str | None = None,
-                    backfilled: bool = False) -> FileComplaint:
+def parse_complaint(
+    data: Any, now: dt.datetime, *, idempotency_key: str | None = None, backfilled: bool = False
+) -> FileComplaint:
     """Turn a decoded JSON body into a ``FileComplaint``; InvalidComplaint lists every error.
 
     ``now`` (timezone-aware) bounds ``received_at``: at most 5 minutes in the future.
@@ -116,8 +131,7 @@ def parse_complaint(data: Any, now: dt.datetime, *, idempotency_key: str | None 
     subdistrict = c.text(data, "subdistrict_code", "subdistrict_code", required=False, max_len=6)
     province_code = _check_area(c, district, subdistrict)
     subject = c.text(data, "subject", "subject", required=True, max_len=SUBJECT_MAX)
-    description = c.text(data, "description", "description", required=True,
-                         max_len=DESCRIPTION_MAX)
+    description = c.text(data, "description", "description", required=True, max_len=DESCRIPTION_MAX)
     channel_ref = c.text(data, "channel_ref", "channel_ref", required=False, max_len=REF_MAX)
     received_at = _received_at(c, data.get("received_at"), now)
     complainant = _complainant(c, data.get("complainant"))
@@ -129,10 +143,18 @@ def parse_complaint(data: Any, now: dt.datetime, *, idempotency_key: str | None 
     assert channel and category and district and province_code and subject and description
     assert complainant is not None
     return FileComplaint(
-        channel=channel, category=category, province_code=province_code,
-        district_code=district, subdistrict_code=subdistrict, subject=subject,
-        description=description, complainant=complainant, received_at=received_at,
-        channel_ref=channel_ref, idempotency_key=idempotency_key, backfilled=backfilled,
+        channel=channel,
+        category=category,
+        province_code=province_code,
+        district_code=district,
+        subdistrict_code=subdistrict,
+        subject=subject,
+        description=description,
+        complainant=complainant,
+        received_at=received_at,
+        channel_ref=channel_ref,
+        idempotency_key=idempotency_key,
+        backfilled=backfilled,
     )
 
 
@@ -207,8 +229,7 @@ def _complainant(c: _Collector, raw: Any) -> Complainant | None:
     title = c.text(raw, "title", "complainant.title", required=False, max_len=TITLE_MAX)
     name = c.text(raw, "name", "complainant.name", required=True, max_len=NAME_MAX)
     address = c.text(raw, "address", "complainant.address", required=False, max_len=ADDRESS_MAX)
-    national_id = c.text(raw, "national_id", "complainant.national_id", required=False,
-                         max_len=20)
+    national_id = c.text(raw, "national_id", "complainant.national_id", required=False, max_len=20)
     if national_id is not None:
         national_id = _national_id(c, national_id)
     phone = c.text(raw, "phone", "complainant.phone", required=False, max_len=30)
@@ -218,8 +239,15 @@ def _complainant(c: _Collector, raw: Any) -> Complainant | None:
     if email is not None and not _EMAIL.match(email):
         c.add("complainant.email", "is not a valid e-mail address")
         email = None
-    return Complainant(anonymous=False, title=title, name=name, national_id=national_id,
-                       phone=phone, email=email, address=address)
+    return Complainant(
+        anonymous=False,
+        title=title,
+        name=name,
+        national_id=national_id,
+        phone=phone,
+        email=email,
+        address=address,
+    )
 
 
 def _given(value: Any) -> bool:

@@ -51,8 +51,9 @@ def check_columns(table: Table) -> None:
     missing = table.columns.missing
     if missing:
         names = ", ".join(f"{FIELD_NAMES[f][0]} ({f})" for f in missing)
-        raise MissingColumns(f"the header row (row {table.header_row}) lacks required "
-                             f"columns: {names}")
+        raise MissingColumns(
+            f"the header row (row {table.header_row}) lacks required columns: {names}"
+        )
 
 
 def cells_of(columns: dict[str, int], row: Sequence[Any]) -> dict[str, Any]:
@@ -64,13 +65,13 @@ def plan_import(table: Table, now: dt.datetime, *, hash_key: bytes) -> ImportPla
     """Parse every data row of ``table`` at ``now``; MissingColumns if required columns are
     absent (then no row can be filed)."""
     check_columns(table)
-    plan = ImportPlan(rows=len(table.rows),
-                      ignored_columns=table.columns.ignored + table.columns.repeated)
+    plan = ImportPlan(
+        rows=len(table.rows), ignored_columns=table.columns.ignored + table.columns.repeated
+    )
     first_seen: dict[str, int] = {}
     for number, row in table.rows:
         try:
-            parsed = parse_row(number, cells_of(table.columns.columns, row), now,
-                               hash_key=hash_key)
+            parsed = parse_row(number, cells_of(table.columns.columns, row), now, hash_key=hash_key)
         except RowRejected as exc:
             plan.rejected.append(Rejected(number, exc.reasons))
             continue

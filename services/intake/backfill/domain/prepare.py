@@ -36,10 +36,17 @@ class PreparedChunk:
     rejected: list[Rejected] = field(default_factory=list)
 
 
-def prepare_chunk(columns: dict[str, int], rows: Sequence[tuple[int, Sequence[Any]]],
-                  serials: Sequence[int], now: dt.datetime, topic: str, keys: PiiKeys,
-                  correlation_id: str | None, district: str | None = None,
-                  filed_by: str | None = None) -> PreparedChunk:
+def prepare_chunk(
+    columns: dict[str, int],
+    rows: Sequence[tuple[int, Sequence[Any]]],
+    serials: Sequence[int],
+    now: dt.datetime,
+    topic: str,
+    keys: PiiKeys,
+    correlation_id: str | None,
+    district: str | None = None,
+    filed_by: str | None = None,
+) -> PreparedChunk:
     """Parse ``rows`` (numbered) at ``now`` and encode each good one with the serial of the
     same position in ``serials`` (one per row; a rejected row's serial is simply unused).
     With ``district`` (the importing officer's), rows of other districts are rejected.
@@ -52,13 +59,26 @@ def prepare_chunk(columns: dict[str, int], rows: Sequence[tuple[int, Sequence[An
             out.rejected.append(Rejected(number, exc.reasons))
             continue
         if district is not None and parsed.command.district_code != district:
-            out.rejected.append(Rejected(number, [
-                f"district_code: {parsed.command.district_code} is outside your district "
-                f"({district})"]))
+            out.rejected.append(
+                Rejected(
+                    number,
+                    [
+                        f"district_code: {parsed.command.district_code} is outside your district "
+                        f"({district})"
+                    ],
+                )
+            )
             continue
-        record = new_complaint(parsed.command, serial, now, topic, keys,
-                               correlation_id=correlation_id, outcome=parsed.outcome,
-                               filed_by=filed_by, request_hash=parsed.request_hash)
-        out.accepted.append(Encoded(number, parsed.identity, record.complaint_id,
-                                    row_json(record)))
+        record = new_complaint(
+            parsed.command,
+            serial,
+            now,
+            topic,
+            keys,
+            correlation_id=correlation_id,
+            outcome=parsed.outcome,
+            filed_by=filed_by,
+            request_hash=parsed.request_hash,
+        )
+        out.accepted.append(Encoded(number, parsed.identity, record.complaint_id, row_json(record)))
     return out

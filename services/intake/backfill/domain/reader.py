@@ -92,11 +92,16 @@ def read_table(data: bytes) -> Table:
             best = (index, columns)
             break
     if best is None:
-        raise UnreadableFile("no header row naming the template's columns in the first "
-                             f"{HEADER_SEARCH} rows (e.g. อำเภอ, ประเภทเรื่อง, เรื่อง, "
-                             "วันที่รับเรื่อง)")
+        raise UnreadableFile(
+            "no header row naming the template's columns in the first "
+            f"{HEADER_SEARCH} rows (e.g. อำเภอ, ประเภทเรื่อง, เรื่อง, "
+            "วันที่รับเรื่อง)"
+        )
     index, columns = best
     header = ["" if v is None else str(v).strip() for v in raw[index]]
-    rows = [(number, row) for number, row in enumerate(raw[index + 1:], start=index + 2)
-            if not _blank(row)]
+    rows = [
+        (number, row)
+        for number, row in enumerate(raw[index + 1 :], start=index + 2)
+        if not _blank(row)
+    ]
     return Table(header, index + 1, columns, rows, encoding)

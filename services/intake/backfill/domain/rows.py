@@ -99,8 +99,9 @@ def _phone(text: str) -> str:
     return "0" + text if re.fullmatch(r"[1-9]\d{7,8}", text) else text
 
 
-def _moment(cells: Mapping[str, Any], field: str, errors: list[tuple[str, str]]
-            ) -> dt.datetime | None:
+def _moment(
+    cells: Mapping[str, Any], field: str, errors: list[tuple[str, str]]
+) -> dt.datetime | None:
     raw = cells.get(field)
     if not v.cell_text(raw) and not isinstance(raw, (dt.date, int, float)):
         return None
@@ -111,8 +112,9 @@ def _moment(cells: Mapping[str, Any], field: str, errors: list[tuple[str, str]]
         return None
 
 
-def parse_row(number: int, cells: Mapping[str, Any], now: dt.datetime, *,
-              hash_key: bytes) -> BackfillRow:
+def parse_row(
+    number: int, cells: Mapping[str, Any], now: dt.datetime, *, hash_key: bytes
+) -> BackfillRow:
     """Row ``number``'s cells (field -> raw value) as a filing; RowRejected otherwise.
     ``hash_key`` keys the request hash that names a row without a letter number."""
     errors: list[tuple[str, str]] = []
@@ -130,8 +132,13 @@ def parse_row(number: int, cells: Mapping[str, Any], now: dt.datetime, *,
     if text.get("channel"):
         channel = v.lookup(v.CHANNELS, text["channel"])
         if channel is None:
-            errors.append(("channel", f"unknown channel {text['channel']!r}; use a code or "
-                                      "label of /v1/reference/channels"))
+            errors.append(
+                (
+                    "channel",
+                    f"unknown channel {text['channel']!r}; use a code or "
+                    "label of /v1/reference/channels",
+                )
+            )
     elif letter_no:
         channel = ChannelCode.letter  # a register row with a letter number came by letter
     else:
@@ -141,8 +148,13 @@ def parse_row(number: int, cells: Mapping[str, Any], now: dt.datetime, *,
     if text.get("category"):
         category = v.lookup(v.CATEGORIES, text["category"])
         if category is None:
-            errors.append(("category", f"unknown category {text['category']!r}; use a code "
-                                       "or label of /v1/reference/categories"))
+            errors.append(
+                (
+                    "category",
+                    f"unknown category {text['category']!r}; use a code "
+                    "or label of /v1/reference/categories",
+                )
+            )
     else:
         errors.append(("category", "is required"))
 
@@ -156,8 +168,9 @@ def parse_row(number: int, cells: Mapping[str, Any], now: dt.datetime, *,
             anonymous = v.parse_flag(cells["anonymous"])
         except ValueError as exc:
             errors.append(("anonymous", str(exc)))
-    identity = {k: text.get(k) or None for k in ("title", "name", "national_id", "email",
-                                                   "address")}
+    identity = {
+        k: text.get(k) or None for k in ("title", "name", "national_id", "email", "address")
+    }
     identity["phone"] = _phone(text["phone"]) if text.get("phone") else None
     request: dict[str, Any] = {
         "channel": (channel or ChannelCode.letter).value,
@@ -169,8 +182,10 @@ def parse_row(number: int, cells: Mapping[str, Any], now: dt.datetime, *,
         "description": text.get("description") or text.get("subject") or None,
         "received_at": received_at.isoformat() if received_at else None,
         "channel_ref": f"{district}:{letter_no}" if letter_no and district else None,
-        "complainant": {"anonymous": anonymous,
-                        **{k: val for k, val in identity.items() if val is not None}},
+        "complainant": {
+            "anonymous": anonymous,
+            **{k: val for k, val in identity.items() if val is not None},
+        },
     }
     command: FileComplaint | None = None
     try:
@@ -193,41 +208,55 @@ def parse_row(number: int, cells: Mapping[str, Any], now: dt.datetime, *,
     if errors or command is None:
         raise RowRejected([f"{field}: {message}" for field, message in errors])
     digest = None if letter_no else command.request_hash(hash_key)
-    key = (f"backfill:{command.district_code}:letter:{_digest(v.match_key(letter_no))}"
-           if digest is None else f"backfill:{command.district_code}:row:{digest.hex()[:40]}")
-    return BackfillRow(number, dataclasses.replace(command, idempotency_key=key), outcome,
-                       digest)
+    key = (
+        f"backfill:{command.district_code}:letter:{_digest(v.match_key(letter_no))}"
+        if digest is None
+        else f"backfill:{command.district_code}:row:{digest.hex()[:40]}"
+    )
+    return BackfillRow(number, dataclasses.replace(command, idempotency_key=key), outcome, digest)
 
 
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:40]
 
 
-def _outcome(cells: Mapping[str, Any], text: Mapping[str, str],
-             received_at: dt.datetime | None, now: dt.datetime,
-             errors: list[tuple[str, str]]) -> BackfilledOutcome | None:
+def _outcome(
+    cells: Mapping[str, Any],
+    text: Mapping[str, str],
+    received_at: dt.datetime | None,
+    now: dt.datetime,
+    errors: list[tuple[str, str]],
+) -> BackfilledOutcome | None:
     """The case's outcome so far from status / closed_at / closure_reason / ... cells."""
     status: str | None = None
     if text.get("status"):
         status = v.STATUSES.get(v.match_key(text["status"]))
         if status is None:
-            errors.append(("status", f"unknown status {text['status']!r} (use e.g. "
-                                     "รับเรื่อง, อยู่ระหว่างดำเนินการ, ส่งต่อ, ยุติเรื่อง, "
-                                     "ไม่รับเรื่อง)"))
+            errors.append(
+                (
+                    "status",
+                    f"unknown status {text['status']!r} (use e.g. "
+                    "รับเรื่อง, อยู่ระหว่างดำเนินการ, ส่งต่อ, ยุติเรื่อง, "
+                    "ไม่รับเรื่อง)",
+                )
+            )
             return None
     closed_at = _moment(cells, "closed_at", errors)
     reason = None
     if text.get("closure_reason"):
         reason = v.lookup(v.CLOSURE_REASONS, text["closure_reason"])
         if reason is None:
-            errors.append(("closure_reason", f"unknown closure reason "
-                                             f"{text['closure_reason']!r}"))
+            errors.append(("closure_reason", f"unknown closure reason {text['closure_reason']!r}"))
     if status is None and (closed_at or text.get("closure_reason")):
         status = "closed"
     if status in (None, "filed"):
         if closed_at or text.get("closure_reason"):
-            errors.append(("status", "says the case is not closed, but a closed date or "
-                                     "closure reason is given"))
+            errors.append(
+                (
+                    "status",
+                    "says the case is not closed, but a closed date or closure reason is given",
+                )
+            )
         return None
     if status != "closed" and (closed_at or text.get("closure_reason")):
         errors.append(("status", f"is {status}, but a closed date or closure reason is given"))
@@ -265,8 +294,10 @@ def _outcome(cells: Mapping[str, Any], text: Mapping[str, str],
     try:
         return BackfilledOutcome(
             status=status,  # type: ignore[arg-type]  # checked against STATUSES above
-            at=max(at, received_at), closure_reason=reason,
-            reason=text.get("reason") or None, agency=text.get("agency") or None,
+            at=max(at, received_at),
+            closure_reason=reason,
+            reason=text.get("reason") or None,
+            agency=text.get("agency") or None,
             due_date=due,
         )
     except ValueError as exc:  # pydantic: a field the checks above did not foresee

@@ -65,14 +65,23 @@ def match_key(text: str) -> str:
 # -- dates ------------------------------------------------------------------------------
 
 _MONTHS: dict[str, int] = {}
-for _n, _names in enumerate((
-    ("มกราคม", "มค", "jan", "january"), ("กุมภาพันธ์", "กพ", "feb", "february"),
-    ("มีนาคม", "มีค", "mar", "march"), ("เมษายน", "เมย", "apr", "april"),
-    ("พฤษภาคม", "พค", "may"), ("มิถุนายน", "มิย", "jun", "june"),
-    ("กรกฎาคม", "กค", "jul", "july"), ("สิงหาคม", "สค", "aug", "august"),
-    ("กันยายน", "กย", "sep", "sept", "september"), ("ตุลาคม", "ตค", "oct", "october"),
-    ("พฤศจิกายน", "พย", "nov", "november"), ("ธันวาคม", "ธค", "dec", "december"),
-), start=1):
+for _n, _names in enumerate(
+    (
+        ("มกราคม", "มค", "jan", "january"),
+        ("กุมภาพันธ์", "กพ", "feb", "february"),
+        ("มีนาคม", "มีค", "mar", "march"),
+        ("เมษายน", "เมย", "apr", "april"),
+        ("พฤษภาคม", "พค", "may"),
+        ("มิถุนายน", "มิย", "jun", "june"),
+        ("กรกฎาคม", "กค", "jul", "july"),
+        ("สิงหาคม", "สค", "aug", "august"),
+        ("กันยายน", "กย", "sep", "sept", "september"),
+        ("ตุลาคม", "ตค", "oct", "october"),
+        ("พฤศจิกายน", "พย", "nov", "november"),
+        ("ธันวาคม", "ธค", "dec", "december"),
+    ),
+    start=1,
+):
     for _name in _names:
         _MONTHS[_name] = _n
 
@@ -80,8 +89,10 @@ _TIME = r"(?:[ T,]+(?P<h>\d{1,2})[:.](?P<mi>\d{2})(?:[:.](?P<s>\d{2}))?\s*(?:น
 _TZ = r"(?P<tz>Z|[+-]\d{2}:?\d{2})?"
 _ISO = re.compile(r"^(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})" + _TIME + _TZ + r"$")
 _DMY = re.compile(r"^(?P<d>\d{1,2})[/.-](?P<m>\d{1,2})[/.-](?P<y>\d+)" + _TIME + r"$")
-_NAMED = re.compile(r"^(?:วันที่\s*)?(?P<d>\d{1,2})\s*(?P<mon>[^\d\s]+(?:\s*\.)?)\s*"
-                    r"(?:พ\.?\s*ศ\.?\s*|ค\.?\s*ศ\.?\s*)?(?P<y>\d+)" + _TIME + r"$")
+_NAMED = re.compile(
+    r"^(?:วันที่\s*)?(?P<d>\d{1,2})\s*(?P<mon>[^\d\s]+(?:\s*\.)?)\s*"
+    r"(?:พ\.?\s*ศ\.?\s*|ค\.?\s*ศ\.?\s*)?(?P<y>\d+)" + _TIME + r"$"
+)
 
 
 def _year(raw: str) -> int:
@@ -151,8 +162,10 @@ def parse_date(value: Any) -> dt.date:
 
 # -- codes ------------------------------------------------------------------------------
 
-def _table(enum: type[E], labels: Mapping[E, tuple[str, str]],
-           extra: Mapping[E, Iterable[str]]) -> dict[str, E]:
+
+def _table(
+    enum: type[E], labels: Mapping[E, tuple[str, str]], extra: Mapping[E, Iterable[str]]
+) -> dict[str, E]:
     table: dict[str, E] = {}
     for code in enum:
         for name in (code.value, *labels.get(code, ()), *extra.get(code, ())):
@@ -160,79 +173,160 @@ def _table(enum: type[E], labels: Mapping[E, tuple[str, str]],
     return table
 
 
-CHANNELS = _table(ChannelCode, CHANNEL_LABELS, {
-    ChannelCode.walk_in: ("มาด้วยตนเอง", "ด้วยตนเอง", "ร้องเรียนด้วยตนเอง", "walk in", "walkin",
-                          "in person"),
-    ChannelCode.hotline_1567: ("1567", "สายด่วน", "สายด่วน1567", "hotline", "โทร 1567"),
-    ChannelCode.letter: ("หนังสือ", "จดหมาย", "หนังสือร้องเรียน", "ไปรษณีย์", "บัตรสนเท่ห์",
-                         "letter", "mail", "post"),
-    ChannelCode.web: ("เว็บไซต์", "เว็บ", "website", "internet", "อินเทอร์เน็ต", "online"),
-    ChannelCode.mobile_app: ("แอป", "แอปพลิเคชัน", "แอพพลิเคชั่น", "app", "application"),
-    ChannelCode.line: ("line", "ไลน์", "line@", "ไลน์ออฟฟิเชียล"),
-    ChannelCode.email: ("อีเมล", "อีเมล์", "e-mail", "email"),
-    ChannelCode.facebook: ("เฟซบุ๊ก", "เฟสบุ๊ค", "เฟซบุ๊ค", "fb"),
-    ChannelCode.pm_office_1111: ("1111", "สายด่วนรัฐบาล 1111", "สำนักนายกรัฐมนตรี", "สปน",
-                                 "ศูนย์บริการประชาชน"),
-    ChannelCode.ombudsman: ("ผู้ตรวจการแผ่นดิน", "สำนักงานผู้ตรวจการแผ่นดิน"),
-    ChannelCode.ministry_referral: ("กระทรวง", "หน่วยงานอื่นส่งมา", "ส่วนราชการอื่น"),
-    ChannelCode.provincial_centre: ("ศูนย์ดำรงธรรมจังหวัด", "ศดธจ"),
-    ChannelCode.district_centre: ("ศูนย์ดำรงธรรมอำเภอ", "ศดธอ"),
-    ChannelCode.central_centre: ("ศูนย์ดำรงธรรมกระทรวงมหาดไทย", "ศูนย์ดำรงธรรมกระทรวง",
-                                 "ส่วนกลาง", "มหาดไทย"),
-})
+CHANNELS = _table(
+    ChannelCode,
+    CHANNEL_LABELS,
+    {
+        ChannelCode.walk_in: (
+            "มาด้วยตนเอง",
+            "ด้วยตนเอง",
+            "ร้องเรียนด้วยตนเอง",
+            "walk in",
+            "walkin",
+            "in person",
+        ),
+        ChannelCode.hotline_1567: ("1567", "สายด่วน", "สายด่วน1567", "hotline", "โทร 1567"),
+        ChannelCode.letter: (
+            "หนังสือ",
+            "จดหมาย",
+            "หนังสือร้องเรียน",
+            "ไปรษณีย์",
+            "บัตรสนเท่ห์",
+            "letter",
+            "mail",
+            "post",
+        ),
+        ChannelCode.web: ("เว็บไซต์", "เว็บ", "website", "internet", "อินเทอร์เน็ต", "online"),
+        ChannelCode.mobile_app: ("แอป", "แอปพลิเคชัน", "แอพพลิเคชั่น", "app", "application"),
+        ChannelCode.line: ("line", "ไลน์", "line@", "ไลน์ออฟฟิเชียล"),
+        ChannelCode.email: ("อีเมล", "อีเมล์", "e-mail", "email"),
+        ChannelCode.facebook: ("เฟซบุ๊ก", "เฟสบุ๊ค", "เฟซบุ๊ค", "fb"),
+        ChannelCode.pm_office_1111: (
+            "1111",
+            "สายด่วนรัฐบาล 1111",
+            "สำนักนายกรัฐมนตรี",
+            "สปน",
+            "ศูนย์บริการประชาชน",
+        ),
+        ChannelCode.ombudsman: ("ผู้ตรวจการแผ่นดิน", "สำนักงานผู้ตรวจการแผ่นดิน"),
+        ChannelCode.ministry_referral: ("กระทรวง", "หน่วยงานอื่นส่งมา", "ส่วนราชการอื่น"),
+        ChannelCode.provincial_centre: ("ศูนย์ดำรงธรรมจังหวัด", "ศดธจ"),
+        ChannelCode.district_centre: ("ศูนย์ดำรงธรรมอำเภอ", "ศดธอ"),
+        ChannelCode.central_centre: (
+            "ศูนย์ดำรงธรรมกระทรวงมหาดไทย",
+            "ศูนย์ดำรงธรรมกระทรวง",
+            "ส่วนกลาง",
+            "มหาดไทย",
+        ),
+    },
+)
 
-CATEGORIES = _table(CategoryCode, CATEGORY_LABELS, {
-    CategoryCode.assistance_request: ("ขอความช่วยเหลือ", "ขอความอนุเคราะห์", "ความเดือดร้อน",
-                                      "assistance"),
-    CategoryCode.informal_debt: ("หนี้นอกระบบ", "เงินกู้นอกระบบ"),
-    CategoryCode.land: ("ที่ดิน", "บุกรุกที่ดิน", "ที่ดินและการบุกรุก", "ที่สาธารณะ"),
-    CategoryCode.dispute_mediation: ("ข้อพิพาท", "ไกล่เกลี่ย", "ไกล่เกลี่ยข้อพิพาท", "mediation"),
-    CategoryCode.official_misconduct: ("เจ้าหน้าที่รัฐ", "ร้องเรียนเจ้าหน้าที่",
-                                       "การปฏิบัติหน้าที่",
-                                       "ทุจริต", "misconduct"),
-    CategoryCode.drugs: ("ยาเสพติด", "ยาบ้า"),
-    CategoryCode.gambling: ("พนัน", "บ่อนการพนัน", "บ่อน"),
-    CategoryCode.debt_collection: ("ทวงหนี้", "ทวงถามหนี้", "ทวงหนี้ไม่เป็นธรรม"),
-    CategoryCode.public_utilities: ("สาธารณูปโภค", "เหตุเดือดร้อนรำคาญ", "ไฟฟ้า", "ประปา",
-                                    "ถนน", "nuisance", "utilities"),
-    CategoryCode.environment: ("สิ่งแวดล้อม", "มลพิษ", "pollution"),
-    CategoryCode.tip_off: ("เบาะแส", "แจ้งเบาะแส", "tip off", "tipoff"),
-    CategoryCode.suggestion: ("ข้อเสนอแนะ", "เสนอแนะ", "ชมเชย"),
-    CategoryCode.other: ("อื่นๆ", "อื่น", "อื่น ๆ", "other"),
-})
+CATEGORIES = _table(
+    CategoryCode,
+    CATEGORY_LABELS,
+    {
+        CategoryCode.assistance_request: (
+            "ขอความช่วยเหลือ",
+            "ขอความอนุเคราะห์",
+            "ความเดือดร้อน",
+            "assistance",
+        ),
+        CategoryCode.informal_debt: ("หนี้นอกระบบ", "เงินกู้นอกระบบ"),
+        CategoryCode.land: ("ที่ดิน", "บุกรุกที่ดิน", "ที่ดินและการบุกรุก", "ที่สาธารณะ"),
+        CategoryCode.dispute_mediation: ("ข้อพิพาท", "ไกล่เกลี่ย", "ไกล่เกลี่ยข้อพิพาท", "mediation"),
+        CategoryCode.official_misconduct: (
+            "เจ้าหน้าที่รัฐ",
+            "ร้องเรียนเจ้าหน้าที่",
+            "การปฏิบัติหน้าที่",
+            "ทุจริต",
+            "misconduct",
+        ),
+        CategoryCode.drugs: ("ยาเสพติด", "ยาบ้า"),
+        CategoryCode.gambling: ("พนัน", "บ่อนการพนัน", "บ่อน"),
+        CategoryCode.debt_collection: ("ทวงหนี้", "ทวงถามหนี้", "ทวงหนี้ไม่เป็นธรรม"),
+        CategoryCode.public_utilities: (
+            "สาธารณูปโภค",
+            "เหตุเดือดร้อนรำคาญ",
+            "ไฟฟ้า",
+            "ประปา",
+            "ถนน",
+            "nuisance",
+            "utilities",
+        ),
+        CategoryCode.environment: ("สิ่งแวดล้อม", "มลพิษ", "pollution"),
+        CategoryCode.tip_off: ("เบาะแส", "แจ้งเบาะแส", "tip off", "tipoff"),
+        CategoryCode.suggestion: ("ข้อเสนอแนะ", "เสนอแนะ", "ชมเชย"),
+        CategoryCode.other: ("อื่นๆ", "อื่น", "อื่น ๆ", "other"),
+    },
+)
 
-CLOSURE_REASONS = _table(ClosureReason, CLOSURE_REASON_LABELS, {
-    ClosureReason.resolved: ("แก้ไขแล้ว", "ดำเนินการแล้วเสร็จ", "แก้ไขปัญหาแล้ว",
-                             "ได้รับการแก้ไข"),
-    ClosureReason.mediated: ("ไกล่เกลี่ยได้", "ตกลงกันได้", "ไกล่เกลี่ยแล้ว"),
-    ClosureReason.withdrawn: ("ถอนเรื่อง", "ขอถอนเรื่อง", "ผู้ร้องขอถอนเรื่อง"),
-    ClosureReason.out_of_jurisdiction: ("ไม่อยู่ในอำนาจ", "นอกอำนาจหน้าที่"),
-    ClosureReason.duplicate: ("ซ้ำ", "ร้องซ้ำ", "เรื่องร้องซ้ำ"),
-    ClosureReason.insufficient_information: ("ข้อมูลไม่ครบ", "ข้อมูลไม่ครบถ้วน",
-                                             "ไม่สามารถติดต่อผู้ร้องได้"),
-    ClosureReason.referred_elsewhere: ("ส่งหน่วยงานอื่น", "ส่งต่อหน่วยงานอื่น", "ส่งเรื่องต่อ"),
-})
+CLOSURE_REASONS = _table(
+    ClosureReason,
+    CLOSURE_REASON_LABELS,
+    {
+        ClosureReason.resolved: ("แก้ไขแล้ว", "ดำเนินการแล้วเสร็จ", "แก้ไขปัญหาแล้ว", "ได้รับการแก้ไข"),
+        ClosureReason.mediated: ("ไกล่เกลี่ยได้", "ตกลงกันได้", "ไกล่เกลี่ยแล้ว"),
+        ClosureReason.withdrawn: ("ถอนเรื่อง", "ขอถอนเรื่อง", "ผู้ร้องขอถอนเรื่อง"),
+        ClosureReason.out_of_jurisdiction: ("ไม่อยู่ในอำนาจ", "นอกอำนาจหน้าที่"),
+        ClosureReason.duplicate: ("ซ้ำ", "ร้องซ้ำ", "เรื่องร้องซ้ำ"),
+        ClosureReason.insufficient_information: ("ข้อมูลไม่ครบ", "ข้อมูลไม่ครบถ้วน", "ไม่สามารถติดต่อผู้ร้องได้"),
+        ClosureReason.referred_elsewhere: ("ส่งหน่วยงานอื่น", "ส่งต่อหน่วยงานอื่น", "ส่งเรื่องต่อ"),
+    },
+)
 
 # Where a case stood; "filed" means no outcome beyond the filing itself.
 STATUSES: dict[str, str] = {}
 for _status, _names in {
     "filed": ("filed", "new", "ใหม่", "รอดำเนินการ", "รับแจ้ง", "ลงทะเบียน"),
     "accepted": ("accepted", "รับเรื่อง", "รับเรื่องแล้ว", "รับไว้พิจารณา"),
-    "in_progress": ("in_progress", "in progress", "อยู่ระหว่างดำเนินการ", "ระหว่างดำเนินการ",
-                    "กำลังดำเนินการ", "ดำเนินการ", "open"),
-    "forwarded": ("forwarded", "ส่งต่อ", "ส่งหน่วยงานที่เกี่ยวข้อง", "ส่งเรื่อง",
-                  "ส่งหน่วยงานดำเนินการ", "รอผลหน่วยงาน"),
-    "closed": ("closed", "ยุติ", "ยุติเรื่อง", "ยุติเรื่องแล้ว", "ปิดเรื่อง", "เสร็จสิ้น",
-               "ดำเนินการแล้วเสร็จ", "done"),
+    "in_progress": (
+        "in_progress",
+        "in progress",
+        "อยู่ระหว่างดำเนินการ",
+        "ระหว่างดำเนินการ",
+        "กำลังดำเนินการ",
+        "ดำเนินการ",
+        "open",
+    ),
+    "forwarded": (
+        "forwarded",
+        "ส่งต่อ",
+        "ส่งหน่วยงานที่เกี่ยวข้อง",
+        "ส่งเรื่อง",
+        "ส่งหน่วยงานดำเนินการ",
+        "รอผลหน่วยงาน",
+    ),
+    "closed": (
+        "closed",
+        "ยุติ",
+        "ยุติเรื่อง",
+        "ยุติเรื่องแล้ว",
+        "ปิดเรื่อง",
+        "เสร็จสิ้น",
+        "ดำเนินการแล้วเสร็จ",
+        "done",
+    ),
     "rejected": ("rejected", "ไม่รับเรื่อง", "ไม่รับไว้พิจารณา"),
 }.items():
     for _name in _names:
         STATUSES[match_key(_name)] = _status
 
-_YES = {match_key(v) for v in ("1", "y", "yes", "true", "x", "ใช่",
-                               "ไม่ประสงค์ออกนาม", "ไม่เปิดเผย", "ไม่เปิดเผยชื่อ", "anonymous")}
-_NO = {match_key(v) for v in ("0", "n", "no", "false", "-", "ไม่", "ไม่ใช่",
-                              "เปิดเผย", "เปิดเผยชื่อ")}
+_YES = {
+    match_key(v)
+    for v in (
+        "1",
+        "y",
+        "yes",
+        "true",
+        "x",
+        "ใช่",
+        "ไม่ประสงค์ออกนาม",
+        "ไม่เปิดเผย",
+        "ไม่เปิดเผยชื่อ",
+        "anonymous",
+    )
+}
+_NO = {match_key(v) for v in ("0", "n", "no", "false", "-", "ไม่", "ไม่ใช่", "เปิดเผย", "เปิดเผยชื่อ")}
 
 
 def lookup(table: Mapping[str, E], value: Any) -> E | None:

@@ -54,17 +54,20 @@ def _seal_aad(complaint_id: uuid.UUID, ref: uuid.UUID) -> bytes:
     return _SEAL_AAD + complaint_id.bytes + ref.bytes
 
 
-def seal_identity(keys: PiiKeys, complaint_id: uuid.UUID,
-                  identity: dict[str, str]) -> SealedIdentity:
+def seal_identity(
+    keys: PiiKeys, complaint_id: uuid.UUID, identity: dict[str, str]
+) -> SealedIdentity:
     """Seal ``identity`` under a fresh data key for a new complainant ref."""
     ref = uuid.uuid4()
     data_key = os.urandom(KEY_BYTES)
     kid = keys.current_id
     wrap_nonce, seal_nonce = os.urandom(NONCE_BYTES), os.urandom(NONCE_BYTES)
-    wrapped = wrap_nonce + AESGCM(keys.master).encrypt(wrap_nonce, data_key,
-                                                       _wrap_aad(ref, kid))
-    sealed = SEALED_V1 + seal_nonce + AESGCM(data_key).encrypt(
-        seal_nonce, orjson.dumps(identity), _seal_aad(complaint_id, ref))
+    wrapped = wrap_nonce + AESGCM(keys.master).encrypt(wrap_nonce, data_key, _wrap_aad(ref, kid))
+    sealed = (
+        SEALED_V1
+        + seal_nonce
+        + AESGCM(data_key).encrypt(seal_nonce, orjson.dumps(identity), _seal_aad(complaint_id, ref))
+    )
     return SealedIdentity(ref, kid, wrapped, sealed)
 
 
@@ -75,20 +78,23 @@ def unwrap_key(keys: PiiKeys, ref: uuid.UUID, kid: str, wrapped: bytes) -> bytes
     if master is None:
         raise Unreadable(f"master key {kid} is not configured")
     try:
-        return AESGCM(master).decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:],
-                                      _wrap_aad(ref, kid))
+        return AESGCM(master).decrypt(
+            wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], _wrap_aad(ref, kid)
+        )
     except InvalidTag:
         raise Unreadable("the wrapped key does not open") from None
 
 
-def open_identity(data_key: bytes, complaint_id: uuid.UUID, ref: uuid.UUID,
-                  sealed: bytes) -> dict[str, str]:
+def open_identity(
+    data_key: bytes, complaint_id: uuid.UUID, ref: uuid.UUID, sealed: bytes
+) -> dict[str, str]:
     """The clear identity; Unreadable for a wrong key, complaint, ref or altered bytes."""
     if sealed[:1] != SEALED_V1:
         raise Unreadable("unknown sealed identity format")
     try:
-        clear = AESGCM(data_key).decrypt(sealed[1:1 + NONCE_BYTES], sealed[1 + NONCE_BYTES:],
-                                         _seal_aad(complaint_id, ref))
+        clear = AESGCM(data_key).decrypt(
+            sealed[1 : 1 + NONCE_BYTES], sealed[1 + NONCE_BYTES :], _seal_aad(complaint_id, ref)
+        )
     except InvalidTag:
         raise Unreadable("the identity does not open with this key") from None
     identity: dict[str, str] = orjson.loads(clear)
@@ -100,5 +106,4 @@ def rewrap(keys: PiiKeys, ref: uuid.UUID, kid: str, wrapped: bytes) -> tuple[str
     data_key = unwrap_key(keys, ref, kid, wrapped)
     new_kid = keys.current_id
     nonce = os.urandom(NONCE_BYTES)
-    return new_kid, nonce + AESGCM(keys.master).encrypt(nonce, data_key,
-                                                        _wrap_aad(ref, new_kid))
+    return new_kid, nonce + AESGCM(keys.master).encrypt(nonce, data_key, _wrap_aad(ref, new_kid))

@@ -39,8 +39,7 @@ def decode_key(text: str, name: str, *, exact: bool) -> bytes:
         raise PiiNotConfigured(f"{name} is not base64 text") from None
     if (len(raw) != KEY_BYTES) if exact else (len(raw) < KEY_BYTES):
         need = "exactly" if exact else "at least"
-        raise PiiNotConfigured(f"{name} must decode to {need} {KEY_BYTES} bytes, "
-                               f"not {len(raw)}")
+        raise PiiNotConfigured(f"{name} must decode to {need} {KEY_BYTES} bytes, not {len(raw)}")
     return raw
 
 
@@ -68,12 +67,14 @@ class PiiKeys:
             raise PiiNotConfigured(
                 "set PII_MASTER_KEY and PII_HASH_KEY (base64 of 32 random bytes each, e.g. "
                 "`openssl rand -base64 32`); `damrong up` generates both for the embedded "
-                "platform")
-        master = decode_key(settings.pii_master_key.get_secret_value(), "PII_MASTER_KEY",
-                            exact=True)
-        hash_key = decode_key(settings.pii_hash_key.get_secret_value(), "PII_HASH_KEY",
-                              exact=False)
-        retired = tuple(decode_key(secret.get_secret_value(),
-                                   f"PII_RETIRED_MASTER_KEYS[{i}]", exact=True)
-                        for i, secret in enumerate(settings.pii_retired_master_keys))
+                "platform"
+            )
+        master = decode_key(
+            settings.pii_master_key.get_secret_value(), "PII_MASTER_KEY", exact=True
+        )
+        hash_key = decode_key(settings.pii_hash_key.get_secret_value(), "PII_HASH_KEY", exact=False)
+        retired = tuple(
+            decode_key(secret.get_secret_value(), f"PII_RETIRED_MASTER_KEYS[{i}]", exact=True)
+            for i, secret in enumerate(settings.pii_retired_master_keys)
+        )
         return cls.of(master, hash_key, retired)
