@@ -63,24 +63,46 @@ def _filters(
 ) -> Scope:
     """Every filter but the fiscal year, confined to the caller's jurisdiction (403 for
     another area's)."""
-    province_code, district_code = confined(principal, Operation.read_kpi, province_code,
-                                            district_code)
-    return Scope(None, province_code, district_code,
-                 None if channel is None else channel.value,
-                 None if category is None else category.value,
-                 as_of, None if known_at is None else aware(known_at).astimezone(dt.UTC))
+    province_code, district_code = confined(
+        principal, Operation.read_kpi, province_code, district_code
+    )
+    return Scope(
+        None,
+        province_code,
+        district_code,
+        None if channel is None else channel.value,
+        None if category is None else category.value,
+        as_of,
+        None if known_at is None else aware(known_at).astimezone(dt.UTC),
+    )
 
 
-def _scope_of_year(fiscal_year: Annotated[int, FiscalYear],
-                   rest: Annotated[Scope, Depends(_filters)]) -> Scope:
-    return Scope(fiscal_year, rest.province_code, rest.district_code, rest.channel,
-                 rest.category, rest.as_of, rest.known_at)
+def _scope_of_year(
+    fiscal_year: Annotated[int, FiscalYear], rest: Annotated[Scope, Depends(_filters)]
+) -> Scope:
+    return Scope(
+        fiscal_year,
+        rest.province_code,
+        rest.district_code,
+        rest.channel,
+        rest.category,
+        rest.as_of,
+        rest.known_at,
+    )
 
 
-def _scope_any_year(rest: Annotated[Scope, Depends(_filters)],
-                    fiscal_year: Annotated[int | None, FiscalYear] = None) -> Scope:
-    return Scope(fiscal_year, rest.province_code, rest.district_code, rest.channel,
-                 rest.category, rest.as_of, rest.known_at)
+def _scope_any_year(
+    rest: Annotated[Scope, Depends(_filters)], fiscal_year: Annotated[int | None, FiscalYear] = None
+) -> Scope:
+    return Scope(
+        fiscal_year,
+        rest.province_code,
+        rest.district_code,
+        rest.channel,
+        rest.category,
+        rest.as_of,
+        rest.known_at,
+    )
 
 
 OfYear = Annotated[Scope, Depends(_scope_of_year)]

@@ -19,9 +19,11 @@ from services.kpi.domain.timeline import Interval, Step
 from services.kpi.store import _to_json, load_case
 from shared.dbtypes import Conn
 
-_COLUMNS = ("complaint_id, fiscal_year, province_code, district_code, channel, category, "
-            "received_at, recorded_at, valid_from, valid_to, recorded_from, recorded_to, "
-            "closed_at")
+_COLUMNS = (
+    "complaint_id, fiscal_year, province_code, district_code, channel, category, "
+    "received_at, recorded_at, valid_from, valid_to, recorded_from, recorded_to, "
+    "closed_at"
+)
 
 # Open upper bounds travel as null and are stored as infinity, so that range tests need
 # no IS NULL branches.
@@ -44,23 +46,27 @@ def step(fact: Fact) -> Step:
     return Step(fact.version, fact.kind, fact.occurred_at, fact.recorded_at)
 
 
-async def load_steps(
-    conn: Conn, complaint_ids: Iterable[uuid.UUID]
-) -> dict[uuid.UUID, list[Step]]:
+async def load_steps(conn: Conn, complaint_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[Step]]:
     """The stored events of ``complaint_ids`` (one statement), by case."""
     rows = await conn.fetch(
         "SELECT complaint_id, version, kind, occurred_at, recorded_at FROM events "
-        f"WHERE complaint_id = ANY ({_IDS})", _to_json(list(complaint_ids)))
+        f"WHERE complaint_id = ANY ({_IDS})",
+        _to_json(list(complaint_ids)),
+    )
     out: dict[uuid.UUID, list[Step]] = {}
     for r in rows:
         out.setdefault(r["complaint_id"], []).append(
-            Step(r["version"], r["kind"], r["occurred_at"], r["recorded_at"]))
+            Step(r["version"], r["kind"], r["occurred_at"], r["recorded_at"])
+        )
     return out
 
 
 async def replace(
-    conn: Conn, cases: Iterable[CaseRow],
-    steps: Mapping[uuid.UUID, Iterable[Step]], *, new: Iterable[uuid.UUID] = (),
+    conn: Conn,
+    cases: Iterable[CaseRow],
+    steps: Mapping[uuid.UUID, Iterable[Step]],
+    *,
+    new: Iterable[uuid.UUID] = (),
 ) -> None:
     """Replace the rectangles of ``cases`` by those of their ``steps`` (two statements);
     ``new`` cases have none yet, so need no delete."""
@@ -68,8 +74,9 @@ async def replace(
     fresh = set(new)
     old = [c.complaint_id for c in cases if c.complaint_id not in fresh]
     if old:
-        await conn.execute(f"DELETE FROM case_intervals WHERE complaint_id = ANY ({_IDS})",
-                           _to_json(old))
+        await conn.execute(
+            f"DELETE FROM case_intervals WHERE complaint_id = ANY ({_IDS})", _to_json(old)
+        )
     rows: list[Interval] = []
     for case in cases:
         rows.extend(timeline.intervals(case, steps.get(case.complaint_id, ())))
@@ -96,10 +103,15 @@ async def fill_missing(pool: asyncpg.Pool, *, batch: int = 1000) -> int:
     filled = 0
     while True:
         async with pool.acquire() as conn, conn.transaction():
-            ids = [r["complaint_id"] for r in await conn.fetch(
-                "SELECT c.complaint_id FROM cases c WHERE NOT EXISTS "
-                "(SELECT 1 FROM case_intervals i WHERE i.complaint_id = c.complaint_id) "
-                "LIMIT $1", batch)]
+            ids = [
+                r["complaint_id"]
+                for r in await conn.fetch(
+                    "SELECT c.complaint_id FROM cases c WHERE NOT EXISTS "
+                    "(SELECT 1 FROM case_intervals i WHERE i.complaint_id = c.complaint_id) "
+                    "LIMIT $1",
+                    batch,
+                )
+            ]
             if not ids:
                 return filled
             cases = [case for cid in ids if (case := await load_case(conn, cid)) is not None]

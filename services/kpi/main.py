@@ -25,9 +25,16 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The kpi service as an ASGI app; ``settings`` defaults to the environment's."""
     settings = settings or get_settings()
-    runtime = Runtime(settings, "kpi", MIGRATIONS,
-                      consumer_group=settings.consumer_group("kpi"), handler=handle,
-                      batch_handler=handle_batch, relay=False)
+    runtime = Runtime(
+        settings,
+        "kpi",
+        MIGRATIONS,
+        consumer_group=settings.consumer_group("kpi"),
+        handler=handle,
+        batch_handler=handle_batch,
+        relay=False,
+    )
+
     async def fill_history(_app: FastAPI) -> None:
         assert runtime.pool is not None
         await history.fill_missing(runtime.pool)

@@ -71,7 +71,6 @@ SELECT EXISTS (SELECT 1 FROM up)
 """
 
 
-
 async def record(conn: Conn, fact: Fact) -> bool:
     """Store ``fact`` (a duplicate does nothing) and apply it if it is the next version.
 
@@ -82,15 +81,31 @@ async def record(conn: Conn, fact: Fact) -> bool:
     if fact.kind == domain.FILED:
         case = domain.start(fact)
         more = await conn.fetchval(
-            _FILED_SQL, fact.complaint_id, fact.occurred_at, fact.recorded_at, data,
-            case.fiscal_year, case.province_code, case.district_code, case.channel,
-            case.category, case.received_at, case.recorded_at,
+            _FILED_SQL,
+            fact.complaint_id,
+            fact.occurred_at,
+            fact.recorded_at,
+            data,
+            case.fiscal_year,
+            case.province_code,
+            case.district_code,
+            case.channel,
+            case.category,
+            case.received_at,
+            case.recorded_at,
         )
     else:
         status, effect = domain.transition(fact.kind)
         more = await conn.fetchval(
-            _TRANSITION_SQL, fact.complaint_id, fact.version, fact.kind, fact.occurred_at,
-            fact.recorded_at, data, str(status), str(effect),
+            _TRANSITION_SQL,
+            fact.complaint_id,
+            fact.version,
+            fact.kind,
+            fact.occurred_at,
+            fact.recorded_at,
+            data,
+            str(status),
+            str(effect),
         )
     return bool(more)
 
@@ -100,8 +115,13 @@ def _case(row: asyncpg.Record) -> CaseRow:
 
 
 def _fact(row: asyncpg.Record) -> Fact:
-    return Fact(row["complaint_id"], row["version"], row["occurred_at"], row["recorded_at"],
-                _DATA.validate_python(row["data"]))
+    return Fact(
+        row["complaint_id"],
+        row["version"],
+        row["occurred_at"],
+        row["recorded_at"],
+        _DATA.validate_python(row["data"]),
+    )
 
 
 async def load_case(conn: Conn, complaint_id: uuid.UUID) -> CaseRow | None:
@@ -117,14 +137,18 @@ async def catch_up(conn: Conn, complaint_id: uuid.UUID) -> CaseRow | None:
     rows = await conn.fetch(
         "SELECT complaint_id, version, occurred_at, recorded_at, data FROM events "
         "WHERE complaint_id = $1 AND version > $2 ORDER BY version",
-        complaint_id, case.applied_version,
+        complaint_id,
+        case.applied_version,
     )
     new = domain.catch_up(case, [_fact(r) for r in rows])
     if new is not None and new != case:
         await conn.execute(
             "UPDATE cases SET applied_version = $2, status = $3, closed_at = $4, "
             "last_recorded_at = $5 WHERE complaint_id = $1",
-            complaint_id, new.applied_version, str(new.status), new.closed_at,
+            complaint_id,
+            new.applied_version,
+            str(new.status),
+            new.closed_at,
             new.last_recorded_at,
         )
     return new
@@ -163,9 +187,11 @@ SELECT e.complaint_id, e.version, e.occurred_at, e.recorded_at, e.data
                               WHERE c.complaint_id = e.complaint_id), 0)
 """
 
-_CASE_COLUMNS = ("complaint_id, applied_version, fiscal_year, province_code, district_code, "
-                 "channel, category, received_at, recorded_at, status, closed_at, "
-                 "last_recorded_at")
+_CASE_COLUMNS = (
+    "complaint_id, applied_version, fiscal_year, province_code, district_code, "
+    "channel, category, received_at, recorded_at, status, closed_at, "
+    "last_recorded_at"
+)
 
 # Only what a fold can change is updated: the rest is fixed by the filing.
 _SAVE_CASES_SQL = f"""
@@ -205,9 +231,14 @@ def batchable(fact: Fact) -> bool:
     takes as the client's local time); such rare facts must take the per-event path.
     """
     data = fact.data
-    return (_exact(fact.occurred_at) and _exact(fact.recorded_at)
-            and (not isinstance(data, ComplaintFiled)
-                 or (_exact(data.received_at) and _exact(data.recorded_at))))
+    return (
+        _exact(fact.occurred_at)
+        and _exact(fact.recorded_at)
+        and (
+            not isinstance(data, ComplaintFiled)
+            or (_exact(data.received_at) and _exact(data.recorded_at))
+        )
+    )
 
 
 Key = tuple[uuid.UUID, int]
@@ -222,12 +253,19 @@ async def store_events(
     batch the events stored before that wait above its applied version (all of its events
     when it has no case yet).
     """
-    batch = _to_json([
-        {"complaint_id": f.complaint_id, "version": f.version, "kind": f.data.kind,
-         "occurred_at": f.occurred_at, "recorded_at": f.recorded_at,
-         "data": orjson.Fragment(f.data.model_dump_json())}
-        for f in facts
-    ])
+    batch = _to_json(
+        [
+            {
+                "complaint_id": f.complaint_id,
+                "version": f.version,
+                "kind": f.data.kind,
+                "occurred_at": f.occurred_at,
+                "recorded_at": f.recorded_at,
+                "data": orjson.Fragment(f.data.model_dump_json()),
+            }
+            for f in facts
+        ]
+    )
     rows = await conn.fetch(_STORE_MANY_SQL, batch)
     old: list[Key] = []
     waiting: dict[uuid.UUID, list[Fact]] = {}
@@ -239,9 +277,7 @@ async def store_events(
     return old, waiting
 
 
-async def load_cases(
-    conn: Conn, complaint_ids: list[uuid.UUID]
-) -> dict[uuid.UUID, CaseRow]:
+async def load_cases(conn: Conn, complaint_ids: list[uuid.UUID]) -> dict[uuid.UUID, CaseRow]:
     """The stored cases among ``complaint_ids``, by id (one statement)."""
     rows = await conn.fetch(
         f"SELECT {_CASE_COLUMNS} FROM cases WHERE complaint_id = ANY ("

@@ -45,6 +45,7 @@ class NotNext(ValueError):
 
 # --- rounding and statistics -----------------------------------------------------------
 
+
 def round_half_up(value: float, places: int) -> float:
     """``value`` rounded half-up to ``places`` decimals (of its shortest decimal form)."""
     quantum = Decimal(1).scaleb(-places)
@@ -64,6 +65,7 @@ def days_between(start: dt.datetime, end: dt.datetime) -> float:
 
 
 # --- the per-case fold -------------------------------------------------------------
+
 
 class ClosedEffect(StrEnum):
     """What a transition does to ``closed_at``."""
@@ -176,7 +178,10 @@ def apply(case: CaseRow | None, fact: Fact) -> CaseRow:
         ClosedEffect.clear: None,
     }[effect]
     return dataclasses.replace(
-        case, applied_version=fact.version, status=status, closed_at=closed_at,
+        case,
+        applied_version=fact.version,
+        status=status,
+        closed_at=closed_at,
         last_recorded_at=fact.recorded_at,
     )
 

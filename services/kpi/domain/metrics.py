@@ -78,6 +78,7 @@ class SlaPolicy:
 
 # --- the summary ------------------------------------------------------------------
 
+
 @dataclass(frozen=True, slots=True)
 class Group:
     """Counts of one group of cases (all of them, or one channel, or one category), with
@@ -95,10 +96,14 @@ class Group:
 def figures(g: Group) -> dict[str, object]:
     """A group's reported figures: counts beside the rates they make."""
     return {
-        "received": g.received, "closed": g.closed, "open": g.received - g.closed,
+        "received": g.received,
+        "closed": g.closed,
+        "open": g.received - g.closed,
         "closure_rate": rate(g.closed, g.received),
-        "closed_within_sla": g.within_sla, "sla_rate": rate(g.within_sla, g.closed),
-        "median_days_to_close": days(g.median), "p90_days_to_close": days(g.p90),
+        "closed_within_sla": g.within_sla,
+        "sla_rate": rate(g.within_sla, g.closed),
+        "median_days_to_close": days(g.median),
+        "p90_days_to_close": days(g.p90),
     }
 
 
@@ -110,18 +115,23 @@ def summary(head: Mapping[str, object], groups: Iterable[Group]) -> dict[str, ob
     """The summary document: ``head`` (the question), the figures of all cases, and
     received/closed/open by channel and by category."""
     groups = list(groups)
-    total = next((g for g in groups if g.dimension == "all"),
-                 Group("all", "", 0, 0, 0, None, None))
+    total = next((g for g in groups if g.dimension == "all"), Group("all", "", 0, 0, 0, None, None))
     return {
-        **head, **figures(total),
-        "by_channel": {g.key: _counts(g) for g in sorted(
-            (g for g in groups if g.dimension == "channel"), key=lambda g: g.key)},
-        "by_category": {g.key: _counts(g) for g in sorted(
-            (g for g in groups if g.dimension == "category"), key=lambda g: g.key)},
+        **head,
+        **figures(total),
+        "by_channel": {
+            g.key: _counts(g)
+            for g in sorted((g for g in groups if g.dimension == "channel"), key=lambda g: g.key)
+        },
+        "by_category": {
+            g.key: _counts(g)
+            for g in sorted((g for g in groups if g.dimension == "category"), key=lambda g: g.key)
+        },
     }
 
 
 # --- the monthly report -----------------------------------------------------------
+
 
 @dataclass(frozen=True, slots=True)
 class MonthMoves:
@@ -132,8 +142,9 @@ class MonthMoves:
     reopened: int = 0
 
 
-def monthly(months: Sequence[dt.date], carried_in: int,
-            moves: Mapping[dt.date, MonthMoves]) -> list[dict[str, object]]:
+def monthly(
+    months: Sequence[dt.date], carried_in: int, moves: Mapping[dt.date, MonthMoves]
+) -> list[dict[str, object]]:
     """The monthly report rows: each month starts with what the previous one left open.
 
     remaining = carried_in + received − closed + reopened, which is the backlog at the
@@ -146,17 +157,24 @@ def monthly(months: Sequence[dt.date], carried_in: int,
         remaining = carried_in + m.received - m.closed + m.reopened
         cum_received += m.received
         cum_closed += m.closed
-        rows.append({
-            "month": month.strftime("%Y-%m"), "carried_in": carried_in,
-            "received": m.received, "closed": m.closed, "reopened": m.reopened,
-            "remaining": remaining, "cumulative_received": cum_received,
-            "cumulative_closed": cum_closed,
-        })
+        rows.append(
+            {
+                "month": month.strftime("%Y-%m"),
+                "carried_in": carried_in,
+                "received": m.received,
+                "closed": m.closed,
+                "reopened": m.reopened,
+                "remaining": remaining,
+                "cumulative_received": cum_received,
+                "cumulative_closed": cum_closed,
+            }
+        )
         carried_in = remaining
     return rows
 
 
 # --- the national table of districts --------------------------------------------------
+
 
 @dataclass(frozen=True, slots=True)
 class DistrictCounts:
@@ -174,13 +192,20 @@ def rank_districts(rows: Iterable[DistrictCounts]) -> list[dict[str, object]]:
     Wilson lower bound of the closure rate, then the rate, then more cases received, then
     district code; a district that received nothing ranks last.
     """
-    table: list[dict[str, Any]] = [{
-        "province_code": r.province_code, "district_code": r.district_code,
-        "received": r.received, "closed": r.closed, "open": r.received - r.closed,
-        "closure_rate": rate(r.closed, r.received),
-        "closure_rate_lower_bound": wilson_lower(r.closed, r.received),
-        "backlog": r.backlog,
-    } for r in rows]
+    table: list[dict[str, Any]] = [
+        {
+            "province_code": r.province_code,
+            "district_code": r.district_code,
+            "received": r.received,
+            "closed": r.closed,
+            "open": r.received - r.closed,
+            "closure_rate": rate(r.closed, r.received),
+            "closure_rate_lower_bound": wilson_lower(r.closed, r.received),
+            "backlog": r.backlog,
+        }
+        for r in rows
+    ]
+
     def backlog_key(d: dict[str, Any]) -> tuple[Any, ...]:
         return -d["backlog"], d["district_code"]
 
@@ -198,6 +223,7 @@ def rank_districts(rows: Iterable[DistrictCounts]) -> list[dict[str, object]]:
 
 # --- recording ------------------------------------------------------------------
 
+
 @dataclass(frozen=True, slots=True)
 class DistrictRecords:
     province_code: str
@@ -206,17 +232,23 @@ class DistrictRecords:
     weeks_with_records: int
 
 
-def continuity(rows: Iterable[DistrictRecords], ref: dt.date,
-               weeks_elapsed: int) -> list[dict[str, object]]:
+def continuity(
+    rows: Iterable[DistrictRecords], ref: dt.date, weeks_elapsed: int
+) -> list[dict[str, object]]:
     """Per district: days since the last record, weeks of the year with a record, and
     whether it has been silent for more than ``SILENT_AFTER_DAYS`` days."""
     out = []
     for r in sorted(rows, key=lambda r: r.district_code):
         since = (ref - r.last_recorded).days
-        out.append({
-            "province_code": r.province_code, "district_code": r.district_code,
-            "last_record_date": r.last_recorded.isoformat(), "days_since_last_record": since,
-            "weeks_with_records": r.weeks_with_records, "weeks_elapsed": weeks_elapsed,
-            "silent": since > SILENT_AFTER_DAYS,
-        })
+        out.append(
+            {
+                "province_code": r.province_code,
+                "district_code": r.district_code,
+                "last_record_date": r.last_recorded.isoformat(),
+                "days_since_last_record": since,
+                "weeks_with_records": r.weeks_with_records,
+                "weeks_elapsed": weeks_elapsed,
+                "silent": since > SILENT_AFTER_DAYS,
+            }
+        )
     return out

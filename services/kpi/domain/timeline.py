@@ -75,8 +75,9 @@ def known_run(steps: Iterable[Step], upto: int) -> list[Step]:
 def segments(received_at: dt.datetime, transitions: list[Step]) -> list[Segment]:
     """Effective-time segments (from ``received_at`` on) of the fold of ``transitions``
     (in version order), adjacent equal states merged."""
-    points = sorted({received_at} | {t.occurred_at for t in transitions
-                                     if t.occurred_at > received_at})
+    points = sorted(
+        {received_at} | {t.occurred_at for t in transitions if t.occurred_at > received_at}
+    )
     effects = [(t.occurred_at, *transition(t.kind)) for t in transitions]
     out: list[Segment] = []
     for i, point in enumerate(points):
@@ -118,20 +119,37 @@ def intervals(case: CaseRow, steps: Iterable[Step]) -> list[Interval]:
             active.setdefault(seg, moment)
     rows.extend((seg, since, None) for seg, since in active.items())
     base = Interval(
-        complaint_id=case.complaint_id, fiscal_year=case.fiscal_year,
-        province_code=case.province_code, district_code=case.district_code,
-        channel=case.channel, category=case.category, received_at=case.received_at,
-        recorded_at=case.recorded_at, valid_from=case.received_at, valid_to=None,
-        recorded_from=filed, recorded_to=None, closed_at=None,
+        complaint_id=case.complaint_id,
+        fiscal_year=case.fiscal_year,
+        province_code=case.province_code,
+        district_code=case.district_code,
+        channel=case.channel,
+        category=case.category,
+        received_at=case.received_at,
+        recorded_at=case.recorded_at,
+        valid_from=case.received_at,
+        valid_to=None,
+        recorded_from=filed,
+        recorded_to=None,
+        closed_at=None,
     )
-    out = [dataclasses.replace(base, valid_from=seg[0], valid_to=seg[1], closed_at=seg[2],
-                               recorded_from=since, recorded_to=until)
-           for seg, since, until in rows]
+    out = [
+        dataclasses.replace(
+            base,
+            valid_from=seg[0],
+            valid_to=seg[1],
+            closed_at=seg[2],
+            recorded_from=since,
+            recorded_to=until,
+        )
+        for seg, since, until in rows
+    ]
     return sorted(out, key=lambda i: (i.recorded_from, i.valid_from))
 
 
-def state_at(rows: Iterable[Interval], cut: dt.datetime | None,
-             known_at: dt.datetime | None) -> Interval | None:
+def state_at(
+    rows: Iterable[Interval], cut: dt.datetime | None, known_at: dt.datetime | None
+) -> Interval | None:
     """The rectangle holding the state just before effective instant ``cut`` (``None``:
     after everything) as known at ``known_at`` (``None``: now); ``None`` if none does.
 
@@ -141,8 +159,9 @@ def state_at(rows: Iterable[Interval], cut: dt.datetime | None,
         if known_at is None:
             if r.recorded_to is not None:
                 continue
-        elif not (r.recorded_from <= known_at
-                  and (r.recorded_to is None or known_at < r.recorded_to)):
+        elif not (
+            r.recorded_from <= known_at and (r.recorded_to is None or known_at < r.recorded_to)
+        ):
             continue
         if cut is None:
             if r.valid_to is None:

@@ -54,8 +54,11 @@ class Sql:
 
     def filters(self, scope: Scope, *, fiscal_year: bool = True, alias: str = "i") -> Sql:
         pairs: list[tuple[str, str | int | None]] = [
-            ("province_code", scope.province_code), ("district_code", scope.district_code),
-            ("channel", scope.channel), ("category", scope.category)]
+            ("province_code", scope.province_code),
+            ("district_code", scope.district_code),
+            ("channel", scope.channel),
+            ("category", scope.category),
+        ]
         if fiscal_year:
             pairs.append(("fiscal_year", scope.fiscal_year))
         for column, value in pairs:
@@ -69,8 +72,12 @@ class Sql:
 
 
 def _state(scope: Scope, *, fiscal_year: bool = True, cut: Any = "scope") -> Sql:
-    return (Sql().at(scope.cut if cut == "scope" else cut).known(scope.known_at)
-            .filters(scope, fiscal_year=fiscal_year))
+    return (
+        Sql()
+        .at(scope.cut if cut == "scope" else cut)
+        .known(scope.known_at)
+        .filters(scope, fiscal_year=fiscal_year)
+    )
 
 
 async def summary(db: Db, scope: Scope, sla: metrics.SlaPolicy) -> list[Group]:
@@ -79,24 +86,33 @@ async def summary(db: Db, scope: Scope, sla: metrics.SlaPolicy) -> list[Group]:
     q = _state(scope)
     policy = q.p(orjson.dumps(dict(sla.by_category)).decode())
     default = q.p(float(sla.default_days))
-    rows = await db.fetch(f"""
+    rows = await db.fetch(
+        f"""
         SELECT grouping(channel) = 0 AS by_channel, grouping(category) = 0 AS by_category,
                channel, category, count(*)::int AS received, count(days)::int AS closed,
                count(*) FILTER (WHERE days <= sla)::int AS within_sla,
                percentile_cont(0.5) WITHIN GROUP (ORDER BY days) AS median,
                percentile_cont(0.9) WITHIN GROUP (ORDER BY days) AS p90
           FROM (SELECT i.channel, i.category,
-                       {DAYS.format(a='i.closed_at', b='i.received_at')} AS days,
+                       {DAYS.format(a="i.closed_at", b="i.received_at")} AS days,
                        coalesce(({policy}::text::jsonb ->> i.category)::float8,
                                 {default}::float8) AS sla
                   FROM case_intervals AS i WHERE {q.sql}) AS s
-         GROUP BY GROUPING SETS ((), (channel), (category))""", *q.args)
+         GROUP BY GROUPING SETS ((), (channel), (category))""",
+        *q.args,
+    )
     out = []
     for r in rows:
-        dim, key = (("channel", r["channel"]) if r["by_channel"] else
-                    ("category", r["category"]) if r["by_category"] else ("all", ""))
-        out.append(Group(dim, key, r["received"], r["closed"], r["within_sla"], r["median"],
-                         r["p90"]))
+        dim, key = (
+            ("channel", r["channel"])
+            if r["by_channel"]
+            else ("category", r["category"])
+            if r["by_category"]
+            else ("all", "")
+        )
+        out.append(
+            Group(dim, key, r["received"], r["closed"], r["within_sla"], r["median"], r["p90"])
+        )
     return out
 
 
@@ -105,23 +121,34 @@ async def backlog(db: Db, scope: Scope) -> dict[int, int]:
     q = _state(scope).where("i.closed_at IS NULL")
     rows = await db.fetch(
         f"SELECT fiscal_year, count(*)::int AS n FROM case_intervals AS i WHERE {q.sql} "
-        "GROUP BY fiscal_year", *q.args)
+        "GROUP BY fiscal_year",
+        *q.args,
+    )
     return {r["fiscal_year"]: r["n"] for r in rows}
 
 
-async def carry_over(db: Db, scope: Scope, origins: Sequence[int], start: dt.datetime,
-                     end: dt.datetime) -> dict[int, tuple[int, int]]:
+async def carry_over(
+    db: Db, scope: Scope, origins: Sequence[int], start: dt.datetime, end: dt.datetime
+) -> dict[int, tuple[int, int]]:
     """Per fiscal year of origin in ``origins``: cases open at ``start``, and how many of
     those are closed at ``end``."""
-    q = Sql().at(start, "a").known(scope.known_at, "a").filters(
-        scope, fiscal_year=False, alias="a").where("a.closed_at IS NULL")
+    q = (
+        Sql()
+        .at(start, "a")
+        .known(scope.known_at, "a")
+        .filters(scope, fiscal_year=False, alias="a")
+        .where("a.closed_at IS NULL")
+    )
     q.where(f"a.fiscal_year = ANY ({q.p(list(origins))}::int[])")
     q.at(end, "b").known(scope.known_at, "b")
-    rows = await db.fetch(f"""
+    rows = await db.fetch(
+        f"""
         SELECT a.fiscal_year, count(*)::int AS open, count(b.closed_at)::int AS closed
           FROM case_intervals AS a
           JOIN case_intervals AS b ON b.complaint_id = a.complaint_id
-         WHERE {q.sql} GROUP BY a.fiscal_year""", *q.args)
+         WHERE {q.sql} GROUP BY a.fiscal_year""",
+        *q.args,
+    )
     return {r["fiscal_year"]: (r["open"], r["closed"]) for r in rows}
 
 
@@ -130,10 +157,13 @@ async def aging(db: Db, scope: Scope, ref: dt.date) -> dict[int, int]:
     Bangkok calendar days from receipt to ``ref``."""
     q = _state(scope).where("i.closed_at IS NULL")
     ref_p, edges = q.p(ref), q.p(list(metrics.AGE_EDGES))
-    rows = await db.fetch(f"""
-        SELECT width_bucket({ref_p}::date - {LOCAL.format(col='i.received_at')}::date,
+    rows = await db.fetch(
+        f"""
+        SELECT width_bucket({ref_p}::date - {LOCAL.format(col="i.received_at")}::date,
                             {edges}::int[]) AS bucket, count(*)::int AS n
-          FROM case_intervals AS i WHERE {q.sql} GROUP BY 1""", *q.args)
+          FROM case_intervals AS i WHERE {q.sql} GROUP BY 1""",
+        *q.args,
+    )
     return {r["bucket"]: r["n"] for r in rows}
 
 
@@ -141,55 +171,70 @@ async def recording_lag(db: Db, scope: Scope) -> tuple[int, float | None, int, i
     """Over the filings of ``scope``: count, median lag in days, and how many were
     recorded within 1 and within 7 days of receipt."""
     q = _state(scope)
-    row = await db.fetchrow(f"""
+    row = await db.fetchrow(
+        f"""
         SELECT count(*)::int AS n, percentile_cont(0.5) WITHIN GROUP (ORDER BY lag) AS med,
                count(*) FILTER (WHERE lag <= 1)::int AS d1,
                count(*) FILTER (WHERE lag <= 7)::int AS d7
-          FROM (SELECT {DAYS.format(a='i.recorded_at', b='i.received_at')} AS lag
-                  FROM case_intervals AS i WHERE {q.sql}) AS s""", *q.args)
+          FROM (SELECT {DAYS.format(a="i.recorded_at", b="i.received_at")} AS lag
+                  FROM case_intervals AS i WHERE {q.sql}) AS s""",
+        *q.args,
+    )
     assert row is not None
     return row["n"], row["med"], row["d1"], row["d7"]
 
 
-async def continuity(db: Db, scope: Scope, until: dt.datetime | None,
-                     year: tuple[dt.datetime, dt.datetime]) -> list[DistrictRecords]:
+async def continuity(
+    db: Db, scope: Scope, until: dt.datetime | None, year: tuple[dt.datetime, dt.datetime]
+) -> list[DistrictRecords]:
     """Per district of ``scope`` (any fiscal year of origin): the Bangkok date of its last
     filing recorded before ``until``, and in how many weeks of ``year`` (counted from its
     start) it recorded one."""
-    q = Sql().known(scope.known_at).filters(scope, fiscal_year=False).where(
-        "i.valid_from = i.received_at")  # one row per case: its first segment
+    q = (
+        Sql()
+        .known(scope.known_at)
+        .filters(scope, fiscal_year=False)
+        .where("i.valid_from = i.received_at")
+    )  # one row per case: its first segment
     if until is not None:
         q.where(f"i.recorded_at < {q.p(until)}")
     start, end = q.p(year[0]), q.p(year[1])
-    rows = await db.fetch(f"""
+    rows = await db.fetch(
+        f"""
         SELECT province_code, district_code,
-               max({LOCAL.format(col='i.recorded_at')})::date AS last,
+               max({LOCAL.format(col="i.recorded_at")})::date AS last,
                count(DISTINCT floor(extract(epoch FROM i.recorded_at - {start}) / 604800))
                    FILTER (WHERE i.recorded_at >= {start} AND i.recorded_at < {end})::int
                    AS weeks
           FROM case_intervals AS i WHERE {q.sql}
-         GROUP BY province_code, district_code""", *q.args)
-    return [DistrictRecords(r["province_code"], r["district_code"], r["last"], r["weeks"])
-            for r in rows]
+         GROUP BY province_code, district_code""",
+        *q.args,
+    )
+    return [
+        DistrictRecords(r["province_code"], r["district_code"], r["last"], r["weeks"]) for r in rows
+    ]
 
 
 async def open_at(db: Db, scope: Scope, cut: dt.datetime) -> int:
     """Open cases of ``scope`` (any fiscal year of origin) just before ``cut``."""
     q = _state(scope, fiscal_year=False, cut=cut).where("i.closed_at IS NULL")
-    return int(await db.fetchval(
-        f"SELECT count(*) FROM case_intervals AS i WHERE {q.sql}", *q.args))
+    return int(
+        await db.fetchval(f"SELECT count(*) FROM case_intervals AS i WHERE {q.sql}", *q.args)
+    )
 
 
-async def month_moves(db: Db, scope: Scope, start: dt.datetime,
-                      end: dt.datetime) -> dict[dt.date, MonthMoves]:
+async def month_moves(
+    db: Db, scope: Scope, start: dt.datetime, end: dt.datetime
+) -> dict[dt.date, MonthMoves]:
     """Per Bangkok month in [start, end): cases received, closures (a segment closed
     after an open one, or a case received closed), reopenings (open after closed)."""
     q = Sql().known(scope.known_at).filters(scope, fiscal_year=False)
     s, e = q.p(start), q.p(end)
     # Segments ending before ``start`` are skipped, except as the predecessor the lag
     # needs: the one before a segment starting at or after ``start`` ends there too.
-    rows = await db.fetch(f"""
-        SELECT date_trunc('month', {LOCAL.format(col='valid_from')})::date AS month,
+    rows = await db.fetch(
+        f"""
+        SELECT date_trunc('month', {LOCAL.format(col="valid_from")})::date AS month,
                count(*) FILTER (WHERE first)::int AS received,
                count(*) FILTER (WHERE closed AND (first OR NOT prev_closed))::int AS closed,
                count(*) FILTER (WHERE NOT first AND NOT closed AND prev_closed)::int
@@ -201,7 +246,9 @@ async def month_moves(db: Db, scope: Scope, start: dt.datetime,
                   FROM case_intervals AS i
                  WHERE {q.sql} AND i.valid_to >= {s} AND i.valid_from < {e}) AS seg
          WHERE valid_from >= {s}
-         GROUP BY 1""", *q.args)
+         GROUP BY 1""",
+        *q.args,
+    )
     return {r["month"]: MonthMoves(r["received"], r["closed"], r["reopened"]) for r in rows}
 
 
@@ -210,12 +257,19 @@ async def districts(db: Db, scope: Scope) -> list[DistrictCounts]:
     every fiscal year, at the cut."""
     q = _state(scope, fiscal_year=False)
     fy = q.p(scope.fiscal_year)
-    rows = await db.fetch(f"""
+    rows = await db.fetch(
+        f"""
         SELECT province_code, district_code,
                count(*) FILTER (WHERE fiscal_year = {fy})::int AS received,
                count(closed_at) FILTER (WHERE fiscal_year = {fy})::int AS closed,
                count(*) FILTER (WHERE closed_at IS NULL)::int AS backlog
           FROM case_intervals AS i WHERE {q.sql}
-         GROUP BY province_code, district_code""", *q.args)
-    return [DistrictCounts(r["province_code"], r["district_code"], r["received"],
-                           r["closed"], r["backlog"]) for r in rows]
+         GROUP BY province_code, district_code""",
+        *q.args,
+    )
+    return [
+        DistrictCounts(
+            r["province_code"], r["district_code"], r["received"], r["closed"], r["backlog"]
+        )
+        for r in rows
+    ]

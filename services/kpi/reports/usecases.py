@@ -26,24 +26,45 @@ class Report:
 
 
 def _head(scope: Scope) -> dict[str, Any]:
-    return {"fiscal_year": scope.fiscal_year, "province_code": scope.province_code,
-            "district_code": scope.district_code, "channel": scope.channel,
-            "category": scope.category, "as_of": scope.as_of, "known_at": scope.known_at}
+    return {
+        "fiscal_year": scope.fiscal_year,
+        "province_code": scope.province_code,
+        "district_code": scope.district_code,
+        "channel": scope.channel,
+        "category": scope.category,
+        "as_of": scope.as_of,
+        "known_at": scope.known_at,
+    }
 
 
-FIGURES = ("received", "closed", "open", "closure_rate", "closed_within_sla", "sla_rate",
-           "median_days_to_close", "p90_days_to_close")
+FIGURES = (
+    "received",
+    "closed",
+    "open",
+    "closure_rate",
+    "closed_within_sla",
+    "sla_rate",
+    "median_days_to_close",
+    "p90_days_to_close",
+)
 
 
 async def summary(db: Db, scope: Scope, sla: metrics.SlaPolicy) -> Report:
     """Received, closed, open, closure and SLA rates, median and p90 days to close."""
     groups = await queries.summary(db, scope, sla)
     order = {"all": 0, "channel": 1, "category": 2}
-    rows = [{"dimension": g.dimension, "key": g.key, **metrics.figures(g)}
-            for g in sorted(groups, key=lambda g: (order[g.dimension], g.key))]
+    rows = [
+        {"dimension": g.dimension, "key": g.key, **metrics.figures(g)}
+        for g in sorted(groups, key=lambda g: (order[g.dimension], g.key))
+    ]
     if not rows:  # nothing matched: the totals row still says so
-        rows = [{"dimension": "all", "key": "",
-                 **metrics.figures(metrics.Group("all", "", 0, 0, 0, None, None))}]
+        rows = [
+            {
+                "dimension": "all",
+                "key": "",
+                **metrics.figures(metrics.Group("all", "", 0, 0, 0, None, None)),
+            }
+        ]
     return Report(metrics.summary(_head(scope), groups), ("dimension", "key", *FIGURES), rows)
 
 
@@ -68,13 +89,21 @@ async def carry_over(db: Db, scope: Scope) -> Report:
     rows = []
     for fy in origins:
         opened, closed = counts.get(fy, (0, 0))
-        rows.append({"origin_fiscal_year": fy, "open_at_start": opened,
-                     "closed_during": closed, "still_open": opened - closed})
-    doc = {**_head(scope), "rows": rows,
-           "open_at_start": sum(r["open_at_start"] for r in rows),
-           "closed_during": sum(r["closed_during"] for r in rows)}
-    return Report(doc, ("origin_fiscal_year", "open_at_start", "closed_during", "still_open"),
-                  rows)
+        rows.append(
+            {
+                "origin_fiscal_year": fy,
+                "open_at_start": opened,
+                "closed_during": closed,
+                "still_open": opened - closed,
+            }
+        )
+    doc = {
+        **_head(scope),
+        "rows": rows,
+        "open_at_start": sum(r["open_at_start"] for r in rows),
+        "closed_during": sum(r["closed_during"] for r in rows),
+    }
+    return Report(doc, ("origin_fiscal_year", "open_at_start", "closed_during", "still_open"), rows)
 
 
 async def aging(db: Db, scope: Scope, now: dt.datetime) -> Report:
@@ -82,10 +111,10 @@ async def aging(db: Db, scope: Scope, now: dt.datetime) -> Report:
     ``as_of``, or to today when there is none)."""
     ref = asof.reference_date(scope.as_of, now)
     counts = await queries.aging(db, scope, ref)
-    rows = [{"bucket": name, "open": counts.get(i, 0)}
-            for i, name in enumerate(metrics.AGE_BUCKETS)]
-    doc = {**_head(scope), "reference_date": ref, "open": sum(counts.values()),
-           "buckets": rows}
+    rows = [
+        {"bucket": name, "open": counts.get(i, 0)} for i, name in enumerate(metrics.AGE_BUCKETS)
+    ]
+    doc = {**_head(scope), "reference_date": ref, "open": sum(counts.values()), "buckets": rows}
     return Report(doc, ("bucket", "open"), rows)
 
 
@@ -101,14 +130,28 @@ async def recording(db: Db, scope: Scope, now: dt.datetime) -> Report:
     year = scope.fiscal_year or asof.fiscal_year_of_day(ref)
     records = await queries.continuity(db, scope, scope.cut, fiscal_year_bounds(year))
     rows = metrics.continuity(records, ref, asof.weeks_elapsed(year, ref))
-    doc = {**_head(scope), "reference_date": ref, "filings": n,
-           "median_lag_days": metrics.days(med),
-           "within_1_day": d1, "share_within_1_day": metrics.rate(d1, n),
-           "within_7_days": d7, "share_within_7_days": metrics.rate(d7, n),
-           "continuity_fiscal_year": year, "districts": rows,
-           "silent_districts": [r["district_code"] for r in rows if r["silent"]]}
-    columns = ("province_code", "district_code", "last_record_date", "days_since_last_record",
-               "weeks_with_records", "weeks_elapsed", "silent")
+    doc = {
+        **_head(scope),
+        "reference_date": ref,
+        "filings": n,
+        "median_lag_days": metrics.days(med),
+        "within_1_day": d1,
+        "share_within_1_day": metrics.rate(d1, n),
+        "within_7_days": d7,
+        "share_within_7_days": metrics.rate(d7, n),
+        "continuity_fiscal_year": year,
+        "districts": rows,
+        "silent_districts": [r["district_code"] for r in rows if r["silent"]],
+    }
+    columns = (
+        "province_code",
+        "district_code",
+        "last_record_date",
+        "days_since_last_record",
+        "weeks_with_records",
+        "weeks_elapsed",
+        "silent",
+    )
     return Report(doc, columns, rows)
 
 
@@ -127,8 +170,16 @@ async def monthly(db: Db, scope: Scope) -> Report:
         moves = await queries.month_moves(db, scope, points[0], end)
         rows = metrics.monthly(months, carried, moves)
     doc = {**_head(scope), "months": rows}
-    columns = ("month", "carried_in", "received", "closed", "reopened", "remaining",
-               "cumulative_received", "cumulative_closed")
+    columns = (
+        "month",
+        "carried_in",
+        "received",
+        "closed",
+        "reopened",
+        "remaining",
+        "cumulative_received",
+        "cumulative_closed",
+    )
     return Report(doc, columns, rows)
 
 
@@ -136,6 +187,16 @@ async def districts(db: Db, scope: Scope) -> Report:
     """Every district with cases: FY N's received/closed and rate, backlog, and ranks."""
     rows = metrics.rank_districts(await queries.districts(db, scope))
     doc = {**_head(scope), "districts": rows}
-    columns = ("province_code", "district_code", "received", "closed", "open", "closure_rate",
-               "closure_rate_lower_bound", "backlog", "rank_backlog", "rank_closure")
+    columns = (
+        "province_code",
+        "district_code",
+        "received",
+        "closed",
+        "open",
+        "closure_rate",
+        "closure_rate_lower_bound",
+        "backlog",
+        "rank_backlog",
+        "rank_closure",
+    )
     return Report(doc, columns, rows)
