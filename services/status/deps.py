@@ -48,8 +48,7 @@ def case_area(state: CaseState) -> Area:
 def write_guard(principal: Principal) -> Guard:
     """The handlers' guard: may ``principal`` move this case (its jurisdiction, and its
     category: whistle-blower cases only at provincial level and above)?"""
-    return lambda state: decide(principal, Operation.transition,
-                                case_area(state)) is Decision.allow
+    return lambda state: decide(principal, Operation.transition, case_area(state)) is Decision.allow
 
 
 def read_check(principal: Principal, state: CaseState, not_found: Problem) -> None:

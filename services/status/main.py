@@ -28,14 +28,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     topic = settings.events_topic  # backfilled outcomes go out through the outbox
     runtime = Runtime(
-        settings, "status", MIGRATIONS,
+        settings,
+        "status",
+        MIGRATIONS,
         consumer_group=settings.consumer_group("status"),
         handler=partial(consumer.handle, topic=topic),
-        batch_handler=partial(consumer.handle_batch, topic=topic), relay=True,
+        batch_handler=partial(consumer.handle_batch, topic=topic),
+        relay=True,
         source=consumer.SOURCE,
     )
-    return build_app("status", runtime, [bulk_router, router, worklist_router,
-                                          report_router])
+    return build_app("status", runtime, [bulk_router, router, worklist_router, report_router])
 
 
 def main() -> None:

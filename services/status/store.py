@@ -46,12 +46,32 @@ class CaseStore(Protocol):
 
 
 _CASE_COLUMNS = (
-    "complaint_id", "tracking_no", "status", "version", "province_code", "district_code",
-    "subdistrict_code", "category", "channel", "received_at", "recorded_at", "closed_at",
-    "closure_reason", "agency", "due_date", "last_event_at",
+    "complaint_id",
+    "tracking_no",
+    "status",
+    "version",
+    "province_code",
+    "district_code",
+    "subdistrict_code",
+    "category",
+    "channel",
+    "received_at",
+    "recorded_at",
+    "closed_at",
+    "closure_reason",
+    "agency",
+    "due_date",
+    "last_event_at",
 )
-_MUTABLE = ("status", "version", "closed_at", "closure_reason", "agency", "due_date",
-            "last_event_at")
+_MUTABLE = (
+    "status",
+    "version",
+    "closed_at",
+    "closure_reason",
+    "agency",
+    "due_date",
+    "last_event_at",
+)
 
 
 def _case_row(state: CaseState) -> dict[str, Any]:
@@ -70,9 +90,15 @@ def row_envelope(row: asyncpg.Record) -> Envelope:
     """A stored event, its payload upcast to the current schema."""
     payload = {k: v for k, v in row["data"].items() if k != "kind"}
     return Envelope(
-        event_id=row["event_id"], complaint_id=row["complaint_id"], version=row["version"],
-        source=row["source"], occurred_at=row["occurred_at"], recorded_at=row["recorded_at"],
-        correlation_id=row["correlation_id"], prev_hash=row["prev_hash"], hash=row["hash"],
+        event_id=row["event_id"],
+        complaint_id=row["complaint_id"],
+        version=row["version"],
+        source=row["source"],
+        occurred_at=row["occurred_at"],
+        recorded_at=row["recorded_at"],
+        correlation_id=row["correlation_id"],
+        prev_hash=row["prev_hash"],
+        hash=row["hash"],
         data=current_data(row["kind"], row["schema_version"], payload, row["occurred_at"]),
     )
 
@@ -80,17 +106,23 @@ def row_envelope(row: asyncpg.Record) -> Envelope:
 def row_link(row: asyncpg.Record) -> Link:
     """A stored event as written, for verifying its chain."""
     return Link(
-        complaint_id=row["complaint_id"], version=row["version"], event_id=row["event_id"],
-        source=row["source"], type=type_name(row["kind"], row["schema_version"]),
-        occurred_at=row["occurred_at"], recorded_at=row["recorded_at"],
+        complaint_id=row["complaint_id"],
+        version=row["version"],
+        event_id=row["event_id"],
+        source=row["source"],
+        type=type_name(row["kind"], row["schema_version"]),
+        occurred_at=row["occurred_at"],
+        recorded_at=row["recorded_at"],
         correlation_id=row["correlation_id"],
         data={k: v for k, v in row["data"].items() if k != "kind"},
-        prev_hash=row["prev_hash"], hash=row["hash"],
+        prev_hash=row["prev_hash"],
+        hash=row["hash"],
     )
 
 
-async def stored_links(conn: Conn, district: str | None = None
-                       ) -> dict[tuple[uuid.UUID, int], Link]:
+async def stored_links(
+    conn: Conn, district: str | None = None
+) -> dict[tuple[uuid.UUID, int], Link]:
     """Every stored event (of one district's cases), as written, by case and version: what
     ``damrong audit verify`` checks the chains of."""
     sql = "SELECT * FROM events"
@@ -110,23 +142,31 @@ async def _insert_event(conn: Conn, env: Envelope, *, if_absent: bool) -> bool:
     if if_absent:
         sql += " ON CONFLICT DO NOTHING"
     status = await conn.execute(
-        sql, env.complaint_id, env.version, env.event_id, env.kind, env.source, env.occurred_at,
-        env.recorded_at, env.correlation_id, env.data.model_dump(mode="json"),
-        current_version(env.kind), env.prev_hash, env.hash,
+        sql,
+        env.complaint_id,
+        env.version,
+        env.event_id,
+        env.kind,
+        env.source,
+        env.occurred_at,
+        env.recorded_at,
+        env.correlation_id,
+        env.data.model_dump(mode="json"),
+        current_version(env.kind),
+        env.prev_hash,
+        env.hash,
     )
     return status.endswith(" 1")
 
 
-async def load_case(conn: Db, complaint_id: uuid.UUID
-                    ) -> CaseState | None:
+async def load_case(conn: Db, complaint_id: uuid.UUID) -> CaseState | None:
     row = await conn.fetchrow(
         f"SELECT {', '.join(_CASE_COLUMNS)} FROM cases WHERE complaint_id = $1", complaint_id
     )
     return _state(row) if row else None
 
 
-async def load_events(conn: Db, complaint_id: uuid.UUID
-                      ) -> list[Envelope]:
+async def load_events(conn: Db, complaint_id: uuid.UUID) -> list[Envelope]:
     rows = await conn.fetch(
         "SELECT * FROM events WHERE complaint_id = $1 ORDER BY version", complaint_id
     )
@@ -153,18 +193,37 @@ async def create_case(conn: Conn, env: Envelope, state: CaseState) -> bool:
 
 # Column types of ``cases``, for passing the columns of many rows as arrays.
 _CASE_TYPES = {
-    "complaint_id": "uuid", "tracking_no": "text", "status": "text", "version": "int4",
-    "province_code": "text", "district_code": "text", "subdistrict_code": "text",
-    "category": "text", "channel": "text", "received_at": "timestamptz",
-    "recorded_at": "timestamptz", "closed_at": "timestamptz", "closure_reason": "text",
-    "agency": "text", "due_date": "date", "last_event_at": "timestamptz",
+    "complaint_id": "uuid",
+    "tracking_no": "text",
+    "status": "text",
+    "version": "int4",
+    "province_code": "text",
+    "district_code": "text",
+    "subdistrict_code": "text",
+    "category": "text",
+    "channel": "text",
+    "received_at": "timestamptz",
+    "recorded_at": "timestamptz",
+    "closed_at": "timestamptz",
+    "closure_reason": "text",
+    "agency": "text",
+    "due_date": "date",
+    "last_event_at": "timestamptz",
 }
 assert tuple(_CASE_TYPES) == _CASE_COLUMNS
 _EVENT_TYPES = {
-    "complaint_id": "uuid", "version": "int4", "event_id": "uuid", "kind": "text",
-    "source": "text", "occurred_at": "timestamptz", "recorded_at": "timestamptz",
-    "correlation_id": "text", "data": "text",  # JSON text, cast to jsonb by the server
-    "schema_version": "int4", "prev_hash": "text", "hash": "text",
+    "complaint_id": "uuid",
+    "version": "int4",
+    "event_id": "uuid",
+    "kind": "text",
+    "source": "text",
+    "occurred_at": "timestamptz",
+    "recorded_at": "timestamptz",
+    "correlation_id": "text",
+    "data": "text",  # JSON text, cast to jsonb by the server
+    "schema_version": "int4",
+    "prev_hash": "text",
+    "hash": "text",
 }
 _CASE_ONLY = _CASE_COLUMNS[1:]  # complaint_id is shared with the events arrays ($1)
 
@@ -175,7 +234,8 @@ def _create_cases_sql() -> str:
     ev_arrays = ", ".join(f"${i}::{t}[]" for i, t in enumerate(_EVENT_TYPES.values(), start=1))
     first = len(_EVENT_TYPES) + 1
     case_arrays = ", ".join(
-        f"${i}::{_CASE_TYPES[c]}[]" for i, c in enumerate(_CASE_ONLY, start=first))
+        f"${i}::{_CASE_TYPES[c]}[]" for i, c in enumerate(_CASE_ONLY, start=first)
+    )
     case_cols = ", ".join(_CASE_COLUMNS)
     return (
         f"WITH ev AS ("
@@ -224,8 +284,7 @@ def case_arrays(states: list[CaseState]) -> list[list[Any]]:
     return args
 
 
-async def create_cases(conn: Conn,
-                       filings: list[tuple[Envelope, CaseState]]) -> int:
+async def create_cases(conn: Conn, filings: list[tuple[Envelope, CaseState]]) -> int:
     """``create_case`` for many first events in one statement; returns how many were new.
 
     The filings must have pairwise distinct complaint ids and event ids: then none depends
@@ -240,28 +299,31 @@ async def create_cases(conn: Conn,
     return created
 
 
-async def stored_first_events(conn: Conn, complaint_ids: list[uuid.UUID],
-                              event_ids: list[uuid.UUID]
-                              ) -> tuple[set[uuid.UUID], set[uuid.UUID]]:
+async def stored_first_events(
+    conn: Conn, complaint_ids: list[uuid.UUID], event_ids: list[uuid.UUID]
+) -> tuple[set[uuid.UUID], set[uuid.UUID]]:
     """Which of ``complaint_ids`` have a version 1 stored, and which ``event_ids`` are used."""
     row = await conn.fetchrow(
         "SELECT ARRAY(SELECT complaint_id FROM events "
         "             WHERE complaint_id = ANY($1::uuid[]) AND version = 1), "
         "       ARRAY(SELECT event_id FROM events WHERE event_id = ANY($2::uuid[]))",
-        complaint_ids, event_ids,
+        complaint_ids,
+        event_ids,
     )
     assert row is not None  # a SELECT without FROM answers exactly one row
     return set(row[0]), set(row[1])
 
 
-async def append_event(conn: Conn, env: Envelope, state: CaseState, topic: str
-                       ) -> Envelope:
+async def append_event(conn: Conn, env: Envelope, state: CaseState, topic: str) -> Envelope:
     """Event row, case row and outbox row for one transition, the event chained onto the
     stored previous one; run inside a transaction.  Returns the event as stored."""
     # Events are immutable and (complaint_id, version) unique: the previous event read here
     # is the one the new event's insert competes to follow.
-    prev = await conn.fetchrow("SELECT * FROM events WHERE complaint_id = $1 AND version = $2",
-                               env.complaint_id, env.version - 1)
+    prev = await conn.fetchrow(
+        "SELECT * FROM events WHERE complaint_id = $1 AND version = $2",
+        env.complaint_id,
+        env.version - 1,
+    )
     if prev is None:
         raise ConcurrencyConflict(env.complaint_id, env.version)
     env = seal(env, head(row_link(prev)))
@@ -273,7 +335,9 @@ async def append_event(conn: Conn, env: Envelope, state: CaseState, topic: str
     sets = ", ".join(f"{c} = ${i}" for i, c in enumerate(_MUTABLE, start=3))
     updated = await conn.execute(
         f"UPDATE cases SET {sets} WHERE complaint_id = $1 AND version = $2",
-        env.complaint_id, env.version - 1, *(row[c] for c in _MUTABLE),
+        env.complaint_id,
+        env.version - 1,
+        *(row[c] for c in _MUTABLE),
     )
     if updated != "UPDATE 1":
         # Belt and braces: the events key already serialises writers, but a case row that

@@ -48,13 +48,22 @@ Guard = Callable[[CaseState], bool]
 class VersionConflict(Exception):
     """The caller's view of the case is stale (or another writer won the race)."""
 
-    def __init__(self, complaint_id: uuid.UUID, status: CaseStatus | None, version: int | None,
-                 expected: int | None) -> None:
+    def __init__(
+        self,
+        complaint_id: uuid.UUID,
+        status: CaseStatus | None,
+        version: int | None,
+        expected: int | None,
+    ) -> None:
         super().__init__(
             f"case {complaint_id} is at version {version} ({status}), expected {expected}"
         )
         self.complaint_id, self.status, self.version, self.expected = (
-            complaint_id, status, version, expected)
+            complaint_id,
+            status,
+            version,
+            expected,
+        )
 
 
 async def transition(
@@ -111,8 +120,9 @@ class DuplicateItem(Exception):
     """A bulk request names this case again; only its first item is tried."""
 
     def __init__(self, complaint_id: uuid.UUID, first_index: int) -> None:
-        super().__init__(f"case {complaint_id} already appears at item {first_index} "
-                         f"of this request")
+        super().__init__(
+            f"case {complaint_id} already appears at item {first_index} of this request"
+        )
         self.complaint_id, self.first_index = complaint_id, first_index
 
 
@@ -158,9 +168,15 @@ async def bulk_transition(
             continue
         first[cid] = index
         try:
-            state = await transition(store, cid, item.command, now=now,
-                                     expected_version=item.expected_version,
-                                     correlation_id=correlation_id, guard=guard)
+            state = await transition(
+                store,
+                cid,
+                item.command,
+                now=now,
+                expected_version=item.expected_version,
+                correlation_id=correlation_id,
+                guard=guard,
+            )
         except (DomainError, CaseNotFound, OutOfJurisdiction, VersionConflict) as exc:
             results.append(BulkResult(cid, error=exc))
         else:
@@ -182,8 +198,13 @@ async def get_history(store: CaseStore, complaint_id: uuid.UUID) -> list[Envelop
     return events
 
 
-async def get_case_as_of(store: CaseStore, complaint_id: uuid.UUID, *,
-                         as_of: dt.datetime | None, known_at: dt.datetime | None) -> CaseState:
+async def get_case_as_of(
+    store: CaseStore,
+    complaint_id: uuid.UUID,
+    *,
+    as_of: dt.datetime | None,
+    known_at: dt.datetime | None,
+) -> CaseState:
     """The case as it stood at ``as_of`` as known at ``known_at`` (``report.state_at``);
     CaseNotFound if it is unknown or did not exist then."""
     state = state_at(await store.history(complaint_id), as_of=as_of, known_at=known_at)

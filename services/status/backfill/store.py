@@ -38,7 +38,8 @@ def _sql() -> str:
     n = len(_EVENT_TYPES)
     case_ids = f"${n + 1}::uuid[]"
     case_arrays_ = ", ".join(
-        f"${i}::{_CASE_TYPES[c]}[]" for i, c in enumerate(_CASE_ONLY, start=n + 2))
+        f"${i}::{_CASE_TYPES[c]}[]" for i, c in enumerate(_CASE_ONLY, start=n + 2)
+    )
     n += 1 + len(_CASE_ONLY)
     case_cols = ", ".join(_CASE_COLUMNS)
     return (
@@ -72,8 +73,7 @@ def _sql() -> str:
 _SQL = _sql()
 
 
-async def open_cases(conn: Conn, openings: list[Opening], topic: str
-                     ) -> set[uuid.UUID]:
+async def open_cases(conn: Conn, openings: list[Opening], topic: str) -> set[uuid.UUID]:
     """Store each opening whose case is new; return the complaint ids of the new cases.
 
     Each is stored exactly when ``create_case`` would store its filing (neither its case nor

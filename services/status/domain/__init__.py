@@ -25,7 +25,20 @@ from services.status.domain.cases import (
 from shared.codes import CaseStatus
 
 __all__ = [
-    "CLOCK_SKEW", "OPEN_STATES", "TRANSITIONS", "Action", "CaseState", "CaseStatus",
-    "DomainError", "IllegalTransition", "InvalidField", "MissingField", "TransitionCommand",
-    "TransitionEvent", "decide", "effective_time", "evolve", "fold",
+    "CLOCK_SKEW",
+    "OPEN_STATES",
+    "TRANSITIONS",
+    "Action",
+    "CaseState",
+    "CaseStatus",
+    "DomainError",
+    "IllegalTransition",
+    "InvalidField",
+    "MissingField",
+    "TransitionCommand",
+    "TransitionEvent",
+    "decide",
+    "effective_time",
+    "evolve",
+    "fold",
 ]

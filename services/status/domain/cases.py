@@ -50,8 +50,13 @@ class Action(StrEnum):
 
 
 OPEN_STATES = frozenset(
-    {CaseStatus.filed, CaseStatus.accepted, CaseStatus.in_progress, CaseStatus.forwarded,
-     CaseStatus.reopened}
+    {
+        CaseStatus.filed,
+        CaseStatus.accepted,
+        CaseStatus.in_progress,
+        CaseStatus.forwarded,
+        CaseStatus.reopened,
+    }
 )
 
 # action -> (states it is legal in, state it leads to)
@@ -168,8 +173,11 @@ def effective_time(state: CaseState, cmd: TransitionCommand, now: dt.datetime) -
     if at > now + CLOCK_SKEW:
         raise InvalidField("occurred_at", f"{at.isoformat()} is in the future")
     if at < state.last_event_at:
-        raise InvalidField("occurred_at", f"{at.isoformat()} is before the case's previous "
-                                          f"event ({state.last_event_at.isoformat()})")
+        raise InvalidField(
+            "occurred_at",
+            f"{at.isoformat()} is before the case's previous "
+            f"event ({state.last_event_at.isoformat()})",
+        )
     return min(at, now)
 
 
@@ -200,9 +208,13 @@ def decide(state: CaseState, cmd: TransitionCommand, now: dt.datetime) -> Transi
             today = now.astimezone(BANGKOK).date()
             if cmd.due_date < today:
                 raise InvalidField("due_date", f"{cmd.due_date} is before today ({today})")
-            return CaseForwarded(actor=actor, note=note, agency=agency,
-                                 agency_code=cmd.agency_code,
-                                 reply_due=reply_due(cmd.due_date, now))
+            return CaseForwarded(
+                actor=actor,
+                note=note,
+                agency=agency,
+                agency_code=cmd.agency_code,
+                reply_due=reply_due(cmd.due_date, now),
+            )
         case Action.close:
             raw = _required(cmd.reason, "reason", cmd.action)
             if raw not in _CLOSURE_REASONS:

@@ -56,19 +56,18 @@ def outcome_time(outcome: BackfilledOutcome, filed_at: dt.datetime) -> dt.dateti
     return at
 
 
-def _command(action: Action, outcome: BackfilledOutcome, at: dt.datetime
-             ) -> TransitionCommand:
+def _command(action: Action, outcome: BackfilledOutcome, at: dt.datetime) -> TransitionCommand:
     fields: dict[str, object] = {}
     if action is Action.forward:
         fields.update(agency=outcome.agency, due_date=outcome.due_date)
     elif action is Action.close:
         # Missing closure reason: decide raises MissingField (no reason is invented).
-        fields.update(reason=outcome.closure_reason and outcome.closure_reason.value,
-                      note=outcome.reason)
+        fields.update(
+            reason=outcome.closure_reason and outcome.closure_reason.value, note=outcome.reason
+        )
     elif action is Action.reject:
         fields.update(reason=outcome.reason or DEFAULT_REJECTION)
-    return TransitionCommand(action=action, actor=BACKFILL_ACTOR, occurred_at=at,
-                             **fields)  # type: ignore[arg-type]
+    return TransitionCommand(action=action, actor=BACKFILL_ACTOR, occurred_at=at, **fields)  # type: ignore[arg-type]
 
 
 def outcome_event_id(filing_event_id: uuid.UUID, version: int) -> uuid.UUID:
@@ -76,8 +75,9 @@ def outcome_event_id(filing_event_id: uuid.UUID, version: int) -> uuid.UUID:
     return uuid.uuid5(filing_event_id, f"backfilled-outcome/v{version}")
 
 
-def outcome_events(filing: Envelope, now: dt.datetime, *, source: str
-                   ) -> list[tuple[Envelope, CaseState]]:
+def outcome_events(
+    filing: Envelope, now: dt.datetime, *, source: str
+) -> list[tuple[Envelope, CaseState]]:
     """The events (versions 2, 3, ...) and the state after each that bring the case filed by
     ``filing`` to its backfilled outcome; [] if it carries none.
 

@@ -39,10 +39,15 @@ class CaseReport:
 
     def as_dict(self) -> dict[str, object]:
         return {
-            "district_code": self.district_code, "date_from": self.date_from.isoformat(),
-            "date_to": self.date_to.isoformat(), "cases": self.cases, "open": self.open,
-            "closed": self.closed, "by_status": self.by_status,
-            "transitions": self.transitions, "closures": self.closures,
+            "district_code": self.district_code,
+            "date_from": self.date_from.isoformat(),
+            "date_to": self.date_to.isoformat(),
+            "cases": self.cases,
+            "open": self.open,
+            "closed": self.closed,
+            "by_status": self.by_status,
+            "transitions": self.transitions,
+            "closures": self.closures,
             "inconsistent": self.inconsistent,
         }
 
@@ -51,8 +56,9 @@ def received_between(filing: ComplaintFiled, date_from: dt.date, date_to: dt.dat
     return date_from <= filing.received_at.astimezone(BANGKOK).date() <= date_to
 
 
-def case_report(streams: Iterable[Sequence[Envelope]], district_code: str,
-                date_from: dt.date, date_to: dt.date) -> CaseReport:
+def case_report(
+    streams: Iterable[Sequence[Envelope]], district_code: str, date_from: dt.date, date_to: dt.date
+) -> CaseReport:
     """The report over ``streams`` (each one case's events in version order, without
     duplicates); cases outside the district or period, or without their filing, are left
     out."""
@@ -62,8 +68,11 @@ def case_report(streams: Iterable[Sequence[Envelope]], district_code: str,
     closures: Counter[str] = Counter()
     for events in streams:
         filing = events[0].data if events else None
-        if (not isinstance(filing, ComplaintFiled) or filing.district_code != district_code
-                or not received_between(filing, date_from, date_to)):
+        if (
+            not isinstance(filing, ComplaintFiled)
+            or filing.district_code != district_code
+            or not received_between(filing, date_from, date_to)
+        ):
             continue
         try:
             state = fold(list(events))
@@ -78,13 +87,26 @@ def case_report(streams: Iterable[Sequence[Envelope]], district_code: str,
             if isinstance(env.data, CaseClosed):
                 closures[env.data.reason.value] += 1
     open_ = sum(n for status, n in by_status.items() if status in OPEN_STATES)
-    return CaseReport(district_code, date_from, date_to, cases, open_, cases - open_,
-                      dict(sorted(by_status.items())), dict(sorted(transitions.items())),
-                      dict(sorted(closures.items())), inconsistent)
+    return CaseReport(
+        district_code,
+        date_from,
+        date_to,
+        cases,
+        open_,
+        cases - open_,
+        dict(sorted(by_status.items())),
+        dict(sorted(transitions.items())),
+        dict(sorted(closures.items())),
+        inconsistent,
+    )
 
 
-def state_at(events: Sequence[Envelope], *, as_of: dt.datetime | None = None,
-             known_at: dt.datetime | None = None) -> CaseState | None:
+def state_at(
+    events: Sequence[Envelope],
+    *,
+    as_of: dt.datetime | None = None,
+    known_at: dt.datetime | None = None,
+) -> CaseState | None:
     """The case as it stood at ``as_of`` (effective time: what had happened by then) as
     known at ``known_at`` (recorded time: ignoring what was recorded later); None if it
     did not exist yet.  ``events`` in version order.
@@ -92,8 +114,10 @@ def state_at(events: Sequence[Envelope], *, as_of: dt.datetime | None = None,
     Both times run forward with a case's versions (a transition never takes effect before
     the one it follows, nor is recorded before it), so the events in view are a prefix.
     """
+
     def visible(env: Envelope) -> bool:
-        return ((as_of is None or env.occurred_at <= as_of)
-                and (known_at is None or env.recorded_at <= known_at))
+        return (as_of is None or env.occurred_at <= as_of) and (
+            known_at is None or env.recorded_at <= known_at
+        )
 
     return fold(list(takewhile(visible, events)))

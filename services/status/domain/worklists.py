@@ -32,8 +32,9 @@ def stale_cutoff(now: dt.datetime, days: int) -> dt.datetime:
     return now - days * DAY
 
 
-def is_stale(status: CaseStatus | str, last_event_at: dt.datetime, now: dt.datetime,
-             days: int) -> bool:
+def is_stale(
+    status: CaseStatus | str, last_event_at: dt.datetime, now: dt.datetime, days: int
+) -> bool:
     """Open, and no event for at least ``days`` whole days."""
     return is_open(status) and last_event_at <= stale_cutoff(now, days)
 
@@ -45,5 +46,8 @@ def bangkok_today(now: dt.datetime) -> dt.date:
 
 def is_overdue(status: CaseStatus | str, due_date: dt.date | None, now: dt.datetime) -> bool:
     """Forwarded to an agency whose reply was due before today (Bangkok)."""
-    return (CaseStatus(status) is CaseStatus.forwarded and due_date is not None
-            and due_date < bangkok_today(now))
+    return (
+        CaseStatus(status) is CaseStatus.forwarded
+        and due_date is not None
+        and due_date < bangkok_today(now)
+    )

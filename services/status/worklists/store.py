@@ -33,8 +33,19 @@ class Filters:
     hidden_categories: tuple[str, ...] = ()
 
 
-COLUMNS = ("complaint_id", "tracking_no", "status", "province_code", "district_code",
-           "category", "channel", "received_at", "last_event_at", "agency", "due_date")
+COLUMNS = (
+    "complaint_id",
+    "tracking_no",
+    "status",
+    "province_code",
+    "district_code",
+    "category",
+    "channel",
+    "received_at",
+    "last_event_at",
+    "agency",
+    "due_date",
+)
 
 # Oldest first; complaint_id breaks ties so that pages never overlap or skip.
 _ORDER = {
@@ -45,8 +56,9 @@ _ORDER = {
 _OPEN = "status IN ({})".format(", ".join(f"'{s.value}'" for s in sorted(OPEN_STATES)))
 
 
-def _where(kind: Worklist, filters: Filters, now: dt.datetime, stale_days: int
-           ) -> tuple[str, list[Any]]:
+def _where(
+    kind: Worklist, filters: Filters, now: dt.datetime, stale_days: int
+) -> tuple[str, list[Any]]:
     args: list[Any] = []
     clauses: list[str] = []
 
@@ -70,19 +82,26 @@ def _where(kind: Worklist, filters: Filters, now: dt.datetime, stale_days: int
 
 
 async def fetch_worklist(
-    pool: asyncpg.Pool, kind: Worklist, filters: Filters, *, now: dt.datetime,
-    stale_days: int = 30, limit: int = 50, offset: int = 0,
+    pool: asyncpg.Pool,
+    kind: Worklist,
+    filters: Filters,
+    *,
+    now: dt.datetime,
+    stale_days: int = 30,
+    limit: int = 50,
+    offset: int = 0,
 ) -> tuple[list[dict[str, Any]], int]:
     """One page of the worklist ``kind`` at ``now`` and the total number of its cases."""
     where, args = _where(kind, filters, now, stale_days)
     n = len(args)
-    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read",
-                                                        readonly=True):
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         # One snapshot for page and total, so they agree.
         rows = await conn.fetch(
             f"SELECT {', '.join(COLUMNS)} FROM cases WHERE {where} "
             f"ORDER BY {_ORDER[kind]} LIMIT ${n + 1} OFFSET ${n + 2}",
-            *args, limit, offset,
+            *args,
+            limit,
+            offset,
         )
         total: int = await conn.fetchval(f"SELECT count(*) FROM cases WHERE {where}", *args)
     return [dict(r) for r in rows], total
