@@ -26,14 +26,42 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("shared", "services", "damrong")
 
 # The pure part of the ground floor: the event contract and the arithmetic on it.
-PURE_SHARED = {"shared.chain", "shared.thai_calendar", "shared.canonical_json", "shared.codes",
-               "shared.events", "shared.upcasting", "shared.text", "shared.envelope_codec"}
+PURE_SHARED = {
+    "shared.chain",
+    "shared.thai_calendar",
+    "shared.canonical_json",
+    "shared.codes",
+    "shared.events",
+    "shared.upcasting",
+    "shared.text",
+    "shared.envelope_codec",
+}
 # Libraries that do I/O, log, or run processes or event loops.  A pure module that needs
 # one of them has I/O in it: the I/O belongs in a store, an adapter or a use case.
 IMPURE_LIBRARIES = {
-    "fastapi", "starlette", "asyncpg", "aiokafka", "httpx", "uvicorn", "structlog", "logging",
-    "asyncio", "socket", "subprocess", "multiprocessing", "threading", "sqlite3", "urllib",
-    "http", "requests", "psutil", "typer", "rich", "shutil", "tempfile", "signal",
+    "fastapi",
+    "starlette",
+    "asyncpg",
+    "aiokafka",
+    "httpx",
+    "uvicorn",
+    "structlog",
+    "logging",
+    "asyncio",
+    "socket",
+    "subprocess",
+    "multiprocessing",
+    "threading",
+    "sqlite3",
+    "urllib",
+    "http",
+    "requests",
+    "psutil",
+    "typer",
+    "rich",
+    "shutil",
+    "tempfile",
+    "signal",
 }
 
 
@@ -62,6 +90,7 @@ def imports_of(path: Path) -> set[str]:
 def _without_type_checking(tree: ast.Module) -> ast.Module:
     """``tree`` less its ``if TYPE_CHECKING:`` blocks: imports for annotations only are
     no arrow at run time."""
+
     class Strip(ast.NodeTransformer):
         def visit_If(self, node: ast.If) -> ast.AST | None:
             test = node.test
@@ -120,42 +149,59 @@ def test_every_service_has_a_pure_domain_package() -> None:
         assert (ROOT / "services" / service / "domain" / "__init__.py").exists(), service
     pure = [m for m in project_graph() if is_pure(m)]
     assert {m.split(".")[1] for m in pure if m.startswith("services.")} >= {
-        "intake", "status", "kpi"}
+        "intake",
+        "status",
+        "kpi",
+    }
 
 
-@pytest.mark.parametrize(("graph", "expected"), [
-    ({"shared.outbox": {"services.status.store"}}, "shared is the ground floor"),
-    ({"shared.cli": {"damrong.cli.main"}}, "shared is the ground floor"),
-    ({"services.kpi.api": {"damrong.embedded.platform"}}, "never import the top floor"),
-    ({"services.kpi.store": {"services.status.store"}}, "one service never imports another"),
-    ({"services.status.domain.cases": {"asyncpg"}}, "a pure module does no I/O"),
-    ({"services.intake.backfill.domain.rows": {"logging"}}, "a pure module does no I/O"),
-    ({"services.kpi.domain.metrics": {"services.kpi.store"}, "services.kpi.store": set()},
-     "a pure module imports only pure ones"),
-    ({"shared.chain": {"shared.outbox"}, "shared.outbox": set()},
-     "a pure module imports only pure ones"),
-])
+@pytest.mark.parametrize(
+    ("graph", "expected"),
+    [
+        ({"shared.outbox": {"services.status.store"}}, "shared is the ground floor"),
+        ({"shared.cli": {"damrong.cli.main"}}, "shared is the ground floor"),
+        ({"services.kpi.api": {"damrong.embedded.platform"}}, "never import the top floor"),
+        ({"services.kpi.store": {"services.status.store"}}, "one service never imports another"),
+        ({"services.status.domain.cases": {"asyncpg"}}, "a pure module does no I/O"),
+        ({"services.intake.backfill.domain.rows": {"logging"}}, "a pure module does no I/O"),
+        (
+            {"services.kpi.domain.metrics": {"services.kpi.store"}, "services.kpi.store": set()},
+            "a pure module imports only pure ones",
+        ),
+        (
+            {"shared.chain": {"shared.outbox"}, "shared.outbox": set()},
+            "a pure module imports only pure ones",
+        ),
+    ],
+)
 def test_each_kind_of_wrong_arrow_is_caught(graph: dict[str, set[str]], expected: str) -> None:
     found = violations(graph)
     assert len(found) == 1 and expected in found[0], found
 
 
 def test_allowed_arrows_pass() -> None:
-    assert violations({
-        "damrong.cli.main": {"services.kpi.rebuild.usecases", "shared.config"},
-        "services.kpi.store": {"services.kpi.domain.cases", "shared.events", "asyncpg"},
-        "services.kpi.domain.cases": {"services.kpi.domain.timeline", "shared.events"},
-        "services.kpi.domain.timeline": set(),
-        "shared.events": {"pydantic", "shared.codes"},
-        "shared.codes": set(),
-    }) == []
+    assert (
+        violations(
+            {
+                "damrong.cli.main": {"services.kpi.rebuild.usecases", "shared.config"},
+                "services.kpi.store": {"services.kpi.domain.cases", "shared.events", "asyncpg"},
+                "services.kpi.domain.cases": {"services.kpi.domain.timeline", "shared.events"},
+                "services.kpi.domain.timeline": set(),
+                "shared.events": {"pydantic", "shared.codes"},
+                "shared.codes": set(),
+            }
+        )
+        == []
+    )
 
 
 def test_the_import_walk_sees_lazy_imports(tmp_path: Path) -> None:
     source = tmp_path / "m.py"
-    source.write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
-                      "    import aiokafka\n"
-                      "def f():\n    from services.status import store\n    import asyncpg\n")
+    source.write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+        "    import aiokafka\n"
+        "def f():\n    from services.status import store\n    import asyncpg\n"
+    )
     found = imports_of(source)
     assert {"services.status", "services.status.store", "asyncpg"} <= found
     assert "aiokafka" not in found  # for annotations only: no arrow at run time
@@ -166,12 +212,27 @@ def test_importing_every_pure_module_loads_no_io_library() -> None:
     # the service libraries are checked here: data libraries a pure module may use
     # (geothai, python-stdnum, openpyxl) load stdlib modules such as socket for their own
     # purposes, without doing I/O for us.
-    service_libraries = ["fastapi", "starlette", "asyncpg", "aiokafka", "httpx", "uvicorn",
-                         "structlog", "requests", "psutil", "typer", "rich"]
+    service_libraries = [
+        "fastapi",
+        "starlette",
+        "asyncpg",
+        "aiokafka",
+        "httpx",
+        "uvicorn",
+        "structlog",
+        "requests",
+        "psutil",
+        "typer",
+        "rich",
+    ]
     pure = sorted(m for m in project_graph() if is_pure(m))
-    code = ("import sys, json\n" + "".join(f"import {m}\n" for m in pure)
-            + f"print(json.dumps([m for m in {service_libraries!r} if m in sys.modules]))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, cwd=ROOT)
+    code = (
+        "import sys, json\n"
+        + "".join(f"import {m}\n" for m in pure)
+        + f"print(json.dumps([m for m in {service_libraries!r} if m in sys.modules]))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
     assert len(pure) > 20
     assert orjson.loads(out.stdout) == []

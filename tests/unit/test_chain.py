@@ -31,12 +31,20 @@ def _case(n: int = 4) -> list[Envelope]:
     """A filing and n - 1 transitions, chained as intake and status chain them."""
     envs = [filed(complaint_id=uuid.UUID(int=7), event_id=uuid.UUID(int=1))]
     for version in range(2, n + 1):
-        data = CaseAccepted(actor="o-1", note="รับ") if version == 2 else CaseClosed(
-            actor="o-1", reason=ClosureReason.resolved)
-        env = Envelope(event_id=uuid.UUID(int=version), complaint_id=envs[0].complaint_id,
-                       version=version, source="/damrong/status",
-                       occurred_at=T0 + dt.timedelta(hours=version),
-                       recorded_at=T0 + dt.timedelta(hours=version), data=data)
+        data = (
+            CaseAccepted(actor="o-1", note="รับ")
+            if version == 2
+            else CaseClosed(actor="o-1", reason=ClosureReason.resolved)
+        )
+        env = Envelope(
+            event_id=uuid.UUID(int=version),
+            complaint_id=envs[0].complaint_id,
+            version=version,
+            source="/damrong/status",
+            occurred_at=T0 + dt.timedelta(hours=version),
+            recorded_at=T0 + dt.timedelta(hours=version),
+            data=data,
+        )
         envs.append(seal(env, head(link_of(envs[-1]))))
     return envs
 
@@ -54,26 +62,46 @@ def test_canonical_form_is_sorted_compact_utf8_json_with_utc_times() -> None:
 
 def test_the_hash_is_pinned() -> None:
     """Changing the canonical form would orphan every stored chain: it must not drift."""
-    link = Link(uuid.UUID(int=1), 1, uuid.UUID(int=2), "/s", "t.v1",
-                dt.datetime(2025, 1, 1, tzinfo=dt.UTC), dt.datetime(2025, 1, 1, tzinfo=dt.UTC),
-                None, {"b": 1, "a": "ก"}, GENESIS, None)
+    link = Link(
+        uuid.UUID(int=1),
+        1,
+        uuid.UUID(int=2),
+        "/s",
+        "t.v1",
+        dt.datetime(2025, 1, 1, tzinfo=dt.UTC),
+        dt.datetime(2025, 1, 1, tzinfo=dt.UTC),
+        None,
+        {"b": 1, "a": "ก"},
+        GENESIS,
+        None,
+    )
     expected = (
         '{"correlationid":null,"data":{"a":"ก","b":1},'
         '"id":"00000000-0000-0000-0000-000000000002","prevhash":"' + GENESIS + '",'
         '"recordedtime":"2025-01-01T00:00:00.000000Z","source":"/s",'
         '"subject":"00000000-0000-0000-0000-000000000001","time":"2025-01-01T00:00:00.000000Z",'
-        '"type":"t.v1","version":1}').encode("utf-8")
+        '"type":"t.v1","version":1}'
+    ).encode("utf-8")
     assert canonical(link) == expected
     assert compute_hash(link) == hashlib.sha256(expected).hexdigest()
 
 
-@pytest.mark.parametrize("change", [
-    {"event_id": uuid.UUID(int=99)}, {"complaint_id": uuid.UUID(int=99)}, {"version": 9},
-    {"source": "/x"}, {"type": "th.go.dopa.damrong.case.accepted.v2"},
-    {"occurred_at": T0}, {"recorded_at": T0}, {"correlation_id": "c"},
-    {"prev_hash": "1" * 64}, {"data": {"actor": "o-2", "note": "รับ"}},
-    {"data": {"actor": "o-1", "note": "รับ", "extra": None}},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"event_id": uuid.UUID(int=99)},
+        {"complaint_id": uuid.UUID(int=99)},
+        {"version": 9},
+        {"source": "/x"},
+        {"type": "th.go.dopa.damrong.case.accepted.v2"},
+        {"occurred_at": T0},
+        {"recorded_at": T0},
+        {"correlation_id": "c"},
+        {"prev_hash": "1" * 64},
+        {"data": {"actor": "o-2", "note": "รับ"}},
+        {"data": {"actor": "o-1", "note": "รับ", "extra": None}},
+    ],
+)
 def test_any_field_change_changes_the_hash(change: dict[str, object]) -> None:
     link = link_of(_case(2)[1])
     assert compute_hash(dataclasses.replace(link, **change)) != link.hash  # type: ignore[arg-type]
@@ -95,8 +123,12 @@ def test_a_deleted_or_reordered_event_leaves_a_missing_link() -> None:
     links = [link_of(e) for e in _case()]
     gap = verify_case(links[:2] + links[3:]).breaks
     assert [(b.version, b.problem) for b in gap] == [(3, "missing"), (4, "link")]
-    swapped = [links[0], dataclasses.replace(links[2], version=2),
-               dataclasses.replace(links[1], version=3), links[3]]
+    swapped = [
+        links[0],
+        dataclasses.replace(links[2], version=2),
+        dataclasses.replace(links[1], version=3),
+        links[3],
+    ]
     problems = {(b.version, b.problem) for b in verify_case(swapped).breaks}
     assert {(2, "altered"), (2, "link"), (3, "altered"), (3, "link")} <= problems
 
@@ -119,7 +151,9 @@ def test_copies_are_compared_field_by_field() -> None:
     del topic[key3]
     breaks = compare_copies(db, topic)
     assert [(b.version, b.detail) for b in breaks] == [
-        (2, "differs in source"), (3, "not in the topic")]
+        (2, "differs in source"),
+        (3, "not in the topic"),
+    ]
 
 
 def test_the_fast_canonical_form_is_byte_equal_to_its_definition() -> None:
@@ -130,12 +164,20 @@ def test_the_fast_canonical_form_is_byte_equal_to_its_definition() -> None:
     from shared.chain import canonical_doc
 
     rng = random.Random(3)
-    alphabet = ([chr(i) for i in range(0x300)] + [chr(i) for i in range(0xE00, 0xE80)]
-                + ["\u2028", "\U0001F600", '"', "\\"])
+    alphabet = (
+        [chr(i) for i in range(0x300)]
+        + [chr(i) for i in range(0xE00, 0xE80)]
+        + ["\u2028", "\U0001f600", '"', "\\"]
+    )
     for _ in range(500):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 20)))
-        data = {"note": text, "actor": text[::-1], "n": rng.randint(-10**12, 10**12),
-                "flag": rng.random() < 0.5, "nested": {"z": None, "a": [text, 1]}}
+        data = {
+            "note": text,
+            "actor": text[::-1],
+            "n": rng.randint(-(10**12), 10**12),
+            "flag": rng.random() < 0.5,
+            "nested": {"z": None, "a": [text, 1]},
+        }
         link = dataclasses.replace(link_of(_case(2)[1]), data=data)
         assert canonical(link) == canonical_json.slow(canonical_doc(link))
     # Only the slow form takes what orjson refuses, and gives the defined bytes.

@@ -22,36 +22,63 @@ from shared.events import (
     CaseStarted,
     ComplaintFiled,
     Envelope,
+    EventData,
     ReplyDue,
 )
 
 T = dt.datetime(2026, 3, 1, 9, 30, tzinfo=dt.UTC)
 BKK = dt.timezone(dt.timedelta(hours=7))
-PAYLOADS = [
-    ComplaintFiled(tracking_no="5001-2569-0000001", channel=ChannelCode.line,
-                   category=CategoryCode.land,
-                   province_code="50", district_code="5001", subdistrict_code="500101",
-                   received_at=T, recorded_at=T, anonymous=False),
+PAYLOADS: list[EventData] = [
+    ComplaintFiled(
+        tracking_no="5001-2569-0000001",
+        channel=ChannelCode.line,
+        category=CategoryCode.land,
+        province_code="50",
+        district_code="5001",
+        subdistrict_code="500101",
+        received_at=T,
+        recorded_at=T,
+        anonymous=False,
+    ),
     CaseAccepted(actor="o1", note="รับเรื่อง"),
     CaseRejected(actor="o1", reason="not ours"),
     CaseStarted(actor="o1"),
-    CaseForwarded(actor="o1", agency="อบต.", agency_code="6501",
-                  reply_due=ReplyDue(date=dt.date(2026, 4, 1), days=31)),
+    CaseForwarded(
+        actor="o1",
+        agency="อบต.",
+        agency_code="6501",
+        reply_due=ReplyDue(date=dt.date(2026, 4, 1), days=31),
+    ),
     CaseClosed(actor="o1", reason=ClosureReason.resolved),
     CaseReopened(actor="o1"),
 ]
 
 
-def _env(payload: object, version: int, at: dt.datetime = T, cid: str | None = "c-1") -> Envelope:
-    return Envelope(event_id=uuid.uuid4(), complaint_id=uuid.uuid4(), version=version,
-                    source="/damrong/test", occurred_at=at, recorded_at=at,
-                    correlation_id=cid, data=payload)  # type: ignore[arg-type]
+def _env(
+    payload: EventData, version: int, at: dt.datetime = T, cid: str | None = "c-1"
+) -> Envelope:
+    return Envelope(
+        event_id=uuid.uuid4(),
+        complaint_id=uuid.uuid4(),
+        version=version,
+        source="/damrong/test",
+        occurred_at=at,
+        recorded_at=at,
+        correlation_id=cid,
+        data=payload,
+    )
 
 
 @pytest.mark.parametrize("payload", PAYLOADS, ids=lambda p: p.kind)
-def test_round_trip_and_cloudevents_reads_the_same_event(payload: object) -> None:
-    env = seal(_env(payload, 1 if isinstance(payload, ComplaintFiled) else 3,
-                    at=dt.datetime(2026, 3, 1, 16, 30, tzinfo=BKK)), GENESIS)
+def test_round_trip_and_cloudevents_reads_the_same_event(payload: EventData) -> None:
+    env = seal(
+        _env(
+            payload,
+            1 if isinstance(payload, ComplaintFiled) else 3,
+            at=dt.datetime(2026, 3, 1, 16, 30, tzinfo=BKK),
+        ),
+        GENESIS,
+    )
     key, headers, value = to_record(env)
     assert key == str(env.complaint_id).encode()
     assert from_record(headers, value) == env
@@ -82,10 +109,23 @@ def _good() -> tuple[dict[str, bytes], bytes]:
     return dict(headers), value
 
 
-@pytest.mark.parametrize("defect", [
-    "no_specversion", "old_specversion", "no_id", "foreign_type", "unknown_version",
-    "xml", "bad_json", "json_list", "extra_field", "version_zero", "bad_uuid", "bad_time",
-])
+@pytest.mark.parametrize(
+    "defect",
+    [
+        "no_specversion",
+        "old_specversion",
+        "no_id",
+        "foreign_type",
+        "unknown_version",
+        "xml",
+        "bad_json",
+        "json_list",
+        "extra_field",
+        "version_zero",
+        "bad_uuid",
+        "bad_time",
+    ],
+)
 def test_defective_records_are_decode_errors(defect: str) -> None:
     hdrs, value = _good()
     match defect:
@@ -129,8 +169,12 @@ def test_a_v1_forwarded_record_is_upcast_and_verifies_as_written() -> None:
     hdrs["ce_prevhash"] = GENESIS.encode()
     hdrs["ce_hash"] = compute_hash(dataclasses.replace(link, prev_hash=GENESIS)).encode()
     env = from_record(list(hdrs.items()), value)
-    assert env.data == CaseForwarded(actor="o1", agency="PEA", agency_code=None,
-                                     reply_due=ReplyDue(date=dt.date(2026, 3, 16), days=14))
+    assert env.data == CaseForwarded(
+        actor="o1",
+        agency="PEA",
+        agency_code=None,
+        reply_due=ReplyDue(date=dt.date(2026, 3, 16), days=14),
+    )
     written = link_from_record(list(hdrs.items()), value)
     assert written.type.endswith(".v1") and written.data["due_date"] == "2026-03-16"
     assert compute_hash(written) == env.hash

@@ -30,12 +30,12 @@ def test_each_publisher_gets_its_own_key_and_everyone_the_public_ones(tmp_path: 
     assert service_event_env("status", {}, tmp_path) == envs["status"]
 
 
-def test_readers_use_the_data_dirs_keys_unless_the_environment_sets_them(
-        tmp_path: Path) -> None:
+def test_readers_use_the_data_dirs_keys_unless_the_environment_sets_them(tmp_path: Path) -> None:
     assert reader_settings({}, tmp_path) == {}  # nothing generated yet: nothing to read
     env = service_event_env("kpi", {}, tmp_path)
     assert reader_settings({}, tmp_path) == {
-        "event_public_keys": json.loads(env["EVENT_PUBLIC_KEYS"])}
+        "event_public_keys": json.loads(env["EVENT_PUBLIC_KEYS"])
+    }
     configured = {"EVENT_PUBLIC_KEYS": '{"/a": "b"}'}
     assert reader_settings(configured, tmp_path) == {}
     assert service_event_env("intake", configured, tmp_path) == {}

@@ -18,13 +18,44 @@ def pg(sqlstate: str) -> asyncpg.PostgresError:
     return exc
 
 
-TRANSIENT_CODES = ["08000", "08003", "08006", "08P01", "57P01", "57P02", "57P03", "57P05",
-                   "25P03", "40001", "40003", "40P01", "55P03", "57014", "53000", "53100",
-                   "53200", "53300", "53400"]
+TRANSIENT_CODES = [
+    "08000",
+    "08003",
+    "08006",
+    "08P01",
+    "57P01",
+    "57P02",
+    "57P03",
+    "57P05",
+    "25P03",
+    "40001",
+    "40003",
+    "40P01",
+    "55P03",
+    "57014",
+    "53000",
+    "53100",
+    "53200",
+    "53300",
+    "53400",
+]
 # Bugs or refusals no retry changes: a constraint, a type, a missing table or column, a
 # syntax error, an integrity violation at commit, a raised exception, a division by zero.
-PERMANENT_CODES = ["23505", "23503", "23514", "22001", "22P02", "42P01", "42703", "42601",
-                   "40002", "P0001", "22012", "XX000", "0A000"]
+PERMANENT_CODES = [
+    "23505",
+    "23503",
+    "23514",
+    "22001",
+    "22P02",
+    "42P01",
+    "42703",
+    "42601",
+    "40002",
+    "P0001",
+    "22012",
+    "XX000",
+    "0A000",
+]
 
 
 @pytest.mark.parametrize("code", TRANSIENT_CODES)
@@ -49,10 +80,12 @@ def test_asyncpg_named_classes() -> None:
     assert is_transient(exc.TooManyConnectionsError("t"))
     assert is_transient(exc.DiskFullError("f"))
     assert is_transient(exc.ConnectionDoesNotExistError("gone"))
-    assert is_transient(exc.InterfaceError("cannot perform operation: another operation is "
-                                           "in progress"))
-    assert is_transient(exc.InternalClientError("cannot switch to state 15; another "
-                                                "operation (2) is in progress"))
+    assert is_transient(
+        exc.InterfaceError("cannot perform operation: another operation is in progress")
+    )
+    assert is_transient(
+        exc.InternalClientError("cannot switch to state 15; another operation (2) is in progress")
+    )
     assert is_transient(exc.OutdatedSchemaCacheError("stale"))
     # A cached plan invalidated by a schema change: asyncpg says retry the transaction.
     assert is_transient(exc.InvalidCachedStatementError("cached plan must not change"))
@@ -82,8 +115,14 @@ def test_broker_errors() -> None:
 
 
 def test_bugs_are_not_transient() -> None:
-    for exc in (KeyError("k"), ValueError("v"), TypeError("t"), AssertionError(),
-                RuntimeError("r"), ZeroDivisionError()):
+    for exc in (
+        KeyError("k"),
+        ValueError("v"),
+        TypeError("t"),
+        AssertionError(),
+        RuntimeError("r"),
+        ZeroDivisionError(),
+    ):
         assert not is_transient(exc)
 
 

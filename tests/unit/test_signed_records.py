@@ -36,8 +36,15 @@ STATUS = PUBLISHERS["status"]
 
 
 def _event(source: str = STATUS, note: str = "n") -> Envelope:
-    return Envelope(event_id=uuid.uuid4(), complaint_id=uuid.uuid4(), version=2, source=source,
-                    occurred_at=NOW, recorded_at=NOW, data=CaseAccepted(actor="a", note=note))
+    return Envelope(
+        event_id=uuid.uuid4(),
+        complaint_id=uuid.uuid4(),
+        version=2,
+        source=source,
+        occurred_at=NOW,
+        recorded_at=NOW,
+        data=CaseAccepted(actor="a", note=note),
+    )
 
 
 def _signed(env: Envelope) -> tuple[list[tuple[str, bytes]], bytes]:
@@ -68,15 +75,22 @@ def test_each_forgery_is_refused_with_its_reason() -> None:
     other = orjson.dumps({**orjson.loads(value), "note": "other"})
     stranger = RecordSigner(STATUS, new_private_key()).sign(bare, value)
     # Intake's genuine key over this very content: not status's, so not status's event.
-    by_intake = [*bare, (SIGNATURE_HEADER, Signer(PRIVATE_KEYS[PUBLISHERS["intake"]]).sign(
-        compute_hash(link_of(env))))]
+    by_intake = [
+        *bare,
+        (
+            SIGNATURE_HEADER,
+            Signer(PRIVATE_KEYS[PUBLISHERS["intake"]]).sign(compute_hash(link_of(env))),
+        ),
+    ]
     cases = [
         ((bare, value), "bad signature: unsigned"),
         ((stranger, value), f"bad signature: not signed by {STATUS}'s key over this content"),
         ((by_intake, value), f"bad signature: not signed by {STATUS}'s key"),
         ((headers, other), "bad signature: not signed by"),  # unchained: the signature says
-        ((chained_headers, chained_value.replace(b'"n"', b'"x"')),
-         "content does not match its hash"),
+        (
+            (chained_headers, chained_value.replace(b'"n"', b'"x"')),
+            "content does not match its hash",
+        ),
     ]
     for (h, v), reason in cases:
         with pytest.raises(Forged, match=reason.replace("'", ".")):
@@ -88,8 +102,9 @@ def test_an_unknown_source_or_type_or_a_naive_time_is_refused() -> None:
     with pytest.raises(Forged, match="no public key for source '/nobody'"):
         VERIFIER.check(RecordSigner("/nobody", new_private_key()).sign(h, v), v)
     headers, value = _signed(_event())
-    unknown = [(k, b"th.go.dopa.damrong.case.teleported.v1" if k == "ce_type" else v)
-               for k, v in headers]
+    unknown = [
+        (k, b"th.go.dopa.damrong.case.teleported.v1" if k == "ce_type" else v) for k, v in headers
+    ]
     with pytest.raises(DecodeError, match="teleported"):
         VERIFIER.check(unknown, value)
     naive = [(k, b"2026-01-05T03:00:00" if k == "ce_time" else v) for k, v in headers]
@@ -116,16 +131,23 @@ def test_missing_or_mismatched_keys_refuse_with_a_clear_message() -> None:
         verifier_from_settings(_settings(event_public_keys={"/x": "nope"}))
     with pytest.raises(SigningNotConfigured, match="EVENT_SIGNING_KEY is not set"):
         signer_from_settings(_settings(event_public_keys=PUBLIC_KEYS), STATUS)
-    swapped = _settings(event_public_keys=PUBLIC_KEYS,
-                        event_signing_key=SecretStr(PRIVATE_KEYS[PUBLISHERS["intake"]]))
+    swapped = _settings(
+        event_public_keys=PUBLIC_KEYS,
+        event_signing_key=SecretStr(PRIVATE_KEYS[PUBLISHERS["intake"]]),
+    )
     with pytest.raises(SigningNotConfigured, match="not the private key of /damrong/status"):
         signer_from_settings(swapped, STATUS)
     with pytest.raises(SigningNotConfigured, match="no key for /damrong/status"):
-        signer_from_settings(_settings(event_public_keys={"/a": PUBLIC_KEYS["/test"]},
-                                       event_signing_key=SecretStr(PRIVATE_KEYS[STATUS])),
-                             STATUS)
-    good = _settings(event_public_keys=PUBLIC_KEYS,
-                     event_signing_key=SecretStr(PRIVATE_KEYS[STATUS]))
+        signer_from_settings(
+            _settings(
+                event_public_keys={"/a": PUBLIC_KEYS["/test"]},
+                event_signing_key=SecretStr(PRIVATE_KEYS[STATUS]),
+            ),
+            STATUS,
+        )
+    good = _settings(
+        event_public_keys=PUBLIC_KEYS, event_signing_key=SecretStr(PRIVATE_KEYS[STATUS])
+    )
     assert signer_from_settings(good, STATUS).source == STATUS
 
 
@@ -140,8 +162,9 @@ def test_a_service_key_signs_only_the_events_that_service_publishes() -> None:
     # Intake's genuine key cannot close a case, nor status's file a complaint.
     closing = _event(PUBLISHERS["intake"])
     _key, headers, value = to_record(closing)
-    with pytest.raises(Forged,
-                       match=re.escape("/damrong/intake may not publish case.accepted events")):
+    with pytest.raises(
+        Forged, match=re.escape("/damrong/intake may not publish case.accepted events")
+    ):
         VERIFIER.check(signer(PUBLISHERS["intake"]).sign(headers, value), value)
     assert may_publish("/damrong/status", "case.closed")
     assert not may_publish("/damrong/status", "complaint.filed")

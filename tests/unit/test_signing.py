@@ -10,8 +10,9 @@ import pytest
 from shared.signing import BadKey, BadSignature, Signer, Verifier, new_private_key, public_key_of
 
 INTAKE, STATUS = new_private_key(), new_private_key()
-VERIFIER = Verifier({"/damrong/intake": public_key_of(INTAKE),
-                     "/damrong/status": public_key_of(STATUS)})
+VERIFIER = Verifier(
+    {"/damrong/intake": public_key_of(INTAKE), "/damrong/status": public_key_of(STATUS)}
+)
 DIGEST = hashlib.sha256(b"an event").hexdigest()
 
 
@@ -23,18 +24,25 @@ def test_signatures_are_deterministic_so_re_feeds_publish_the_same_bytes() -> No
     assert Signer(INTAKE).sign(DIGEST) == Signer(INTAKE).sign(DIGEST)
 
 
-@pytest.mark.parametrize(("source", "signature", "reason"), [
-    ("/damrong/status", Signer(INTAKE).sign(DIGEST), "status"),  # another source key
-    ("/damrong/intake", Signer(INTAKE).sign(hashlib.sha256(b"other").hexdigest()),
-     "intake's key"),  # over other content
-    ("/damrong/intake", None, "unsigned"),
-    ("/damrong/intake", b"", "unsigned"),
-    ("/damrong/intake", b"%%% not base64", "not base64"),
-    ("/damrong/intake", base64.b64encode(b"too short"), "intake's key"),
-    ("/elsewhere", Signer(INTAKE).sign(DIGEST), "no public key"),
-])
-def test_anything_else_is_refused_with_a_reason(source: str, signature: bytes | None,
-                                                reason: str) -> None:
+@pytest.mark.parametrize(
+    ("source", "signature", "reason"),
+    [
+        ("/damrong/status", Signer(INTAKE).sign(DIGEST), "status"),  # another source key
+        (
+            "/damrong/intake",
+            Signer(INTAKE).sign(hashlib.sha256(b"other").hexdigest()),
+            "intake's key",
+        ),  # over other content
+        ("/damrong/intake", None, "unsigned"),
+        ("/damrong/intake", b"", "unsigned"),
+        ("/damrong/intake", b"%%% not base64", "not base64"),
+        ("/damrong/intake", base64.b64encode(b"too short"), "intake's key"),
+        ("/elsewhere", Signer(INTAKE).sign(DIGEST), "no public key"),
+    ],
+)
+def test_anything_else_is_refused_with_a_reason(
+    source: str, signature: bytes | None, reason: str
+) -> None:
     with pytest.raises(BadSignature, match=reason):
         VERIFIER.verify(source, DIGEST, signature)
 

@@ -29,8 +29,10 @@ def test_the_backend_is_embedded_unless_containers_are_asked_for() -> None:
 
 
 def test_embedded_isolation_is_the_topics_alone() -> None:
-    assert isolation("ab12", "embedded") == {"events_topic": "complaints.events.ab12",
-                                             "dlq_topic": "complaints.events.dlq.ab12"}
+    assert isolation("ab12", "embedded") == {
+        "events_topic": "complaints.events.ab12",
+        "dlq_topic": "complaints.events.dlq.ab12",
+    }
 
 
 def test_on_apache_kafka_each_test_has_its_own_groups_and_idempotent_producers() -> None:
@@ -50,9 +52,12 @@ def test_production_group_ids_are_unchanged_by_the_prefix_setting() -> None:
 
 
 def test_a_platform_on_shared_servers_reads_the_same_settings_from_its_environment(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    infra = {"database_url": "postgresql://postgres:pw@localhost:5432/damrong",
-             "kafka_bootstrap": "localhost:32771"}
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    infra = {
+        "database_url": "postgresql://postgres:pw@localhost:5432/damrong",
+        "kafka_bootstrap": "localhost:32771",
+    }
     env = shared_server_env(infra, "postgresql://postgres:pw@localhost:5432/t_1", "cc33")
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -62,7 +67,8 @@ def test_a_platform_on_shared_servers_reads_the_same_settings_from_its_environme
     assert settings.kafka_enable_idempotence is True
     assert settings.events_topic == "complaints.events.cc33"
     assert settings.consumer_group("status") == Settings(
-        **isolation("cc33", "containers")).consumer_group("status")
+        **isolation("cc33", "containers")
+    ).consumer_group("status")
     assert as_env({"kafka_enable_idempotence": False}) == {"KAFKA_ENABLE_IDEMPOTENCE": "false"}
 
 
@@ -79,7 +85,8 @@ def test_the_broker_advertises_the_host_address_and_its_listeners_are_declared()
 
 
 def test_without_docker_the_containers_backend_skips_saying_why(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from testcontainers.core.config import testcontainers_config
 
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-docker.sock")
@@ -101,14 +108,31 @@ def test_without_docker_the_containers_backend_skips_saying_why(
 def test_a_containers_run_without_docker_skips_instead_of_failing(tmp_path: Path) -> None:
     """The whole chain: environment -> session fixture -> every dependent test skipped
     with the reason; the embedded-only tests say why they do not run there."""
-    env = {**os.environ, "DAMRONG_TEST_BACKEND": "containers",
-           "DOCKER_HOST": f"unix://{tmp_path}/no-docker.sock",
-           "HOME": str(tmp_path)}  # no ~/.testcontainers.properties naming a Docker host
+    env = {
+        **os.environ,
+        "DAMRONG_TEST_BACKEND": "containers",
+        "DOCKER_HOST": f"unix://{tmp_path}/no-docker.sock",
+        "HOME": str(tmp_path),
+    }  # no ~/.testcontainers.properties naming a Docker host
     run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider",
-         "tests/integration/test_consumer.py", "tests/e2e/test_flow.py",
-         "tests/e2e/test_restart.py"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-rs",
+            "-p",
+            "no:cacheprovider",
+            "tests/integration/test_consumer.py",
+            "tests/e2e/test_flow.py",
+            "tests/e2e/test_restart.py",
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     out = run.stdout
     assert run.returncode == 0, out + run.stderr
     assert re.fullmatch(r"\d+ skipped in .*", out.strip().splitlines()[-1]), out
@@ -123,9 +147,14 @@ def test_make_test_runs_the_default_suite_unless_backend_is_containers() -> None
     env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
 
     def command(*args: str) -> str:
-        run = subprocess.run(["make", "--no-print-directory", "-n", "test", "PYTEST_ARGS=-x",
-                              *args], cwd=REPO, capture_output=True, text=True, timeout=30,
-                             env=env)
+        run = subprocess.run(
+            ["make", "--no-print-directory", "-n", "test", "PYTEST_ARGS=-x", *args],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env=env,
+        )
         assert run.returncode == 0, run.stderr
         return run.stdout.strip().splitlines()[-1]
 
@@ -133,7 +162,14 @@ def test_make_test_runs_the_default_suite_unless_backend_is_containers() -> None
     assert command("BACKEND=embedded") == command()
     assert command("BACKEND=containers") == (
         "DAMRONG_TEST_BACKEND=containers .venv/bin/python -m pytest -q "
-        "tests/integration tests/e2e -x")
-    wrong = subprocess.run(["make", "-n", "test", "BACKEND=dokcer"], cwd=REPO,
-                           capture_output=True, text=True, timeout=30, env=env)
+        "tests/integration tests/e2e -x"
+    )
+    wrong = subprocess.run(
+        ["make", "-n", "test", "BACKEND=dokcer"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=env,
+    )
     assert wrong.returncode != 0 and "BACKEND=dokcer" in wrong.stderr

@@ -27,8 +27,14 @@ def as_v1_record(env: Envelope) -> Record:
     """``env`` (a v2 forwarding) as v1 wrote it: v1 type and payload, its own hash."""
     assert isinstance(env.data, CaseForwarded)
     key, headers, _value = to_record(env)
-    value = orjson.dumps({"actor": env.data.actor, "note": env.data.note,
-                          "agency": env.data.agency, "due_date": env.data.due_date})
+    value = orjson.dumps(
+        {
+            "actor": env.data.actor,
+            "note": env.data.note,
+            "agency": env.data.agency,
+            "due_date": env.data.due_date,
+        }
+    )
     hdrs = dict(headers)
     hdrs["ce_type"] = b"th.go.dopa.damrong.case.forwarded.v1"
     link = link_from_record(list(hdrs.items()), value)
@@ -49,8 +55,13 @@ def _cases() -> list[list[Envelope]]:
 
 
 def _records(cases: list[list[Envelope]], mixed: bool) -> list[list[Record]]:
-    return [[as_v1_record(e) if mixed and isinstance(e.data, CaseForwarded) else to_record(e)
-             for e in case] for case in cases]
+    return [
+        [
+            as_v1_record(e) if mixed and isinstance(e.data, CaseForwarded) else to_record(e)
+            for e in case
+        ]
+        for case in cases
+    ]
 
 
 def _without_hashes(envs: list[Envelope]) -> list[dict[str, Any]]:
@@ -60,8 +71,10 @@ def _without_hashes(envs: list[Envelope]) -> list[dict[str, Any]]:
 def test_v1_and_v2_records_fold_to_the_same_case_and_kpi_state() -> None:
     cases = _cases()
     v2, mixed = _records(cases, False), _records(cases, True)
-    assert sum(r[1] != s[1] for a, b in zip(v2, mixed, strict=True)
-               for r, s in zip(a, b, strict=True)) >= 1  # a v1 one
+    assert (
+        sum(r[1] != s[1] for a, b in zip(v2, mixed, strict=True) for r, s in zip(a, b, strict=True))
+        >= 1
+    )  # a v1 one
     for v2_case, mixed_case in zip(v2, mixed, strict=True):
         v2_envs = [from_record(h, v) for _k, h, v in v2_case]
         mixed_envs = [from_record(h, v) for _k, h, v in mixed_case]
@@ -71,9 +84,13 @@ def test_v1_and_v2_records_fold_to_the_same_case_and_kpi_state() -> None:
         verifier = RecordVerifier(PUBLIC_KEYS)
         v2_facts = [_decode(sign(h, v), v, verifier) for _k, h, v in v2_case]
         assert [_decode(sign(h, v), v, verifier) for _k, h, v in mixed_case] == v2_facts
-        assert (kpi.catch_up(None, [f for f, _ in v2_facts])
-                == kpi.catch_up(None, [kpi.Fact(e.complaint_id, e.version, e.occurred_at,
-                                                e.recorded_at, e.data) for e in mixed_envs]))
+        assert kpi.catch_up(None, [f for f, _ in v2_facts]) == kpi.catch_up(
+            None,
+            [
+                kpi.Fact(e.complaint_id, e.version, e.occurred_at, e.recorded_at, e.data)
+                for e in mixed_envs
+            ],
+        )
 
 
 def test_the_v1_days_are_counted_from_the_forwarding_date_in_bangkok() -> None:

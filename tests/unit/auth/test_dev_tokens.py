@@ -28,22 +28,48 @@ def test_an_explicit_secret_or_public_key_wins(tmp_path: Path) -> None:
     assert not secret_path(tmp_path).exists()
 
 
-def test_damrong_token_issues_what_the_services_accept(tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("AUTH_JWT_SECRET", "AUTH_PUBLIC_KEY", "AUTH_PUBLIC_KEY_FILE", "AUTH_ISSUER",
-                 "AUTH_AUDIENCE"):
+def test_damrong_token_issues_what_the_services_accept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in (
+        "AUTH_JWT_SECRET",
+        "AUTH_PUBLIC_KEY",
+        "AUTH_PUBLIC_KEY_FILE",
+        "AUTH_ISSUER",
+        "AUTH_AUDIENCE",
+    ):
         monkeypatch.delenv(name, raising=False)
     runner = CliRunner()
     missing = runner.invoke(app, ["token", "--data-dir", str(tmp_path)])
     assert missing.exit_code == 2 and "damrong up" in missing.output
     secret = load_or_create_secret(tmp_path)
-    result = runner.invoke(app, ["token", "--data-dir", str(tmp_path), "--role",
-                                 "district_officer", "--district", "5001", "--grant",
-                                 "pii_reader", "--ttl", "30m", "--subject", "o-1"])
+    result = runner.invoke(
+        app,
+        [
+            "token",
+            "--data-dir",
+            str(tmp_path),
+            "--role",
+            "district_officer",
+            "--district",
+            "5001",
+            "--grant",
+            "pii_reader",
+            "--ttl",
+            "30m",
+            "--subject",
+            "o-1",
+        ],
+    )
     assert result.exit_code == 0, result.output
-    principal = TokenVerifier(issuer="damrong", audience="damrong",
-                              secret=secret).verify(result.output.strip())
+    principal = TokenVerifier(issuer="damrong", audience="damrong", secret=secret).verify(
+        result.output.strip()
+    )
     assert (principal.subject, principal.role, principal.district_code, principal.grants) == (
-        "o-1", Role.district_officer, "5001", frozenset({Grant.pii_reader}))
+        "o-1",
+        Role.district_officer,
+        "5001",
+        frozenset({Grant.pii_reader}),
+    )
     bad = runner.invoke(app, ["token", "--data-dir", str(tmp_path), "--role", "channel"])
     assert bad.exit_code == 2 and "channel" in bad.output

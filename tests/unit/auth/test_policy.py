@@ -29,43 +29,45 @@ from shared.auth.principal import (
 from tests.unit.auth.principals import ADMIN, AUDITOR, DISTRICT, LINE, NATIONAL, PROVINCE
 
 Op = Operation
-CHIANG_MAI = Area("50", "5001", "walk_in")      # district 5001, province 50
-SAN_SAI = Area("50", "5004", "line")           # same province, another district
-BANGKOK = Area("10", "1001", "line")           # another province
+CHIANG_MAI = Area("50", "5001", "walk_in")  # district 5001, province 50
+SAN_SAI = Area("50", "5004", "line")  # same province, another district
+BANGKOK = Area("10", "1001", "line")  # another province
 
 
-
-@pytest.mark.parametrize(("who", "op", "area", "expected"), [
-    # channel systems file for their channel only, and do nothing else
-    (LINE, Op.file, SAN_SAI, Decision.allow),
-    (LINE, Op.file, CHIANG_MAI, Decision.forbidden),
-    (LINE, Op.read_case, SAN_SAI, Decision.forbidden),
-    (LINE, Op.reference, None, Decision.allow),
-    # a district officer: its district only; reads elsewhere look like missing cases
-    (DISTRICT, Op.file, CHIANG_MAI, Decision.allow),
-    (DISTRICT, Op.file, SAN_SAI, Decision.forbidden),
-    (DISTRICT, Op.transition, SAN_SAI, Decision.forbidden),
-    (DISTRICT, Op.read_case, CHIANG_MAI, Decision.allow),
-    (DISTRICT, Op.read_case, SAN_SAI, Decision.not_found),
-    (DISTRICT, Op.audit, None, Decision.forbidden),
-    # a provincial officer: reads and moves its province's cases, files nothing
-    (PROVINCE, Op.transition, SAN_SAI, Decision.allow),
-    (PROVINCE, Op.transition, BANGKOK, Decision.forbidden),
-    (PROVINCE, Op.read_case, BANGKOK, Decision.not_found),
-    (PROVINCE, Op.file, CHIANG_MAI, Decision.forbidden),
-    (PROVINCE, Op.import_, None, Decision.forbidden),
-    # national supervisors and auditors read everything and write nothing
-    (NATIONAL, Op.read_case, BANGKOK, Decision.allow),
-    (NATIONAL, Op.read_kpi, None, Decision.allow),
-    (NATIONAL, Op.transition, BANGKOK, Decision.forbidden),
-    (NATIONAL, Op.audit, None, Decision.forbidden),
-    (AUDITOR, Op.read_case, BANGKOK, Decision.allow),
-    (AUDITOR, Op.audit, None, Decision.allow),
-    (AUDITOR, Op.file, BANGKOK, Decision.forbidden),
-    (AUDITOR, Op.transition, BANGKOK, Decision.forbidden),
-    # the embedded default's admin does everything
-    *[(ADMIN, op, BANGKOK, Decision.allow) for op in Operation],
-])
+@pytest.mark.parametrize(
+    ("who", "op", "area", "expected"),
+    [
+        # channel systems file for their channel only, and do nothing else
+        (LINE, Op.file, SAN_SAI, Decision.allow),
+        (LINE, Op.file, CHIANG_MAI, Decision.forbidden),
+        (LINE, Op.read_case, SAN_SAI, Decision.forbidden),
+        (LINE, Op.reference, None, Decision.allow),
+        # a district officer: its district only; reads elsewhere look like missing cases
+        (DISTRICT, Op.file, CHIANG_MAI, Decision.allow),
+        (DISTRICT, Op.file, SAN_SAI, Decision.forbidden),
+        (DISTRICT, Op.transition, SAN_SAI, Decision.forbidden),
+        (DISTRICT, Op.read_case, CHIANG_MAI, Decision.allow),
+        (DISTRICT, Op.read_case, SAN_SAI, Decision.not_found),
+        (DISTRICT, Op.audit, None, Decision.forbidden),
+        # a provincial officer: reads and moves its province's cases, files nothing
+        (PROVINCE, Op.transition, SAN_SAI, Decision.allow),
+        (PROVINCE, Op.transition, BANGKOK, Decision.forbidden),
+        (PROVINCE, Op.read_case, BANGKOK, Decision.not_found),
+        (PROVINCE, Op.file, CHIANG_MAI, Decision.forbidden),
+        (PROVINCE, Op.import_, None, Decision.forbidden),
+        # national supervisors and auditors read everything and write nothing
+        (NATIONAL, Op.read_case, BANGKOK, Decision.allow),
+        (NATIONAL, Op.read_kpi, None, Decision.allow),
+        (NATIONAL, Op.transition, BANGKOK, Decision.forbidden),
+        (NATIONAL, Op.audit, None, Decision.forbidden),
+        (AUDITOR, Op.read_case, BANGKOK, Decision.allow),
+        (AUDITOR, Op.audit, None, Decision.allow),
+        (AUDITOR, Op.file, BANGKOK, Decision.forbidden),
+        (AUDITOR, Op.transition, BANGKOK, Decision.forbidden),
+        # the embedded default's admin does everything
+        *[(ADMIN, op, BANGKOK, Decision.allow) for op in Operation],
+    ],
+)
 def test_decide(who: Principal, op: Operation, area: Area | None, expected: Decision) -> None:
     assert decide(who, op, area) is expected
 
@@ -100,29 +102,38 @@ def test_personal_data_and_imports() -> None:
 
 
 def test_principal_from_claims() -> None:
-    p = principal_from_claims({"sub": "o-1", "role": "district_officer",
-                               "district_code": "5001", "grants": ["pii_reader"]})
+    p = principal_from_claims(
+        {
+            "sub": "o-1",
+            "role": "district_officer",
+            "district_code": "5001",
+            "grants": ["pii_reader"],
+        }
+    )
     assert (p.province_code, p.grants) == ("50", frozenset({Grant.pii_reader}))
     assert principal_from_claims(p.claims()) == p
     assert principal_from_claims(LINE.claims()) == LINE
 
 
-@pytest.mark.parametrize("claims", [
-    {"sub": "x"},                                                        # no role
-    {"sub": "x", "role": "janitor"},                                     # unknown role
-    {"sub": "", "role": "admin"},                                        # empty subject
-    {"sub": "x", "role": "district_officer"},                            # no district
-    {"sub": "x", "role": "district_officer", "district_code": "50"},     # not a district
-    {"sub": "x", "role": "district_officer", "district_code": "5001", "province_code": "10"},
-    {"sub": "x", "role": "provincial_officer"},                          # no province
-    {"sub": "x", "role": "channel"},                                     # no channel
-    {"sub": "x", "role": "channel", "channel": "pigeon"},                # unknown channel
-    {"sub": "x", "role": "admin", "channel": "line"},                    # channel on a person
-    {"sub": "x", "role": "auditor", "district_code": "5001"},            # scope on auditor
-    {"sub": "x", "role": "auditor", "grants": ["root"]},                 # unknown grant
-    {"sub": "x", "role": "auditor", "grants": "pii_reader"},             # not a list
-    {"sub": 7, "role": "admin"},                                         # not a string
-])
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"sub": "x"},  # no role
+        {"sub": "x", "role": "janitor"},  # unknown role
+        {"sub": "", "role": "admin"},  # empty subject
+        {"sub": "x", "role": "district_officer"},  # no district
+        {"sub": "x", "role": "district_officer", "district_code": "50"},  # not a district
+        {"sub": "x", "role": "district_officer", "district_code": "5001", "province_code": "10"},
+        {"sub": "x", "role": "provincial_officer"},  # no province
+        {"sub": "x", "role": "channel"},  # no channel
+        {"sub": "x", "role": "channel", "channel": "pigeon"},  # unknown channel
+        {"sub": "x", "role": "admin", "channel": "line"},  # channel on a person
+        {"sub": "x", "role": "auditor", "district_code": "5001"},  # scope on auditor
+        {"sub": "x", "role": "auditor", "grants": ["root"]},  # unknown grant
+        {"sub": "x", "role": "auditor", "grants": "pii_reader"},  # not a list
+        {"sub": 7, "role": "admin"},  # not a string
+    ],
+)
 def test_bad_claims_are_refused(claims: dict[str, object]) -> None:
     with pytest.raises(InvalidClaims):
         principal_from_claims(claims)
@@ -138,5 +149,12 @@ def test_policy_core_is_pure(module: object) -> None:
             roots |= {a.name.split(".")[0] for a in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module:
             roots.add(node.module.split(".")[0])
-    assert roots <= {"__future__", "collections", "dataclasses", "enum", "re", "typing",
-                     "shared"}, roots
+    assert roots <= {
+        "__future__",
+        "collections",
+        "dataclasses",
+        "enum",
+        "re",
+        "typing",
+        "shared",
+    }, roots

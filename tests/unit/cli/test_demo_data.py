@@ -41,5 +41,6 @@ def test_channels_and_categories_are_mixed() -> None:
 
 def test_generated_national_ids_pass_the_checksum() -> None:
     import random
+
     rng = random.Random(5)
     assert all(pin.is_valid(national_id(rng)) for _ in range(500))

@@ -19,19 +19,41 @@ AT = dt.datetime(2026, 1, 5, 3, tzinfo=dt.UTC)  # 10:00 in Bangkok
 BANGKOK = dt.timezone(dt.timedelta(hours=7))
 
 
-def _letter(record: tuple[bytes, list[tuple[str, bytes]], bytes], *, group: str = "g-status",
-            error: str = "refused", partition: int = 0, offset: int = 0,
-            at: dt.datetime = AT) -> DeadLetter:
+def _letter(
+    record: tuple[bytes, list[tuple[str, bytes]], bytes],
+    *,
+    group: str = "g-status",
+    error: str = "refused",
+    partition: int = 0,
+    offset: int = 0,
+    at: dt.datetime = AT,
+) -> DeadLetter:
     key, headers, value = record
-    return DeadLetter(partition, offset, at, key, value, (
-        *headers, ("dlq_error", error.encode()), ("dlq_group", group.encode()),
-        ("dlq_origin", b"complaints.events/0/7")))
+    return DeadLetter(
+        partition,
+        offset,
+        at,
+        key,
+        value,
+        (
+            *headers,
+            ("dlq_error", error.encode()),
+            ("dlq_group", group.encode()),
+            ("dlq_origin", b"complaints.events/0/7"),
+        ),
+    )
 
 
 def _event() -> Envelope:
-    return Envelope(event_id=uuid.uuid4(), complaint_id=uuid.uuid4(), version=2,
-                    source="/test", occurred_at=AT, recorded_at=AT,
-                    data=CaseAccepted(actor="t", note="n"))
+    return Envelope(
+        event_id=uuid.uuid4(),
+        complaint_id=uuid.uuid4(),
+        version=2,
+        source="/test",
+        occurred_at=AT,
+        recorded_at=AT,
+        data=CaseAccepted(actor="t", note="n"),
+    )
 
 
 def test_positions() -> None:
@@ -48,7 +70,8 @@ def test_positions() -> None:
 def test_times_without_a_zone_are_bangkok_and_a_date_spans_its_day() -> None:
     assert parse_moment("2026-01-05") == dt.datetime(2026, 1, 5, tzinfo=BANGKOK)
     assert parse_moment("2026-01-05", end=True) == dt.datetime(
-        2026, 1, 5, 23, 59, 59, 999999, tzinfo=BANGKOK)
+        2026, 1, 5, 23, 59, 59, 999999, tzinfo=BANGKOK
+    )
     assert parse_moment("2026-01-05T10:00") == AT
     assert parse_moment("2026-01-05T03:00Z") == AT
     with pytest.raises(ValueError, match="not a date or time"):
@@ -59,25 +82,40 @@ def test_filters_all_hold() -> None:
     env = _event()
     letter = _letter(signed_record(env), error="Agency unknown")
     assert Filters().admits(letter)
-    assert Filters(error="agency UNKNOWN", case=env.complaint_id, group="g-status",
-                   since=parse_moment("2026-01-05"), until=parse_moment("2026-01-05", end=True)
-                   ).admits(letter)
-    for other in (Filters(error="timeout"), Filters(case=uuid.uuid4()), Filters(group="g-kpi"),
-                  Filters(since=parse_moment("2026-01-06")),
-                  Filters(until=parse_moment("2026-01-04", end=True)),
-                  Filters(positions=(Position(1, 0),))):
+    assert Filters(
+        error="agency UNKNOWN",
+        case=env.complaint_id,
+        group="g-status",
+        since=parse_moment("2026-01-05"),
+        until=parse_moment("2026-01-05", end=True),
+    ).admits(letter)
+    for other in (
+        Filters(error="timeout"),
+        Filters(case=uuid.uuid4()),
+        Filters(group="g-kpi"),
+        Filters(since=parse_moment("2026-01-06")),
+        Filters(until=parse_moment("2026-01-04", end=True)),
+        Filters(positions=(Position(1, 0),)),
+    ):
         assert not other.admits(letter), other
 
 
 def test_the_plan_sends_each_record_once_and_names_what_will_come_back() -> None:
     genuine, unsigned = signed_record(_event()), to_record(_event())
     junk: tuple[bytes, list[tuple[str, bytes]], bytes] = (b"k", [], b"not an event")
-    letters = [_letter(genuine, group="g-status"), _letter(unsigned),
-               _letter(genuine, group="g-kpi", offset=1), _letter(junk),
-               _letter(unsigned, group="g-kpi", error="again", offset=2)]
+    letters = [
+        _letter(genuine, group="g-status"),
+        _letter(unsigned),
+        _letter(genuine, group="g-kpi", offset=1),
+        _letter(junk),
+        _letter(unsigned, group="g-kpi", error="again", offset=2),
+    ]
     planned = plan(letters, RecordVerifier(PUBLIC_KEYS))
     assert [(p.letter, len(p.copies)) for p in planned] == [
-        (letters[0], 2), (letters[1], 2), (letters[3], 1)]
+        (letters[0], 2),
+        (letters[1], 2),
+        (letters[3], 1),
+    ]
     assert planned[0].problem is None
     assert planned[1].problem == "bad signature: unsigned"
     assert "not a CloudEvents 1.0 record" in (planned[2].problem or "")
@@ -92,5 +130,4 @@ def test_a_list_line_is_one_line_whatever_the_error_holds() -> None:
     line = list_line(_letter(signed_record(env), error="first\nsecond"))
     assert "\n" not in line and line.endswith("first\\nsecond")
     assert f"{env.complaint_id}  case.accepted.v1  v2" in line
-    assert line.startswith("0/0  2026-01-05T10:00:00.000+07:00  g-status  "
-                           "complaints.events/0/7  ")
+    assert line.startswith("0/0  2026-01-05T10:00:00.000+07:00  g-status  complaints.events/0/7  ")

@@ -15,18 +15,36 @@ from shared.codes import CategoryCode, ChannelCode, ClosureReason
 from shared.thai_calendar import BANGKOK
 
 
-@pytest.mark.parametrize(("header", "field"), [
-    ("ช่องทาง", "channel"), ("Channel", "channel"), ("อำเภอ", "district_code"),
-    ("รหัสอำเภอ", "district_code"), ("district_code", "district_code"),
-    ("ตำบล", "subdistrict_code"), ("ประเภทเรื่อง", "category"), ("CATEGORY", "category"),
-    ("เรื่อง", "subject"), ("รายละเอียด", "description"), ("วันที่รับเรื่อง", "received_at"),
-    ("received_date", "received_at"), ("Received At", "received_at"),
-    ("เลขที่หนังสือ", "letter_no"), ("ชื่อผู้ร้อง", "name"), ("ชื่อ-สกุล", "name"),
-    ("เลขประจำตัวประชาชน", "national_id"), ("โทรศัพท์", "phone"),
-    ("ไม่ประสงค์ออกนาม", "anonymous"), ("สถานะ", "status"), ("วันที่ยุติเรื่อง", "closed_at"),
-    ("ผลการยุติเรื่อง", "closure_reason"), ("ช่องทาง (channel)", "channel"),
-    ("Subject (เรื่อง)", "subject"), (" *อำเภอ* ", "district_code"),
-])
+@pytest.mark.parametrize(
+    ("header", "field"),
+    [
+        ("ช่องทาง", "channel"),
+        ("Channel", "channel"),
+        ("อำเภอ", "district_code"),
+        ("รหัสอำเภอ", "district_code"),
+        ("district_code", "district_code"),
+        ("ตำบล", "subdistrict_code"),
+        ("ประเภทเรื่อง", "category"),
+        ("CATEGORY", "category"),
+        ("เรื่อง", "subject"),
+        ("รายละเอียด", "description"),
+        ("วันที่รับเรื่อง", "received_at"),
+        ("received_date", "received_at"),
+        ("Received At", "received_at"),
+        ("เลขที่หนังสือ", "letter_no"),
+        ("ชื่อผู้ร้อง", "name"),
+        ("ชื่อ-สกุล", "name"),
+        ("เลขประจำตัวประชาชน", "national_id"),
+        ("โทรศัพท์", "phone"),
+        ("ไม่ประสงค์ออกนาม", "anonymous"),
+        ("สถานะ", "status"),
+        ("วันที่ยุติเรื่อง", "closed_at"),
+        ("ผลการยุติเรื่อง", "closure_reason"),
+        ("ช่องทาง (channel)", "channel"),
+        ("Subject (เรื่อง)", "subject"),
+        (" *อำเภอ* ", "district_code"),
+    ],
+)
 def test_headers_in_thai_or_english_map_to_fields(header: str, field: str) -> None:
     assert headers.field_of(header) == field
 
@@ -43,61 +61,69 @@ def _bkk(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> dt.
     return dt.datetime(year, month, day, hour, minute, tzinfo=BANGKOK)
 
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    ("15/10/2567", _bkk(2024, 10, 15)),           # BE, dd/mm/yyyy
-    ("15/10/2024", _bkk(2024, 10, 15)),           # CE
-    ("๑๕/๑๐/๒๕๖๗", _bkk(2024, 10, 15)),           # Thai digits
-    ("5-1-2568", _bkk(2025, 1, 5)),
-    ("2567-10-15", _bkk(2024, 10, 15)),           # ISO with a BE year
-    ("2024-10-15T09:30", _bkk(2024, 10, 15, 9, 30)),
-    ("2024-10-15T02:30:00Z", dt.datetime(2024, 10, 15, 2, 30, tzinfo=dt.UTC)),
-    ("15/10/2567 13.45 น.", _bkk(2024, 10, 15, 13, 45)),
-    ("1 ต.ค. 2567", _bkk(2024, 10, 1)),
-    ("๑ ตุลาคม พ.ศ. ๒๕๖๗", _bkk(2024, 10, 1)),
-    ("29 ก.พ. 2567", _bkk(2024, 2, 29)),          # BE 2567 = CE 2024, a leap year
-    ("1 Oct 2024", _bkk(2024, 10, 1)),
-    (dt.date(2024, 10, 15), _bkk(2024, 10, 15)),  # Excel date cell
-    (dt.datetime(2567, 10, 15, 8, 0), _bkk(2024, 10, 15, 8)),  # BE typed into a date cell
-    (45580, _bkk(2024, 10, 15)),                  # Excel serial number
-    (45580.5, _bkk(2024, 10, 15, 12)),
-])
-def test_dates_in_buddhist_era_or_ce_with_thai_digits(raw: object,
-                                                       expected: dt.datetime) -> None:
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("15/10/2567", _bkk(2024, 10, 15)),  # BE, dd/mm/yyyy
+        ("15/10/2024", _bkk(2024, 10, 15)),  # CE
+        ("๑๕/๑๐/๒๕๖๗", _bkk(2024, 10, 15)),  # Thai digits
+        ("5-1-2568", _bkk(2025, 1, 5)),
+        ("2567-10-15", _bkk(2024, 10, 15)),  # ISO with a BE year
+        ("2024-10-15T09:30", _bkk(2024, 10, 15, 9, 30)),
+        ("2024-10-15T02:30:00Z", dt.datetime(2024, 10, 15, 2, 30, tzinfo=dt.UTC)),
+        ("15/10/2567 13.45 น.", _bkk(2024, 10, 15, 13, 45)),
+        ("1 ต.ค. 2567", _bkk(2024, 10, 1)),
+        ("๑ ตุลาคม พ.ศ. ๒๕๖๗", _bkk(2024, 10, 1)),
+        ("29 ก.พ. 2567", _bkk(2024, 2, 29)),  # BE 2567 = CE 2024, a leap year
+        ("1 Oct 2024", _bkk(2024, 10, 1)),
+        (dt.date(2024, 10, 15), _bkk(2024, 10, 15)),  # Excel date cell
+        (dt.datetime(2567, 10, 15, 8, 0), _bkk(2024, 10, 15, 8)),  # BE typed into a date cell
+        (45580, _bkk(2024, 10, 15)),  # Excel serial number
+        (45580.5, _bkk(2024, 10, 15, 12)),
+    ],
+)
+def test_dates_in_buddhist_era_or_ce_with_thai_digits(raw: object, expected: dt.datetime) -> None:
     assert values.parse_moment(raw) == expected
 
 
-@pytest.mark.parametrize(("raw", "message"), [
-    ("15/10/67", "year '67' must have 4 digits"),
-    ("31/02/2567", "is not a valid date"),
-    ("15/13/2567", "is not a valid date"),
-    ("1 ตค 1500", "not a plausible date"),
-    ("1 พฤศ 2567", "unknown month"),
-    ("เมื่อวาน", "is not a date"),
-    ("", "is empty"),
-])
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("15/10/67", "year '67' must have 4 digits"),
+        ("31/02/2567", "is not a valid date"),
+        ("15/13/2567", "is not a valid date"),
+        ("1 ตค 1500", "not a plausible date"),
+        ("1 พฤศ 2567", "unknown month"),
+        ("เมื่อวาน", "is not a date"),
+        ("", "is empty"),
+    ],
+)
 def test_bad_dates_say_why(raw: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         values.parse_moment(raw)
 
 
-@pytest.mark.parametrize(("table", "raw", "code"), [
-    (values.CHANNELS, "หนังสือ", ChannelCode.letter),
-    (values.CHANNELS, "สายด่วน ๑๕๖๗", ChannelCode.hotline_1567),
-    (values.CHANNELS, "Hotline 1567", ChannelCode.hotline_1567),
-    (values.CHANNELS, "walk-in", ChannelCode.walk_in),
-    (values.CHANNELS, "LINE", ChannelCode.line),
-    (values.CHANNELS, "ไลน์", ChannelCode.line),
-    (values.CHANNELS, "pm_office_1111", ChannelCode.pm_office_1111),
-    (values.CATEGORIES, "หนี้นอกระบบ", CategoryCode.informal_debt),
-    (values.CATEGORIES, "ที่ดิน", CategoryCode.land),
-    (values.CATEGORIES, "อื่นๆ", CategoryCode.other),
-    (values.CATEGORIES, "อื่น ๆ", CategoryCode.other),
-    (values.CATEGORIES, "Informal debt", CategoryCode.informal_debt),
-    (values.CATEGORIES, "debt_collection", CategoryCode.debt_collection),
-    (values.CLOSURE_REASONS, "ไกล่เกลี่ยสำเร็จ", ClosureReason.mediated),
-    (values.CLOSURE_REASONS, "ถอนเรื่อง", ClosureReason.withdrawn),
-    (values.CLOSURE_REASONS, "Out of jurisdiction", ClosureReason.out_of_jurisdiction),
-])
+@pytest.mark.parametrize(
+    ("table", "raw", "code"),
+    [
+        (values.CHANNELS, "หนังสือ", ChannelCode.letter),
+        (values.CHANNELS, "สายด่วน ๑๕๖๗", ChannelCode.hotline_1567),
+        (values.CHANNELS, "Hotline 1567", ChannelCode.hotline_1567),
+        (values.CHANNELS, "walk-in", ChannelCode.walk_in),
+        (values.CHANNELS, "LINE", ChannelCode.line),
+        (values.CHANNELS, "ไลน์", ChannelCode.line),
+        (values.CHANNELS, "pm_office_1111", ChannelCode.pm_office_1111),
+        (values.CATEGORIES, "หนี้นอกระบบ", CategoryCode.informal_debt),
+        (values.CATEGORIES, "ที่ดิน", CategoryCode.land),
+        (values.CATEGORIES, "อื่นๆ", CategoryCode.other),
+        (values.CATEGORIES, "อื่น ๆ", CategoryCode.other),
+        (values.CATEGORIES, "Informal debt", CategoryCode.informal_debt),
+        (values.CATEGORIES, "debt_collection", CategoryCode.debt_collection),
+        (values.CLOSURE_REASONS, "ไกล่เกลี่ยสำเร็จ", ClosureReason.mediated),
+        (values.CLOSURE_REASONS, "ถอนเรื่อง", ClosureReason.withdrawn),
+        (values.CLOSURE_REASONS, "Out of jurisdiction", ClosureReason.out_of_jurisdiction),
+    ],
+)
 def test_labels_and_codes_map_to_codes(table: dict, raw: str, code: object) -> None:
     assert values.lookup(table, raw) == code
 
@@ -109,10 +135,21 @@ def test_unknown_label_maps_to_nothing_and_statuses_have_thai_names() -> None:
     assert values.STATUSES[values.match_key("ไม่รับเรื่อง")] == "rejected"
 
 
-@pytest.mark.parametrize(("raw", "flag"), [
-    ("ใช่", True), ("ไม่ใช่", False), ("Y", True), ("n", False), ("1", True), (0, False),
-    ("/", True), ("-", False), (True, True), ("ไม่ประสงค์ออกนาม", True),
-])
+@pytest.mark.parametrize(
+    ("raw", "flag"),
+    [
+        ("ใช่", True),
+        ("ไม่ใช่", False),
+        ("Y", True),
+        ("n", False),
+        ("1", True),
+        (0, False),
+        ("/", True),
+        ("-", False),
+        (True, True),
+        ("ไม่ประสงค์ออกนาม", True),
+    ],
+)
 def test_yes_no_cells(raw: object, flag: bool) -> None:
     assert values.parse_flag(raw) is flag
 
@@ -127,8 +164,10 @@ HEADER = "อำเภอ,ประเภทเรื่อง,เรื่อ�
 
 
 def test_csv_in_utf8_with_bom_or_windows_874_with_title_lines_and_blank_rows() -> None:
-    body = "ทะเบียนเรื่องร้องเรียน,,,\n" + HEADER + "5001,ที่ดิน,บุกรุก,1/10/2567\n,,,\n\n" \
+    body = (
+        "ทะเบียนเรื่องร้องเรียน,,,\n" + HEADER + "5001,ที่ดิน,บุกรุก,1/10/2567\n,,,\n\n"
         "5001,อื่นๆ,เรื่องอื่น,2/10/2567\n"
+    )
     for data in (body.encode("utf-8-sig"), body.encode("utf-8"), body.encode("cp874")):
         table = read_table(data)
         assert table.header_row == 2
@@ -147,7 +186,7 @@ def test_semicolon_csv_and_xlsx_with_date_cells() -> None:
     sheet.append([5001, "ที่ดิน", "บุกรุก", dt.date(2024, 10, 1)])
     buf = io.BytesIO()
     book.save(buf)
-    (number, row), = read_table(buf.getvalue()).rows
+    ((number, row),) = read_table(buf.getvalue()).rows
     assert number == 2 and row[0] == 5001 and row[3] == dt.datetime(2024, 10, 1)
 
 

@@ -46,8 +46,12 @@ def test_wrong_master_key_complaint_or_ref_does_not_open() -> None:
     with pytest.raises(Unreadable):  # not configured under that id
         unwrap_key(other, s.complainant_ref, s.key_id, s.wrapped_key)
     with pytest.raises(Unreadable):  # same id claimed, other key
-        unwrap_key(PiiKeys(b"x" * 32, b"h" * 32, KEYS.current_id), s.complainant_ref,
-                   s.key_id, s.wrapped_key)
+        unwrap_key(
+            PiiKeys(b"x" * 32, b"h" * 32, KEYS.current_id),
+            s.complainant_ref,
+            s.key_id,
+            s.wrapped_key,
+        )
     with pytest.raises(Unreadable):  # a wrapped key moved to another complainant
         unwrap_key(KEYS, uuid.uuid4(), s.key_id, s.wrapped_key)
     key = unwrap_key(KEYS, s.complainant_ref, s.key_id, s.wrapped_key)
@@ -93,9 +97,14 @@ def test_keys_come_from_settings_or_the_service_refuses() -> None:
     with pytest.raises(PiiNotConfigured, match="32 bytes"):
         PiiKeys.from_settings(Settings(pii_master_key=b64(b"m" * 16), pii_hash_key=b64(b"h" * 32)))
     with pytest.raises(PiiNotConfigured, match="base64"):
-        PiiKeys.from_settings(Settings(pii_master_key=SecretStr("not base64!"),
-                                       pii_hash_key=b64(b"h" * 32)))
-    keys = PiiKeys.from_settings(Settings(
-        pii_master_key=b64(b"m" * 32), pii_hash_key=b64(b"h" * 32),
-        pii_retired_master_keys=[b64(b"o" * 32)]))
+        PiiKeys.from_settings(
+            Settings(pii_master_key=SecretStr("not base64!"), pii_hash_key=b64(b"h" * 32))
+        )
+    keys = PiiKeys.from_settings(
+        Settings(
+            pii_master_key=b64(b"m" * 32),
+            pii_hash_key=b64(b"h" * 32),
+            pii_retired_master_keys=[b64(b"o" * 32)],
+        )
+    )
     assert keys == PiiKeys.of(b"m" * 32, b"h" * 32, retired=(b"o" * 32,))

@@ -21,8 +21,12 @@ GOOD_PIN = "1101700230708"
 
 def body(**overrides: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
-        "channel": "walk_in", "district_code": "5001", "subdistrict_code": "500101",
-        "category": "land", "subject": "  บุกรุกที่ดิน  ", "description": "รายละเอียด",
+        "channel": "walk_in",
+        "district_code": "5001",
+        "subdistrict_code": "500101",
+        "category": "land",
+        "subject": "  บุกรุกที่ดิน  ",
+        "description": "รายละเอียด",
         "complainant": {"anonymous": False, "name": "สมชาย ใจดี"},
     }
     data.update(overrides)
@@ -50,13 +54,25 @@ def test_good_request_is_normalised() -> None:
 
 def test_every_bad_field_is_reported_at_once() -> None:
     bad = {
-        "channel": "pigeon", "district_code": 5001, "category": "nope", "subject": " ",
-        "received_at": "yesterday", "surprise": 1,
+        "channel": "pigeon",
+        "district_code": 5001,
+        "category": "nope",
+        "subject": " ",
+        "received_at": "yesterday",
+        "surprise": 1,
         "complainant": {"anonymous": False, "national_id": "1101700230700", "phone": "12"},
     }
     assert set(errors(bad)) == {
-        "channel", "district_code", "category", "subject", "description", "received_at",
-        "surprise", "complainant.name", "complainant.national_id", "complainant.phone",
+        "channel",
+        "district_code",
+        "category",
+        "subject",
+        "description",
+        "received_at",
+        "surprise",
+        "complainant.name",
+        "complainant.national_id",
+        "complainant.phone",
     }
 
 
@@ -70,26 +86,32 @@ def test_district_must_be_a_current_dopa_code(code: str) -> None:
 
 
 def test_bangkok_khet_is_a_district() -> None:
-    assert parse_complaint(body(district_code="1050", subdistrict_code=None), NOW).province_code \
+    assert (
+        parse_complaint(body(district_code="1050", subdistrict_code=None), NOW).province_code
         == "10"
+    )
 
 
 def test_unknown_subdistrict() -> None:
     assert errors(body(subdistrict_code="509999")) == {
-        "subdistrict_code": "is not a current DOPA subdistrict code"}
+        "subdistrict_code": "is not a current DOPA subdistrict code"
+    }
 
 
 def test_subdistrict_outside_the_district() -> None:
     # 500203 (Ban Luang) is in Chom Thong (5002), not in Mueang Chiang Mai (5001).
     assert errors(body(subdistrict_code="500203")) == {
-        "subdistrict_code": "is not inside district 5001"}
+        "subdistrict_code": "is not inside district 5001"
+    }
 
 
 def test_subdistrict_is_optional() -> None:
     assert parse_complaint(body(subdistrict_code=None), NOW).subdistrict_code is None
 
 
-@pytest.mark.parametrize("field,limit", [("subject", SUBJECT_MAX), ("description", DESCRIPTION_MAX)])
+@pytest.mark.parametrize(
+    "field,limit", [("subject", SUBJECT_MAX), ("description", DESCRIPTION_MAX)]
+)
 def test_text_length_limits(field: str, limit: int) -> None:
     assert parse_complaint(body(**{field: "ก" * limit}), NOW)
     assert field in errors(body(**{field: "ก" * (limit + 1)}))
@@ -106,24 +128,30 @@ def test_valid_national_id_is_stored_as_13_digits(pin: str) -> None:
     assert cmd.complainant.national_id == GOOD_PIN
 
 
-@pytest.mark.parametrize("pin", [
-    "1101700230709",  # wrong check digit
-    "110170023070",  # 12 digits
-    "0101700230704",  # first digit 0 (checksum right)
-    "11017002307O8",  # letter O
-])
+@pytest.mark.parametrize(
+    "pin",
+    [
+        "1101700230709",  # wrong check digit
+        "110170023070",  # 12 digits
+        "0101700230704",  # first digit 0 (checksum right)
+        "11017002307O8",  # letter O
+    ],
+)
 def test_invalid_national_id(pin: str) -> None:
     assert "complainant.national_id" in errors(body(complainant=person(national_id=pin)))
 
 
-@pytest.mark.parametrize("raw,e164", [
-    ("0812345678", "+66812345678"),
-    ("081-234-5678", "+66812345678"),
-    ("+66 81 234 5678", "+66812345678"),
-    ("0612345678", "+66612345678"),
-    ("021234567", "+6621234567"),  # Bangkok landline
-    ("053-123-456", "+6653123456"),  # Chiang Mai landline
-])
+@pytest.mark.parametrize(
+    "raw,e164",
+    [
+        ("0812345678", "+66812345678"),
+        ("081-234-5678", "+66812345678"),
+        ("+66 81 234 5678", "+66812345678"),
+        ("0612345678", "+66612345678"),
+        ("021234567", "+6621234567"),  # Bangkok landline
+        ("053-123-456", "+6653123456"),  # Chiang Mai landline
+    ],
+)
 def test_thai_phones_are_normalised_to_e164(raw: str, e164: str) -> None:
     assert parse_complaint(body(complainant=person(phone=raw)), NOW).complainant.phone == e164
 
@@ -133,11 +161,17 @@ def test_invalid_phones(raw: str) -> None:
     assert "complainant.phone" in errors(body(complainant=person(phone=raw)))
 
 
-@pytest.mark.parametrize("email,ok", [
-    ("somchai@example.co.th", True), ("a.b+c@mail.go.th", True),
-    ("no-at-sign", False), ("two@@at.th", False), ("space in@x.th", False),
-    ("nodot@localhost", False),
-])
+@pytest.mark.parametrize(
+    "email,ok",
+    [
+        ("somchai@example.co.th", True),
+        ("a.b+c@mail.go.th", True),
+        ("no-at-sign", False),
+        ("two@@at.th", False),
+        ("space in@x.th", False),
+        ("nodot@localhost", False),
+    ],
+)
 def test_email_syntax(email: str, ok: bool) -> None:
     data = body(complainant=person(email=email))
     if ok:
@@ -152,8 +186,9 @@ def test_anonymous_complaint_carries_no_identity() -> None:
 
 
 def test_anonymous_complaint_with_identity_fields_names_each() -> None:
-    got = errors(body(complainant={"anonymous": True, "name": "x", "phone": "0812345678",
-                                   "email": "  "}))
+    got = errors(
+        body(complainant={"anonymous": True, "name": "x", "phone": "0812345678", "email": "  "})
+    )
     assert got == {
         "complainant.name": "must not be given for an anonymous complaint",
         "complainant.phone": "must not be given for an anonymous complaint",
@@ -162,7 +197,8 @@ def test_anonymous_complaint_with_identity_fields_names_each() -> None:
 
 def test_named_complaint_needs_a_name() -> None:
     assert errors(body(complainant={"anonymous": False, "phone": "0812345678"})) == {
-        "complainant.name": "is required"}
+        "complainant.name": "is required"
+    }
 
 
 @pytest.mark.parametrize("complainant", [None, "anon", {"name": "x"}, {"anonymous": "yes"}])
@@ -207,11 +243,14 @@ def test_received_at_before_the_first_utc_day_is_refused(value: str) -> None:
 
 def test_unknown_complainant_field() -> None:
     assert errors(body(complainant=person(nickname="x"))) == {
-        "complainant.nickname": "unknown field"}
+        "complainant.nickname": "unknown field"
+    }
 
 
-@pytest.mark.parametrize("key,ok", [("abc-123", True), ("", False), ("ก", False),
-                                    ("x" * 201, False), ("has space", False)])
+@pytest.mark.parametrize(
+    "key,ok",
+    [("abc-123", True), ("", False), ("ก", False), ("x" * 201, False), ("has space", False)],
+)
 def test_idempotency_key_syntax(key: str, ok: bool) -> None:
     if ok:
         assert parse_complaint(body(), NOW, idempotency_key=key).idempotency_key == key

@@ -20,13 +20,19 @@ def history(cases: dict[str, list[Envelope]]) -> dict[str, list[Interval]]:
         facts = [domain.Fact.of(e) for e in envs]
         case = domain.catch_up(None, facts)
         assert case is not None
-        out[name] = timeline.intervals(case, [timeline.Step(f.version, f.kind, f.occurred_at,
-                                                            f.recorded_at) for f in facts])
+        out[name] = timeline.intervals(
+            case, [timeline.Step(f.version, f.kind, f.occurred_at, f.recorded_at) for f in facts]
+        )
     return out
 
 
-def states(hist: dict[str, list[Interval]], scope: Scope, *, cut: object = "scope",
-           fiscal_year: bool = True) -> dict[str, Interval]:
+def states(
+    hist: dict[str, list[Interval]],
+    scope: Scope,
+    *,
+    cut: object = "scope",
+    fiscal_year: bool = True,
+) -> dict[str, Interval]:
     """Per case of ``scope``, the rectangle holding its state at the cut."""
     at = scope.cut if cut == "scope" else cut
     out = {}
@@ -36,9 +42,15 @@ def states(hist: dict[str, list[Interval]], scope: Scope, *, cut: object = "scop
             continue
         if fiscal_year and scope.fiscal_year not in (None, r.fiscal_year):
             continue
-        if any(v not in (None, getattr(r, k)) for k, v in (
-                ("province_code", scope.province_code), ("district_code", scope.district_code),
-                ("channel", scope.channel), ("category", scope.category))):
+        if any(
+            v not in (None, getattr(r, k))
+            for k, v in (
+                ("province_code", scope.province_code),
+                ("district_code", scope.district_code),
+                ("channel", scope.channel),
+                ("category", scope.category),
+            )
+        ):
             continue
         out[name] = r
     return out
@@ -48,30 +60,42 @@ def _days(r: Interval) -> float | None:
     return None if r.closed_at is None else domain.days_between(r.received_at, r.closed_at)
 
 
-def summary(hist: dict[str, list[Interval]], scope: Scope,
-            policy: metrics.SlaPolicy) -> dict[str, object]:
+def summary(
+    hist: dict[str, list[Interval]], scope: Scope, policy: metrics.SlaPolicy
+) -> dict[str, object]:
     chosen = list(states(hist, scope).values())
 
     def group(dim: str, key: str, rows: list[Interval]) -> metrics.Group:
         d = [x for x in map(_days, rows) if x is not None]
-        within = sum(1 for r in rows if (x := _days(r)) is not None
-                     and x <= policy.days_for(r.category))
-        return metrics.Group(dim, key, len(rows), len(d), within, metrics.quantile(d, 0.5),
-                             metrics.quantile(d, 0.9))
+        within = sum(
+            1 for r in rows if (x := _days(r)) is not None and x <= policy.days_for(r.category)
+        )
+        return metrics.Group(
+            dim, key, len(rows), len(d), within, metrics.quantile(d, 0.5), metrics.quantile(d, 0.9)
+        )
 
     groups = [group("all", "", chosen)]
     for dim in ("channel", "category"):
-        groups.extend(group(dim, key, [r for r in chosen if getattr(r, dim) == key])
-                      for key in sorted({getattr(r, dim) for r in chosen}))
-    head = {"fiscal_year": scope.fiscal_year, "province_code": scope.province_code,
-            "district_code": scope.district_code, "channel": scope.channel,
-            "category": scope.category, "as_of": scope.as_of, "known_at": scope.known_at}
+        groups.extend(
+            group(dim, key, [r for r in chosen if getattr(r, dim) == key])
+            for key in sorted({getattr(r, dim) for r in chosen})
+        )
+    head = {
+        "fiscal_year": scope.fiscal_year,
+        "province_code": scope.province_code,
+        "district_code": scope.district_code,
+        "channel": scope.channel,
+        "category": scope.category,
+        "as_of": scope.as_of,
+        "known_at": scope.known_at,
+    }
     return metrics.summary(head, groups)
 
 
 def open_count(hist: dict[str, list[Interval]], scope: Scope, cut: dt.datetime) -> int:
-    return sum(1 for r in states(hist, scope, cut=cut, fiscal_year=False).values()
-               if r.closed_at is None)
+    return sum(
+        1 for r in states(hist, scope, cut=cut, fiscal_year=False).values() if r.closed_at is None
+    )
 
 
 def snapshot_monthly(hist: dict[str, list[Interval]], scope: Scope) -> list[tuple[int, int]]:
@@ -79,5 +103,7 @@ def snapshot_monthly(hist: dict[str, list[Interval]], scope: Scope) -> list[tupl
     monthly report's carried_in and remaining must be."""
     assert scope.fiscal_year is not None
     points = asof.month_starts(scope.fiscal_year)
-    return [(open_count(hist, scope, a), open_count(hist, scope, b))
-            for a, b in itertools.pairwise(points)]
+    return [
+        (open_count(hist, scope, a), open_count(hist, scope, b))
+        for a, b in itertools.pairwise(points)
+    ]

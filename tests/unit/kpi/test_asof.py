@@ -23,8 +23,9 @@ def _hist() -> dict[str, list[timeline.Interval]]:
     return reference.history(scenario_asof.build())
 
 
-def _closed_at(rows: list[timeline.Interval], cut: dt.datetime | None,
-               known_at: dt.datetime | None) -> dt.datetime | None:
+def _closed_at(
+    rows: list[timeline.Interval], cut: dt.datetime | None, known_at: dt.datetime | None
+) -> dt.datetime | None:
     """When the case was closed in its state just before ``cut`` as known at ``known_at``
     (``timeline.state_at``), a state that must exist."""
     state = timeline.state_at(rows, cut, known_at)
@@ -36,8 +37,7 @@ def test_late_closure_is_a_new_rectangle_from_its_recording() -> None:
     t = _hist()["T"]
     received, closed = utc("2025-12-20T03:00"), utc("2026-01-10T03:00")
     filed_rec, late = received + dt.timedelta(minutes=30), utc("2026-02-20T03:00")
-    assert [(r.valid_from, r.valid_to, r.recorded_from, r.recorded_to, r.closed_at)
-            for r in t] == [
+    assert [(r.valid_from, r.valid_to, r.recorded_from, r.recorded_to, r.closed_at) for r in t] == [
         (received, None, filed_rec, late, None),  # open for good, as far as then known
         (received, closed, late, None, None),  # since the late record: open until ...
         (closed, None, late, None, closed),  # ... closed (back-dated) on 10 January
@@ -79,12 +79,16 @@ def test_the_history_ends_in_the_live_projection_whatever_the_back_dating() -> N
         for perm in itertools.permutations(range(1, len(facts))):
             # Shuffle effective times among the transitions: back-dating in any order.
             times = [facts[i].occurred_at for i in perm]
-            moved = [facts[0]] + [domain.Fact(f.complaint_id, f.version, at, f.recorded_at,
-                                              f.data) for f, at in zip(facts[1:], times, strict=True)]
+            moved = [facts[0]] + [
+                domain.Fact(f.complaint_id, f.version, at, f.recorded_at, f.data)
+                for f, at in zip(facts[1:], times, strict=True)
+            ]
             case = domain.catch_up(None, moved)
             assert case is not None
-            rows = timeline.intervals(case, [timeline.Step(f.version, f.kind, f.occurred_at,
-                                                           f.recorded_at) for f in moved])
+            rows = timeline.intervals(
+                case,
+                [timeline.Step(f.version, f.kind, f.occurred_at, f.recorded_at) for f in moved],
+            )
             assert _closed_at(rows, None, None) == case.closed_at
 
 
@@ -93,8 +97,11 @@ def test_a_version_behind_a_gap_is_not_known() -> None:
     facts = [domain.Fact.of(e) for e in envs]
     case = domain.catch_up(None, facts[:2])  # v1, v2 applied; v4.. wait for v3
     assert case is not None
-    steps = [timeline.Step(f.version, f.kind, f.occurred_at, f.recorded_at)
-             for f in facts if f.version != 3]
+    steps = [
+        timeline.Step(f.version, f.kind, f.occurred_at, f.recorded_at)
+        for f in facts
+        if f.version != 3
+    ]
     rows = timeline.intervals(case, steps)
     assert all(r.closed_at is None for r in rows) and len(rows) == 1
 
@@ -104,9 +111,18 @@ def test_summaries_as_of_and_known_at(key: tuple[dt.date | None, dt.datetime | N
     as_of, known_at = key
     figures, by_channel, by_category = scenario_asof.SUMMARY_2569[key]
     got = reference.summary(_hist(), Scope(2569, as_of=as_of, known_at=known_at), load_sla())
-    assert got == {"fiscal_year": 2569, "province_code": None, "district_code": None,
-                   "channel": None, "category": None, "as_of": as_of, "known_at": known_at,
-                   **figures, "by_channel": by_channel, "by_category": by_category}
+    assert got == {
+        "fiscal_year": 2569,
+        "province_code": None,
+        "district_code": None,
+        "channel": None,
+        "category": None,
+        "as_of": as_of,
+        "known_at": known_at,
+        **figures,
+        "by_channel": by_channel,
+        "by_category": by_category,
+    }
 
 
 def test_sla_override_decides_within() -> None:
@@ -128,10 +144,26 @@ def test_monthly_rows() -> None:
     months = [dt.date(2025, 10, 1), dt.date(2025, 11, 1)]
     moves = {dt.date(2025, 10, 1): metrics.MonthMoves(5, 3, 1)}
     assert metrics.monthly(months, 2, moves) == [
-        {"month": "2025-10", "carried_in": 2, "received": 5, "closed": 3, "reopened": 1,
-         "remaining": 5, "cumulative_received": 5, "cumulative_closed": 3},
-        {"month": "2025-11", "carried_in": 5, "received": 0, "closed": 0, "reopened": 0,
-         "remaining": 5, "cumulative_received": 5, "cumulative_closed": 3},
+        {
+            "month": "2025-10",
+            "carried_in": 2,
+            "received": 5,
+            "closed": 3,
+            "reopened": 1,
+            "remaining": 5,
+            "cumulative_received": 5,
+            "cumulative_closed": 3,
+        },
+        {
+            "month": "2025-11",
+            "carried_in": 5,
+            "received": 0,
+            "closed": 0,
+            "reopened": 0,
+            "remaining": 5,
+            "cumulative_received": 5,
+            "cumulative_closed": 3,
+        },
     ]
 
 
@@ -151,9 +183,21 @@ def test_calendar() -> None:
     assert aware(dt.datetime(2026, 1, 1)).utcoffset() == dt.timedelta(hours=7)
 
 
-@pytest.mark.parametrize(("age", "bucket"), [
-    (0, "0-15"), (15, "0-15"), (16, "16-30"), (30, "16-30"), (31, "31-60"), (60, "31-60"),
-    (61, "61-90"), (90, "61-90"), (91, ">90"), (400, ">90")])
+@pytest.mark.parametrize(
+    ("age", "bucket"),
+    [
+        (0, "0-15"),
+        (15, "0-15"),
+        (16, "16-30"),
+        (30, "16-30"),
+        (31, "31-60"),
+        (60, "31-60"),
+        (61, "61-90"),
+        (90, "61-90"),
+        (91, ">90"),
+        (400, ">90"),
+    ],
+)
 def test_age_buckets(age: int, bucket: str) -> None:
     assert metrics.AGE_BUCKETS[metrics.age_bucket(age)] == bucket
 
@@ -170,12 +214,14 @@ def test_fair_ranking_puts_many_cases_above_a_fluke() -> None:
     assert metrics.wilson_lower(3, 3) == 0.4385
     assert metrics.wilson_lower(2900, 3000) == 0.9596
     assert metrics.wilson_lower(0, 0) is None and metrics.wilson_lower(0, 5) == 0.0
-    table = metrics.rank_districts([
-        metrics.DistrictCounts("10", "1001", 3, 3, 0),
-        metrics.DistrictCounts("50", "5001", 3000, 2900, 100),
-        metrics.DistrictCounts("50", "5002", 0, 0, 7),
-        metrics.DistrictCounts("10", "1002", 40, 20, 100),
-    ])
+    table = metrics.rank_districts(
+        [
+            metrics.DistrictCounts("10", "1001", 3, 3, 0),
+            metrics.DistrictCounts("50", "5001", 3000, 2900, 100),
+            metrics.DistrictCounts("50", "5002", 0, 0, 7),
+            metrics.DistrictCounts("10", "1002", 40, 20, 100),
+        ]
+    )
     ranks = {d["district_code"]: (d["rank_closure"], d["rank_backlog"]) for d in table}
     assert ranks == {"5001": (1, 2), "1001": (2, 4), "1002": (3, 1), "5002": (4, 3)}
     assert [d["district_code"] for d in table] == ["1001", "1002", "5001", "5002"]

@@ -19,14 +19,17 @@ from tests.unit.kpi import reference, scenario
 from tests.unit.kpi.scenario import utc
 
 
-@pytest.mark.parametrize(("ts", "fy"), [
-    ("2025-09-30T16:59:59", 2568),  # 23:59:59 in Bangkok on 30 September
-    ("2025-09-30T17:00:00", 2569),  # 00:00 on 1 October in Bangkok
-    ("2024-10-01T00:00:00", 2568),
-    ("2026-09-30T16:59:59", 2569),
-    ("2026-09-30T17:00:00", 2570),
-    ("2026-01-01T00:00:00", 2569),
-])
+@pytest.mark.parametrize(
+    ("ts", "fy"),
+    [
+        ("2025-09-30T16:59:59", 2568),  # 23:59:59 in Bangkok on 30 September
+        ("2025-09-30T17:00:00", 2569),  # 00:00 on 1 October in Bangkok
+        ("2024-10-01T00:00:00", 2568),
+        ("2026-09-30T16:59:59", 2569),
+        ("2026-09-30T17:00:00", 2570),
+        ("2026-01-01T00:00:00", 2569),
+    ],
+)
 def test_fiscal_year_boundaries(ts: str, fy: int) -> None:
     assert domain.fiscal_year(utc(ts)) == fy
 
@@ -46,10 +49,20 @@ def test_fiscal_year_bounds() -> None:
     assert domain.fiscal_year(end - dt.timedelta(microseconds=1)) == 2569
 
 
-@pytest.mark.parametrize(("closed", "received", "rate"), [
-    (0, 0, None), (0, 3, 0.0), (2, 3, 0.6667), (1, 3, 0.3333), (3, 3, 1.0), (1, 8, 0.125),
-    (1313, 1328, 0.9887), (1, 20000, 0.0001), (1, 40000, 0.0),
-])
+@pytest.mark.parametrize(
+    ("closed", "received", "rate"),
+    [
+        (0, 0, None),
+        (0, 3, 0.0),
+        (2, 3, 0.6667),
+        (1, 3, 0.3333),
+        (3, 3, 1.0),
+        (1, 8, 0.125),
+        (1313, 1328, 0.9887),
+        (1, 20000, 0.0001),
+        (1, 40000, 0.0),
+    ],
+)
 def test_closure_rate(closed: int, received: int, rate: float | None) -> None:
     assert domain.closure_rate(closed, received) == rate
 

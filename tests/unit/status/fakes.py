@@ -32,8 +32,7 @@ class FakeCaseStore:
     async def append(self, env: Envelope, state: CaseState) -> Envelope:
         stream = self.events.get(env.complaint_id, [])
         current = self.cases.get(env.complaint_id)
-        if (len(stream) >= env.version or current is None
-                or current.version != env.version - 1):
+        if len(stream) >= env.version or current is None or current.version != env.version - 1:
             raise ConcurrencyConflict(env.complaint_id, env.version)
         env = seal(env, env_head(stream[-1]))
         stream.append(env)

@@ -22,9 +22,13 @@ from tests.unit.status.factories import T0, command, filed
 
 def _accepted(env1: Envelope, version: int = 2) -> Envelope:
     return Envelope(
-        event_id=uuid.uuid4(), complaint_id=env1.complaint_id, version=version,
-        source="/damrong/status", occurred_at=T0 + dt.timedelta(hours=1),
-        recorded_at=T0 + dt.timedelta(hours=1), correlation_id="c-1",
+        event_id=uuid.uuid4(),
+        complaint_id=env1.complaint_id,
+        version=version,
+        source="/damrong/status",
+        occurred_at=T0 + dt.timedelta(hours=1),
+        recorded_at=T0 + dt.timedelta(hours=1),
+        correlation_id="c-1",
         data=CaseAccepted(actor="officer-1", note="ok"),
     )
 
@@ -101,15 +105,27 @@ class CaseStoreContract:
         verdict = verify_case(link_of(e) for e in events)
         assert (verdict.events, verdict.breaks, verdict.unchained) == (8, [], [])
         kinds = [e.kind for e in events]
-        assert kinds == ["complaint.filed", "case.accepted", "case.started", "case.forwarded",
-                         "case.started", "case.closed", "case.reopened", "case.started"]
+        assert kinds == [
+            "complaint.filed",
+            "case.accepted",
+            "case.started",
+            "case.forwarded",
+            "case.started",
+            "case.closed",
+            "case.reopened",
+            "case.started",
+        ]
 
     async def test_handler_concurrent_same_expected_version(self, store: CaseStore) -> None:
         env1 = filed()
         await store.create(env1, evolve(None, env1))
         results = await asyncio.gather(
-            *(handlers.transition(store, env1.complaint_id, command(Action.accept),
-                                  now=T0, expected_version=1) for _ in range(5)),
+            *(
+                handlers.transition(
+                    store, env1.complaint_id, command(Action.accept), now=T0, expected_version=1
+                )
+                for _ in range(5)
+            ),
             return_exceptions=True,
         )
         ok = [r for r in results if not isinstance(r, BaseException)]

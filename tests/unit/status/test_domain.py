@@ -29,6 +29,7 @@ from shared.events import (
     CaseReopened,
     CaseStarted,
     Envelope,
+    EventData,
 )
 from tests.unit.status.factories import T0, command, filed
 
@@ -52,8 +53,12 @@ ALLOWED: dict[tuple[CaseStatus, Action], CaseStatus] = {
     (S.rejected, A.reopen): S.reopened,
 }
 EVENT_OF = {
-    A.accept: CaseAccepted, A.reject: CaseRejected, A.start: CaseStarted,
-    A.forward: CaseForwarded, A.close: CaseClosed, A.reopen: CaseReopened,
+    A.accept: CaseAccepted,
+    A.reject: CaseRejected,
+    A.start: CaseStarted,
+    A.forward: CaseForwarded,
+    A.close: CaseClosed,
+    A.reopen: CaseReopened,
 }
 
 
@@ -62,10 +67,16 @@ def state_in(status: CaseStatus, version: int = 3) -> CaseState:
     return base.model_copy(update={"status": status, "version": version})
 
 
-def wrap(state: CaseState, payload: object, at: dt.datetime = NOW) -> Envelope:
-    return Envelope(event_id=uuid.uuid4(), complaint_id=state.complaint_id,
-                    version=state.version + 1, source="/damrong/status", occurred_at=at,
-                    recorded_at=at, data=payload)  # type: ignore[arg-type]
+def wrap(state: CaseState, payload: EventData, at: dt.datetime = NOW) -> Envelope:
+    return Envelope(
+        event_id=uuid.uuid4(),
+        complaint_id=state.complaint_id,
+        version=state.version + 1,
+        source="/damrong/status",
+        occurred_at=at,
+        recorded_at=at,
+        data=payload,
+    )
 
 
 @pytest.mark.parametrize("status", list(CaseStatus))
@@ -99,8 +110,9 @@ def test_table_covers_every_pair() -> None:
         (S.filed, A.accept, "actor", {"actor": " "}),
     ],
 )
-def test_missing_field(status: CaseStatus, action: Action, field: str,
-                       override: dict[str, object]) -> None:
+def test_missing_field(
+    status: CaseStatus, action: Action, field: str, override: dict[str, object]
+) -> None:
     with pytest.raises(MissingField) as err:
         decide(state_in(status), command(action, **override), NOW)
     assert err.value.field == field
@@ -146,9 +158,11 @@ def test_fold_full_lifecycle() -> None:
     assert (state.status, state.version, state.last_event_at) == (S.filed, 1, T0)
     assert state.tracking_no == env1.data.tracking_no  # type: ignore[union-attr]
     steps: list[tuple[Action, dict[str, Any]]] = [
-        (A.accept, {}), (A.start, {}),
+        (A.accept, {}),
+        (A.start, {}),
         (A.forward, {"agency": "Land Office", "due_date": dt.date(2025, 12, 1)}),
-        (A.start, {}), (A.close, {"reason": "mediated"}),
+        (A.start, {}),
+        (A.close, {"reason": "mediated"}),
     ]
     for i, (action, kw) in enumerate(steps, start=1):
         at = T0 + dt.timedelta(days=i)
@@ -198,6 +212,6 @@ def test_effective_time_may_not_be_future_or_before_previous_event() -> None:
     with pytest.raises(InvalidField):
         effective_time(state, command("accept", occurred_at=now + dt.timedelta(hours=1)), now)
     with pytest.raises(InvalidField):
-        effective_time(state, command("accept",
-                                      occurred_at=state.last_event_at - dt.timedelta(seconds=1)),
-                       now)
+        effective_time(
+            state, command("accept", occurred_at=state.last_event_at - dt.timedelta(seconds=1)), now
+        )

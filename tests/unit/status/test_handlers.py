@@ -24,8 +24,14 @@ async def _store_with_case() -> tuple[FakeCaseStore, uuid.UUID]:
 
 async def test_transition_builds_the_envelope() -> None:
     store, cid = await _store_with_case()
-    state = await handlers.transition(store, cid, command(Action.accept, note="ok"), now=NOW,
-                                      expected_version=1, correlation_id="corr-9")
+    state = await handlers.transition(
+        store,
+        cid,
+        command(Action.accept, note="ok"),
+        now=NOW,
+        expected_version=1,
+        correlation_id="corr-9",
+    )
     assert (state.status, state.version) == (CaseStatus.accepted, 2)
     [env] = store.published
     assert (env.complaint_id, env.version, env.source) == (cid, 2, "/damrong/status")
@@ -50,8 +56,7 @@ async def test_stale_expected_version_writes_nothing() -> None:
     await handlers.transition(store, cid, command(Action.accept), now=NOW)
     with pytest.raises(handlers.VersionConflict) as err:
         await handlers.transition(store, cid, command(Action.start), now=NOW, expected_version=1)
-    assert (err.value.status, err.value.version, err.value.expected) == (
-        CaseStatus.accepted, 2, 1)
+    assert (err.value.status, err.value.version, err.value.expected) == (CaseStatus.accepted, 2, 1)
     assert len(await store.history(cid)) == 2
 
 

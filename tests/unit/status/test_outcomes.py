@@ -22,10 +22,12 @@ AT = T0 + dt.timedelta(days=20)  # 2025-11-23 02:30 UTC
 def backfilled(**outcome: Any) -> Envelope:
     env = filed()
     assert isinstance(env.data, ComplaintFiled)
-    data = env.data.model_copy(update={
-        "backfilled": True,
-        "outcome": BackfilledOutcome(**{"at": AT, **outcome}) if outcome else None,
-    })
+    data = env.data.model_copy(
+        update={
+            "backfilled": True,
+            "outcome": BackfilledOutcome(**{"at": AT, **outcome}) if outcome else None,
+        }
+    )
     return env.model_copy(update={"data": data, "correlation_id": "imp-1"})
 
 
@@ -33,16 +35,23 @@ def kinds(pairs: list[tuple[Envelope, Any]]) -> list[str]:
     return [env.kind for env, _ in pairs]
 
 
-@pytest.mark.parametrize(("outcome", "expected_kinds", "status"), [
-    ({"status": "accepted"}, ["case.accepted"], CaseStatus.accepted),
-    ({"status": "in_progress"}, ["case.accepted", "case.started"], CaseStatus.in_progress),
-    ({"status": "forwarded", "agency": "Land Office", "due_date": dt.date(2025, 12, 31)},
-     ["case.accepted", "case.started", "case.forwarded"], CaseStatus.forwarded),
-    ({"status": "closed", "closure_reason": "mediated"}, ["case.closed"], CaseStatus.closed),
-    ({"status": "rejected"}, ["case.rejected"], CaseStatus.rejected),
-])
-def test_each_outcome_becomes_its_path(outcome: dict[str, Any], expected_kinds: list[str],
-                                       status: CaseStatus) -> None:
+@pytest.mark.parametrize(
+    ("outcome", "expected_kinds", "status"),
+    [
+        ({"status": "accepted"}, ["case.accepted"], CaseStatus.accepted),
+        ({"status": "in_progress"}, ["case.accepted", "case.started"], CaseStatus.in_progress),
+        (
+            {"status": "forwarded", "agency": "Land Office", "due_date": dt.date(2025, 12, 31)},
+            ["case.accepted", "case.started", "case.forwarded"],
+            CaseStatus.forwarded,
+        ),
+        ({"status": "closed", "closure_reason": "mediated"}, ["case.closed"], CaseStatus.closed),
+        ({"status": "rejected"}, ["case.rejected"], CaseStatus.rejected),
+    ],
+)
+def test_each_outcome_becomes_its_path(
+    outcome: dict[str, Any], expected_kinds: list[str], status: CaseStatus
+) -> None:
     env = backfilled(**outcome)
     pairs = outcome_events(env, NOW, source=SRC)
     assert kinds(pairs) == expected_kinds
@@ -59,13 +68,17 @@ def test_each_outcome_becomes_its_path(outcome: dict[str, Any], expected_kinds: 
 def test_closed_and_forwarded_carry_their_details() -> None:
     [(closed, state)] = outcome_events(
         backfilled(status="closed", closure_reason="withdrawn", reason="ผู้ร้องถอนเรื่อง"),
-        NOW, source=SRC)
+        NOW,
+        source=SRC,
+    )
     assert closed.data.reason is ClosureReason.withdrawn  # type: ignore[union-attr]
     assert closed.data.note == "ผู้ร้องถอนเรื่อง"  # type: ignore[union-attr]
     assert (state.closed_at, state.closure_reason) == (AT, ClosureReason.withdrawn)
     *_, (_fwd, fstate) = outcome_events(
         backfilled(status="forwarded", agency="Police", due_date=dt.date(2025, 12, 1)),
-        NOW, source=SRC)
+        NOW,
+        source=SRC,
+    )
     assert (fstate.agency, fstate.due_date) == ("Police", dt.date(2025, 12, 1))
     [(rej, _)] = outcome_events(backfilled(status="rejected"), NOW, source=SRC)
     assert rej.data.reason == "backfilled: rejected"  # type: ignore[union-attr]
@@ -78,24 +91,34 @@ def test_no_outcome_no_events_and_ids_are_stable() -> None:
     env = backfilled(status="in_progress")
     first = outcome_events(env, NOW, source=SRC)
     again = outcome_events(env, NOW + dt.timedelta(hours=1), source=SRC)
-    assert [e.event_id for e, _ in first] == [e.event_id for e, _ in again] == [
-        outcome_event_id(env.event_id, 2), outcome_event_id(env.event_id, 3)]
+    assert (
+        [e.event_id for e, _ in first]
+        == [e.event_id for e, _ in again]
+        == [outcome_event_id(env.event_id, 2), outcome_event_id(env.event_id, 3)]
+    )
     assert len({e.event_id for e, _ in first} | {env.event_id}) == 3
 
 
-@pytest.mark.parametrize(("outcome", "error", "field"), [
-    ({"status": "closed"}, MissingField, "reason"),
-    ({"status": "forwarded", "due_date": dt.date(2025, 12, 31)}, MissingField, "agency"),
-    ({"status": "forwarded", "agency": "X"}, MissingField, "due_date"),
-    # due before the forwarding date
-    ({"status": "forwarded", "agency": "X", "due_date": dt.date(2025, 11, 1)},
-     InvalidField, "due_date"),
-    ({"status": "accepted", "at": NOW + dt.timedelta(days=1)}, InvalidField, "occurred_at"),
-    # the day before the filing
-    ({"status": "accepted", "at": T0 - dt.timedelta(days=1)}, InvalidField, "occurred_at"),
-])
-def test_unreachable_outcomes_are_refused(outcome: dict[str, Any], error: type[Exception],
-                                          field: str) -> None:
+@pytest.mark.parametrize(
+    ("outcome", "error", "field"),
+    [
+        ({"status": "closed"}, MissingField, "reason"),
+        ({"status": "forwarded", "due_date": dt.date(2025, 12, 31)}, MissingField, "agency"),
+        ({"status": "forwarded", "agency": "X"}, MissingField, "due_date"),
+        # due before the forwarding date
+        (
+            {"status": "forwarded", "agency": "X", "due_date": dt.date(2025, 11, 1)},
+            InvalidField,
+            "due_date",
+        ),
+        ({"status": "accepted", "at": NOW + dt.timedelta(days=1)}, InvalidField, "occurred_at"),
+        # the day before the filing
+        ({"status": "accepted", "at": T0 - dt.timedelta(days=1)}, InvalidField, "occurred_at"),
+    ],
+)
+def test_unreachable_outcomes_are_refused(
+    outcome: dict[str, Any], error: type[Exception], field: str
+) -> None:
     with pytest.raises(error) as exc:
         outcome_events(backfilled(**outcome), NOW, source=SRC)
     assert exc.value.field == field  # type: ignore[attr-defined]
@@ -105,11 +128,13 @@ def test_a_date_only_outcome_on_the_filing_day_is_not_before_the_filing() -> Non
     # Filed 09:30 Bangkok; the register says closed "3 Nov 2025" (midnight Bangkok).
     midnight = dt.datetime(2025, 11, 3)  # naive = Bangkok
     [(env, _)] = outcome_events(
-        backfilled(status="closed", closure_reason="resolved", at=midnight), NOW, source=SRC)
+        backfilled(status="closed", closure_reason="resolved", at=midnight), NOW, source=SRC
+    )
     assert env.occurred_at == T0
     # A naive time later that day is read as Bangkok time.
     [(env, _)] = outcome_events(
-        backfilled(status="accepted", at=dt.datetime(2025, 11, 3, 15, 0)), NOW, source=SRC)
+        backfilled(status="accepted", at=dt.datetime(2025, 11, 3, 15, 0)), NOW, source=SRC
+    )
     assert env.occurred_at == dt.datetime(2025, 11, 3, 15, 0, tzinfo=BANGKOK)
 
 

@@ -20,10 +20,18 @@ NOW = dt.datetime(2026, 1, 31, 16, 59, tzinfo=dt.UTC)  # 23:59 on 31 Jan in Bang
 DAY = dt.timedelta(days=1)
 
 
-@pytest.mark.parametrize(("status", "open_"), [
-    ("filed", True), ("accepted", True), ("in_progress", True), ("forwarded", True),
-    ("reopened", True), ("closed", False), ("rejected", False),
-])
+@pytest.mark.parametrize(
+    ("status", "open_"),
+    [
+        ("filed", True),
+        ("accepted", True),
+        ("in_progress", True),
+        ("forwarded", True),
+        ("reopened", True),
+        ("closed", False),
+        ("rejected", False),
+    ],
+)
 def test_open_means_neither_closed_nor_rejected(status: str, open_: bool) -> None:
     assert is_open(status) is open_
     assert is_open(CaseStatus(status)) is open_
