@@ -52,8 +52,12 @@ def compose() -> dict[str, Any]:
 
 @cache
 def k8s_docs() -> tuple[Doc, ...]:
-    return tuple(Doc(path.name, body) for path in sorted(K8S_DIR.glob("*.yaml"))
-                 for body in yaml.safe_load_all(path.read_text(encoding="utf-8")) if body)
+    return tuple(
+        Doc(path.name, body)
+        for path in sorted(K8S_DIR.glob("*.yaml"))
+        for body in yaml.safe_load_all(path.read_text(encoding="utf-8"))
+        if body
+    )
 
 
 def k8s(kind: str, name: str | None = None) -> list[Doc]:

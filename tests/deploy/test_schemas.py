@@ -29,8 +29,11 @@ def operator_validators() -> dict[tuple[str, str], jsonschema.protocols.Validato
     for path in OPERATOR_SCHEMAS.glob("*.yaml"):
         spec = yaml.safe_load(path.read_text(encoding="utf-8"))
         for kind, schema in spec["kinds"].items():
-            full = {"$schema": "https://json-schema.org/draft/2020-12/schema",
-                    "$defs": spec["$defs"], **schema}
+            full = {
+                "$schema": "https://json-schema.org/draft/2020-12/schema",
+                "$defs": spec["$defs"],
+                **schema,
+            }
             jsonschema.Draft202012Validator.check_schema(full)
             group = schema["properties"]["apiVersion"]["const"]
             validators[(group, kind)] = jsonschema.Draft202012Validator(full)
@@ -53,23 +56,32 @@ def test_compose_file_matches_the_compose_specification() -> None:
     assert not errors
 
 
-@pytest.mark.parametrize("doc", [d for d in m.k8s_docs() if d.kind != "Kustomization"],
-                         ids=lambda d: f"{d.file}:{d.kind}/{d.name}")
+@pytest.mark.parametrize(
+    "doc",
+    [d for d in m.k8s_docs() if d.kind != "Kustomization"],
+    ids=lambda d: f"{d.file}:{d.kind}/{d.name}",
+)
 def test_manifest_matches_its_schema(doc: m.Doc) -> None:
     try:
         validate_manifest(doc.body)
     except SchemaNotFoundError:
-        pytest.fail(f"no schema for {doc.body['apiVersion']} {doc.kind}: add one to "
-                    f"{OPERATOR_SCHEMAS.name}/")
+        pytest.fail(
+            f"no schema for {doc.body['apiVersion']} {doc.kind}: add one to "
+            f"{OPERATOR_SCHEMAS.name}/"
+        )
 
 
-@pytest.mark.parametrize(("kind", "name", "path", "typo"), [
-    ("Deployment", "kpi", ["spec", "template", "spec", "containers", 0], "livenesProbe"),
-    ("Kafka", "damrong-kafka", ["spec", "kafka"], "listener"),
-    ("Cluster", "damrong-pg", ["spec"], "instance"),
-])
-def test_a_misspelt_field_fails_validation(kind: str, name: str, path: list[Any],
-                                           typo: str) -> None:
+@pytest.mark.parametrize(
+    ("kind", "name", "path", "typo"),
+    [
+        ("Deployment", "kpi", ["spec", "template", "spec", "containers", 0], "livenesProbe"),
+        ("Kafka", "damrong-kafka", ["spec", "kafka"], "listener"),
+        ("Cluster", "damrong-pg", ["spec"], "instance"),
+    ],
+)
+def test_a_misspelt_field_fails_validation(
+    kind: str, name: str, path: list[Any], typo: str
+) -> None:
     """The validators reject unknown fields (else a typo would pass as an ignored field)."""
     body = copy.deepcopy(m.one(kind, name))
     node = body
@@ -84,5 +96,8 @@ def test_kustomization_applies_every_manifest() -> None:
     (kustomization,) = [d.body for d in m.k8s_docs() if d.kind == "Kustomization"]
     files = {p.name for p in m.K8S_DIR.glob("*.yaml")} - {"kustomization.yaml"} - NOT_APPLIED
     assert sorted(kustomization["resources"]) == sorted(files)
-    assert all(d.body["metadata"].get("namespace") in (None, "damrong") for d in m.k8s_docs()
-               if d.kind != "Kustomization")
+    assert all(
+        d.body["metadata"].get("namespace") in (None, "damrong")
+        for d in m.k8s_docs()
+        if d.kind != "Kustomization"
+    )

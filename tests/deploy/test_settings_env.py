@@ -75,8 +75,11 @@ def is_secret(field: str) -> bool:
 def required_for(service: str) -> tuple[set[str], list[frozenset[str]]]:
     """(settings that must be set, groups of which one must be set) for ``service``."""
     grouped = set().union(*ONE_OF)
-    needed = {f for f in FIELDS if no_safe_default(f) and f not in OPTIONAL
-              and f not in grouped and may_hold(service, f)}
+    needed = {
+        f
+        for f in FIELDS
+        if no_safe_default(f) and f not in OPTIONAL and f not in grouped and may_hold(service, f)
+    }
     return needed | set(MUST_BE), ONE_OF
 
 
@@ -100,8 +103,11 @@ def test_the_rule_finds_the_settings_production_cannot_default() -> None:
 @pytest.mark.parametrize(("platform", "service"), CASES)
 def test_every_variable_names_a_setting(platform: str, service: str) -> None:
     image_only = set(m.dockerfile_env()) - {env_name(f) for f in FIELDS}
-    unknown = {v for v, src in env_of(platform, service).items()
-               if field_of(v) is None and not (src.origin == "image" and v in image_only)}
+    unknown = {
+        v
+        for v, src in env_of(platform, service).items()
+        if field_of(v) is None and not (src.origin == "image" and v in image_only)
+    }
     assert not unknown, f"{platform} {service}: not settings of shared/config.py: {unknown}"
 
 
@@ -120,8 +126,9 @@ def test_every_setting_without_a_safe_default_is_provided(platform: str, service
 
 @pytest.mark.parametrize(("platform", "service"), CASES)
 def test_settings_of_one_service_stay_with_it(platform: str, service: str) -> None:
-    foreign = {v for v in env_of(platform, service)
-               if (f := field_of(v)) and not may_hold(service, f)}
+    foreign = {
+        v for v in env_of(platform, service) if (f := field_of(v)) and not may_hold(service, f)
+    }
     assert not foreign, f"{platform} {service} must not get {foreign}"
 
 
@@ -137,9 +144,13 @@ def test_secrets_come_from_secret_stores(platform: str, service: str) -> None:
 
 @pytest.mark.parametrize(("platform", "service"), CASES)
 def test_values_written_out_parse_as_the_settings_and_production_values_hold(
-        platform: str, service: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    written = {v: str(src.value) for v, src in env_of(platform, service).items()
-               if field_of(v) and src.origin in ("literal", "configmap", "image")}
+    platform: str, service: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    written = {
+        v: str(src.value)
+        for v, src in env_of(platform, service).items()
+        if field_of(v) and src.origin in ("literal", "configmap", "image")
+    }
     for var, value in written.items():  # read as the service reads them (JSON and all)
         monkeypatch.setenv(var, value)
     settings = Settings()

@@ -29,6 +29,7 @@ def port_of(service: str, env: dict[str, m.Source]) -> int:
 
 # --- Kafka -------------------------------------------------------------------------------
 
+
 def test_strimzi_kafka_is_kraft_with_three_nodes_rf3_and_two_in_sync() -> None:
     (pool,) = [d.body for d in m.k8s("KafkaNodePool")]
     assert pool["spec"]["replicas"] == 3
@@ -49,13 +50,17 @@ def test_kafka_topics_are_the_services_topics_with_infinite_event_retention() ->
         assert spec["config"]["min.insync.replicas"] == 2
     assert m.one("ConfigMap", "damrong-config")["data"]["TOPIC_PARTITIONS"] == str(partitions())
     assert m.one("ConfigMap", "damrong-config")["data"]["KAFKA_BOOTSTRAP_SERVERS"].startswith(
-        "damrong-kafka-kafka-bootstrap:")
+        "damrong-kafka-kafka-bootstrap:"
+    )
 
 
 def test_compose_kafka_is_three_kraft_brokers_rf3_and_two_in_sync() -> None:
     services = m.compose()["services"]
-    brokers = {n: s["environment"] for n, s in services.items() if n.startswith("kafka-")
-               and "KAFKA_NODE_ID" in s.get("environment", {})}
+    brokers = {
+        n: s["environment"]
+        for n, s in services.items()
+        if n.startswith("kafka-") and "KAFKA_NODE_ID" in s.get("environment", {})
+    }
     assert len(brokers) == 3
     assert len({env["KAFKA_NODE_ID"] for env in brokers.values()}) == 3
     for name, env in brokers.items():
@@ -81,11 +86,11 @@ def test_compose_creates_the_topics_with_the_services_partition_count() -> None:
 
 # --- scale --------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("service", SCALED)
 def test_autoscaler_stops_at_the_partition_count(service: str) -> None:
     hpa = m.one("HorizontalPodAutoscaler", service)["spec"]
-    assert hpa["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment",
-                                     "name": service}
+    assert hpa["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": service}
     assert 2 <= hpa["minReplicas"] <= hpa["maxReplicas"] <= partitions()
     assert "replicas" not in m.one("Deployment", service)["spec"], "the HPA owns replicas"
 
@@ -115,14 +120,17 @@ def test_database_connections_fit_max_connections_at_full_scale() -> None:
     k8s_peak = sum(max_replicas(s) * pool_size(m.k8s_env(s)) for s in m.SERVICES)
     assert k8s_peak + headroom <= int(cluster["postgresql"]["parameters"]["max_connections"])
     services = m.compose()["services"]
-    compose_peak = sum(services[s].get("deploy", {}).get("replicas", 1)
-                       * pool_size(m.compose_env(s)) for s in m.SERVICES)
+    compose_peak = sum(
+        services[s].get("deploy", {}).get("replicas", 1) * pool_size(m.compose_env(s))
+        for s in m.SERVICES
+    )
     command = " ".join(services["postgres"]["command"])
     limit = int(re.search(r"max_connections=(\d+)", command)[1])  # type: ignore[index]
     assert compose_peak + headroom <= limit
 
 
 # --- pods ---------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("service", m.SERVICES)
 def test_deployment_runs_the_service_with_probes_on_healthz(service: str) -> None:
@@ -175,6 +183,7 @@ def test_disruption_budget_and_service_select_the_deployments_pods(service: str)
 
 # --- compose ------------------------------------------------------------------------------
 
+
 def test_every_compose_service_has_a_health_check_or_runs_once() -> None:
     for name, service in m.compose()["services"].items():
         assert "healthcheck" in service or service.get("restart") == "no", name
@@ -184,8 +193,10 @@ def test_every_compose_service_has_a_health_check_or_runs_once() -> None:
 def test_compose_service_waits_for_healthy_dependencies(service: str) -> None:
     s = m.compose()["services"][service]
     assert s["command"] == ["python", "-m", f"services.{service}.main"]
-    assert s["depends_on"] == {"postgres": {"condition": "service_healthy"},
-                               "kafka-topics": {"condition": "service_completed_successfully"}}
+    assert s["depends_on"] == {
+        "postgres": {"condition": "service_healthy"},
+        "kafka-topics": {"condition": "service_completed_successfully"},
+    }
     assert s["build"]["dockerfile"] == "deploy/Dockerfile"
     assert "ports" not in s, "published through the gateway (replicas share a port)"
     db = s["environment"]["DATABASE_URL"]
@@ -205,12 +216,15 @@ def test_postgres_init_creates_one_database_per_service() -> None:
     assert script.stat().st_mode & 0o111, "the postgres image sources non-executable scripts"
     assert f"for service in {' '.join(m.SERVICES)}; do" in script.read_text(encoding="utf-8")
     postgres = m.compose()["services"]["postgres"]
-    assert f"./deploy/postgres/{script.name}:/docker-entrypoint-initdb.d/10-databases.sh:ro" \
+    assert (
+        f"./deploy/postgres/{script.name}:/docker-entrypoint-initdb.d/10-databases.sh:ro"
         in postgres["volumes"]
+    )
     for service in m.SERVICES:
         assert f"{service.upper()}_DB_PASSWORD" in postgres["environment"]
     databases = {d.body["spec"]["name"]: d.body["spec"]["owner"] for d in m.k8s("Database")}
     assert databases == {s: s for s in m.SERVICES}
     roles = m.one("Cluster", "damrong-pg")["spec"]["managed"]["roles"]
     assert {r["name"]: r["passwordSecret"]["name"] for r in roles} == {
-        s: f"damrong-db-{s}" for s in m.SERVICES}
+        s: f"damrong-db-{s}" for s in m.SERVICES
+    }
