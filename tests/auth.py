@@ -14,17 +14,36 @@ TEST_SECRET = "test-secret-" + "x" * 40
 ISSUER = AUDIENCE = "damrong"
 
 
-def token(role: Role | str = Role.admin, subject: str = "test-admin", *,
-          district_code: str | None = None, province_code: str | None = None,
-          channel: str | None = None, grants: tuple[str, ...] = (),
-          ttl: dt.timedelta = dt.timedelta(hours=1), secret: str = TEST_SECRET,
-          issuer: str = ISSUER, audience: str = AUDIENCE, **_: Any) -> str:
-    principal = Principal(subject, Role(role), district_code=district_code,
-                          province_code=province_code,
-                          channel=None if channel is None else ChannelCode(channel),
-                          grants=frozenset(Grant(g) for g in grants))
-    return issue_token(principal, secret=secret, issuer=issuer, audience=audience, ttl=ttl,
-                       now=dt.datetime.now(dt.UTC))
+def token(
+    role: Role | str = Role.admin,
+    subject: str = "test-admin",
+    *,
+    district_code: str | None = None,
+    province_code: str | None = None,
+    channel: str | None = None,
+    grants: tuple[str, ...] = (),
+    ttl: dt.timedelta = dt.timedelta(hours=1),
+    secret: str = TEST_SECRET,
+    issuer: str = ISSUER,
+    audience: str = AUDIENCE,
+    **_: Any,
+) -> str:
+    principal = Principal(
+        subject,
+        Role(role),
+        district_code=district_code,
+        province_code=province_code,
+        channel=None if channel is None else ChannelCode(channel),
+        grants=frozenset(Grant(g) for g in grants),
+    )
+    return issue_token(
+        principal,
+        secret=secret,
+        issuer=issuer,
+        audience=audience,
+        ttl=ttl,
+        now=dt.datetime.now(dt.UTC),
+    )
 
 
 def bearer(tok: str) -> dict[str, str]:

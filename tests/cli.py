@@ -23,10 +23,16 @@ class Ran:
 async def damrong(*args: str, env: dict[str, str], timeout: float = 120) -> Ran:
     """``damrong ARGS`` with ``env`` added to this process's environment."""
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "damrong.cli.main", *args, cwd=ROOT,
+        sys.executable,
+        "-m",
+        "damrong.cli.main",
+        *args,
+        cwd=ROOT,
         env={**os.environ, "COLUMNS": "80", "TERM": "dumb", **env},
-        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE)
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await asyncio.wait_for(proc.communicate(), timeout)
     assert proc.returncode is not None
     return Ran(proc.returncode, out.decode(), err.decode())

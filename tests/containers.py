@@ -23,8 +23,11 @@ STARTUP_TIMEOUT = 120  # seconds; the first run also pulls the images
 # flag is copied after the script, so the script is complete when the shell reads it.
 START_SCRIPT = "/opt/kafka/damrong-start.sh"
 START_FLAG = "/opt/kafka/damrong-start.ready"
-KAFKA_COMMAND = ["sh", "-c", f"while [ ! -f {START_FLAG} ]; do sleep 0.1; done; "
-                             f"exec sh {START_SCRIPT}"]
+KAFKA_COMMAND = [
+    "sh",
+    "-c",
+    f"while [ ! -f {START_FLAG} ]; do sleep 0.1; done; exec sh {START_SCRIPT}",
+]
 KAFKA_PORT = 9092  # clients, advertised as the host's mapped port
 # One KRaft node that is broker and controller; inside the container the broker talks to
 # itself on BROKER (9093) and to its controller on CONTROLLER (9094).  The image turns
@@ -34,8 +37,9 @@ KAFKA_ENV = {
     "KAFKA_NODE_ID": "1",
     "KAFKA_PROCESS_ROLES": "broker,controller",
     "KAFKA_LISTENERS": f"PLAINTEXT://:{KAFKA_PORT},BROKER://:9093,CONTROLLER://:9094",
-    "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP":
-        "PLAINTEXT:PLAINTEXT,BROKER:PLAINTEXT,CONTROLLER:PLAINTEXT",
+    "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP": (
+        "PLAINTEXT:PLAINTEXT,BROKER:PLAINTEXT,CONTROLLER:PLAINTEXT"
+    ),
     "KAFKA_INTER_BROKER_LISTENER_NAME": "BROKER",
     "KAFKA_CONTROLLER_LISTENER_NAMES": "CONTROLLER",
     "KAFKA_CONTROLLER_QUORUM_VOTERS": "1@localhost:9094",
@@ -51,8 +55,17 @@ KAFKA_ENV = {
 KAFKA_READY = r"Kafka Server started|Transitioning from RECOVERY to RUNNING"
 # One server for every platform of the session (embedded, each had its own): room for
 # several platforms' pools at once.  Durability is not under test here.
-POSTGRES_COMMAND = ["postgres", "-c", "max_connections=400", "-c", "fsync=off",
-                    "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
+POSTGRES_COMMAND = [
+    "postgres",
+    "-c",
+    "max_connections=400",
+    "-c",
+    "fsync=off",
+    "-c",
+    "synchronous_commit=off",
+    "-c",
+    "full_page_writes=off",
+]
 
 
 def docker_problem() -> str | None:
@@ -77,15 +90,18 @@ def docker_problem() -> str | None:
 
 
 def skip_message(problem: str) -> str:
-    return (f"BACKEND=containers needs a Docker engine (set DOCKER_HOST if it is not on "
-            f"the default socket); none answered: {problem}")
+    return (
+        f"BACKEND=containers needs a Docker engine (set DOCKER_HOST if it is not on "
+        f"the default socket); none answered: {problem}"
+    )
 
 
 def kafka_start_script(host: str, port: int) -> bytes:
     """The broker's start script: advertise the address clients on the host reach it at."""
     advertised = f"PLAINTEXT://{host}:{port},BROKER://$(hostname):9093"
-    return (f'export KAFKA_ADVERTISED_LISTENERS="{advertised}"\n'
-            "exec /etc/kafka/docker/run\n").encode()
+    return (
+        f'export KAFKA_ADVERTISED_LISTENERS="{advertised}"\nexec /etc/kafka/docker/run\n'
+    ).encode()
 
 
 @contextlib.contextmanager
@@ -94,16 +110,16 @@ def _kafka() -> Iterator[str]:
     from testcontainers.core.wait_strategies import LogMessageWaitStrategy
 
     # One string, split back into KAFKA_COMMAND's words by docker-py (shlex).
-    container = DockerContainer(KAFKA_IMAGE, env=dict(KAFKA_ENV),
-                                command=shlex.join(KAFKA_COMMAND))
+    container = DockerContainer(KAFKA_IMAGE, env=dict(KAFKA_ENV), command=shlex.join(KAFKA_COMMAND))
     container.with_exposed_ports(KAFKA_PORT)
     with container:
         host = container.get_container_host_ip()
         port = container.get_exposed_port(KAFKA_PORT)
         container.copy_into_container(kafka_start_script(host, port), START_SCRIPT)
         container.copy_into_container(b"", START_FLAG)
-        LogMessageWaitStrategy(KAFKA_READY).with_startup_timeout(
-            STARTUP_TIMEOUT).wait_until_ready(container)
+        LogMessageWaitStrategy(KAFKA_READY).with_startup_timeout(STARTUP_TIMEOUT).wait_until_ready(
+            container
+        )
         yield f"{host}:{port}"
 
 
@@ -111,8 +127,9 @@ def _kafka() -> Iterator[str]:
 def _postgres() -> Iterator[str]:
     from testcontainers.community.postgres import PostgresContainer
 
-    container = PostgresContainer(POSTGRES_IMAGE, username="postgres", password="postgres",
-                                  dbname="damrong", driver=None)
+    container = PostgresContainer(
+        POSTGRES_IMAGE, username="postgres", password="postgres", dbname="damrong", driver=None
+    )
     container.with_command(POSTGRES_COMMAND)
     with container:
         yield container.get_connection_url()

@@ -28,14 +28,14 @@ def backend(env: Mapping[str, str] | None = None) -> str:
     chosen = (os.environ if env is None else env).get("DAMRONG_TEST_BACKEND") or "embedded"
     if chosen not in BACKENDS:
         raise pytest.UsageError(
-            f"DAMRONG_TEST_BACKEND={chosen!r}: expected one of {', '.join(BACKENDS)}")
+            f"DAMRONG_TEST_BACKEND={chosen!r}: expected one of {', '.join(BACKENDS)}"
+        )
     return chosen
 
 
 def embedded_only(why: str) -> pytest.MarkDecorator:
     """Skip a test under the containers backend: it is about the embedded servers."""
-    return pytest.mark.skipif(backend() == "containers",
-                              reason=f"embedded servers only ({why})")
+    return pytest.mark.skipif(backend() == "containers", reason=f"embedded servers only ({why})")
 
 
 def isolation(suffix: str, backend_name: str | None = None) -> dict[str, Any]:
@@ -43,8 +43,10 @@ def isolation(suffix: str, backend_name: str | None = None) -> dict[str, Any]:
     topics of its own and, on Apache Kafka (containers), consumer groups of its own (a
     group shared by accident would rebalance across tests) and idempotent producers as in
     production (the embedded broker lacks them)."""
-    values: dict[str, Any] = {"events_topic": f"complaints.events.{suffix}",
-                              "dlq_topic": f"complaints.events.dlq.{suffix}"}
+    values: dict[str, Any] = {
+        "events_topic": f"complaints.events.{suffix}",
+        "dlq_topic": f"complaints.events.dlq.{suffix}",
+    }
     if (backend_name or backend()) == "containers":
         values["consumer_group_prefix"] = f"damrong-{suffix}"
         values["kafka_enable_idempotence"] = True
@@ -53,8 +55,10 @@ def isolation(suffix: str, backend_name: str | None = None) -> dict[str, Any]:
 
 def as_env(values: dict[str, Any]) -> dict[str, str]:
     """Settings as the environment variables a service process reads."""
-    return {name.upper(): str(v).lower() if isinstance(v, bool) else str(v)
-            for name, v in values.items()}
+    return {
+        name.upper(): str(v).lower() if isinstance(v, bool) else str(v)
+        for name, v in values.items()
+    }
 
 
 @contextlib.asynccontextmanager
@@ -84,8 +88,10 @@ def database_url() -> Iterator[str]:
         return
     from damrong.embedded.postgres import EmbeddedPostgres
 
-    with (tempfile.TemporaryDirectory(prefix="damrong-pg-") as tmp,
-          EmbeddedPostgres(Path(tmp) / "pg", free_port(), log_file=Path(tmp) / "pg.log") as pg):
+    with (
+        tempfile.TemporaryDirectory(prefix="damrong-pg-") as tmp,
+        EmbeddedPostgres(Path(tmp) / "pg", free_port(), log_file=Path(tmp) / "pg.log") as pg,
+    ):
         yield pg.url
 
 
@@ -97,8 +103,10 @@ def kafka_bootstrap() -> Iterator[str]:
         return
     from damrong.embedded.broker import EmbeddedBroker
 
-    with (tempfile.TemporaryDirectory(prefix="damrong-kafka-") as tmp,
-          EmbeddedBroker(free_port(), log_file=Path(tmp) / "broker.log") as broker):
+    with (
+        tempfile.TemporaryDirectory(prefix="damrong-kafka-") as tmp,
+        EmbeddedBroker(free_port(), log_file=Path(tmp) / "broker.log") as broker,
+    ):
         yield broker.bootstrap
 
 

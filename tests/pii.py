@@ -9,5 +9,7 @@ from services.intake.pii.domain.keys import PiiKeys
 MASTER_KEY = bytes(range(32))
 HASH_KEY = bytes(range(100, 132))
 KEYS = PiiKeys.of(MASTER_KEY, HASH_KEY)
-SETTINGS = {"pii_master_key": base64.b64encode(MASTER_KEY).decode(),
-            "pii_hash_key": base64.b64encode(HASH_KEY).decode()}
+SETTINGS = {
+    "pii_master_key": base64.b64encode(MASTER_KEY).decode(),
+    "pii_hash_key": base64.b64encode(HASH_KEY).decode(),
+}

@@ -28,8 +28,9 @@ class RunningApp:
 
 
 @contextlib.asynccontextmanager
-async def running_app(create_app: Callable[[Settings], FastAPI], infra: dict[str, str],
-                      **overrides: Any) -> AsyncIterator[RunningApp]:
+async def running_app(
+    create_app: Callable[[Settings], FastAPI], infra: dict[str, str], **overrides: Any
+) -> AsyncIterator[RunningApp]:
     """The app on a new database and new topics; both are dropped (the database) afterwards.
 
     Its tokens are checked with the tests' secret; the client sends an admin token unless
@@ -42,23 +43,27 @@ async def running_app(create_app: Callable[[Settings], FastAPI], infra: dict[str
     finally:
         await admin.close()
     suffix = uuid.uuid4().hex[:8]
-    settings = Settings(**{
-        "database_url": f"{infra['database_url'].rsplit('/', 1)[0]}/{name}",
-        "kafka_bootstrap_servers": infra["kafka_bootstrap"],
-        **isolation(suffix),  # topics; on Apache Kafka also groups and idempotence
-        "topic_partitions": 4,
-        "auth_jwt_secret": TEST_SECRET,
-        **PII_SETTINGS,
-        # create_app of services.<name>.main: the service it builds.
-        **publisher_settings(create_app.__module__.split(".")[1]),
-        **overrides,
-    })
+    settings = Settings(
+        **{
+            "database_url": f"{infra['database_url'].rsplit('/', 1)[0]}/{name}",
+            "kafka_bootstrap_servers": infra["kafka_bootstrap"],
+            **isolation(suffix),  # topics; on Apache Kafka also groups and idempotence
+            "topic_partitions": 4,
+            "auth_jwt_secret": TEST_SECRET,
+            **PII_SETTINGS,
+            # create_app of services.<name>.main: the service it builds.
+            **publisher_settings(create_app.__module__.split(".")[1]),
+            **overrides,
+        }
+    )
     app = create_app(settings)
     try:
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://t",
-                                         headers=admin_headers()) as client:
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://t", headers=admin_headers()
+            ) as client:
+
                 async def health() -> int:
                     return (await client.get("/healthz")).status_code
 

@@ -14,14 +14,22 @@ from shared.signed_records import Headers, RecordSigner
 from shared.signing import public_key_of
 
 # The services' own sources, and those hand-built test events claim.
-SOURCES = (*PUBLISHERS.values(), "/test", "/damrong/test", "test/intake", "test/status",
-           "bench/intake", "bench/status")
+SOURCES = (
+    *PUBLISHERS.values(),
+    "/test",
+    "/damrong/test",
+    "test/intake",
+    "test/status",
+    "bench/intake",
+    "bench/status",
+)
 
 
 def _private(source: str) -> str:
     # Any 32 bytes are an Ed25519 private key: derived from the name, stable across runs.
-    return base64.b64encode(hashlib.sha256(b"damrong test key " + source.encode())
-                            .digest()).decode()
+    return base64.b64encode(
+        hashlib.sha256(b"damrong test key " + source.encode()).digest()
+    ).decode()
 
 
 PRIVATE_KEYS = {source: _private(source) for source in SOURCES}
@@ -33,8 +41,7 @@ SETTINGS: dict[str, Any] = {"event_public_keys": PUBLIC_KEYS}
 def publisher_settings(service: str) -> dict[str, Any]:
     """SETTINGS plus the signing key of ``service`` if it publishes (intake, status)."""
     source = PUBLISHERS.get(service)
-    return SETTINGS if source is None else {**SETTINGS,
-                                            "event_signing_key": PRIVATE_KEYS[source]}
+    return SETTINGS if source is None else {**SETTINGS, "event_signing_key": PRIVATE_KEYS[source]}
 
 
 def signer(source: str) -> RecordSigner:

@@ -10,8 +10,13 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 
-async def eventually(probe: Callable[[], Awaitable[T]], check: Callable[[T], Any] = bool, *,
-                     timeout: float = 30, interval: float = 0.1) -> T:
+async def eventually(
+    probe: Callable[[], Awaitable[T]],
+    check: Callable[[T], Any] = bool,
+    *,
+    timeout: float = 30,
+    interval: float = 0.1,
+) -> T:
     """Call ``probe`` until ``check`` accepts its result (by default: until it is truthy);
     return that result, or fail with the last value seen after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
