@@ -29,7 +29,8 @@ class TcpHop:
         credentials, _, _ = self._target.netloc.rpartition("@")
         host = f"127.0.0.1:{port}"
         return self._target._replace(
-            netloc=f"{credentials}@{host}" if credentials else host).geturl()
+            netloc=f"{credentials}@{host}" if credentials else host
+        ).geturl()
 
     async def close(self, *, for_good: bool = False) -> None:
         """Drop every connection; hang up on new ones (``for_good``: stop listening)."""
@@ -41,8 +42,7 @@ class TcpHop:
             task.cancel()
         await asyncio.gather(*self._pumps, return_exceptions=True)
 
-    async def _serve(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter
-                     ) -> None:
+    async def _serve(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
         if not self.passing:
             self.refused += 1
             client_w.close()
@@ -52,8 +52,9 @@ class TcpHop:
         self._pumps.add(task)
         server_w: asyncio.StreamWriter | None = None
         try:
-            server_r, server_w = await asyncio.open_connection(self._target.hostname,
-                                                               self._target.port)
+            server_r, server_w = await asyncio.open_connection(
+                self._target.hostname, self._target.port
+            )
             await asyncio.gather(_pump(client_r, server_w), _pump(server_r, client_w))
         except (OSError, asyncio.CancelledError):
             pass  # cut: both sides are closed below

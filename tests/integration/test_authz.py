@@ -76,13 +76,22 @@ class Platform:
         assert self.cases[inside].pop() == cid
 
 
-async def _file(client: httpx.AsyncClient, area: dict[str, str],
-                headers: dict[str, str] | None = None) -> httpx.Response:
-    body = {"channel": area["channel"], "district_code": area["district_code"],
-            "category": "land", "subject": "ที่ดิน", "description": "รั้วรุกล้ำ",
-            "complainant": {"anonymous": False, "name": "สมชาย ใจดี", "phone": "0812345678"}}
-    return await client.post("/v1/complaints", json=body,
-                             headers={"Idempotency-Key": uuid.uuid4().hex, **(headers or {})})
+async def _file(
+    client: httpx.AsyncClient, area: dict[str, str], headers: dict[str, str] | None = None
+) -> httpx.Response:
+    body = {
+        "channel": area["channel"],
+        "district_code": area["district_code"],
+        "category": "land",
+        "subject": "ที่ดิน",
+        "description": "รั้วรุกล้ำ",
+        "complainant": {"anonymous": False, "name": "สมชาย ใจดี", "phone": "0812345678"},
+    }
+    return await client.post(
+        "/v1/complaints",
+        json=body,
+        headers={"Idempotency-Key": uuid.uuid4().hex, **(headers or {})},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -90,20 +99,27 @@ async def platform(infra: dict[str, str]) -> AsyncIterator[Platform]:
     key, digest = new_api_key()
     async with AsyncExitStack() as stack:
         intake = await stack.enter_async_context(
-            running_app(intake_app, infra, auth_api_keys={digest: "line"}))
-        shared_topics = {"events_topic": intake.settings.events_topic,
-                         "dlq_topic": intake.settings.dlq_topic}
+            running_app(intake_app, infra, auth_api_keys={digest: "line"})
+        )
+        shared_topics = {
+            "events_topic": intake.settings.events_topic,
+            "dlq_topic": intake.settings.dlq_topic,
+        }
         status = await stack.enter_async_context(running_app(status_app, infra, **shared_topics))
         kpi = await stack.enter_async_context(running_app(kpi_app, infra, **shared_topics))
         p = Platform({"intake": intake, "status": status, "kpi": kpi}, key)
         for inside, area in ((True, IN), (False, OUT)):
-            p.cases[inside] = [(await _file(intake.client, area)).json()["complaint_id"]
-                               for _ in range(CASES_PER_POOL)]
+            p.cases[inside] = [
+                (await _file(intake.client, area)).json()["complaint_id"]
+                for _ in range(CASES_PER_POOL)
+            ]
             p.read_cases[inside] = (await _file(intake.client, area)).json()["complaint_id"]
             p.erasable[inside] = (await _file(intake.client, area)).json()["complainant_ref"]
         for cid in [*p.cases[True], *p.cases[False], *p.read_cases.values()]:
-            await eventually(functools.partial(status.client.get, f"/v1/complaints/{cid}"),
-                             lambda r: r.status_code == 200)
+            await eventually(
+                functools.partial(status.client.get, f"/v1/complaints/{cid}"),
+                lambda r: r.status_code == 200,
+            )
         yield p
 
 
@@ -111,8 +127,7 @@ async def platform(infra: dict[str, str]) -> AsyncIterator[Platform]:
 def anonymous(platform: Platform) -> Iterator[Platform]:
     """The platform with clients that send no credential of their own (the apps' clients
     send an admin token by default)."""
-    saved = {name: app.client.headers.pop("Authorization")
-             for name, app in platform.apps.items()}
+    saved = {name: app.client.headers.pop("Authorization") for name, app in platform.apps.items()}
     try:
         yield platform
     finally:
@@ -134,10 +149,13 @@ async def _post_complaint(p: Platform, h: dict[str, str], inside: bool) -> int:
 
 
 async def _import(p: Platform, h: dict[str, str], inside: bool) -> tuple[int, int | None]:
-    csv = ("district_code,category,subject,received_at,channel\r\n"
-           f"{_area(inside)['district_code']},land,{uuid.uuid4().hex},01/10/2567,letter\r\n")
-    r = await p.client("intake").post("/v1/imports", headers=h,
-                                      files={"file": ("r.csv", csv.encode())})
+    csv = (
+        "district_code,category,subject,received_at,channel\r\n"
+        f"{_area(inside)['district_code']},land,{uuid.uuid4().hex},01/10/2567,letter\r\n"
+    )
+    r = await p.client("intake").post(
+        "/v1/imports", headers=h, files={"file": ("r.csv", csv.encode())}
+    )
     return r.status_code, r.json().get("filed")
 
 
@@ -145,6 +163,7 @@ def _get(service: str, path: str, **params: Any) -> Call:
     async def call(p: Platform, h: dict[str, str], inside: bool) -> int:
         url = path.format(cid=p.seen(inside))
         return (await p.client(service).get(url, params=params, headers=h)).status_code
+
     return call
 
 
@@ -152,13 +171,15 @@ def _filtered(service: str, path: str, **params: Any) -> Call:
     async def call(p: Platform, h: dict[str, str], inside: bool) -> int:
         query = {**params, "district_code": _area(inside)["district_code"]}
         return (await p.client(service).get(path, params=query, headers=h)).status_code
+
     return call
 
 
 async def _transition(p: Platform, h: dict[str, str], inside: bool) -> int:
     cid = p.fresh(inside)
-    r = await p.client("status").post(f"/v1/complaints/{cid}/transitions", headers=h,
-                                      json={"action": "accept"})
+    r = await p.client("status").post(
+        f"/v1/complaints/{cid}/transitions", headers=h, json={"action": "accept"}
+    )
     if r.status_code == 200:
         p.moved(inside, cid)
     return r.status_code
@@ -166,8 +187,11 @@ async def _transition(p: Platform, h: dict[str, str], inside: bool) -> int:
 
 async def _bulk(p: Platform, h: dict[str, str], inside: bool) -> tuple[int, int | None]:
     cid = p.fresh(inside)
-    r = await p.client("status").post("/v1/complaints:bulk-transition", headers=h,
-                                      json={"items": [{"complaint_id": cid, "action": "accept"}]})
+    r = await p.client("status").post(
+        "/v1/complaints:bulk-transition",
+        headers=h,
+        json={"items": [{"complaint_id": cid, "action": "accept"}]},
+    )
     if r.status_code != 200:
         return r.status_code, None
     item = r.json()["results"][0]
@@ -181,10 +205,13 @@ async def _erase(p: Platform, h: dict[str, str], inside: bool) -> tuple[int, int
     each way an officer learns the reference: the filing's answer (the complainant filed for
     erasure) and the case as intake shows it (a pool case's)."""
     intake, cid = p.client("intake"), p.cases[inside][0]
-    shown = (await intake.get(f"/v1/complaints/{cid}", headers=bearer(TOKENS[Role.admin]))
-             ).json()["complainant_ref"]
-    filed, read = [(await intake.delete(f"/v1/complainants/{ref}", headers=h)).status_code
-                   for ref in (p.erasable[inside], shown)]
+    shown = (await intake.get(f"/v1/complaints/{cid}", headers=bearer(TOKENS[Role.admin]))).json()[
+        "complainant_ref"
+    ]
+    filed, read = [
+        (await intake.delete(f"/v1/complainants/{ref}", headers=h)).status_code
+        for ref in (p.erasable[inside], shown)
+    ]
     return filed, read
 
 
@@ -192,58 +219,112 @@ async def _erase(p: Platform, h: dict[str, str], inside: bool) -> tuple[int, int
 
 R = Role
 ALL = dict.fromkeys(Role, (200, 200))
-CASE_READ = {R.channel: (403, 403), R.district_officer: (200, 404),
-             R.provincial_officer: (200, 404), R.national_supervisor: (200, 200),
-             R.auditor: (200, 200), R.admin: (200, 200)}
+CASE_READ = {
+    R.channel: (403, 403),
+    R.district_officer: (200, 404),
+    R.provincial_officer: (200, 404),
+    R.national_supervisor: (200, 200),
+    R.auditor: (200, 200),
+    R.admin: (200, 200),
+}
 LISTS = {**CASE_READ, R.district_officer: (200, 403), R.provincial_officer: (200, 403)}
 UNSCOPED_READ = {**ALL, R.channel: (403, 403)}
-MOVE = {R.channel: (403, 403), R.district_officer: (200, 403),
-        R.provincial_officer: (200, 403), R.national_supervisor: (403, 403),
-        R.auditor: (403, 403), R.admin: (200, 200)}
-BULK = {R.channel: ((403, None), (403, None)), R.district_officer: ((200, 200), (200, 403)),
-        R.provincial_officer: ((200, 200), (200, 403)),
-        R.national_supervisor: ((403, None), (403, None)),
-        R.auditor: ((403, None), (403, None)), R.admin: ((200, 200), (200, 200))}
-FILE = {R.channel: (201, 403), R.district_officer: (201, 403),
-        R.provincial_officer: (403, 403), R.national_supervisor: (403, 403),
-        R.auditor: (403, 403), R.admin: (201, 201)}
-IMPORT = {**dict.fromkeys(Role, ((403, None), (403, None))),
-          R.district_officer: ((200, 1), (200, 0)), R.admin: ((200, 1), (200, 1))}
+MOVE = {
+    R.channel: (403, 403),
+    R.district_officer: (200, 403),
+    R.provincial_officer: (200, 403),
+    R.national_supervisor: (403, 403),
+    R.auditor: (403, 403),
+    R.admin: (200, 200),
+}
+BULK = {
+    R.channel: ((403, None), (403, None)),
+    R.district_officer: ((200, 200), (200, 403)),
+    R.provincial_officer: ((200, 200), (200, 403)),
+    R.national_supervisor: ((403, None), (403, None)),
+    R.auditor: ((403, None), (403, None)),
+    R.admin: ((200, 200), (200, 200)),
+}
+FILE = {
+    R.channel: (201, 403),
+    R.district_officer: (201, 403),
+    R.provincial_officer: (403, 403),
+    R.national_supervisor: (403, 403),
+    R.auditor: (403, 403),
+    R.admin: (201, 201),
+}
+IMPORT = {
+    **dict.fromkeys(Role, ((403, None), (403, None))),
+    R.district_officer: ((200, 1), (200, 0)),
+    R.admin: ((200, 1), (200, 1)),
+}
 AUDIT = {**dict.fromkeys(Role, (403, 403)), R.auditor: (200, 200), R.admin: (200, 200)}
 # Clear personal data needs the pii_reader grant, which none of TOKENS has.
-CLEAR_READ = {**dict.fromkeys(Role, (403, 404)), R.channel: (403, 403),
-              R.national_supervisor: (403, 403), R.auditor: (403, 403), R.admin: (403, 403)}
-ERASE = {**dict.fromkeys(Role, ((403, 403), (403, 403))),
-         R.district_officer: ((204, 204), (403, 403)), R.admin: ((204, 204), (204, 204))}
+CLEAR_READ = {
+    **dict.fromkeys(Role, (403, 404)),
+    R.channel: (403, 403),
+    R.national_supervisor: (403, 403),
+    R.auditor: (403, 403),
+    R.admin: (403, 403),
+}
+ERASE = {
+    **dict.fromkeys(Role, ((403, 403), (403, 403))),
+    R.district_officer: ((204, 204), (403, 403)),
+    R.admin: ((204, 204), (204, 204)),
+}
 FY = {"fiscal_year": 2569}
 
 MATRIX: dict[tuple[str, str, str], tuple[Call, dict[Role, tuple[Any, Any]]]] = {
     ("intake", "POST", "/v1/complaints"): (_post_complaint, FILE),
     ("intake", "POST", "/v1/imports"): (_import, IMPORT),
-    ("intake", "GET", "/v1/complaints/{complaint_id}"):
-        (_get("intake", "/v1/complaints/{cid}"), CASE_READ),
-    ("intake", "GET", "/v1/complaints/{complaint_id}/complainant"):
-        (_get("intake", "/v1/complaints/{cid}/complainant"), CLEAR_READ),
+    ("intake", "GET", "/v1/complaints/{complaint_id}"): (
+        _get("intake", "/v1/complaints/{cid}"),
+        CASE_READ,
+    ),
+    ("intake", "GET", "/v1/complaints/{complaint_id}/complainant"): (
+        _get("intake", "/v1/complaints/{cid}/complainant"),
+        CLEAR_READ,
+    ),
     ("intake", "GET", "/v1/pii-access"): (_get("intake", "/v1/pii-access"), AUDIT),
     ("intake", "DELETE", "/v1/complainants/{complainant_ref}"): (_erase, ERASE),
-    **{("intake", "GET", f"/v1/reference/{name}"): (_get("intake", f"/v1/reference/{name}"), ALL)
-       for name in ("channels", "categories", "provinces", "districts")},
+    **{
+        ("intake", "GET", f"/v1/reference/{name}"): (_get("intake", f"/v1/reference/{name}"), ALL)
+        for name in ("channels", "categories", "provinces", "districts")
+    },
     ("status", "POST", "/v1/complaints/{complaint_id}/transitions"): (_transition, MOVE),
     ("status", "POST", "/v1/complaints:bulk-transition"): (_bulk, BULK),
-    ("status", "GET", "/v1/complaints/{complaint_id}"):
-        (_get("status", "/v1/complaints/{cid}"), CASE_READ),
-    ("status", "GET", "/v1/complaints/{complaint_id}/history"):
-        (_get("status", "/v1/complaints/{cid}/history"), CASE_READ),
-    **{("status", "GET", f"/v1/worklists/{name}"):
-       (_filtered("status", f"/v1/worklists/{name}"), LISTS)
-       for name in ("stale", "overdue", "backlog")},
-    **{("kpi", "GET", f"/v1/kpi/{name}"): (_filtered("kpi", f"/v1/kpi/{name}", **FY), LISTS)
-       for name in ("summary", "backlog", "carry-over", "aging", "recording", "monthly",
-                    "districts")},
+    ("status", "GET", "/v1/complaints/{complaint_id}"): (
+        _get("status", "/v1/complaints/{cid}"),
+        CASE_READ,
+    ),
+    ("status", "GET", "/v1/complaints/{complaint_id}/history"): (
+        _get("status", "/v1/complaints/{cid}/history"),
+        CASE_READ,
+    ),
+    **{
+        ("status", "GET", f"/v1/worklists/{name}"): (
+            _filtered("status", f"/v1/worklists/{name}"),
+            LISTS,
+        )
+        for name in ("stale", "overdue", "backlog")
+    },
+    **{
+        ("kpi", "GET", f"/v1/kpi/{name}"): (_filtered("kpi", f"/v1/kpi/{name}", **FY), LISTS)
+        for name in (
+            "summary",
+            "backlog",
+            "carry-over",
+            "aging",
+            "recording",
+            "monthly",
+            "districts",
+        )
+    },
     ("kpi", "GET", "/v1/kpi/progress"): (_get("kpi", "/v1/kpi/progress"), UNSCOPED_READ),
-    ("status", "GET", "/v1/reports/cases"):
-        (_filtered("status", "/v1/reports/cases", **{"from": "2025-10-01", "to": "2026-09-30"}),
-         AUDIT),
+    ("status", "GET", "/v1/reports/cases"): (
+        _filtered("status", "/v1/reports/cases", **{"from": "2025-10-01", "to": "2026-09-30"}),
+        AUDIT,
+    ),
 }
 
 
@@ -261,25 +342,35 @@ def _walk(routes: list[BaseRoute], prefix: str = "") -> Iterator[tuple[Route, st
 
 def routes(app: FastAPI) -> set[tuple[str, str]]:
     """Every (method, path) the app serves, but the documentation and /healthz."""
-    return {(m, path) for route, path in _walk(app.routes) if path not in NOT_ROUTES
-            for m in route.methods or () if m != "HEAD"}
+    return {
+        (m, path)
+        for route, path in _walk(app.routes)
+        if path not in NOT_ROUTES
+        for m in route.methods or ()
+        if m != "HEAD"
+    }
 
 
 def test_every_route_is_in_the_matrix() -> None:
     """A route without a row here is a route nobody decided the access rules of."""
     settings = Settings(auth_jwt_secret=SecretStr(TEST_SECRET))
-    served = {(svc, m, path) for svc, make in (("intake", intake_app), ("status", status_app),
-                                                ("kpi", kpi_app))
-              for m, path in routes(make(settings))}
+    served = {
+        (svc, m, path)
+        for svc, make in (("intake", intake_app), ("status", status_app), ("kpi", kpi_app))
+        for m, path in routes(make(settings))
+    }
     assert served == set(MATRIX)
 
 
 @pytest.mark.parametrize("route", list(MATRIX), ids=lambda r: f"{r[0]} {r[1]} {r[2]}")
-async def test_each_role_in_and_out_of_jurisdiction(platform: Platform,
-                                                     route: tuple[str, str, str]) -> None:
+async def test_each_role_in_and_out_of_jurisdiction(
+    platform: Platform, route: tuple[str, str, str]
+) -> None:
     call, expected = MATRIX[route]
-    got = {role: (await call(platform, bearer(tok), True), await call(platform, bearer(tok), False))
-           for role, tok in TOKENS.items()}
+    got = {
+        role: (await call(platform, bearer(tok), True), await call(platform, bearer(tok), False))
+        for role, tok in TOKENS.items()
+    }
     assert got == expected
 
 
@@ -297,13 +388,17 @@ BAD_CREDENTIALS = {
 
 @pytest.mark.parametrize("case", list(BAD_CREDENTIALS))
 async def test_every_route_answers_401_without_a_valid_credential(
-        anonymous: Platform, case: str) -> None:
-    codes = {route: await call(anonymous, BAD_CREDENTIALS[case], False)
-             for route, (call, _) in MATRIX.items()}
+    anonymous: Platform, case: str
+) -> None:
+    codes = {
+        route: await call(anonymous, BAD_CREDENTIALS[case], False)
+        for route, (call, _) in MATRIX.items()
+    }
     first = {route: (c[0] if isinstance(c, tuple) else c) for route, c in codes.items()}
     assert first == dict.fromkeys(MATRIX, 401)
-    r = await anonymous.client("status").get(f"/v1/complaints/{anonymous.seen(True)}",
-                                             headers=BAD_CREDENTIALS[case])
+    r = await anonymous.client("status").get(
+        f"/v1/complaints/{anonymous.seen(True)}", headers=BAD_CREDENTIALS[case]
+    )
     assert r.headers["www-authenticate"].startswith('Bearer realm="damrong"')
     assert r.headers["content-type"].startswith("application/problem+json")
     assert r.json()["status"] == 401
@@ -320,8 +415,7 @@ async def test_a_channel_api_key_files_for_its_channel_only(anonymous: Platform)
     assert (await _file(anonymous.client("intake"), OUT, key)).status_code == 403
     r = await anonymous.client("intake").get("/v1/reference/channels", headers=key)
     assert r.status_code == 200
-    r = await anonymous.client("intake").get(f"/v1/complaints/{anonymous.seen(True)}",
-                                             headers=key)
+    r = await anonymous.client("intake").get(f"/v1/complaints/{anonymous.seen(True)}", headers=key)
     assert r.status_code == 403
 
 
@@ -329,15 +423,24 @@ async def test_the_actor_recorded_is_the_token_subject(platform: Platform) -> No
     status = platform.client("status")
     one = platform.fresh(True)
     officer = bearer(TOKENS[Role.district_officer])
-    r = await status.post(f"/v1/complaints/{one}/transitions", headers=officer,
-                          json={"action": "accept", "actor": "someone-else"})
+    r = await status.post(
+        f"/v1/complaints/{one}/transitions",
+        headers=officer,
+        json={"action": "accept", "actor": "someone-else"},
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "actor"
-    assert (await status.post(f"/v1/complaints/{one}/transitions", headers=officer,
-                              json={"action": "accept"})).status_code == 200
+    assert (
+        await status.post(
+            f"/v1/complaints/{one}/transitions", headers=officer, json={"action": "accept"}
+        )
+    ).status_code == 200
     platform.moved(True, one)
     two = platform.fresh(True)
-    r = await status.post("/v1/complaints:bulk-transition", headers=bearer(TOKENS[Role.admin]),
-                          json={"items": [{"complaint_id": two, "action": "accept"}]})
+    r = await status.post(
+        "/v1/complaints:bulk-transition",
+        headers=bearer(TOKENS[Role.admin]),
+        json={"items": [{"complaint_id": two, "action": "accept"}]},
+    )
     assert r.json()["succeeded"] == 1
     for cid, subject in ((one, "o-5001"), (two, "admin-1")):
         events = (await status.get(f"/v1/complaints/{cid}/history")).json()["events"]
@@ -347,8 +450,7 @@ async def test_the_actor_recorded_is_the_token_subject(platform: Platform) -> No
 
 async def test_auditors_see_personal_data_only_when_granted(platform: Platform) -> None:
     intake, cid = platform.client("intake"), platform.seen(True)
-    plain = (await intake.get(f"/v1/complaints/{cid}",
-                              headers=bearer(TOKENS[Role.auditor]))).json()
+    plain = (await intake.get(f"/v1/complaints/{cid}", headers=bearer(TOKENS[Role.auditor]))).json()
     assert plain["complainant"] is None and plain["subject"] is None
     granted = bearer(token(Role.auditor, "a-2", grants=("pii_reader",)))
     shown = (await intake.get(f"/v1/complaints/{cid}", headers=granted)).json()

@@ -45,19 +45,21 @@ async def test_the_batch_path_when_it_can(conn: asyncpg.Connection) -> None:
 
 @pytest.mark.parametrize("refusal", [RefuseBatch("order matters"), PoisonEvent("some poison")])
 async def test_a_refused_batch_is_undone_and_applied_one_by_one(
-        conn: asyncpg.Connection, refusal: Exception) -> None:
+    conn: asyncpg.Connection, refusal: Exception
+) -> None:
     async def batch(conn: asyncpg.Connection, ns: list[int]) -> None:
         await conn.execute("INSERT INTO t VALUES (100)")  # written, then refused
         raise refusal
 
     refused = await apply_events(conn, [1, -2, 3, -4], handle, batch)
     assert [(r.index, r.event, str(r.error)) for r in refused] == [
-        (1, -2, "negative: -2"), (3, -4, "negative: -4")]
+        (1, -2, "negative: -2"),
+        (3, -4, "negative: -4"),
+    ]
     assert await stored(conn) == [1, 3]
 
 
-async def test_anything_else_propagates_and_nothing_is_written(
-        conn: asyncpg.Connection) -> None:
+async def test_anything_else_propagates_and_nothing_is_written(conn: asyncpg.Connection) -> None:
     with pytest.raises(KeyError):
         await apply_events(conn, [1, 2, 13, 4], handle)
 

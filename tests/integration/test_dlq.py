@@ -35,9 +35,15 @@ REFUSAL = "agency code PEA-9 is not in the code list yet"
 
 
 def _event(note: str) -> Envelope:
-    return Envelope(event_id=uuid.uuid4(), complaint_id=uuid.uuid4(), version=2,
-                    source="/test", occurred_at=NOW, recorded_at=NOW,
-                    data=CaseAccepted(actor="t", note=note))
+    return Envelope(
+        event_id=uuid.uuid4(),
+        complaint_id=uuid.uuid4(),
+        version=2,
+        source="/test",
+        occurred_at=NOW,
+        recorded_at=NOW,
+        data=CaseAccepted(actor="t", note=note),
+    )
 
 
 @dataclass
@@ -49,30 +55,45 @@ class Rig:
 
     async def cli(self, *args: str) -> Ran:
         s = self.settings
-        return await damrong("dlq", *args, env={
-            "KAFKA_BOOTSTRAP_SERVERS": s.kafka_bootstrap_servers, "EVENTS_TOPIC": s.events_topic,
-            "DLQ_TOPIC": s.dlq_topic, "EVENT_PUBLIC_KEYS": json.dumps(s.event_public_keys)})
+        return await damrong(
+            "dlq",
+            *args,
+            env={
+                "KAFKA_BOOTSTRAP_SERVERS": s.kafka_bootstrap_servers,
+                "EVENTS_TOPIC": s.events_topic,
+                "DLQ_TOPIC": s.dlq_topic,
+                "EVENT_PUBLIC_KEYS": json.dumps(s.event_public_keys),
+            },
+        )
 
     async def rows(self) -> list[tuple[str, uuid.UUID, str]]:
-        return [tuple(r) for r in await self.pool.fetch(
-            "SELECT grp, complaint_id, note FROM applied ORDER BY grp, note")]
+        return [
+            tuple(r)
+            for r in await self.pool.fetch(
+                "SELECT grp, complaint_id, note FROM applied ORDER BY grp, note"
+            )
+        ]
 
     async def consumed(self, n: int) -> None:
         """Until every group has applied or dead-lettered ``n`` records in all."""
+
         async def counts() -> list[int]:
             return [c.applied + c.dead_lettered for c in self.consumers.values()]
+
         await eventually(counts, lambda got: got == [n] * len(got), timeout=60)
 
 
 @pytest.fixture
-async def rig(make_settings: Callable[..., Settings], tmp_path_factory: pytest.TempPathFactory
-              ) -> AsyncIterator[Rig]:
+async def rig(
+    make_settings: Callable[..., Settings], tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Rig]:
     settings = make_settings(topic_partitions=2)
     pool = await create_pool(settings.database_url, "dlqtest")
     migrations = tmp_path_factory.mktemp("mig")
     (migrations / "001.sql").write_text(
         "CREATE TABLE applied (grp text, complaint_id uuid, version int, note text, "
-        "PRIMARY KEY (grp, complaint_id, version));")
+        "PRIMARY KEY (grp, complaint_id, version));"
+    )
     await migrate(pool, "dlqtest", migrations)
     await ensure_topics(settings)
     refused: set[uuid.UUID] = set()
@@ -80,13 +101,20 @@ async def rig(make_settings: Callable[..., Settings], tmp_path_factory: pytest.T
     await producer.start()
     consumers: dict[str, EventConsumer] = {}
     for group in ("dlqtest-status", "dlqtest-kpi"):
+
         async def handle(conn: asyncpg.Connection, env: Envelope, group: str = group) -> None:
             if env.complaint_id in refused:
                 raise PoisonEvent(REFUSAL)
+            assert isinstance(env.data, CaseAccepted)  # the one kind this test publishes
             # Skips what it applied already, as every projection does.
-            await conn.execute("INSERT INTO applied VALUES ($1, $2, $3, $4) "
-                               "ON CONFLICT DO NOTHING", group, env.complaint_id,
-                               env.version, env.data.note)  # type: ignore[union-attr]
+            await conn.execute(
+                "INSERT INTO applied VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                group,
+                env.complaint_id,
+                env.version,
+                env.data.note,
+            )
+
         consumers[group] = EventConsumer(pool, producer, settings, group, handle)
     tasks = [asyncio.create_task(c.run()) for c in consumers.values()]
     try:
@@ -109,14 +137,20 @@ async def test_list_show_and_replay_the_dead_letters(rig: Rig) -> None:
     producer = make_producer(s)
     await producer.start()
     try:
-        for key, headers, value in (signed_record(waiting), signed_record(fine),
-                                    to_record(unsigned), (b"junk", [], b"not an event")):
+        for key, headers, value in (
+            signed_record(waiting),
+            signed_record(fine),
+            to_record(unsigned),
+            (b"junk", [], b"not an event"),
+        ):
             await producer.send_and_wait(s.events_topic, value, key=key, headers=headers)
     finally:
         await producer.stop()
     await rig.consumed(4)
     assert [(g, note) for g, _c, note in await rig.rows()] == [
-        ("dlqtest-kpi", "fine"), ("dlqtest-status", "fine")]
+        ("dlqtest-kpi", "fine"),
+        ("dlqtest-status", "fine"),
+    ]
 
     # list: one whole line per dead letter, each group's copy apart.
     ran = await rig.cli("list")
@@ -124,8 +158,9 @@ async def test_list_show_and_replay_the_dead_letters(rig: Rig) -> None:
     lines = ran.stdout.splitlines()
     assert len(lines) == 6 and "6 dead letters" in ran.stderr
     mine = [line for line in lines if str(waiting.complaint_id) in line]
-    assert len(mine) == 2 and all(REFUSAL in line and "case.accepted.v1  v2" in line
-                                  for line in mine)
+    assert len(mine) == 2 and all(
+        REFUSAL in line and "case.accepted.v1  v2" in line for line in mine
+    )
     assert {line.split()[2] for line in mine} == {"dlqtest-status", "dlqtest-kpi"}
 
     listed = [json.loads(line) for line in (await rig.cli("list", "--json")).stdout.splitlines()]
@@ -176,16 +211,23 @@ async def test_list_show_and_replay_the_dead_letters(rig: Rig) -> None:
     ran = await rig.cli("replay", "--json")
     assert ran.code == 0, ran.stderr
     *records, totals = [json.loads(line) for line in ran.stdout.splitlines()]
-    assert (totals["selected"], totals["records"], totals["published"],
-            totals["refused"]) == (6, 3, 3, 2)
+    assert (totals["selected"], totals["records"], totals["published"], totals["refused"]) == (
+        6,
+        3,
+        3,
+        2,
+    )
     by_case = {r["complaint_id"]: r for r in records}
     assert by_case[str(waiting.complaint_id)]["problem"] is None
     assert "bad signature: unsigned" in by_case[str(unsigned.complaint_id)]["problem"]
     await rig.consumed(4 + 3)
     applied = await rig.rows()
     assert sorted((g, note) for g, _c, note in applied) == [
-        ("dlqtest-kpi", "fine"), ("dlqtest-kpi", "waits for the code list"),
-        ("dlqtest-status", "fine"), ("dlqtest-status", "waits for the code list")]
+        ("dlqtest-kpi", "fine"),
+        ("dlqtest-kpi", "waits for the code list"),
+        ("dlqtest-status", "fine"),
+        ("dlqtest-status", "waits for the code list"),
+    ]
     assert await count() == 6 + 4  # the unsigned and the junk are back, once per group
 
     # Again: the same 3 records (their new copies are the same bytes), and nothing moves.
@@ -204,14 +246,27 @@ def _closed_port() -> int:
 
 
 async def test_unreachable_broker_missing_topic_and_bad_filters_say_so(
-        infra: dict[str, str]) -> None:
-    ran = await damrong("dlq", "list", env={"KAFKA_BOOTSTRAP_SERVERS":
-                                            f"127.0.0.1:{_closed_port()}"})
+    infra: dict[str, str],
+) -> None:
+    ran = await damrong(
+        "dlq", "list", env={"KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{_closed_port()}"}
+    )
     assert ran.code == 2 and "cannot reach the broker" in ran.stderr, ran
     assert "Unclosed" not in ran.stderr and ran.stdout == ""
-    ran = await damrong("dlq", "replay", env={"KAFKA_BOOTSTRAP_SERVERS": infra["kafka_bootstrap"],
-                                              "DLQ_TOPIC": f"none.{uuid.uuid4().hex}"})
+    ran = await damrong(
+        "dlq",
+        "replay",
+        env={
+            "KAFKA_BOOTSTRAP_SERVERS": infra["kafka_bootstrap"],
+            "DLQ_TOPIC": f"none.{uuid.uuid4().hex}",
+        },
+    )
     assert ran.code == 2 and "does not exist" in ran.stderr, ran
-    ran = await damrong("dlq", "list", "--since", "yesterday",
-                        env={"KAFKA_BOOTSTRAP_SERVERS": infra["kafka_bootstrap"]})
+    ran = await damrong(
+        "dlq",
+        "list",
+        "--since",
+        "yesterday",
+        env={"KAFKA_BOOTSTRAP_SERVERS": infra["kafka_bootstrap"]},
+    )
     assert ran.code == 1 and "'yesterday' is not a date or time" in ran.stderr, ran

@@ -119,7 +119,8 @@ async def test_postgres_starts_when_its_lock_files_name_a_reused_pid(tmp_path: P
     # Live, no postmaster, and of the server's own user: a process of another user would
     # fail postgres's kill(pid, 0) with EPERM, which it already takes for "not mine".
     other = await asyncio.create_subprocess_exec(
-        "sleep", "60", user=RUN_AS if os.geteuid() == 0 else None)
+        "sleep", "60", user=RUN_AS if os.geteuid() == 0 else None
+    )
     try:
         for lock in locks:
             lines = lock.read_text().split("\n")

@@ -26,13 +26,20 @@ NOW = dt.datetime(2026, 1, 5, 3, tzinfo=dt.UTC)
 
 
 def _event(note: str, source: str = "/test") -> Envelope:
-    return Envelope(event_id=uuid.uuid4(), complaint_id=uuid.uuid4(), version=2,
-                    source=source, occurred_at=NOW, recorded_at=NOW,
-                    data=CaseAccepted(actor="t", note=note))
+    return Envelope(
+        event_id=uuid.uuid4(),
+        complaint_id=uuid.uuid4(),
+        version=2,
+        source=source,
+        occurred_at=NOW,
+        recorded_at=NOW,
+        data=CaseAccepted(actor="t", note=note),
+    )
 
 
 async def test_relay_signs_refeeds_identically_and_holds_foreign_rows(
-    make_settings: Callable[..., Settings], tmp_path_factory: object,
+    make_settings: Callable[..., Settings],
+    tmp_path_factory: object,
 ) -> None:
     settings = make_settings(topic_partitions=1)
     pool = await create_pool(settings.database_url, "signing")
@@ -40,9 +47,12 @@ async def test_relay_signs_refeeds_identically_and_holds_foreign_rows(
     await ensure_topics(settings)
     producer = make_producer(settings)
     await producer.start()
-    consumer = AIOKafkaConsumer(settings.events_topic,
-                                bootstrap_servers=settings.kafka_bootstrap_servers,
-                                auto_offset_reset="earliest", enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        settings.events_topic,
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
     await consumer.start()
     records: list[ConsumerRecord] = []
 
@@ -51,8 +61,9 @@ async def test_relay_signs_refeeds_identically_and_holds_foreign_rows(
             records.extend(batch)
         return records
 
-    relay = OutboxRelay(pool, producer, name="signing", signer=signer("/test"),
-                        epoch="one", idle_poll_s=0.05)
+    relay = OutboxRelay(
+        pool, producer, name="signing", signer=signer("/test"), epoch="one", idle_poll_s=0.05
+    )
     task = asyncio.create_task(relay.run())
     try:
         async with pool.acquire() as conn:
@@ -67,12 +78,14 @@ async def test_relay_signs_refeeds_identically_and_holds_foreign_rows(
         # byte for byte (a stored signature header is replaced, never doubled).
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
-        relay = OutboxRelay(pool, producer, name="signing", signer=signer("/test"),
-                            epoch="two", idle_poll_s=0.05)
+        relay = OutboxRelay(
+            pool, producer, name="signing", signer=signer("/test"), epoch="two", idle_poll_s=0.05
+        )
         task = asyncio.create_task(relay.run())
         await eventually(read, lambda got: len(got) == 4, timeout=20)
         assert [(r.key, r.headers, r.value) for r in records[2:]] == [
-            (r.key, r.headers, r.value) for r in records[:2]]
+            (r.key, r.headers, r.value) for r in records[:2]
+        ]
 
         # Another source's row is not this relay's to sign: it and what follows wait.
         async with pool.acquire() as conn:
@@ -80,8 +93,7 @@ async def test_relay_signs_refeeds_identically_and_holds_foreign_rows(
             await append(conn, settings.events_topic, [_event("after")])
         theirs = await pool.fetchval("SELECT min(id) FROM outbox WHERE published_at IS NULL")
         await eventually(lambda: asyncio.sleep(0, relay.held), lambda held: held == theirs)
-        assert await pool.fetchval(
-            "SELECT count(*) FROM outbox WHERE published_at IS NULL") == 2
+        assert await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 2
         assert len(await read()) == 4
         assert relay.published == 2
     finally:

@@ -22,13 +22,20 @@ NOW = dt.datetime(2026, 1, 5, 3, tzinfo=dt.UTC)
 
 
 def _event(note: str) -> Envelope:
-    return Envelope(event_id=uuid.uuid4(), complaint_id=uuid.uuid4(), version=2,
-                    source="/test", occurred_at=NOW, recorded_at=NOW,
-                    data=CaseAccepted(actor="t", note=note))
+    return Envelope(
+        event_id=uuid.uuid4(),
+        complaint_id=uuid.uuid4(),
+        version=2,
+        source="/test",
+        occurred_at=NOW,
+        recorded_at=NOW,
+        data=CaseAccepted(actor="t", note=note),
+    )
 
 
 async def test_standby_relay_is_ready_and_takes_over(
-    make_settings: Callable[..., Settings], tmp_path_factory: object,
+    make_settings: Callable[..., Settings],
+    tmp_path_factory: object,
 ) -> None:
     settings = make_settings(topic_partitions=1)
     pool = await create_pool(settings.database_url, "standby")
@@ -38,14 +45,16 @@ async def test_standby_relay_is_ready_and_takes_over(
     producer = make_producer(settings)
     await producer.start()
     first = OutboxRelay(pool, producer, name="standby", signer=signer("/test"), idle_poll_s=0.05)
-    second = OutboxRelay(pool, producer, name="standby", signer=signer("/test"),
-                         idle_poll_s=0.05)
+    second = OutboxRelay(pool, producer, name="standby", signer=signer("/test"), idle_poll_s=0.05)
     one = asyncio.create_task(first.run())
     await eventually(lambda: asyncio.sleep(0, first.caught_up.is_set()), timeout=20)
     two = asyncio.create_task(second.run())
-    consumer = AIOKafkaConsumer(settings.events_topic,
-                                bootstrap_servers=settings.kafka_bootstrap_servers,
-                                auto_offset_reset="earliest", enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        settings.events_topic,
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
     await consumer.start()
     try:
         # The second waits for the lock, and says it is ready all the same.

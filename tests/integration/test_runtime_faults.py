@@ -35,13 +35,15 @@ CUT_SELF = "SELECT pg_terminate_backend(pg_backend_pid())"
 
 
 @contextlib.asynccontextmanager
-async def serving(runtime: Runtime, routers: list[APIRouter] | None = None,
-                  **build: Any) -> AsyncIterator[httpx.AsyncClient]:
+async def serving(
+    runtime: Runtime, routers: list[APIRouter] | None = None, **build: Any
+) -> AsyncIterator[httpx.AsyncClient]:
     app = build_app("ctest", runtime, routers or [], **build)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t",
-                                     headers=admin_headers()) as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://t", headers=admin_headers()
+        ) as client:
             yield client
 
 
@@ -56,8 +58,11 @@ async def rig(make_settings: Callable[..., Settings], tmp_path: Path) -> AsyncIt
     its own consumer: the runtime runs one."""
     # A restarted consumer joins its group anew: quicker with a short session on the
     # embedded broker (Apache Kafka refuses sessions under 6 s).
-    quick = {} if backend() == "containers" else {"kafka_session_timeout_ms": 2000,
-                                                  "kafka_heartbeat_interval_ms": 400}
+    quick = (
+        {}
+        if backend() == "containers"
+        else {"kafka_session_timeout_ms": 2000, "kafka_heartbeat_interval_ms": 400}
+    )
     r = Rig(make_settings(topic_partitions=1, **quick))
     await r.open(tmp_path)
     try:
@@ -67,9 +72,17 @@ async def rig(make_settings: Callable[..., Settings], tmp_path: Path) -> AsyncIt
 
 
 async def test_a_dead_consumer_is_restarted_with_backoff_and_counted(
-        rig: Rig, tmp_path: Path) -> None:
-    runtime = Runtime(rig.settings, SCHEMA, tmp_path, consumer_group=rig.group,
-                      handler=rig.handle, batch_handler=rig.handle_batch, relay=False)
+    rig: Rig, tmp_path: Path
+) -> None:
+    runtime = Runtime(
+        rig.settings,
+        SCHEMA,
+        tmp_path,
+        consumer_group=rig.group,
+        handler=rig.handle,
+        batch_handler=rig.handle_batch,
+        relay=False,
+    )
     async with serving(runtime) as client:
         await eventually(lambda: _health(client), lambda h: h[0] == 200, timeout=30)
         first = notes(5)
@@ -84,8 +97,11 @@ async def test_a_dead_consumer_is_restarted_with_backoff_and_counted(
             assert body["tasks"]["consumer"]["state"] == "down", body
             assert body["tasks"]["consumer"]["last_error"] == "KeyError", body
             # It keeps dying on the same event, restarted each time after a longer pause.
-            await eventually(lambda: asyncio.sleep(0, runtime.tasks["consumer"].restarts),
-                             lambda n: n >= 3, timeout=60)
+            await eventually(
+                lambda: asyncio.sleep(0, runtime.tasks["consumer"].restarts),
+                lambda n: n >= 3,
+                timeout=60,
+            )
             code, body = await _health(client)
             assert code == 503 and body["tasks"]["consumer"]["restarts"] >= 3, body
         pauses = [e["restart_in_s"] for e in logs if e["event"] == "runtime.task_died"]
@@ -93,8 +109,7 @@ async def test_a_dead_consumer_is_restarted_with_backoff_and_counted(
         assert await rig.applied(stream[3:]) == 0  # the bug's event is not skipped
 
         rig.fixed = True  # the bug is fixed: the next restart goes through
-        code, body = await eventually(lambda: _health(client), lambda h: h[0] == 200,
-                                      timeout=60)
+        code, body = await eventually(lambda: _health(client), lambda h: h[0] == 200, timeout=60)
         assert body["status"] == "ok" and body["tasks"]["consumer"]["state"] == "running"
         assert body["tasks"]["consumer"]["restarts"] >= 3
         await eventually(lambda: rig.applied(stream), lambda n: n == len(stream))
@@ -103,7 +118,8 @@ async def test_a_dead_consumer_is_restarted_with_backoff_and_counted(
 
 
 async def test_healthz_rides_out_a_cut_and_says_503_while_the_database_is_away(
-        rig: Rig, tmp_path: Path) -> None:
+    rig: Rig, tmp_path: Path
+) -> None:
     hop = TcpHop(rig.settings.database_url)
     settings = rig.settings.model_copy(update={"database_url": await hop.open()})
     runtime = Runtime(settings, SCHEMA, tmp_path, relay=False)
@@ -131,8 +147,7 @@ def _cutting_router(calls: Counter[str]) -> APIRouter:
         calls[name] += 1
         if calls[name] == 1:
             await request.app.state.runtime.pool.execute(CUT_SELF)
-        return int(await request.app.state.runtime.pool.fetchval("SELECT $1::int",
-                                                                   calls[name]))
+        return int(await request.app.state.runtime.pool.fetchval("SELECT $1::int", calls[name]))
 
     @router.get("/read")
     async def read(request: Request) -> dict[str, int]:

@@ -18,8 +18,10 @@ from damrong.embedded.instance import is_gone
 from damrong.embedded.platform import REPO_ROOT
 from tests.infra import embedded_only
 
-pytestmark = [pytest.mark.integration,
-              embedded_only("tests `damrong up`, which starts the embedded servers")]
+pytestmark = [
+    pytest.mark.integration,
+    embedded_only("tests `damrong up`, which starts the embedded servers"),
+]
 
 FAKE_SERVICE = Path(__file__).with_name("fake_service.py")
 
@@ -71,8 +73,9 @@ def _start(env: dict[str, str], out: Path) -> subprocess.Popen[bytes]:
         )
 
 
-def _launch(tmp_path: Path, env: dict[str, str] | None = None, out_name: str = "out.txt"
-            ) -> tuple[subprocess.Popen[bytes], Path]:
+def _launch(
+    tmp_path: Path, env: dict[str, str] | None = None, out_name: str = "out.txt"
+) -> tuple[subprocess.Popen[bytes], Path]:
     out = tmp_path / out_name
     proc = _start(env or _env(tmp_path), out)
     deadline = time.monotonic() + 90
@@ -122,8 +125,7 @@ def _stop_all(*procs: subprocess.Popen[bytes]) -> None:
                 proc.wait()
 
 
-def test_second_launcher_on_the_same_data_dir_is_refused_and_harms_nothing(
-        tmp_path: Path) -> None:
+def test_second_launcher_on_the_same_data_dir_is_refused_and_harms_nothing(tmp_path: Path) -> None:
     env = _env(tmp_path)
     first, out = _launch(tmp_path, env)
     second = _start(env, tmp_path / "second.txt")

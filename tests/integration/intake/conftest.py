@@ -27,12 +27,17 @@ class IntakeService:
 
     async def records(self) -> list[Any]:
         """Every record on the events topic so far (manual assignment: no group join)."""
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.settings.kafka_bootstrap_servers,
-                                    enable_auto_commit=False, auto_offset_reset="earliest")
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.settings.kafka_bootstrap_servers,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+        )
         await consumer.start()
         try:
-            parts = [TopicPartition(self.settings.events_topic, p)
-                     for p in range(self.settings.topic_partitions)]
+            parts = [
+                TopicPartition(self.settings.events_topic, p)
+                for p in range(self.settings.topic_partitions)
+            ]
             consumer.assign(parts)
             await consumer.seek_to_beginning(*parts)
             out: list[Any] = []
@@ -49,8 +54,9 @@ class IntakeService:
 @pytest.fixture(scope="module")
 async def intake(infra: dict[str, str]) -> AsyncIterator[IntakeService]:
     async with running_app(create_app, infra, db_pool_max=25) as running:
-        db = await asyncpg.connect(running.settings.database_url,
-                                   server_settings={"search_path": "intake"})
+        db = await asyncpg.connect(
+            running.settings.database_url, server_settings={"search_path": "intake"}
+        )
         try:
             yield IntakeService(running.client, running.settings, db)
         finally:

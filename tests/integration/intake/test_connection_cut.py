@@ -34,38 +34,49 @@ CREATE OR REPLACE TRIGGER cut_once BEFORE INSERT ON complaints
 
 def _complaint(channel_ref: str | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "channel": "line", "district_code": "5001", "category": "other",
-        "subject": "ไฟถนนดับ", "description": "ไฟถนนดับทั้งซอย",
-        "complainant": {"anonymous": True}}
+        "channel": "line",
+        "district_code": "5001",
+        "category": "other",
+        "subject": "ไฟถนนดับ",
+        "description": "ไฟถนนดับทั้งซอย",
+        "complainant": {"anonymous": True},
+    }
     if channel_ref is not None:
         body["channel_ref"] = channel_ref
     return body
 
 
 async def test_filings_of_a_batch_cut_off_mid_statement_are_filed_once(
-        intake: IntakeService) -> None:
+    intake: IntakeService,
+) -> None:
     await intake.db.execute(CUT_ONCE)
     try:
         keyed = [({"Idempotency-Key": f"cut-{uuid.uuid4()}"}, _complaint()) for _ in range(3)]
         by_ref: list[tuple[dict[str, str], dict[str, Any]]] = [
-            ({}, _complaint(f"ref-{uuid.uuid4()}")) for _ in range(3)]
+            ({}, _complaint(f"ref-{uuid.uuid4()}")) for _ in range(3)
+        ]
         plain: list[tuple[dict[str, str], dict[str, Any]]] = [
-            ({}, _complaint()) for _ in range(6)]  # nothing to recognise a repeat by
-        answers = await asyncio.gather(*(
-            intake.client.post("/v1/complaints", json=body, headers=headers)
-            for headers, body in keyed + by_ref + plain))
+            ({}, _complaint()) for _ in range(6)
+        ]  # nothing to recognise a repeat by
+        answers = await asyncio.gather(
+            *(
+                intake.client.post("/v1/complaints", json=body, headers=headers)
+                for headers, body in keyed + by_ref + plain
+            )
+        )
         assert [r.status_code for r in answers] == [201] * len(answers), [
-            r.text for r in answers if r.status_code != 201]
+            r.text for r in answers if r.status_code != 201
+        ]
         # The cut fired, and the statement ran again after it.
         assert await intake.db.fetchval("SELECT last_value FROM cut_once") >= 2
         ids = [r.json()["complaint_id"] for r in answers]
         assert len(set(ids)) == len(ids)
         assert await intake.db.fetchval(
-            "SELECT count(*) FROM complaints WHERE complaint_id = ANY($1::uuid[])",
-            ids) == len(ids)
+            "SELECT count(*) FROM complaints WHERE complaint_id = ANY($1::uuid[])", ids
+        ) == len(ids)
         assert await intake.db.fetchval(
-            "SELECT count(*) FROM outbox WHERE convert_from(key, 'UTF8') = ANY($1::text[])",
-            ids) == len(ids)  # one event each
+            "SELECT count(*) FROM outbox WHERE convert_from(key, 'UTF8') = ANY($1::text[])", ids
+        ) == len(ids)  # one event each
         for cid in ids:
             assert (await intake.client.get(f"/v1/complaints/{cid}")).status_code == 200
     finally:

@@ -24,8 +24,10 @@ from tests.waiting import eventually
 pytestmark = pytest.mark.integration
 
 EXAMPLE = Path(__file__).parents[3] / "examples" / "backfill-example.csv"
-HEADER = ("เลขที่หนังสือ,วันที่รับเรื่อง,ช่องทาง,อำเภอ,ประเภทเรื่อง,เรื่อง,ชื่อผู้ร้อง,"
-          "เลขประจำตัวประชาชน,ไม่ประสงค์ออกนาม,สถานะ,วันที่ยุติเรื่อง,ผลการยุติเรื่อง")
+HEADER = (
+    "เลขที่หนังสือ,วันที่รับเรื่อง,ช่องทาง,อำเภอ,ประเภทเรื่อง,เรื่อง,ชื่อผู้ร้อง,"
+    "เลขประจำตัวประชาชน,ไม่ประสงค์ออกนาม,สถานะ,วันที่ยุติเรื่อง,ผลการยุติเรื่อง"
+)
 
 
 def malformed_file(tag: str) -> bytes:
@@ -33,22 +35,20 @@ def malformed_file(tag: str) -> bytes:
     lines = [
         HEADER,
         f",๑๕/๑๐/๒๕๖๗,หนังสือ,5001,หนี้นอกระบบ,{tag} ทวงหนี้,นายสมชาย ใจดี,๑๑๐๑๗๐๐๒๓๐๗๐๘,"
-        "ไม่,ยุติเรื่อง,๒๐/๑๑/๒๕๖๗,ไกล่เกลี่ยสำเร็จ",                                   # 2
-        f",1/10/2567,หนังสือ,9999,ที่ดิน,{tag} ผิดอำเภอ,,,ใช่,,,",                       # 3
-        f",1/10/2567,หนังสือ,5001,ที่ดิน,{tag} บัตรผิด,นายก ข,1101700230709,,,,",         # 4
-        f",1/1/2600,หนังสือ,5001,ที่ดิน,{tag} อนาคต,,,ใช่,,,",                           # 5
-        f",1/10/2567,นกพิราบ,5001,เรื่องผี,{tag} ป้ายแปลก,,,ใช่,,,",                      # 6
-        ",,,,,,,,,,,",                                                                   # 7
-        "",                                                                              # 8
+        "ไม่,ยุติเรื่อง,๒๐/๑๑/๒๕๖๗,ไกล่เกลี่ยสำเร็จ",  # 2
+        f",1/10/2567,หนังสือ,9999,ที่ดิน,{tag} ผิดอำเภอ,,,ใช่,,,",  # 3
+        f",1/10/2567,หนังสือ,5001,ที่ดิน,{tag} บัตรผิด,นายก ข,1101700230709,,,,",  # 4
+        f",1/1/2600,หนังสือ,5001,ที่ดิน,{tag} อนาคต,,,ใช่,,,",  # 5
+        f",1/10/2567,นกพิราบ,5001,เรื่องผี,{tag} ป้ายแปลก,,,ใช่,,,",  # 6
+        ",,,,,,,,,,,",  # 7
+        "",  # 8
         f",15/10/2567,letter,5001,informal_debt,{tag} ทวงหนี้,นายสมชาย ใจดี,1101700230708,"
-        "N,closed,2024-11-20,mediated",                                                  # 9
-        f",3 ม.ค. 2568,สายด่วน 1567,4001,เหตุเดือดร้อนรำคาญ,{tag} เสียงดัง,,,ใช่,"
-        "อยู่ระหว่างดำเนินการ,,",                                                         # 10
-        f",1/10/2567,หนังสือ,5001,ที่ดิน,{tag} ปิดไม่มีเหตุ,,,ใช่,ยุติเรื่อง,2/10/2567,",   # 11
-        f",1/10/2567,หนังสือ,5001,ที่ดิน,{tag} ปิดก่อนรับ,,,ใช่,ยุติเรื่อง,1/9/2567,"
-        "resolved",                                                                      # 12
-        f",1/10/2567,หนังสือ,5001,ที่ดิน,{tag} ปิดอนาคต,,,ใช่,ยุติ,1/1/2600,resolved",      # 13
-        f"ชม 0018/{tag},2024-09-30,,5001,อื่นๆ,{tag} หนังสือ,,,ใช่,,,",                    # 14
+        "N,closed,2024-11-20,mediated",  # 9
+        f",3 ม.ค. 2568,สายด่วน 1567,4001,เหตุเดือดร้อนรำคาญ,{tag} เสียงดัง,,,ใช่,อยู่ระหว่างดำเนินการ,,",  # 10
+        f",1/10/2567,หนังสือ,5001,ที่ดิน,{tag} ปิดไม่มีเหตุ,,,ใช่,ยุติเรื่อง,2/10/2567,",  # 11
+        f",1/10/2567,หนังสือ,5001,ที่ดิน,{tag} ปิดก่อนรับ,,,ใช่,ยุติเรื่อง,1/9/2567,resolved",  # 12
+        f",1/10/2567,หนังสือ,5001,ที่ดิน,{tag} ปิดอนาคต,,,ใช่,ยุติ,1/1/2600,resolved",  # 13
+        f"ชม 0018/{tag},2024-09-30,,5001,อื่นๆ,{tag} หนังสือ,,,ใช่,,,",  # 14
     ]
     return ("\n".join(lines) + "\n").encode("utf-8-sig")
 
@@ -57,10 +57,13 @@ EXPECTED_REJECTED = [
     {"row": 3, "reasons": ["district_code: is not a current DOPA district code"]},
     {"row": 4, "reasons": ["national_id: is not a valid 13-digit Thai national ID"]},
     {"row": 5, "reasons": ["received_at: must not be in the future"]},
-    {"row": 6, "reasons": [
-        "channel: unknown channel 'นกพิราบ'; use a code or label of /v1/reference/channels",
-        "category: unknown category 'เรื่องผี'; use a code or label of "
-        "/v1/reference/categories"]},
+    {
+        "row": 6,
+        "reasons": [
+            "channel: unknown channel 'นกพิราบ'; use a code or label of /v1/reference/channels",
+            "category: unknown category 'เรื่องผี'; use a code or label of /v1/reference/categories",
+        ],
+    },
     {"row": 11, "reasons": ["closure_reason: is required for a closed case"]},
     {"row": 12, "reasons": ["closed_at: is before the received date"]},
     {"row": 13, "reasons": ["closed_at: must not be in the future"]},
@@ -77,29 +80,34 @@ async def upload(intake: IntakeService, data: bytes, name: str) -> dict[str, Any
 async def published(intake: IntakeService, ids: set[bytes]) -> dict[bytes, dict[str, Any]]:
     async def probe() -> dict[bytes, dict[str, Any]]:
         return {m.key: orjson.loads(m.value) for m in await intake.records() if m.key in ids}
+
     return await eventually(probe, lambda found: len(found) == len(ids))
 
 
 async def test_malformed_file_rejects_each_bad_row_and_files_every_good_one(
-    intake: IntakeService, tmp_path: Path,
+    intake: IntakeService,
+    tmp_path: Path,
 ) -> None:
     tag = uuid.uuid4().hex[:8]
     data = malformed_file(tag)
     body = await upload(intake, data, "register.csv")
     assert (body["rows"], body["filed"], body["duplicates"]) == (11, 3, 1)
     assert body["rejected"] == EXPECTED_REJECTED
-    assert body["duplicate_rows"] == [
-        {"row": 9, "of_row": 2, "reason": "same complaint as row 2"}]
+    assert body["duplicate_rows"] == [{"row": 9, "of_row": 2, "reason": "same complaint as row 2"}]
 
     rows = await intake.db.fetch(
         "SELECT complaint_id, subject, received_at, recorded_at, backfilled, channel, "
-        "channel_ref FROM complaints WHERE subject LIKE $1 ORDER BY received_at", f"{tag}%")
+        "channel_ref FROM complaints WHERE subject LIKE $1 ORDER BY received_at",
+        f"{tag}%",
+    )
     assert [r["subject"] for r in rows] == [f"{tag} หนังสือ", f"{tag} ทวงหนี้", f"{tag} เสียงดัง"]
     assert all(r["backfilled"] for r in rows)
     bkk = dt.timezone(dt.timedelta(hours=7))
     assert [r["received_at"] for r in rows] == [
-        dt.datetime(2024, 9, 30, tzinfo=bkk), dt.datetime(2024, 10, 15, tzinfo=bkk),
-        dt.datetime(2025, 1, 3, tzinfo=bkk)]
+        dt.datetime(2024, 9, 30, tzinfo=bkk),
+        dt.datetime(2024, 10, 15, tzinfo=bkk),
+        dt.datetime(2025, 1, 3, tzinfo=bkk),
+    ]
     assert rows[0]["channel"] == "letter" and rows[0]["channel_ref"] == f"5001:ชม 0018/{tag}"
     now = dt.datetime.now(dt.UTC)
     assert all(now - r["recorded_at"] < dt.timedelta(minutes=5) for r in rows)
@@ -109,9 +117,14 @@ async def test_malformed_file_rejects_each_bad_row_and_files_every_good_one(
     assert all(e["backfilled"] is True for e in events.values())
     closed = by_subject[f"{tag} ทวงหนี้"]
     assert closed["received_at"] == "2024-10-14T17:00:00Z"
-    assert closed["outcome"] == {"status": "closed", "at": "2024-11-20T00:00:00+07:00",
-                                 "closure_reason": "mediated", "reason": None,
-                                 "agency": None, "due_date": None}
+    assert closed["outcome"] == {
+        "status": "closed",
+        "at": "2024-11-20T00:00:00+07:00",
+        "closure_reason": "mediated",
+        "reason": None,
+        "agency": None,
+        "due_date": None,
+    }
     assert by_subject[f"{tag} เสียงดัง"]["outcome"]["status"] == "in_progress"
     assert by_subject[f"{tag} หนังสือ"]["outcome"] is None
 
@@ -120,9 +133,15 @@ async def test_malformed_file_rejects_each_bad_row_and_files_every_good_one(
     assert (again["rows"], again["filed"], again["duplicates"]) == (11, 0, 4)
     assert again["rejected"] == EXPECTED_REJECTED
     assert [(d["row"], d["of_row"]) for d in again["duplicate_rows"]] == [
-        (2, None), (9, 2), (10, None), (14, None)]
-    assert await intake.db.fetchval(
-        "SELECT count(*) FROM complaints WHERE subject LIKE $1", f"{tag}%") == 3
+        (2, None),
+        (9, 2),
+        (10, None),
+        (14, None),
+    ]
+    assert (
+        await intake.db.fetchval("SELECT count(*) FROM complaints WHERE subject LIKE $1", f"{tag}%")
+        == 3
+    )
     await published(intake, {str(r["complaint_id"]).encode() for r in rows})
 
     # The CLI's rejected-rows file: row number, reasons, original columns.
@@ -151,8 +170,12 @@ def example_xlsx() -> bytes:
     sheet.append(["ทะเบียนรับเรื่องร้องเรียน"])  # a title line above the table
     sheet.append(header)
     for row in rows:
-        sheet.append([parse_date(v) if header[i].startswith("วันที่") and v else (v or None)
-                      for i, v in enumerate(row)])
+        sheet.append(
+            [
+                parse_date(v) if header[i].startswith("วันที่") and v else (v or None)
+                for i, v in enumerate(row)
+            ]
+        )
     buf = io.BytesIO()
     book.save(buf)
     return buf.getvalue()
@@ -165,7 +188,8 @@ async def test_xlsx_import_and_the_same_register_as_csv_files_nothing_twice(
     assert (body["rows"], body["filed"], body["duplicates"], body["rejected"]) == (6, 6, 0, [])
     count = await intake.db.fetchval(
         "SELECT count(*) FROM complaints WHERE backfilled AND district_code IN "
-        "('5001', '4001', '9011', '1001') AND idempotency_key LIKE 'backfill:%'")
+        "('5001', '4001', '9011', '1001') AND idempotency_key LIKE 'backfill:%'"
+    )
     assert count >= 6
     # The example CSV is the same register: its rows are recognised, whatever the format.
     again = await upload(intake, EXAMPLE.read_bytes(), "backfill-example.csv")
@@ -178,5 +202,6 @@ async def test_unreadable_upload_is_a_problem(intake: IntakeService) -> None:
     assert r.headers["content-type"].startswith("application/problem+json")
     assert "no header row" in r.json()["detail"]
     r = await intake.client.post(
-        "/v1/imports", files={"file": ("x.csv", "อำเภอ,เรื่อง\n5001,x\n".encode())})
+        "/v1/imports", files={"file": ("x.csv", "อำเภอ,เรื่อง\n5001,x\n".encode())}
+    )
     assert r.status_code == 422 and "ประเภทเรื่อง (category)" in r.json()["detail"]

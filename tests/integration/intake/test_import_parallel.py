@@ -57,23 +57,24 @@ async def test_chunked_import_counts_every_row_once(
     body = first.body()
     assert (body["rows"], body["filed"], body["duplicates"]) == (25, 18, 3)
     assert [r["row"] for r in body["rejected"]] == [7, 12, 17, 22]
-    assert body["rejected"][0]["reasons"] == [
-        "district_code: is not a current DOPA district code"]
+    assert body["rejected"][0]["reasons"] == ["district_code: is not a current DOPA district code"]
     assert body["duplicate_rows"] == [
         {"row": 9, "of_row": 2, "reason": "same complaint as row 2"},
         {"row": 24, "of_row": 3, "reason": "same complaint as row 3"},
         {"row": 26, "of_row": 25, "reason": "same complaint as row 25"},
     ]
     filed = await intake.db.fetchval(
-        "SELECT count(*) FROM complaints WHERE subject LIKE $1", f"{tag} %")
+        "SELECT count(*) FROM complaints WHERE subject LIKE $1", f"{tag} %"
+    )
     outbox = await intake.db.fetchval(
         "SELECT count(*) FROM outbox o JOIN complaints c "
         "ON o.key = convert_to(c.complaint_id::text, 'UTF8') WHERE c.subject LIKE $1",
-        f"{tag} %")
+        f"{tag} %",
+    )
     assert (filed, outbox) == (18, 18)
 
-    again = (await imports.import_file(store, intake.settings, data, now,
-                                       workers=workers)).body()
+    again = (await imports.import_file(store, intake.settings, data, now, workers=workers)).body()
     assert (again["filed"], again["duplicates"], len(again["rejected"])) == (0, 21, 4)
     assert [d["row"] for d in again["duplicate_rows"] if d["of_row"] is None] == [
-        r for r in range(2, 27) if r not in (7, 12, 17, 22, 9, 24, 26)]
+        r for r in range(2, 27) if r not in (7, 12, 17, 22, 9, 24, 26)
+    ]

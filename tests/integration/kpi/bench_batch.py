@@ -54,14 +54,19 @@ def workload(batches: int, size: int, seed: int = 2569) -> list[list[Envelope]]:
             if ver - 1 >= len(STEPS):
                 continue
             day = 1 + ver
-            batch.append(scenario.step(cid, ver + 1, STEPS[ver - 1],
-                                       f"2025-12-{day:02d}T03:00"))
+            batch.append(scenario.step(cid, ver + 1, STEPS[ver - 1], f"2025-12-{day:02d}T03:00"))
             open_cases[i] = (cid, ver + 1)
         while len(batch) < size:
             cid = uuid.UUID(int=rng.getrandbits(128))
-            batch.append(scenario.filed(
-                cid, f"2025-{rng.randint(1, 11):02d}-{rng.randint(1, 28):02d}T03:00",
-                rng.choice(DISTRICTS), rng.choice(CHANNELS), rng.choice(CATEGORIES)))
+            batch.append(
+                scenario.filed(
+                    cid,
+                    f"2025-{rng.randint(1, 11):02d}-{rng.randint(1, 28):02d}T03:00",
+                    rng.choice(DISTRICTS),
+                    rng.choice(CHANNELS),
+                    rng.choice(CATEGORIES),
+                )
+            )
             touched.append((cid, 1))
         rng.shuffle(batch)
         open_cases.extend(touched)
@@ -117,11 +122,13 @@ async def run(url: str, batches: list[list[Envelope]], modes: list[str]) -> None
             stored = await conn.fetchval("SELECT count(*) FROM events")
             applied = await conn.fetchval("SELECT sum(applied_version) FROM cases")
         await pool.close()
-        print(f"{mode:13s} {total / (w1 - w0):9.0f} ev/s  "
-              f"client {1e6 * (c1 - c0) / total:6.1f} µs/ev  "
-              f"server {1e6 * (s1 - s0) / total:6.1f} µs/ev  "
-              f"wall {1e6 * (w1 - w0) / total:6.1f} µs/ev  "
-              f"(events {stored}, applied {applied})")
+        print(
+            f"{mode:13s} {total / (w1 - w0):9.0f} ev/s  "
+            f"client {1e6 * (c1 - c0) / total:6.1f} µs/ev  "
+            f"server {1e6 * (s1 - s0) / total:6.1f} µs/ev  "
+            f"wall {1e6 * (w1 - w0) / total:6.1f} µs/ev  "
+            f"(events {stored}, applied {applied})"
+        )
 
 
 def main() -> None:
@@ -136,6 +143,7 @@ def main() -> None:
     loop_factory: Callable[[], asyncio.AbstractEventLoop]
     try:
         import uvloop
+
         loop_factory = uvloop.new_event_loop
     except ImportError:  # pragma: no cover
         loop_factory = asyncio.new_event_loop

@@ -75,28 +75,35 @@ async def test_rebuild_equals_live_and_switches_under_load(
     make_settings: Callable[..., Settings],
 ) -> None:
     settings = make_settings()
-    envs: list[Envelope] = [e for es in (*scenario.build().values(),
-                                         *scenario_asof.build().values()) for e in es]
+    envs: list[Envelope] = [
+        e for es in (*scenario.build().values(), *scenario_asof.build().values()) for e in es
+    ]
     garbage = (b"k", [("ce_specversion", b"0.3")], b"{}")  # dead-lettered; skipped later
     # A filing nobody signed: dead-lettered live, skipped by the rebuild alike.
-    unsigned = to_record(scenario.filed(uuid.uuid4(), "2026-03-01T03:00", "5001", "web",
-                                        "land"))
+    unsigned = to_record(scenario.filed(uuid.uuid4(), "2026-03-01T03:00", "5001", "web", "land"))
     app = create_app(settings)
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://t", headers=admin_headers()
-    ) as client:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://t", headers=admin_headers()
+        ) as client,
+    ):
         pool = app.state.runtime.pool
-        await _publish(settings, [signed_record(e) for e in envs[:10]] + [garbage, unsigned]
-                       + [signed_record(e) for e in envs[10:]])
-        await eventually(lambda: _progress(client),
-                         lambda p: p["events_applied"] == len(envs))
+        await _publish(
+            settings,
+            [signed_record(e) for e in envs[:10]]
+            + [garbage, unsigned]
+            + [signed_record(e) for e in envs[10:]],
+        )
+        await eventually(lambda: _progress(client), lambda p: p["events_applied"] == len(envs))
         live = await _reports(client)
         assert (live[0]["received"], live[0]["closed"]) == (9, 6)  # both scenarios, FY 2569
         offsets = await pool.fetch("SELECT * FROM consumer_offsets ORDER BY partition")
         old_oid = await pool.fetchval("SELECT 'cases'::regclass::oid")
         # Damage the live projection: the rebuild must restore it from the topic.
-        await pool.execute("DELETE FROM case_intervals WHERE complaint_id = $1",
-                           envs[0].complaint_id)
+        await pool.execute(
+            "DELETE FROM case_intervals WHERE complaint_id = $1", envs[0].complaint_id
+        )
         assert await _reports(client) != live
 
         task = asyncio.create_task(rebuild(settings, batch=7))
@@ -120,13 +127,14 @@ async def test_rebuild_equals_live_and_switches_under_load(
         # no leftover schema.
         assert await pool.fetchval("SELECT 'cases'::regclass::oid") != old_oid
         assert await pool.fetch("SELECT * FROM consumer_offsets ORDER BY partition") == offsets
-        assert await pool.fetchval(
-            "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'kpi\\_%'") == 0
+        assert (
+            await pool.fetchval("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'kpi\\_%'")
+            == 0
+        )
 
         # The live consumer goes on applying into the new tables.
         late = scenario.filed(uuid.uuid4(), "2026-03-20T03:00", "5001", "web", "land")
         await _publish(settings, [signed_record(late)])
-        await eventually(lambda: _progress(client),
-                         lambda p: p["events_applied"] == len(envs) + 1)
+        await eventually(lambda: _progress(client), lambda p: p["events_applied"] == len(envs) + 1)
         r = await client.get("/v1/kpi/summary", params={"fiscal_year": 2569})
         assert r.json()["received"] == live[0]["received"] + 1

@@ -34,12 +34,13 @@ def _arrivals(rng: random.Random) -> tuple[list[tuple[bytes, Any, bytes]], int]:
     and, first of all, three forged copies of events (unsigned, signed by a key not
     configured, altered after signing).  Returns the records and how many distinct
     (complaint_id, version) they hold."""
-    envs = [e for es in (*scenario.build().values(), *scenario_asof.build().values())
-            for e in es]
+    envs = [e for es in (*scenario.build().values(), *scenario_asof.build().values()) for e in es]
     gap, orphan = uuid.uuid4(), uuid.uuid4()
-    envs += [scenario.filed(gap, "2026-01-10T03:00", "5001", "web", "land"),
-             scenario.step(gap, 3, "closed", "2026-01-12T03:00"),
-             scenario.step(orphan, 2, "accepted", "2026-01-12T03:00")]
+    envs += [
+        scenario.filed(gap, "2026-01-10T03:00", "5001", "web", "land"),
+        scenario.step(gap, 3, "closed", "2026-01-12T03:00"),
+        scenario.step(orphan, 2, "accepted", "2026-01-12T03:00"),
+    ]
     again = []
     for e in rng.choices(envs, k=len(envs)):
         copy = e.model_copy(update={"event_id": uuid.uuid4()})
@@ -47,21 +48,23 @@ def _arrivals(rng: random.Random) -> tuple[list[tuple[bytes, Any, bytes]], int]:
             later = e.occurred_at.replace(year=e.occurred_at.year + 1)
             data = e.data
             if isinstance(data, ComplaintFiled):
-                data = data.model_copy(update={"district_code": "9001",
-                                               "province_code": "90"})
+                data = data.model_copy(update={"district_code": "9001", "province_code": "90"})
             copy = copy.model_copy(update={"occurred_at": later, "data": data})
         again.append(copy)
     order = envs + again
     rng.shuffle(order)
     records = [to_record(_in_bangkok(e) if rng.random() < 0.5 else e) for e in order]
     # Forwardings written before case.forwarded.v2 are upcast alike on both paths.
-    records = [as_v1_record(e) if isinstance(e.data, CaseForwarded) and rng.random() < 0.5
-               else r for e, r in zip(order, records, strict=True)]
+    records = [
+        as_v1_record(e) if isinstance(e.data, CaseForwarded) and rng.random() < 0.5 else r
+        for e, r in zip(order, records, strict=True)
+    ]
     poison = scenario.step(uuid.uuid4(), 2, "closed", "2026-01-12T03:00")
     records.insert(5, to_record(poison.model_copy(update={"version": 1})))
     records.insert(9, (b"k", [("ce_specversion", b"1.0")], b"{}"))
-    records = [(k, sign(h, v) if any(n == "ce_source" for n, _ in h) else h, v)
-               for k, h, v in records]
+    records = [
+        (k, sign(h, v) if any(n == "ce_source" for n, _ in h) else h, v) for k, h, v in records
+    ]
     filings = [e for e in envs if isinstance(e.data, ComplaintFiled)]
     return _forged(filings[:3]) + records, len(envs)
 
@@ -69,9 +72,14 @@ def _arrivals(rng: random.Random) -> tuple[list[tuple[bytes, Any, bytes]], int]:
 def _forged(envs: list[Envelope]) -> list[tuple[bytes, Any, bytes]]:
     """Other content for three existing filings, arriving before them: had it counted,
     the first copy would have won."""
-    copies = [to_record(e.model_copy(update={
-        "event_id": uuid.uuid4(), "occurred_at": e.occurred_at.replace(year=2030)}))
-        for e in envs]
+    copies = [
+        to_record(
+            e.model_copy(
+                update={"event_id": uuid.uuid4(), "occurred_at": e.occurred_at.replace(year=2030)}
+            )
+        )
+        for e in envs
+    ]
     (k0, h0, v0), (k1, h1, v1), (k2, h2, v2) = copies
     stranger = RecordSigner(envs[1].source, new_private_key())
     altered = orjson.dumps({**orjson.loads(v2), "district_code": "9001", "province_code": "90"})
@@ -80,8 +88,12 @@ def _forged(envs: list[Envelope]) -> list[tuple[bytes, Any, bytes]]:
 
 def _in_bangkok(env: Envelope) -> Envelope:
     bkk = domain.BANGKOK
-    return env.model_copy(update={"occurred_at": env.occurred_at.astimezone(bkk),
-                                  "recorded_at": env.recorded_at.astimezone(bkk)})
+    return env.model_copy(
+        update={
+            "occurred_at": env.occurred_at.astimezone(bkk),
+            "recorded_at": env.recorded_at.astimezone(bkk),
+        }
+    )
 
 
 async def _publish(settings: Settings, records: list[tuple[bytes, Any, bytes]]) -> None:
@@ -98,11 +110,14 @@ async def _publish(settings: Settings, records: list[tuple[bytes, Any, bytes]]) 
 async def _tables(settings: Settings) -> list[list[dict[str, Any]]]:
     conn = await asyncpg.connect(settings.database_url, server_settings={"search_path": "kpi"})
     try:
-        return [[dict(r) for r in await conn.fetch(sql)]
-                for sql in ("SELECT * FROM events ORDER BY complaint_id, version",
-                            "SELECT * FROM cases ORDER BY complaint_id",
-                            "SELECT * FROM case_intervals "
-                            "ORDER BY complaint_id, recorded_from, valid_from")]
+        return [
+            [dict(r) for r in await conn.fetch(sql)]
+            for sql in (
+                "SELECT * FROM events ORDER BY complaint_id, version",
+                "SELECT * FROM cases ORDER BY complaint_id",
+                "SELECT * FROM case_intervals ORDER BY complaint_id, recorded_from, valid_from",
+            )
+        ]
     finally:
         await conn.close()
 
@@ -121,17 +136,24 @@ async def test_fast_rebuild_equals_handle_batch_rebuild(
     # The keys and indexes the fast path dropped for the load are back, as migrated.
     conn = await asyncpg.connect(settings.database_url)
     try:
-        defs = {schema: sorted(
-            (r["tablename"], r["indexname"], r["indexdef"].replace(f"{schema}.", "S."))
-            for r in await conn.fetch("SELECT * FROM pg_indexes WHERE schemaname = $1",
-                                      schema)) for schema in ("kpi", fast.old_schema)}
+        defs = {
+            schema: sorted(
+                (r["tablename"], r["indexname"], r["indexdef"].replace(f"{schema}.", "S."))
+                for r in await conn.fetch("SELECT * FROM pg_indexes WHERE schemaname = $1", schema)
+            )
+            for schema in ("kpi", fast.old_schema)
+        }
         await conn.execute(f'DROP SCHEMA "{fast.old_schema}" CASCADE')
     finally:
         await conn.close()
     assert defs["kpi"] == defs[fast.old_schema]
     assert {name for _t, name, _d in defs["kpi"]} >= {
-        "events_pkey", "cases_pkey", "cases_fy_area", "case_intervals_pkey",
-        "case_intervals_now"}
+        "events_pkey",
+        "cases_pkey",
+        "cases_fy_area",
+        "case_intervals_pkey",
+        "case_intervals_now",
+    }
 
     assert (careful.undecodable, careful.refused) == (fast.undecodable, fast.refused) == (4, 1)
     assert careful.events == fast.events == len(records) - 5

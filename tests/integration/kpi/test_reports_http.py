@@ -39,7 +39,7 @@ async def _feed(pool: asyncpg.Pool, envs: list[Envelope], seed: int) -> None:
     rng.shuffle(order)
     i = 0
     while i < len(order):
-        batch = order[i:i + rng.randint(1, 6)]
+        batch = order[i : i + rng.randint(1, 6)]
         i += len(batch)
         async with pooled(pool) as conn, conn.transaction():
             if rng.random() < 0.5:
@@ -53,8 +53,9 @@ async def _feed(pool: asyncpg.Pool, envs: list[Envelope], seed: int) -> None:
 async def client(pool: asyncpg.Pool) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(Settings(auth_jwt_secret=SecretStr(TEST_SECRET)))
     app.state.runtime.pool = pool  # no lifespan: no broker, no consumer
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://t", headers=admin_headers()) as c:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t", headers=admin_headers()
+    ) as c:
         yield c
 
 
@@ -67,12 +68,18 @@ def _axes(as_of: dt.date | None, known_at: dt.datetime | None) -> Params:
     return params
 
 
-def _head(fy: int | None, as_of: dt.date | None = None,
-          known_at: dt.datetime | None = None) -> Params:
-    return {"fiscal_year": fy, "province_code": None, "district_code": None, "channel": None,
-            "category": None, "as_of": None if as_of is None else as_of.isoformat(),
-            "known_at": None if known_at is None else known_at.isoformat().replace(
-                "+00:00", "Z")}
+def _head(
+    fy: int | None, as_of: dt.date | None = None, known_at: dt.datetime | None = None
+) -> Params:
+    return {
+        "fiscal_year": fy,
+        "province_code": None,
+        "district_code": None,
+        "channel": None,
+        "category": None,
+        "as_of": None if as_of is None else as_of.isoformat(),
+        "known_at": None if known_at is None else known_at.isoformat().replace("+00:00", "Z"),
+    }
 
 
 async def _get(client: httpx.AsyncClient, path: str, **params: Any) -> Any:
@@ -90,27 +97,38 @@ async def _csv(client: httpx.AsyncClient, path: str, **params: Any) -> list[dict
     return list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
 
 
-async def test_every_report_as_of_and_known_at(pool: asyncpg.Pool,
-                                               client: httpx.AsyncClient) -> None:
+async def test_every_report_as_of_and_known_at(
+    pool: asyncpg.Pool, client: httpx.AsyncClient
+) -> None:
     cases = scenario_asof.build()
     await _feed(pool, [e for es in cases.values() for e in es], seed=2569)
 
     for (as_of, known_at), (figs, by_ch, by_cat) in scenario_asof.SUMMARY_2569.items():
         got = await _get(client, "summary", fiscal_year=2569, **_axes(as_of, known_at))
-        assert got == {**_head(2569, as_of, known_at), **figs, "by_channel": by_ch,
-                       "by_category": by_cat}, (as_of, known_at)
+        assert got == {
+            **_head(2569, as_of, known_at),
+            **figs,
+            "by_channel": by_ch,
+            "by_category": by_cat,
+        }, (as_of, known_at)
 
     for (as_of, known_at), by_fy in scenario_asof.BACKLOG.items():
         got = await _get(client, "backlog", **_axes(as_of, known_at))
-        assert got == {**_head(None, as_of, known_at), "open": sum(by_fy.values()),
-                       "by_fiscal_year": [{"origin_fiscal_year": fy, "open": n}
-                                          for fy, n in sorted(by_fy.items())]}
+        assert got == {
+            **_head(None, as_of, known_at),
+            "open": sum(by_fy.values()),
+            "by_fiscal_year": [
+                {"origin_fiscal_year": fy, "open": n} for fy, n in sorted(by_fy.items())
+            ],
+        }
 
     for known_at, rows in scenario_asof.CARRY_OVER_2569.items():
         got = await _get(client, "carry-over", fiscal_year=2569, **_axes(None, known_at))
         assert [tuple(r.values()) for r in got["rows"]] == rows
         assert (got["open_at_start"], got["closed_during"]) == (
-            sum(r[1] for r in rows), sum(r[2] for r in rows))
+            sum(r[1] for r in rows),
+            sum(r[2] for r in rows),
+        )
 
     got = await _get(client, "aging", as_of="2025-12-31")
     assert {b["bucket"]: b["open"] for b in got["buckets"]} == scenario_asof.AGING_2025_12_31
@@ -118,10 +136,10 @@ async def test_every_report_as_of_and_known_at(pool: asyncpg.Pool,
 
     got = await _get(client, "recording", as_of="2026-03-10")
     assert {k: got[k] for k in scenario_asof.RECORDING_2026_03_10} == (
-        scenario_asof.RECORDING_2026_03_10)
+        scenario_asof.RECORDING_2026_03_10
+    )
     only = await _get(client, "recording", fiscal_year=2569)  # R, T, U: 30 minutes each
-    assert (only["filings"], only["median_lag_days"], only["share_within_7_days"]) == (
-        3, 0.02, 1.0)
+    assert (only["filings"], only["median_lag_days"], only["share_within_7_days"]) == (3, 0.02, 1.0)
 
     for (as_of, known_at), months in scenario_asof.MONTHLY_2569.items():
         got = await _get(client, "monthly", fiscal_year=2569, **_axes(as_of, known_at))
@@ -133,37 +151,59 @@ async def test_every_report_as_of_and_known_at(pool: asyncpg.Pool,
     # Filters narrow every report the same way.
     got = await _get(client, "backlog", as_of="2025-09-30", province_code="50")
     assert got["by_fiscal_year"] == [{"origin_fiscal_year": 2568, "open": 1}]  # S
-    got = await _get(client, "summary", fiscal_year=2569, channel="walk_in",
-                     category="informal_debt")
+    got = await _get(
+        client, "summary", fiscal_year=2569, channel="walk_in", category="informal_debt"
+    )
     assert (got["received"], got["closed"], got["closed_within_sla"]) == (1, 1, 0)
     got = await _get(client, "monthly", fiscal_year=2569, district_code="5001")
     assert [(m["carried_in"], m["received"], m["closed"]) for m in got["months"][:4]] == [
-        (1, 0, 1), (0, 0, 0), (0, 1, 0), (1, 0, 1)]  # S closed in Oct; T in Dec, out Jan
+        (1, 0, 1),
+        (0, 0, 0),
+        (0, 1, 0),
+        (1, 0, 1),
+    ]  # S closed in Oct; T in Dec, out Jan
 
 
 async def test_csv_is_the_same_table(pool: asyncpg.Pool, client: httpx.AsyncClient) -> None:
     await _feed(pool, [e for es in scenario_asof.build().values() for e in es], seed=7)
     rows = await _csv(client, "monthly", fiscal_year=2569)
     assert [int(r["remaining"]) for r in rows] == scenario_asof.OPEN_AT_MONTH_END
-    assert list(rows[0]) == ["month", "carried_in", "received", "closed", "reopened",
-                             "remaining", "cumulative_received", "cumulative_closed"]
+    assert list(rows[0]) == [
+        "month",
+        "carried_in",
+        "received",
+        "closed",
+        "reopened",
+        "remaining",
+        "cumulative_received",
+        "cumulative_closed",
+    ]
     rows = await _csv(client, "summary", fiscal_year=2569)
     assert [(r["dimension"], r["key"]) for r in rows] == [
-        ("all", ""), ("channel", "line"), ("channel", "walk_in"), ("channel", "web"),
-        ("category", "drugs"), ("category", "informal_debt"), ("category", "land")]
+        ("all", ""),
+        ("channel", "line"),
+        ("channel", "walk_in"),
+        ("channel", "web"),
+        ("category", "drugs"),
+        ("category", "informal_debt"),
+        ("category", "land"),
+    ]
     assert rows[0]["p90_days_to_close"] == "80.4" and rows[0]["sla_rate"] == "0.5"
     assert rows[1]["median_days_to_close"] == ""  # line: nothing closed
     rows = await _csv(client, "districts", fiscal_year=2569)
-    assert [(r["district_code"], r["rank_backlog"], r["closure_rate_lower_bound"])
-            for r in rows] == [("1001", "1", "0.2065"), ("5001", "3", "0.2065"),
-                               ("5002", "2", "0.0")]
+    assert [
+        (r["district_code"], r["rank_backlog"], r["closure_rate_lower_bound"]) for r in rows
+    ] == [("1001", "1", "0.2065"), ("5001", "3", "0.2065"), ("5002", "2", "0.0")]
     rows = await _csv(client, "aging", as_of="2025-12-31")
     assert {r["bucket"]: int(r["open"]) for r in rows} == scenario_asof.AGING_2025_12_31
     rows = await _csv(client, "carry-over", fiscal_year=2569)
     assert [r["still_open"] for r in rows] == ["0", "1"]
     rows = await _csv(client, "recording", as_of="2026-03-10")
     assert [(r["district_code"], r["silent"]) for r in rows] == [
-        ("1001", "True"), ("5001", "False"), ("5002", "True")]
+        ("1001", "True"),
+        ("5001", "False"),
+        ("5002", "True"),
+    ]
     empty = await _csv(client, "backlog", province_code="99")
     assert empty == []
 
@@ -183,8 +223,7 @@ async def test_sql_agrees_with_the_pure_history_on_every_day(
     while day < dt.date(2026, 4, 1):
         for known_at in (None, scenario_asof.BEFORE_LATE, scenario.utc("2025-11-01T00:00")):
             for fy in (2568, 2569):
-                want = reference.summary(hist, Scope(fy, as_of=day, known_at=known_at),
-                                         policy)
+                want = reference.summary(hist, Scope(fy, as_of=day, known_at=known_at), policy)
                 got = await _get(client, "summary", fiscal_year=fy, **_axes(day, known_at))
                 want["as_of"] = day.isoformat()
                 want["known_at"] = _head(fy, None, known_at)["known_at"]
@@ -194,11 +233,17 @@ async def test_sql_agrees_with_the_pure_history_on_every_day(
 
 async def test_bad_parameters_are_problems(client: httpx.AsyncClient) -> None:
     bad: list[tuple[str, dict[str, str | int]]] = [
-        ("summary", {}), ("monthly", {}), ("districts", {}), ("carry-over", {}),
-        ("backlog", {"as_of": "2025-13-01"}), ("aging", {"known_at": "yesterday"}),
+        ("summary", {}),
+        ("monthly", {}),
+        ("districts", {}),
+        ("carry-over", {}),
+        ("backlog", {"as_of": "2025-13-01"}),
+        ("aging", {"known_at": "yesterday"}),
         ("summary", {"fiscal_year": 2569, "channel": "pigeon"}),
         ("summary", {"fiscal_year": 2569, "category": "lnad"}),
-        ("backlog", {"format": "xml"}), ("recording", {"district_code": "12"})]
+        ("backlog", {"format": "xml"}),
+        ("recording", {"district_code": "12"}),
+    ]
     for path, params in bad:
         r = await client.get(f"/v1/kpi/{path}", params=params)
         assert r.status_code == 422, (path, params, r.text)

@@ -70,9 +70,12 @@ async def test_kpi_service_end_to_end(make_settings: Callable[..., Settings]) ->
     assert len(envs) == total == 25
 
     app = create_app(settings)
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://t", headers=admin_headers()
-    ) as client:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://t", headers=admin_headers()
+        ) as client,
+    ):
         before = (await client.get("/v1/kpi/progress")).json()
         assert before == {"events_applied": 0, "cases": 0, "last_recorded_at": None}
 

@@ -25,7 +25,7 @@ async def _feed(pool: asyncpg.Pool, envs: list[Envelope], batch: int = 3) -> Non
     """Feed like the consumer does: several events per transaction."""
     for i in range(0, len(envs), batch):
         async with pooled(pool) as conn, conn.transaction():
-            for env in envs[i:i + batch]:
+            for env in envs[i : i + batch]:
                 await handle(conn, env)
 
 
@@ -53,13 +53,18 @@ async def test_any_arrival_order_with_duplicates_matches_the_fold(pool: asyncpg.
             assert got == _expected(fresh), name
 
 
-async def _live_counts(pool: asyncpg.Pool, fy: int, prov: str | None,
-                       dist: str | None) -> dict[str, tuple[int, int]]:
+async def _live_counts(
+    pool: asyncpg.Pool, fy: int, prov: str | None, dist: str | None
+) -> dict[str, tuple[int, int]]:
     """(received, closed) per channel, straight from the per-case projection."""
     rows = await pool.fetch(
         "SELECT channel, count(*)::int AS received, count(closed_at)::int AS closed "
         "FROM cases WHERE fiscal_year = $1 AND ($2::text IS NULL OR province_code = $2) "
-        "AND ($3::text IS NULL OR district_code = $3) GROUP BY channel", fy, prov, dist)
+        "AND ($3::text IS NULL OR district_code = $3) GROUP BY channel",
+        fy,
+        prov,
+        dist,
+    )
     return {r["channel"]: (r["received"], r["closed"]) for r in rows}
 
 
@@ -76,8 +81,11 @@ async def test_summary_sql_gives_the_expected_figures(pool: asyncpg.Pool) -> Non
         assert report.doc == expected, (fy, prov, dist)
         # The history's "now" agrees with the live per-case projection (table ``cases``).
         live = await _live_counts(pool, fy, prov, dist)
-        assert {ch: (c["received"], c["closed"]) for ch, c in report.doc["by_channel"].items()
-                if c["received"]} == live
+        assert {
+            ch: (c["received"], c["closed"])
+            for ch, c in report.doc["by_channel"].items()
+            if c["received"]
+        } == live
     p = await store.progress(pool)
     assert p.cases == 8
     assert p.events_applied == sum(len(es) for es in cases.values()) == 25

@@ -53,8 +53,9 @@ async def one_by_one(conn: asyncpg.Connection, envs: list[Envelope]) -> None:
         await handle(conn, env, topic=TOPIC)
 
 
-async def measure(conn: asyncpg.Connection, apply: Apply, envs: list[Envelope]
-                  ) -> tuple[float, float, float]:
+async def measure(
+    conn: asyncpg.Connection, apply: Apply, envs: list[Envelope]
+) -> tuple[float, float, float]:
     """(client CPU, server CPU, wall) in µs per event for one batch in one transaction."""
     pid = await conn.fetchval("SELECT pg_backend_pid()")
     s0, c0, w0 = _server_ns(pid), time.process_time_ns(), time.perf_counter_ns()
@@ -71,10 +72,14 @@ def filing(closed: bool) -> Envelope:
         return env
     data = env.data
     assert isinstance(data, ComplaintFiled)
-    outcome = BackfilledOutcome(status="closed", at=data.received_at + dt.timedelta(days=9),
-                                closure_reason=ClosureReason.resolved)
-    return env.model_copy(update={"data": data.model_copy(
-        update={"backfilled": True, "outcome": outcome})})
+    outcome = BackfilledOutcome(
+        status="closed",
+        at=data.received_at + dt.timedelta(days=9),
+        closure_reason=ClosureReason.resolved,
+    )
+    return env.model_copy(
+        update={"data": data.model_copy(update={"backfilled": True, "outcome": outcome})}
+    )
 
 
 async def main(batches: int, closed: float) -> None:
@@ -94,7 +99,8 @@ async def main(batches: int, closed: float) -> None:
                 "handle_batch": ("batched", partial(handle_batch, topic=TOPIC)),
             }
             results: dict[str, dict[str, list[tuple[float, float, float]]]] = {
-                m: {"new": [], "redelivered": []} for m in modes}
+                m: {"new": [], "redelivered": []} for m in modes
+            }
             for i in range(batches + 1):  # batch 0 warms up (prepared statements, caches)
                 envs = [filing(n < BATCH * closed) for n in range(BATCH)]
                 for mode, (schema, apply) in modes.items():
@@ -104,15 +110,18 @@ async def main(batches: int, closed: float) -> None:
                     if i:
                         results[mode]["new"].append(new)
                         results[mode]["redelivered"].append(again)
-            print(f"{batches} batches of {BATCH} filings ({closed:.0%} with a closed outcome), "
-                  "medians in µs per filing")
-            print(f"{'mode':20} {'batch':12} {'client CPU':>11} {'server CPU':>11} "
-                  f"{'total CPU':>10} {'wall':>8}")
+            print(
+                f"{batches} batches of {BATCH} filings ({closed:.0%} with a closed outcome), "
+                "medians in µs per filing"
+            )
+            print(
+                f"{'mode':20} {'batch':12} {'client CPU':>11} {'server CPU':>11} "
+                f"{'total CPU':>10} {'wall':>8}"
+            )
             for mode, by_kind in results.items():
                 for kind, samples in by_kind.items():
                     cl, sv, wl = (statistics.median(x[k] for x in samples) for k in range(3))
-                    print(f"{mode:20} {kind:12} {cl:11.1f} {sv:11.1f} {cl + sv:10.1f} "
-                          f"{wl:8.1f}")
+                    print(f"{mode:20} {kind:12} {cl:11.1f} {sv:11.1f} {cl + sv:10.1f} {wl:8.1f}")
         finally:
             for pool in pools.values():
                 await pool.close()

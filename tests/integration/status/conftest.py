@@ -38,18 +38,22 @@ class StatusService:
     async def publish(self, env: Envelope) -> None:
         """``env`` on the topic, signed by its source's key as a relay would."""
         key, headers, value = signed_record(env)
-        await self.producer.send_and_wait(self.settings.events_topic, value, key=key,
-                                          headers=headers)
+        await self.producer.send_and_wait(
+            self.settings.events_topic, value, key=key, headers=headers
+        )
 
-    async def publish_raw(self, key: bytes, value: bytes,
-                          headers: list[tuple[str, bytes]] | None = None) -> None:
-        await self.producer.send_and_wait(self.settings.events_topic, value, key=key,
-                                          headers=headers or [])
+    async def publish_raw(
+        self, key: bytes, value: bytes, headers: list[tuple[str, bytes]] | None = None
+    ) -> None:
+        await self.producer.send_and_wait(
+            self.settings.events_topic, value, key=key, headers=headers or []
+        )
 
     async def wait_for_case(self, complaint_id: uuid.UUID) -> dict[str, Any]:
         async def fetch() -> dict[str, Any] | None:
             r = await self.client.get(f"/v1/complaints/{complaint_id}")
             return r.json() if r.status_code == 200 else None
+
         case = await eventually(fetch)
         assert case is not None  # eventually answers a truthy value only
         return case
@@ -61,7 +65,8 @@ async def status_service(infra: dict[str, str]) -> AsyncIterator[StatusService]:
         producer = make_producer(running.settings)
         await producer.start()
         try:
-            yield StatusService(running.client, running.settings, running.app.state.runtime,
-                                producer, running.app)
+            yield StatusService(
+                running.client, running.settings, running.app.state.runtime, producer, running.app
+            )
         finally:
             await producer.stop()

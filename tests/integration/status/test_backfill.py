@@ -25,27 +25,37 @@ AT = dt.datetime(2025, 11, 20, 6, 15, tzinfo=dt.UTC)
 def backfilled(**outcome: Any) -> Envelope:
     env = filed()
     assert isinstance(env.data, ComplaintFiled)
-    data = env.data.model_copy(update={"backfilled": True,
-                                       "outcome": BackfilledOutcome(**outcome)})
+    data = env.data.model_copy(update={"backfilled": True, "outcome": BackfilledOutcome(**outcome)})
     # Sealed again: other content under the old hash would be dead-lettered as altered.
     return seal(env.model_copy(update={"data": data, "hash": None}), GENESIS)
 
 
 async def _topic_records(svc: StatusService, key: bytes, n: int) -> list[Any]:
     """The first ``n`` records of the events topic with ``key`` from status's outbox."""
-    c = AIOKafkaConsumer(bootstrap_servers=svc.settings.kafka_bootstrap_servers,
-                         group_id=None, enable_auto_commit=False, auto_offset_reset="earliest")
+    c = AIOKafkaConsumer(
+        bootstrap_servers=svc.settings.kafka_bootstrap_servers,
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
     await c.start()
     try:
-        c.assign([TopicPartition(svc.settings.events_topic, p)
-                  for p in range(svc.settings.topic_partitions)])
+        c.assign(
+            [
+                TopicPartition(svc.settings.events_topic, p)
+                for p in range(svc.settings.topic_partitions)
+            ]
+        )
         await c.seek_to_beginning()
         mine: list[Any] = []
         deadline = time.monotonic() + 20
         while len(mine) < n and time.monotonic() < deadline:
             for recs in (await c.getmany(timeout_ms=300)).values():
-                mine += [r for r in recs if r.key == key
-                         and dict(r.headers)["ce_source"] == b"/damrong/status"]
+                mine += [
+                    r
+                    for r in recs
+                    if r.key == key and dict(r.headers)["ce_source"] == b"/damrong/status"
+                ]
         assert len(mine) == n, f"{len(mine)} of {n} records"
         return mine
     finally:
@@ -64,12 +74,13 @@ async def test_closed_outcome(status_service: StatusService) -> None:
     assert dt.datetime.fromisoformat(case["received_at"]) == T0
     events = (await svc.client.get(f"/v1/complaints/{cid}/history")).json()["events"]
     assert [(e["version"], e["type"].split(".")[-2]) for e in events] == [
-        (1, "filed"), (2, "closed")]
+        (1, "filed"),
+        (2, "closed"),
+    ]
     assert dt.datetime.fromisoformat(events[1]["occurred_at"]) == AT
     assert dt.datetime.fromisoformat(events[1]["recorded_at"]) > AT + dt.timedelta(days=30)
     assert events[1]["actor"] == "backfill"
-    assert events[1]["data"] == {"actor": "backfill", "note": "ไกล่เกลี่ยแล้ว",
-                                 "reason": "mediated"}
+    assert events[1]["data"] == {"actor": "backfill", "note": "ไกล่เกลี่ยแล้ว", "reason": "mediated"}
 
     [rec] = await _topic_records(svc, str(cid).encode(), 1)
     published = from_record(rec.headers, rec.value)
@@ -85,6 +96,7 @@ async def test_closed_outcome(status_service: StatusService) -> None:
 
     async def applied() -> int:
         return consumer.applied
+
     await eventually(applied, lambda n: n > before)
     again = (await svc.client.get(f"/v1/complaints/{cid}/history")).json()["events"]
     assert again == events
@@ -92,8 +104,7 @@ async def test_closed_outcome(status_service: StatusService) -> None:
 
 async def test_forwarded_outcome_and_refused_outcome(status_service: StatusService) -> None:
     svc = status_service
-    fwd = backfilled(status="forwarded", at=AT, agency="สำนักงานที่ดิน",
-                     due_date=dt.date(2025, 12, 20))
+    fwd = backfilled(status="forwarded", at=AT, agency="สำนักงานที่ดิน", due_date=dt.date(2025, 12, 20))
     bad = backfilled(status="closed", at=AT)  # no closure reason: opened at "filed"
     await svc.publish(fwd)
     await svc.publish(bad)
@@ -103,15 +114,20 @@ async def test_forwarded_outcome_and_refused_outcome(status_service: StatusServi
     assert dt.datetime.fromisoformat(case["last_event_at"]) == AT
     events = (await svc.client.get(f"/v1/complaints/{fwd.complaint_id}/history")).json()
     assert [e["type"].split(".")[-2] for e in events["events"]] == [
-        "filed", "accepted", "started", "forwarded"]
+        "filed",
+        "accepted",
+        "started",
+        "forwarded",
+    ]
     records = await _topic_records(svc, str(fwd.complaint_id).encode(), 3)
     assert [dict(r.headers)["ce_version"] for r in records] == [b"2", b"3", b"4"]
 
     case = await svc.wait_for_case(bad.complaint_id)
     assert (case["status"], case["version"]) == ("filed", 1)
     # An officer corrects it through the normal transitions.
-    r = await svc.client.post(f"/v1/complaints/{bad.complaint_id}/transitions",
-                              json={"action": "close", "reason": "resolved",
-                                    "occurred_at": AT.isoformat()})
+    r = await svc.client.post(
+        f"/v1/complaints/{bad.complaint_id}/transitions",
+        json={"action": "close", "reason": "resolved", "occurred_at": AT.isoformat()},
+    )
     assert r.status_code == 200 and r.json()["version"] == 2
     assert uuid.UUID(case["complaint_id"]) == bad.complaint_id

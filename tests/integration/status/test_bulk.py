@@ -28,15 +28,18 @@ async def test_mixed_items_succeed_or_fail_alone(status_service: StatusService) 
     c1, c2, c3, c4, c5 = [await _case(svc) for _ in range(5)]
     unknown = uuid.uuid4()
     items: list[dict[str, Any]] = [
-        {"complaint_id": str(c1), "action": "close", "reason": "resolved",
-         "note": "ปิดเรื่อง"},
+        {"complaint_id": str(c1), "action": "close", "reason": "resolved", "note": "ปิดเรื่อง"},
         {"complaint_id": str(unknown), "action": "close", "reason": "resolved"},
-        {"complaint_id": str(c2), "action": "start"},                          # illegal: filed
+        {"complaint_id": str(c2), "action": "start"},  # illegal: filed
         {"complaint_id": str(c3), "action": "accept", "expected_version": 5},  # stale
-        {"complaint_id": str(c1), "action": "reopen"},                         # duplicate
-        {"complaint_id": str(c4), "action": "close", "reason": "tired"},       # bad reason
-        {"complaint_id": str(c5), "action": "reject", "reason": "ไม่ใช่เรื่องร้องเรียน",
-         "expected_version": 1},
+        {"complaint_id": str(c1), "action": "reopen"},  # duplicate
+        {"complaint_id": str(c4), "action": "close", "reason": "tired"},  # bad reason
+        {
+            "complaint_id": str(c5),
+            "action": "reject",
+            "reason": "ไม่ใช่เรื่องร้องเรียน",
+            "expected_version": 1,
+        },
     ]
     r = await svc.client.post(URL, json={"items": items}, headers=admin_headers("chief-1"))
     assert r.status_code == 200, r.text
@@ -46,17 +49,25 @@ async def test_mixed_items_succeed_or_fail_alone(status_service: StatusService) 
     assert [x["complaint_id"] for x in results] == [i["complaint_id"] for i in items]
     assert [x["ok"] for x in results] == [True, False, False, False, False, False, True]
     assert results[0] == {"complaint_id": str(c1), "ok": True, "status": "closed", "version": 2}
-    assert results[6] == {"complaint_id": str(c5), "ok": True, "status": "rejected",
-                          "version": 2}
+    assert results[6] == {"complaint_id": str(c5), "ok": True, "status": "rejected", "version": 2}
     errors = [(x["error"]["status"], x["error"]["title"]) for x in results[1:6]]
-    assert errors == [(404, "Case not found"), (409, "Illegal transition"),
-                      (409, "Version conflict"), (409, "Duplicate item"),
-                      (422, "Invalid field")]
+    assert errors == [
+        (404, "Case not found"),
+        (409, "Illegal transition"),
+        (409, "Version conflict"),
+        (409, "Duplicate item"),
+        (422, "Invalid field"),
+    ]
     assert "filed" in results[2]["error"]["detail"]
     assert "item 0" in results[4]["error"]["detail"]
 
-    for cid, expected in ((c1, ("closed", 2)), (c2, ("filed", 1)), (c3, ("filed", 1)),
-                          (c4, ("filed", 1)), (c5, ("rejected", 2))):
+    for cid, expected in (
+        (c1, ("closed", 2)),
+        (c2, ("filed", 1)),
+        (c3, ("filed", 1)),
+        (c4, ("filed", 1)),
+        (c5, ("rejected", 2)),
+    ):
         case = (await svc.client.get(f"/v1/complaints/{cid}")).json()
         assert (case["status"], case["version"]) == expected
     history = (await svc.client.get(f"/v1/complaints/{c1}/history")).json()["events"]

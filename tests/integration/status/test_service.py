@@ -36,8 +36,9 @@ async def _filed_case(svc: StatusService) -> Envelope:
 
 async def _move(svc: StatusService, cid: uuid.UUID, action: str, **kw: Any) -> Any:
     # The recorded actor is the token's subject.
-    return await svc.client.post(f"/v1/complaints/{cid}/transitions",
-                                 json={"action": action, **kw}, headers=OFFICER_7)
+    return await svc.client.post(
+        f"/v1/complaints/{cid}/transitions", json={"action": action, **kw}, headers=OFFICER_7
+    )
 
 
 async def test_filing_creates_the_case(status_service: StatusService) -> None:
@@ -49,7 +50,10 @@ async def test_filing_creates_the_case(status_service: StatusService) -> None:
     assert case["status"] == "filed" and case["version"] == 1
     assert case["tracking_no"] == data.tracking_no
     assert (case["province_code"], case["district_code"], case["subdistrict_code"]) == (
-        "10", "1001", "100101")
+        "10",
+        "1001",
+        "100101",
+    )
     assert (case["category"], case["channel"]) == ("land", "walk_in")
     assert dt.datetime.fromisoformat(case["received_at"]) == data.received_at
     assert case["closed_at"] is None and case["agency"] is None
@@ -83,15 +87,27 @@ async def test_lifecycle_end_to_end_and_history(status_service: StatusService) -
     events = r.json()["events"]
     assert [e["version"] for e in events] == list(range(1, 10))
     assert [e["type"].split(".")[-2] for e in events] == [
-        "filed", "accepted", "started", "forwarded", "started", "closed", "reopened",
-        "started", "closed"]
+        "filed",
+        "accepted",
+        "started",
+        "forwarded",
+        "started",
+        "closed",
+        "reopened",
+        "started",
+        "closed",
+    ]
     assert events[0]["event_id"] == str(env.event_id) and events[0]["actor"] is None
     assert all(e["actor"] == "officer-7" for e in events[1:])
     assert events[1]["data"]["note"] == "รับเรื่อง"
     forwarded = events[3]["data"]
     assert forwarded["reply_due"]["date"] == DUE and forwarded["reply_due"]["days"] in (29, 30)
     assert {k: v for k, v in forwarded.items() if k != "reply_due"} == {
-        "actor": "officer-7", "note": None, "agency": "Land Office", "agency_code": None}
+        "actor": "officer-7",
+        "note": None,
+        "agency": "Land Office",
+        "agency_code": None,
+    }
     assert events[3]["type"].endswith("case.forwarded.v2")
     assert [e["prev_hash"] for e in events[1:]] == [e["hash"] for e in events[:-1]]
     occurred = [dt.datetime.fromisoformat(e["occurred_at"]) for e in events[1:]]
@@ -115,9 +131,11 @@ async def test_conflicts_and_not_found(status_service: StatusService) -> None:
     assert "accepted" in illegal.json()["detail"]
 
     unknown = uuid.uuid4()
-    for r in (await _move(svc, unknown, "accept"),
-              await svc.client.get(f"/v1/complaints/{unknown}"),
-              await svc.client.get(f"/v1/complaints/{unknown}/history")):
+    for r in (
+        await _move(svc, unknown, "accept"),
+        await svc.client.get(f"/v1/complaints/{unknown}"),
+        await svc.client.get(f"/v1/complaints/{unknown}/history"),
+    ):
         assert r.status_code == 404
         assert r.headers["content-type"].startswith(PROBLEM)
 
@@ -182,13 +200,15 @@ async def _true(value: bool) -> bool:
 
 
 def _consumer(svc: StatusService) -> AIOKafkaConsumer:
-    return AIOKafkaConsumer(bootstrap_servers=svc.settings.kafka_bootstrap_servers,
-                            group_id=None, enable_auto_commit=False,
-                            auto_offset_reset="earliest")
+    return AIOKafkaConsumer(
+        bootstrap_servers=svc.settings.kafka_bootstrap_servers,
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
 
 
-async def _read_all(svc: StatusService, topic: str, until: Any, timeout: float = 20.0
-                    ) -> list[Any]:
+async def _read_all(svc: StatusService, topic: str, until: Any, timeout: float = 20.0) -> list[Any]:
     """Read ``topic`` from the start (no group: no join delay) until ``until(records)``."""
     c = _consumer(svc)
     await c.start()
@@ -208,7 +228,8 @@ async def _read_all(svc: StatusService, topic: str, until: Any, timeout: float =
 
 
 async def test_malformed_records_go_to_dlq_and_later_ones_apply(
-        status_service: StatusService) -> None:
+    status_service: StatusService,
+) -> None:
     svc = status_service
     good = filed()
     key = str(good.complaint_id).encode()
@@ -241,17 +262,22 @@ async def test_transition_events_are_published(status_service: StatusService) ->
     assert consumer is not None
     cid = (await _filed_case(svc)).complaint_id
     applied, dead = consumer.applied, consumer.dead_lettered
-    r = await svc.client.post(f"/v1/complaints/{cid}/transitions",
-                              json={"action": "accept"},
-                              headers={"x-correlation-id": "corr-abc", **admin_headers("o-1")})
+    r = await svc.client.post(
+        f"/v1/complaints/{cid}/transitions",
+        json={"action": "accept"},
+        headers={"x-correlation-id": "corr-abc", **admin_headers("o-1")},
+    )
     assert r.status_code == 200
     assert (await _move(svc, cid, "reject", reason="x")).status_code == 409
     assert (await _move(svc, cid, "start")).status_code == 200
     key = str(cid).encode()
 
     def mine(records: list[Any]) -> list[Any]:
-        return [x for x in records if x.key == key
-                and dict(x.headers)["ce_source"] == b"/damrong/status"]
+        return [
+            x
+            for x in records
+            if x.key == key and dict(x.headers)["ce_source"] == b"/damrong/status"
+        ]
 
     topic = svc.settings.events_topic
     records = mine(await _read_all(svc, topic, lambda rs: len(mine(rs)) >= 2))
