@@ -135,4 +135,5 @@ def declare_answers(app: FastAPI, routes: Iterable[Any]) -> None:
         doc.setdefault("components", {}).setdefault("schemas", {}).update(COMPONENTS)
         return doc
 
+    # FastAPI's documented way to change the schema: replace the app's method.
     app.openapi = openapi  # type: ignore[method-assign]

@@ -57,17 +57,27 @@ def outcome_time(outcome: BackfilledOutcome, filed_at: dt.datetime) -> dt.dateti
 
 
 def _command(action: Action, outcome: BackfilledOutcome, at: dt.datetime) -> TransitionCommand:
-    fields: dict[str, object] = {}
+    reason: str | None = None
+    note: str | None = None
+    agency: str | None = None
+    due_date: dt.date | None = None
     if action is Action.forward:
-        fields.update(agency=outcome.agency, due_date=outcome.due_date)
+        agency, due_date = outcome.agency, outcome.due_date
     elif action is Action.close:
         # Missing closure reason: decide raises MissingField (no reason is invented).
-        fields.update(
-            reason=outcome.closure_reason and outcome.closure_reason.value, note=outcome.reason
-        )
+        reason = outcome.closure_reason and outcome.closure_reason.value
+        note = outcome.reason
     elif action is Action.reject:
-        fields.update(reason=outcome.reason or DEFAULT_REJECTION)
-    return TransitionCommand(action=action, actor=BACKFILL_ACTOR, occurred_at=at, **fields)  # type: ignore[arg-type]
+        reason = outcome.reason or DEFAULT_REJECTION
+    return TransitionCommand(
+        action=action,
+        actor=BACKFILL_ACTOR,
+        occurred_at=at,
+        reason=reason,
+        note=note,
+        agency=agency,
+        due_date=due_date,
+    )
 
 
 def outcome_event_id(filing_event_id: uuid.UUID, version: int) -> uuid.UUID:

@@ -33,6 +33,6 @@ async def district_streams(
     )
 
     def case_of(row: asyncpg.Record) -> uuid.UUID:
-        return row["complaint_id"]  # type: ignore[no-any-return]
+        return row["complaint_id"]
 
     return [[row_envelope(r) for r in group] for _cid, group in groupby(rows, key=case_of)]
