@@ -125,7 +125,9 @@ def test_database_connections_fit_max_connections_at_full_scale() -> None:
         for s in m.SERVICES
     )
     command = " ".join(services["postgres"]["command"])
-    limit = int(re.search(r"max_connections=(\d+)", command)[1])  # type: ignore[index]
+    found = re.search(r"max_connections=(\d+)", command)
+    assert found, command
+    limit = int(found[1])
     assert compose_peak + headroom <= limit
 
 

@@ -9,6 +9,7 @@ import datetime as dt
 import uuid
 from collections.abc import Callable
 
+import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import ConsumerRecord
 
@@ -39,11 +40,11 @@ def _event(note: str, source: str = "/test") -> Envelope:
 
 async def test_relay_signs_refeeds_identically_and_holds_foreign_rows(
     make_settings: Callable[..., Settings],
-    tmp_path_factory: object,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     settings = make_settings(topic_partitions=1)
     pool = await create_pool(settings.database_url, "signing")
-    await migrate(pool, "signing", tmp_path_factory.mktemp("mig"))  # type: ignore[attr-defined]
+    await migrate(pool, "signing", tmp_path_factory.mktemp("mig"))
     await ensure_topics(settings)
     producer = make_producer(settings)
     await producer.start()

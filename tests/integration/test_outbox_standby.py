@@ -8,6 +8,7 @@ import datetime as dt
 import uuid
 from collections.abc import Callable
 
+import pytest
 from aiokafka import AIOKafkaConsumer
 
 from shared.config import Settings
@@ -35,11 +36,11 @@ def _event(note: str) -> Envelope:
 
 async def test_standby_relay_is_ready_and_takes_over(
     make_settings: Callable[..., Settings],
-    tmp_path_factory: object,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     settings = make_settings(topic_partitions=1)
     pool = await create_pool(settings.database_url, "standby")
-    empty = tmp_path_factory.mktemp("mig")  # type: ignore[attr-defined]
+    empty = tmp_path_factory.mktemp("mig")
     await migrate(pool, "standby", empty)
     await ensure_topics(settings)
     producer = make_producer(settings)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+import httpx
 import pytest
 
 from shared.auth.principal import Role
@@ -63,8 +64,8 @@ async def test_the_district_neither_reads_lists_nor_moves_them(
         assert (await c.get(url, headers=PROVINCIAL)).status_code == 200, url
     assert (await c.get(f"/v1/complaints/{plain.complaint_id}", headers=OFFICER)).status_code == 200
 
-    def ids(r: object) -> set[str]:
-        return {i["complaint_id"] for i in r.json()["items"]}  # type: ignore[attr-defined]
+    def ids(r: httpx.Response) -> set[str]:
+        return {i["complaint_id"] for i in r.json()["items"]}
 
     listed = await c.get("/v1/worklists/backlog", headers=OFFICER, params={"limit": 1000})
     assert str(plain.complaint_id) in ids(listed) and str(sid) not in ids(listed)

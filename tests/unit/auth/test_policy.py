@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import types
 from pathlib import Path
 
 import pytest
@@ -140,8 +141,9 @@ def test_bad_claims_are_refused(claims: dict[str, object]) -> None:
 
 
 @pytest.mark.parametrize("module", [policy_module, principal_module], ids=lambda m: m.__name__)
-def test_policy_core_is_pure(module: object) -> None:
-    source = Path(module.__file__).read_text(encoding="utf-8")  # type: ignore[attr-defined]
+def test_policy_core_is_pure(module: types.ModuleType) -> None:
+    assert module.__file__ is not None
+    source = Path(module.__file__).read_text(encoding="utf-8")
     tree = ast.parse(source)
     roots = set()
     for node in ast.walk(tree):

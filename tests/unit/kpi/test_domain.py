@@ -185,5 +185,5 @@ def test_scenario_summaries(key: tuple[int, str | None, str | None]) -> None:
 def test_case_row_is_immutable() -> None:
     case = domain.apply(None, Fact.of(scenario.build()["F"][0]))
     with pytest.raises(dataclasses.FrozenInstanceError):
-        case.status = CaseStatus.closed  # type: ignore[misc]
+        case.status = CaseStatus.closed  # type: ignore[misc]  # the assignment under test
     assert isinstance(case.complaint_id, uuid.UUID)

@@ -28,6 +28,7 @@ from shared.events import (
     CaseRejected,
     CaseReopened,
     CaseStarted,
+    ComplaintFiled,
     Envelope,
     EventData,
 )
@@ -156,7 +157,8 @@ def test_fold_full_lifecycle() -> None:
     events = [env1]
     state = evolve(None, env1)
     assert (state.status, state.version, state.last_event_at) == (S.filed, 1, T0)
-    assert state.tracking_no == env1.data.tracking_no  # type: ignore[union-attr]
+    assert isinstance(env1.data, ComplaintFiled)
+    assert state.tracking_no == env1.data.tracking_no
     steps: list[tuple[Action, dict[str, Any]]] = [
         (A.accept, {}),
         (A.start, {}),

@@ -9,6 +9,7 @@ import pytest
 
 from services.status import usecases as handlers
 from services.status.domain import Action, CaseStatus, IllegalTransition, MissingField, evolve
+from shared.events import CaseAccepted
 from tests.unit.status.factories import T0, command, filed
 from tests.unit.status.fakes import FakeCaseStore
 
@@ -38,7 +39,7 @@ async def test_transition_builds_the_envelope() -> None:
     assert env.occurred_at == env.recorded_at == NOW
     assert env.correlation_id == "corr-9"
     assert env.type == "th.go.dopa.damrong.case.accepted.v1"
-    assert env.data.note == "ok"  # type: ignore[union-attr]
+    assert isinstance(env.data, CaseAccepted) and env.data.note == "ok"
 
 
 async def test_unknown_case() -> None:

@@ -10,7 +10,7 @@ import pytest
 from services.status.domain import CaseStatus, InvalidField, MissingField, fold
 from services.status.domain.outcomes import outcome_event_id, outcome_events
 from shared.codes import ClosureReason
-from shared.events import BackfilledOutcome, ComplaintFiled, Envelope
+from shared.events import BackfilledOutcome, CaseClosed, CaseRejected, ComplaintFiled, Envelope
 from shared.thai_calendar import BANGKOK
 from tests.unit.status.factories import T0, filed
 
@@ -59,7 +59,7 @@ def test_each_outcome_becomes_its_path(
     for e, _ in pairs:
         assert (e.occurred_at, e.recorded_at, e.source) == (AT, NOW, SRC)
         assert e.complaint_id == env.complaint_id and e.correlation_id == "imp-1"
-        assert e.data.actor == "backfill"  # type: ignore[union-attr]
+        assert not isinstance(e.data, ComplaintFiled) and e.data.actor == "backfill"
     final = pairs[-1][1]
     assert final.status is status and final.version == len(expected_kinds) + 1
     assert final == fold([env, *(e for e, _ in pairs)])
@@ -71,8 +71,9 @@ def test_closed_and_forwarded_carry_their_details() -> None:
         NOW,
         source=SRC,
     )
-    assert closed.data.reason is ClosureReason.withdrawn  # type: ignore[union-attr]
-    assert closed.data.note == "ผู้ร้องถอนเรื่อง"  # type: ignore[union-attr]
+    assert isinstance(closed.data, CaseClosed)
+    assert closed.data.reason is ClosureReason.withdrawn
+    assert closed.data.note == "ผู้ร้องถอนเรื่อง"
     assert (state.closed_at, state.closure_reason) == (AT, ClosureReason.withdrawn)
     *_, (_fwd, fstate) = outcome_events(
         backfilled(status="forwarded", agency="Police", due_date=dt.date(2025, 12, 1)),
@@ -81,9 +82,9 @@ def test_closed_and_forwarded_carry_their_details() -> None:
     )
     assert (fstate.agency, fstate.due_date) == ("Police", dt.date(2025, 12, 1))
     [(rej, _)] = outcome_events(backfilled(status="rejected"), NOW, source=SRC)
-    assert rej.data.reason == "backfilled: rejected"  # type: ignore[union-attr]
+    assert isinstance(rej.data, CaseRejected) and rej.data.reason == "backfilled: rejected"
     [(rej, _)] = outcome_events(backfilled(status="rejected", reason="ซ้ำ"), NOW, source=SRC)
-    assert rej.data.reason == "ซ้ำ"  # type: ignore[union-attr]
+    assert isinstance(rej.data, CaseRejected) and rej.data.reason == "ซ้ำ"
 
 
 def test_no_outcome_no_events_and_ids_are_stable() -> None:
@@ -121,7 +122,7 @@ def test_unreachable_outcomes_are_refused(
 ) -> None:
     with pytest.raises(error) as exc:
         outcome_events(backfilled(**outcome), NOW, source=SRC)
-    assert exc.value.field == field  # type: ignore[attr-defined]
+    assert isinstance(exc.value, MissingField | InvalidField) and exc.value.field == field
 
 
 def test_a_date_only_outcome_on_the_filing_day_is_not_before_the_filing() -> None:
