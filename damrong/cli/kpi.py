@@ -32,6 +32,7 @@ def run_rebuild(
         overrides["database_url"] = database_url
     if bootstrap:
         overrides["kafka_bootstrap_servers"] = bootstrap
+    # Values of several types, from the environment's text: pydantic validates them.
     settings = Settings(**overrides)  # type: ignore[arg-type]
     console = Console()
     try:

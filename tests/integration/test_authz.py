@@ -332,7 +332,7 @@ def _walk(routes: list[BaseRoute], prefix: str = "") -> Iterator[tuple[Route, st
     for route in routes:
         inner = getattr(route, "original_router", None)
         if inner is not None:  # recent FastAPI keeps an included router as one route
-            context = route.include_context  # type: ignore[attr-defined]
+            context = route.include_context  # type: ignore[attr-defined]  # FastAPI's, untyped
             yield from _walk(inner.routes, prefix + context.prefix)
         elif isinstance(route, Route):
             yield route, prefix + route.path

@@ -9,6 +9,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from pydantic import SecretStr
 
 from shared.auth.api_keys import ApiKeys, new_api_key
@@ -31,15 +32,15 @@ def _hs(principal: Principal = OFFICER, **kw: object) -> str:
         "now": dt.datetime.now(dt.UTC),
     }
     args.update(kw)
-    return issue_token(principal, **args)  # type: ignore[arg-type]
+    return issue_token(principal, **args)  # type: ignore[arg-type]  # any claim, wrong ones too
 
 
 def _verifier(**kw: str) -> TokenVerifier:
     return TokenVerifier(issuer="damrong", audience="damrong", **({"secret": SECRET} | kw))
 
 
-def _pem(public_key: object) -> str:
-    return public_key.public_bytes(  # type: ignore[attr-defined]
+def _pem(public_key: PublicKeyTypes) -> str:
+    return public_key.public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     ).decode()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from typing import Literal
 
 from services.kpi.domain import asof, metrics, timeline
 from services.kpi.domain import cases as domain
@@ -30,14 +31,14 @@ def states(
     hist: dict[str, list[Interval]],
     scope: Scope,
     *,
-    cut: object = "scope",
+    cut: dt.datetime | Literal["scope"] | None = "scope",
     fiscal_year: bool = True,
 ) -> dict[str, Interval]:
     """Per case of ``scope``, the rectangle holding its state at the cut."""
-    at = scope.cut if cut == "scope" else cut
+    at = scope.cut if isinstance(cut, str) else cut
     out = {}
     for name, rows in hist.items():
-        r = timeline.state_at(rows, at, scope.known_at)  # type: ignore[arg-type]
+        r = timeline.state_at(rows, at, scope.known_at)
         if r is None:
             continue
         if fiscal_year and scope.fiscal_year not in (None, r.fiscal_year):

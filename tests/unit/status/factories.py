@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
 from services.status.domain import Action, TransitionCommand
 from shared.chain import GENESIS, seal
@@ -48,7 +49,7 @@ def filed(
 def command(action: Action | str, **kw: object) -> TransitionCommand:
     """A command with every field its action needs, unless overridden."""
     action = Action(action)
-    defaults: dict[str, object] = {"actor": "officer-1"}
+    defaults: dict[str, Any] = {"actor": "officer-1"}
     if action is Action.reject:
         defaults["reason"] = "not a complaint"
     if action is Action.close:
@@ -56,4 +57,4 @@ def command(action: Action | str, **kw: object) -> TransitionCommand:
     if action is Action.forward:
         defaults.update(agency="Land Office", due_date=dt.date(2030, 1, 31))
     defaults.update(kw)
-    return TransitionCommand(action=action, **defaults)  # type: ignore[arg-type]
+    return TransitionCommand(action=action, **defaults)
