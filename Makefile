@@ -23,6 +23,13 @@ IMAGE_REQUIREMENTS := $(PYTHON) -c 'import re, tomllib; \
     print("\n".join(d for d in deps if re.split(r"[=<>\[ ]", d)[0] not in out))'
 
 LINT_PATHS := shared services damrong tests bench
+# Every tool reports, and the command fails if any found something (`make lint`, and the
+# first step of `make test`).
+LINT := status=0; \
+    $(VENV)/bin/ruff check --quiet $(LINT_PATHS) || status=1; \
+    $(VENV)/bin/ruff format --check --quiet $(LINT_PATHS) || status=1; \
+    $(VENV)/bin/mypy $(LINT_PATHS) || status=1; \
+    exit $$status
 
 .PHONY: run test install lock lint
 
@@ -39,19 +46,15 @@ else
 TEST_RUN = $(error BACKEND=$(BACKEND): expected embedded (the default) or containers)
 endif
 
+# The linters first (a finding fails the run before the tests start), then the tests.
 test: $(STAMP)
+	@$(LINT)
 	$(TEST_RUN) $(PYTEST_ARGS)
 
 install: $(STAMP)
 
-# Every tool reports, and the target fails if any found something. Not part of `make test`
-# yet: the code base has findings still to fix.
 lint: $(STAMP)
-	@status=0; \
-	$(VENV)/bin/ruff check $(LINT_PATHS) || status=1; \
-	$(VENV)/bin/ruff format --check $(LINT_PATHS) || status=1; \
-	$(VENV)/bin/mypy $(LINT_PATHS) || status=1; \
-	exit $$status
+	@$(LINT)
 
 $(PYTHON):
 	python3 -m venv $(VENV)

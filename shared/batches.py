@@ -24,11 +24,12 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar, cast
+from typing import Generic, TypeVar
 
 import asyncpg
 import structlog
 
+from shared.dbtypes import Conn
 from shared.faults import Backoff, is_transient
 
 log = structlog.get_logger()
@@ -45,8 +46,8 @@ class RefuseBatch(Exception):
     """The batch handler cannot apply this batch as a whole: apply it event by event."""
 
 
-Handler = Callable[[asyncpg.Connection, E], Awaitable[None]]
-BatchHandler = Callable[[asyncpg.Connection, list[E]], Awaitable[None]]
+Handler = Callable[[Conn, E], Awaitable[None]]
+BatchHandler = Callable[[Conn, list[E]], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +59,12 @@ class Refused(Generic[E]):
     error: PoisonEvent
 
 
-async def apply_events(conn: asyncpg.Connection, events: Sequence[E], handle: Handler[E],
-                       handle_batch: BatchHandler[E] | None = None) -> list[Refused[E]]:
+async def apply_events(
+    conn: Conn,
+    events: Sequence[E],
+    handle: Handler[E],
+    handle_batch: BatchHandler[E] | None = None,
+) -> list[Refused[E]]:
     """Apply ``events`` in order, in one transaction (a savepoint if ``conn`` is already in
     one); return those refused as ``PoisonEvent``, in order.
 
@@ -88,14 +93,14 @@ async def apply_events(conn: asyncpg.Connection, events: Sequence[E], handle: Ha
 
 
 @contextlib.asynccontextmanager
-async def pooled(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+async def pooled(pool: asyncpg.Pool) -> AsyncIterator[Conn]:
     """A connection of ``pool``, terminated instead of returned for reuse if the block
     raises (or is cancelled): the failure may have left it mid-operation or its server
     gone, and reused it would fail the next caller too ("cannot switch to state ...;
     another operation is in progress")."""
     proxy = await pool.acquire()
     try:
-        yield cast(asyncpg.Connection, proxy)  # a proxy with the connection's interface
+        yield proxy
     except BaseException:
         # Already gone if the server closed it: the pool then took it back by itself.
         with contextlib.suppress(asyncpg.InterfaceError):
@@ -106,9 +111,13 @@ async def pooled(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
 
 
 async def retry_on_fresh_connection(
-        pool: asyncpg.Pool, work: Callable[[asyncpg.Connection], Awaitable[T]], *,
-        retried: Callable[[], None] | None = None, event: str = "batches.retry",
-        **context: object) -> T:
+    pool: asyncpg.Pool,
+    work: Callable[[Conn], Awaitable[T]],
+    *,
+    retried: Callable[[], None] | None = None,
+    event: str = "batches.retry",
+    **context: object,
+) -> T:
     """``work`` on a connection of ``pool`` (``pooled``) until it returns, however long the
     fault lasts (``shared.db.retry_transient`` gives up after a few attempts); a transient
     fault is logged as ``event`` with ``context``, counted by ``retried``, and retried on

@@ -129,7 +129,9 @@ class EventConsumer:
             rows = await conn.fetch(
                 "SELECT partition, next_offset FROM consumer_offsets "
                 "WHERE group_id = $1 AND topic = $2 AND epoch = $3",
-                self._group, self._settings.events_topic, self._settings.damrong_broker_epoch,
+                self._group,
+                self._settings.events_topic,
+                self._settings.damrong_broker_epoch,
             )
         stored = {r["partition"]: r["next_offset"] for r in rows}
         mine = self._consumer.assignment()
@@ -164,8 +166,7 @@ class EventConsumer:
         while True:
             if self._unpositioned:
                 await self._position()
-            batches_ = await self._consumer.getmany(timeout_ms=500,
-                                                    max_records=self._max_records)
+            batches_ = await self._consumer.getmany(timeout_ms=500, max_records=self._max_records)
             for tp, records in batches_.items():
                 # Fetched from a position that is not ours: read again once positioned.
                 if tp not in self._unpositioned:
@@ -190,12 +191,21 @@ class EventConsumer:
             except Exception as exc:
                 first, last = records[0].offset, records[-1].offset
                 if not is_transient(exc):
-                    log.exception("consumer.stopped", group=self._group,
-                                  partition=tp.partition, offsets=f"{first}-{last}")
+                    log.exception(
+                        "consumer.stopped",
+                        group=self._group,
+                        partition=tp.partition,
+                        offsets=f"{first}-{last}",
+                    )
                     raise
                 self._retrying(exc)
-                log.warning("consumer.batch_retry", group=self._group, partition=tp.partition,
-                            offsets=f"{first}-{last}", error=repr(exc))
+                log.warning(
+                    "consumer.batch_retry",
+                    group=self._group,
+                    partition=tp.partition,
+                    offsets=f"{first}-{last}",
+                    error=repr(exc),
+                )
             await asyncio.sleep(backoff.next())
             if tp not in self._consumer.assignment():
                 # Moved to another member while we waited: it starts from the stored
@@ -206,12 +216,17 @@ class EventConsumer:
         self.retries += 1
         self.last_fault = f"{type(exc).__name__}: {exc}"
 
-    async def _process(self, tp: TopicPartition, records: list[ConsumerRecord],
-                       decoded: list[tuple[ConsumerRecord, Envelope]],
-                       undecodable: list[tuple[ConsumerRecord, str]]) -> None:
+    async def _process(
+        self,
+        tp: TopicPartition,
+        records: list[ConsumerRecord],
+        decoded: list[tuple[ConsumerRecord, Envelope]],
+        undecodable: list[tuple[ConsumerRecord, str]],
+    ) -> None:
         async with batches.pooled(self._pool) as conn, conn.transaction():
             refused = await batches.apply_events(
-                conn, [env for _rec, env in decoded], self._handler, self._batch_handler)
+                conn, [env for _rec, env in decoded], self._handler, self._batch_handler
+            )
             poison = undecodable + [(decoded[r.index][0], str(r.error)) for r in refused]
             # Dead letters go out before the offset commits: a crash in between resends
             # them (at-least-once), never drops them.
@@ -222,7 +237,10 @@ class EventConsumer:
                 "next_offset) VALUES ($1, $2, $3, $4, $5) "
                 "ON CONFLICT (group_id, topic, partition) "
                 "DO UPDATE SET epoch = EXCLUDED.epoch, next_offset = EXCLUDED.next_offset",
-                self._group, tp.topic, tp.partition, self._settings.damrong_broker_epoch,
+                self._group,
+                tp.topic,
+                tp.partition,
+                self._settings.damrong_broker_epoch,
                 records[-1].offset + 1,
             )
         self.applied += len(records) - len(poison)
@@ -238,5 +256,10 @@ class EventConsumer:
         await self._producer.send_and_wait(
             self._settings.dlq_topic, rec.value, key=rec.key, headers=headers
         )
-        log.warning("consumer.dead_lettered", group=self._group, partition=rec.partition,
-                    offset=rec.offset, error=error[:200])
+        log.warning(
+            "consumer.dead_lettered",
+            group=self._group,
+            partition=rec.partition,
+            offset=rec.offset,
+            error=error[:200],
+        )

@@ -57,8 +57,10 @@ async def create_pool(dsn: str, schema: str, *, max_size: int = 10) -> asyncpg.P
 def _migration_files(service_dir: Path) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     for folder, prefix in ((_SHARED_MIGRATIONS, "shared"), (service_dir, "service")):
-        found.extend((f"{prefix}/{path.name}", path.read_text(encoding="utf-8"))
-                     for path in sorted(folder.glob("*.sql")))
+        found.extend(
+            (f"{prefix}/{path.name}", path.read_text(encoding="utf-8"))
+            for path in sorted(folder.glob("*.sql"))
+        )
     return found
 
 
@@ -87,8 +89,9 @@ async def migrate(pool: asyncpg.Pool, schema: str, service_dir: Path) -> list[st
     return applied
 
 
-async def retry_transient(op: Callable[[], Awaitable[T]], *, what: str, attempts: int = 5,
-                          backoff: Backoff | None = None) -> T:
+async def retry_transient(
+    op: Callable[[], Awaitable[T]], *, what: str, attempts: int = 5, backoff: Backoff | None = None
+) -> T:
     """``op()``, run again after a transient fault (``shared.faults``) up to ``attempts``
     times in all, with back-off; the last fault, or any other, is raised at once.
 
@@ -103,8 +106,7 @@ async def retry_transient(op: Callable[[], Awaitable[T]], *, what: str, attempts
             if attempt == attempts or not is_transient(exc):
                 raise
             delay = backoff.next()
-            log.warning("db.retry", what=what, attempt=attempt, error=repr(exc),
-                        retry_in_s=delay)
+            log.warning("db.retry", what=what, attempt=attempt, error=repr(exc), retry_in_s=delay)
             await asyncio.sleep(delay)
     raise AssertionError("unreachable")
 

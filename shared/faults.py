@@ -31,22 +31,26 @@ import asyncpg
 from aiokafka.errors import KafkaError, KafkaTimeoutError
 
 # SQLSTATEs that pass by themselves, besides the classes below.
-TRANSIENT_SQLSTATES = frozenset({
-    "25P03",  # idle_in_transaction_session_timeout: the server ended the session
-    "40001",  # serialization_failure
-    "40003",  # statement_completion_unknown
-    "40P01",  # deadlock_detected
-    "55P03",  # lock_not_available (lock_timeout, NOWAIT)
-    "57014",  # query_canceled (statement_timeout)
-    "57P01",  # admin_shutdown (pg_terminate_backend, a fast shutdown, a failover)
-    "57P02",  # crash_shutdown
-    "57P03",  # cannot_connect_now (starting up, in recovery)
-    "57P05",  # idle_session_timeout
-})
-TRANSIENT_SQLSTATE_CLASSES = frozenset({
-    "08",  # connection exception
-    "53",  # insufficient resources: disk full, out of memory, too many connections
-})
+TRANSIENT_SQLSTATES = frozenset(
+    {
+        "25P03",  # idle_in_transaction_session_timeout: the server ended the session
+        "40001",  # serialization_failure
+        "40003",  # statement_completion_unknown
+        "40P01",  # deadlock_detected
+        "55P03",  # lock_not_available (lock_timeout, NOWAIT)
+        "57014",  # query_canceled (statement_timeout)
+        "57P01",  # admin_shutdown (pg_terminate_backend, a fast shutdown, a failover)
+        "57P02",  # crash_shutdown
+        "57P03",  # cannot_connect_now (starting up, in recovery)
+        "57P05",  # idle_session_timeout
+    }
+)
+TRANSIENT_SQLSTATE_CLASSES = frozenset(
+    {
+        "08",  # connection exception
+        "53",  # insufficient resources: disk full, out of memory, too many connections
+    }
+)
 
 # InterfaceErrors that describe the caller's mistake, not the connection's state.
 _CALLER_MISTAKES = (

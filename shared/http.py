@@ -36,17 +36,36 @@ def problem_type(slug: str) -> str:
 class Problem(Exception):
     """An error to answer as problem+json."""
 
-    def __init__(self, status: int, title: str, detail: str = "", *, type_: str = "about:blank",
-                 headers: dict[str, str] | None = None, **extra: Any) -> None:
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str = "",
+        *,
+        type_: str = "about:blank",
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
         super().__init__(detail or title)
         self.status, self.title, self.detail, self.type, self.extra = (
-            status, title, detail, type_, extra)
+            status,
+            title,
+            detail,
+            type_,
+            extra,
+        )
         self.headers = headers  # e.g. WWW-Authenticate on a 401
 
 
-def problem_response(status: int, title: str, detail: str = "", type_: str = "about:blank",
-                     instance: str | None = None, headers: Mapping[str, str] | None = None,
-                     **extra: Any) -> JSONResponse:
+def problem_response(
+    status: int,
+    title: str,
+    detail: str = "",
+    type_: str = "about:blank",
+    instance: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
     body: dict[str, Any] = {"type": type_, "title": title, "status": status}
     if detail:
         body["detail"] = detail
@@ -71,24 +90,34 @@ def install(app: FastAPI, *, keyed: Collection[str] = ()) -> None:
 
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
-        return problem_response(exc.status, exc.title, exc.detail, exc.type,
-                                instance=request.url.path, headers=exc.headers, **exc.extra)
+        return problem_response(
+            exc.status,
+            exc.title,
+            exc.detail,
+            exc.type,
+            instance=request.url.path,
+            headers=exc.headers,
+            **exc.extra,
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = _field_errors(exc)
         return problem_response(
-            422, "Invalid request",
+            422,
+            "Invalid request",
             "; ".join(f"{e['field']}: {e['message']}" for e in errors),
             problem_type("validation"),
-            instance=request.url.path, errors=errors,
+            instance=request.url.path,
+            errors=errors,
         )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         # Routing's own headers kept: a 405 names the path's methods in Allow (RFC 9110).
-        return problem_response(exc.status_code, str(exc.detail), instance=request.url.path,
-                                headers=exc.headers)
+        return problem_response(
+            exc.status_code, str(exc.detail), instance=request.url.path, headers=exc.headers
+        )
 
     # Inside the correlation id: a retry or a 503 is logged and answered with it.
     app.add_middleware(TransientFaults, keyed=frozenset(keyed))
@@ -110,8 +139,9 @@ class CorrelationId:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        cid = next((v.decode("latin-1") for k, v in scope["headers"]
-                    if k == b"x-correlation-id"), None)
+        cid = next(
+            (v.decode("latin-1") for k, v in scope["headers"] if k == b"x-correlation-id"), None
+        )
         # A caller's id is logged and echoed: a short printable one only, never a payload.
         if not cid or len(cid) > 128 or not cid.isprintable():
             cid = str(uuid.uuid4())
@@ -152,8 +182,11 @@ class TransientFaults:
 
     def _may_repeat(self, scope: Scope) -> bool:
         method = scope["method"]
-        return method in IDEMPOTENT or (method == "POST" and scope["path"] in self.keyed and any(
-            k == b"idempotency-key" for k, _ in scope["headers"]))
+        return method in IDEMPOTENT or (
+            method == "POST"
+            and scope["path"] in self.keyed
+            and any(k == b"idempotency-key" for k, _ in scope["headers"])
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -181,6 +214,7 @@ class TransientFaults:
         def replaying(replay: list[Message]) -> Receive:
             async def next_message() -> Message:
                 return replay.pop(0) if replay else await recording()
+
             return next_message
 
         backoff = Backoff(first=0.05, cap=0.5)
@@ -195,17 +229,31 @@ class TransientFaults:
             if not repeat or attempt == self.attempts:
                 break
             delay = backoff.next()
-            log.warning("http.retry", method=scope["method"], path=scope["path"],
-                        attempt=attempt, error=error, retry_in_s=delay)
+            log.warning(
+                "http.retry",
+                method=scope["method"],
+                path=scope["path"],
+                attempt=attempt,
+                error=error,
+                retry_in_s=delay,
+            )
             await asyncio.sleep(delay)
-        log.warning("http.unavailable", method=scope["method"], path=scope["path"],
-                    attempts=attempt, error=error)
+        log.warning(
+            "http.unavailable",
+            method=scope["method"],
+            path=scope["path"],
+            attempts=attempt,
+            error=error,
+        )
         response = problem_response(
-            503, "Service unavailable",
+            503,
+            "Service unavailable",
             "the service lost its database connection while answering; the request may or "
             "may not have taken effect: read before repeating a write that is not idempotent",
-            problem_type("unavailable"), instance=scope["path"],
-            headers={"Retry-After": str(RETRY_AFTER_S)})
+            problem_type("unavailable"),
+            instance=scope["path"],
+            headers={"Retry-After": str(RETRY_AFTER_S)},
+        )
         await response(scope, receive, send)
 
 
@@ -239,8 +287,12 @@ class BodyLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
-                    raise Problem(413, "Content too large", _too_large_detail(limit),
-                                  type_=problem_type("too-large"))
+                    raise Problem(
+                        413,
+                        "Content too large",
+                        _too_large_detail(limit),
+                        type_=problem_type("too-large"),
+                    )
             return message
 
         await self.app(scope, counted, send)
@@ -251,8 +303,9 @@ def _too_large_detail(limit: int) -> str:
 
 
 def _too_large(limit: int, path: str) -> JSONResponse:
-    return problem_response(413, "Content too large", _too_large_detail(limit),
-                            problem_type("too-large"), instance=path)
+    return problem_response(
+        413, "Content too large", _too_large_detail(limit), problem_type("too-large"), instance=path
+    )
 
 
 Check = Callable[[], bool | Awaitable[bool]]
@@ -290,6 +343,5 @@ class Readiness:
             bad = await self.failing()
             extra: dict[str, Any] = {} if self.details is None else {"tasks": self.details()}
             if bad:
-                return problem_response(503, "Not ready", "waiting for: " + ", ".join(bad),
-                                        **extra)
+                return problem_response(503, "Not ready", "waiting for: " + ", ".join(bad), **extra)
             return JSONResponse({"status": "ok", **extra})

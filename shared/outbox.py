@@ -111,8 +111,13 @@ class OutboxRelay:
                 self.faults += 1
                 self.last_fault = f"{type(exc).__name__}: {exc}"
                 delay = backoff.next()
-                log.warning("outbox.connection_lost", relay=self._lock_key, error=repr(exc),
-                            faults=self.faults, retry_in_s=delay)
+                log.warning(
+                    "outbox.connection_lost",
+                    relay=self._lock_key,
+                    error=repr(exc),
+                    faults=self.faults,
+                    retry_in_s=delay,
+                )
                 await asyncio.sleep(delay)
 
     async def _turn(self, backoff: Backoff) -> None:
@@ -134,7 +139,8 @@ class OutboxRelay:
                 while True:
                     if _is_lost(lock_conn):
                         raise asyncpg.ConnectionDoesNotExistError(
-                            "the connection holding the relay's lock was closed")
+                            "the connection holding the relay's lock was closed"
+                        )
                     if time.monotonic() - checked >= self._idle:
                         # A half-open socket (behind a NAT or a pooler) looks open until it
                         # is written to: ask, so the lock is never assumed for long.
@@ -156,8 +162,7 @@ class OutboxRelay:
                     with contextlib.suppress(asyncio.TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self._idle)
             finally:
-                await _give_up_lock(lock_conn, self._lock_key, self._on_notify,
-                                    self._on_lock_lost)
+                await _give_up_lock(lock_conn, self._lock_key, self._on_notify, self._on_lock_lost)
 
     def ready(self) -> bool:
         """Publishing with the backlog drained once, or standing by for the instance that is."""
@@ -204,8 +209,9 @@ class OutboxRelay:
             futures = []
             for i, r in enumerate(rows):
                 try:
-                    headers = self._signer.sign([(k, v.encode()) for k, v in r["headers"]],
-                                                r["value"])
+                    headers = self._signer.sign(
+                        [(k, v.encode()) for k, v in r["headers"]], r["value"]
+                    )
                 except NotOurs as exc:
                     self._hold(r["id"], str(exc))
                     rows = rows[:i]
@@ -225,13 +231,13 @@ class OutboxRelay:
 
     async def _mark(self, conn: Conn) -> None:
         await conn.execute(
-            "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])", self._acked)
+            "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])", self._acked
+        )
         self._acked = []
 
     def _hold(self, row_id: int, reason: str) -> None:
         if self.held != row_id:  # once per row, not once per poll
-            log.error("outbox.not_signed", row_id=row_id, source=self._signer.source,
-                      reason=reason)
+            log.error("outbox.not_signed", row_id=row_id, source=self._signer.source, reason=reason)
             self.held = row_id
 
 
@@ -242,8 +248,9 @@ def _is_lost(conn: Conn) -> bool:
         return True  # closed by the server: the pool has already taken it back
 
 
-async def _give_up_lock(conn: Conn, key: str, on_notify: Callable[..., None],
-                        on_lost: Callable[..., None]) -> None:
+async def _give_up_lock(
+    conn: Conn, key: str, on_notify: Callable[..., None], on_lost: Callable[..., None]
+) -> None:
     """Release the lock and stop listening.  A connection that cannot is terminated, which
     ends its session and so its lock: it never goes back to the pool holding the lock, and
     the failure that ended the turn is the one reported."""

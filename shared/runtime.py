@@ -55,8 +55,11 @@ class TaskState:
     last_error: str | None = None
 
     def describe(self) -> dict[str, Any]:
-        return {"state": "down" if self.down else "running", "restarts": self.restarts,
-                "last_error": self.last_error}
+        return {
+            "state": "down" if self.down else "running",
+            "restarts": self.restarts,
+            "last_error": self.last_error,
+        }
 
 
 class Runtime:
@@ -110,10 +113,17 @@ class Runtime:
         startup = Backoff(first=0.5, cap=5.0)
         self.pool = await retry_transient(
             lambda: create_pool(s.database_url, self.schema, max_size=s.db_pool_max),
-            what="connect", attempts=12, backoff=startup)
+            what="connect",
+            attempts=12,
+            backoff=startup,
+        )
         pool = self.pool
-        await retry_transient(lambda: migrate(pool, self.schema, self._migrations),
-                              what="migrate", attempts=12, backoff=startup)
+        await retry_transient(
+            lambda: migrate(pool, self.schema, self._migrations),
+            what="migrate",
+            attempts=12,
+            backoff=startup,
+        )
         self.readiness.add("database", lambda: reachable(pool))
         await ensure_topics(s)
         self.producer = make_producer(s)
@@ -121,8 +131,13 @@ class Runtime:
         self.readiness.add("broker", lambda: self.producer is not None)
         if self._want_relay:
             assert signer is not None
-            relay = self.relay = OutboxRelay(self.pool, self.producer, name=self.schema,
-                                             signer=signer, epoch=s.damrong_broker_epoch)
+            relay = self.relay = OutboxRelay(
+                self.pool,
+                self.producer,
+                name=self.schema,
+                signer=signer,
+                epoch=s.damrong_broker_epoch,
+            )
             state = self.supervise("relay", lambda _attempt: relay.run())
             self.readiness.add("outbox relay", lambda: not state.down and relay.ready())
         if self._group and self._handler:
@@ -130,14 +145,24 @@ class Runtime:
             await self.consumer.start()
             state = self.supervise("consumer", self._consume)
             # Latched: a later rebalance is routine and must not flap the health check.
-            self.readiness.add("consumer", lambda: not state.down and self.consumer is not None
-                               and self.consumer.joined.is_set())
+            self.readiness.add(
+                "consumer",
+                lambda: (
+                    not state.down and self.consumer is not None and self.consumer.joined.is_set()
+                ),
+            )
 
     def _new_consumer(self) -> EventConsumer:
         assert self.pool is not None and self.producer is not None
         assert self._group is not None and self._handler is not None
-        return EventConsumer(self.pool, self.producer, self.settings, self._group,
-                             self._handler, batch_handler=self._batch_handler)
+        return EventConsumer(
+            self.pool,
+            self.producer,
+            self.settings,
+            self._group,
+            self._handler,
+            batch_handler=self._batch_handler,
+        )
 
     async def _consume(self, attempt: int) -> None:
         if attempt:
@@ -158,8 +183,7 @@ class Runtime:
         self._tasks.append(task)
         return state
 
-    async def _keep_running(self, state: TaskState, run: Callable[[int], Awaitable[None]]
-                            ) -> None:
+    async def _keep_running(self, state: TaskState, run: Callable[[int], Awaitable[None]]) -> None:
         backoff = Backoff(*self._restart_backoff)
         attempt = 0
         while True:
@@ -177,8 +201,14 @@ class Runtime:
             # A dead relay or consumer must not hide behind a healthy HTTP port.
             state.down = True
             state.last_error = "returned" if died is None else type(died).__name__
-            log.error("runtime.task_died", task=state.name, error=error[:500],
-                      restarts=state.restarts, restart_in_s=delay, exc_info=died)
+            log.error(
+                "runtime.task_died",
+                task=state.name,
+                error=error[:500],
+                restarts=state.restarts,
+                restart_in_s=delay,
+                exc_info=died,
+            )
             await asyncio.sleep(delay)
             attempt += 1
             state.restarts, state.down = state.restarts + 1, False

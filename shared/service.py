@@ -62,8 +62,11 @@ def build_app(
     for router in routers:
         app.include_router(router)
     # A route may allow a larger body than the service's default (``max_body_size=``).
-    limits = {route.path: route.max_body_size for route in _routes(app.routes)
-              if getattr(route, "max_body_size", None) is not None}
+    limits = {
+        route.path: route.max_body_size
+        for route in _routes(app.routes)
+        if getattr(route, "max_body_size", None) is not None
+    }
     app.add_middleware(http.BodyLimit, default=runtime.settings.max_body_bytes, limits=limits)
     openapi.declare_answers(app, _routes(app.routes))
     return app
@@ -80,8 +83,9 @@ def _routes(routes: Iterable[Any]) -> Iterator[Any]:
             yield route
 
 
-def serve(name: str, create_app: Callable[[Settings], FastAPI],
-          port: Callable[[Settings], int]) -> None:
+def serve(
+    name: str, create_app: Callable[[Settings], FastAPI], port: Callable[[Settings], int]
+) -> None:
     """Run a service with uvicorn (uvloop, httptools) on its configured host and port."""
     import uvicorn
 
@@ -97,6 +101,11 @@ def serve(name: str, create_app: Callable[[Settings], FastAPI],
     except SigningNotConfigured as exc:
         sys.exit(f"damrong {name} cannot start: {exc}")
     uvicorn.run(
-        app, host=settings.host, port=port(settings), loop="uvloop",
-        http="httptools", log_level="warning", access_log=False,
+        app,
+        host=settings.host,
+        port=port(settings),
+        loop="uvloop",
+        http="httptools",
+        log_level="warning",
+        access_log=False,
     )

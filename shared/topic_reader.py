@@ -20,25 +20,28 @@ class TopicMissing(Exception):
     """The topic does not exist on the broker."""
 
 
-async def read_topic(settings: Settings, *, batch: int = 10_000
-                     ) -> AsyncIterator[ConsumerRecord]:
+async def read_topic(settings: Settings, *, batch: int = 10_000) -> AsyncIterator[ConsumerRecord]:
     """Every record of ``settings.events_topic`` up to the marks seen at the start, in
     partition order (each case's events in order, as they are keyed by case)."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers, group_id=None,
-        enable_auto_commit=False, auto_offset_reset="earliest",
-        max_partition_fetch_bytes=16 << 20, fetch_max_bytes=64 << 20,
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_partition_fetch_bytes=16 << 20,
+        fetch_max_bytes=64 << 20,
     )
     try:
         await consumer.start()  # inside: a consumer that failed to start is stopped too
         topic = settings.events_topic
         parts = consumer.partitions_for_topic(topic)
         if not parts:  # metadata not fetched yet for this topic
-            await consumer._client.force_metadata_update()  # noqa: SLF001
+            await consumer._client.force_metadata_update()
             parts = consumer.partitions_for_topic(topic)
         if not parts:
-            raise TopicMissing(f"topic {topic!r} does not exist on "
-                               f"{settings.kafka_bootstrap_servers}")
+            raise TopicMissing(
+                f"topic {topic!r} does not exist on {settings.kafka_bootstrap_servers}"
+            )
         tps = [TopicPartition(topic, p) for p in sorted(parts)]
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)

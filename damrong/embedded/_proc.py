@@ -75,8 +75,10 @@ async def wait_port_free(host: str, port: int, setting: str, timeout: float = 10
     deadline = time.monotonic() + timeout
     while port_in_use(host, port):
         if time.monotonic() > deadline:
-            raise RuntimeError(f"port {host}:{port} is already in use by {port_holder(port)} "
-                               f"(choose another with {setting})")
+            raise RuntimeError(
+                f"port {host}:{port} is already in use by {port_holder(port)} "
+                f"(choose another with {setting})"
+            )
         await asyncio.sleep(0.05)
 
 
@@ -149,8 +151,9 @@ def spawn(
             cwd=cwd,
             user=user,
             start_new_session=True,
-            preexec_fn=(functools.partial(_die_with_parent, death_signal, os.getpid())
-                        if arm else None),
+            preexec_fn=(
+                functools.partial(_die_with_parent, death_signal, os.getpid()) if arm else None
+            ),
         )
 
 
@@ -166,12 +169,13 @@ async def aterminate(
         with contextlib.suppress(ProcessLookupError):
             proc.send_signal(sig)
         deadline = time.monotonic() + grace
-        while proc.poll() is None and time.monotonic() < deadline:
+        # A Popen child has no awaitable exit, so it is polled (see the docstring).
+        while proc.poll() is None and time.monotonic() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.05)
         if proc.poll() is None:
             log.warning("child did not stop in time, killing", pid=proc.pid, grace_s=grace)
             proc.kill()
-    while proc.poll() is None:
+    while proc.poll() is None:  # noqa: ASYNC110 (polled, as above)
         await asyncio.sleep(0.02)
     return int(proc.returncode)
 
@@ -242,8 +246,9 @@ class ManagedChild(Managed):
     async def stop(self, grace: float | None = None) -> None:
         if self.proc is None:
             return
-        code = await aterminate(self.proc, self.stop_signal,
-                                self.stop_grace if grace is None else grace)
+        code = await aterminate(
+            self.proc, self.stop_signal, self.stop_grace if grace is None else grace
+        )
         structlog.get_logger().info(f"{self.name} stopped", exit_code=code)
         self.proc = None
 
@@ -258,6 +263,7 @@ class ManagedChild(Managed):
         """RuntimeError with the tail of its log if the server died while starting."""
         assert self.proc is not None
         if self.proc.poll() is not None:
-            raise RuntimeError(f"{self.name} exited with {self.proc.returncode}; log "
-                               f"{self.log_file}:\n"
-                               + (tail(self.log_file) if self.log_file else ""))
+            raise RuntimeError(
+                f"{self.name} exited with {self.proc.returncode}; log "
+                f"{self.log_file}:\n" + (tail(self.log_file) if self.log_file else "")
+            )

@@ -10,9 +10,9 @@ import datetime as dt
 from collections.abc import Mapping
 from pathlib import Path
 
+from damrong.embedded.secret_files import load_or_create
 from shared.auth.principal import Principal, Role
 from shared.auth.tokens import issue_token, new_secret
-from damrong.embedded.secret_files import load_or_create
 
 SECRET_FILE = "auth-secret"
 
@@ -40,17 +40,23 @@ def configured_secret(env: Mapping[str, str], data_dir: Path, *, create: bool) -
     if create:
         return load_or_create_secret(data_dir)
     if not secret_path(data_dir).exists():
-        raise NoSecret(f"no token secret: set AUTH_JWT_SECRET, or run `damrong up` once "
-                       f"with this data dir ({data_dir}) to generate one")
+        raise NoSecret(
+            f"no token secret: set AUTH_JWT_SECRET, or run `damrong up` once "
+            f"with this data dir ({data_dir}) to generate one"
+        )
     return secret_path(data_dir).read_text(encoding="ascii").strip()
 
 
-def sign(principal: Principal, secret: str, env: Mapping[str, str],
-         ttl: dt.timedelta) -> str:
+def sign(principal: Principal, secret: str, env: Mapping[str, str], ttl: dt.timedelta) -> str:
     """A token for ``principal`` with the issuer and audience the services expect."""
-    return issue_token(principal, secret=secret, issuer=env.get("AUTH_ISSUER") or "damrong",
-                       audience=env.get("AUTH_AUDIENCE") or "damrong", ttl=ttl,
-                       now=dt.datetime.now(dt.UTC))
+    return issue_token(
+        principal,
+        secret=secret,
+        issuer=env.get("AUTH_ISSUER") or "damrong",
+        audience=env.get("AUTH_AUDIENCE") or "damrong",
+        ttl=ttl,
+        now=dt.datetime.now(dt.UTC),
+    )
 
 
 def admin_principal() -> Principal:

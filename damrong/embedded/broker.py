@@ -39,7 +39,7 @@ class EmbeddedBroker(ManagedChild):
     ) -> None:
         self.port = port
         self.host = host
-        self.log_file = log_file or Path.cwd() / ".damrong" / "logs" / "broker.log"
+        self.log_file: Path = log_file or Path.cwd() / ".damrong" / "logs" / "broker.log"
         self.epoch: str | None = None
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -84,7 +84,6 @@ class EmbeddedBroker(ManagedChild):
                 await asyncio.sleep(0.05)
             finally:
                 await admin.close()
-
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         """Simulate a crash (tests): the next start() is an empty broker with a new epoch."""

@@ -27,15 +27,17 @@ def key_path(data_dir: Path, service: str) -> Path:
 
 def private_keys(data_dir: Path) -> dict[str, str]:
     """Each publishing service's private key (created on first use)."""
-    return {service: load_or_create(key_path(data_dir, service), new_private_key) for service in PUBLISHERS}
+    return {
+        service: load_or_create(key_path(data_dir, service), new_private_key)
+        for service in PUBLISHERS
+    }
 
 
 def public_keys_json(private: Mapping[str, str]) -> str:
     return json.dumps({PUBLISHERS[s]: public_key_of(k) for s, k in private.items()})
 
 
-def service_event_env(service: str, env: Mapping[str, str], data_dir: Path
-                      ) -> dict[str, str]:
+def service_event_env(service: str, env: Mapping[str, str], data_dir: Path) -> dict[str, str]:
     """EVENT_SIGNING_KEY (publishers only) and EVENT_PUBLIC_KEYS for ``service``: the data
     dir's, unless ``env`` configures the keys itself.  Then one EVENT_SIGNING_KEY cannot
     serve both publishers, so ``<SERVICE>_EVENT_SIGNING_KEY`` (e.g. STATUS_EVENT_SIGNING_KEY)

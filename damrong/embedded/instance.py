@@ -157,18 +157,20 @@ class InstanceLock:
             os.close(fd)
             head = lines[0] if lines else {}
             raise AlreadyRunning(self.data_dir, head.get("launcher"), head.get("started")) from None
-        previous = [Recorded(c["child"], int(c["pid"]), float(c["create_time"]),
-                             int(c["stop_signal"]))
-                    for c in _read_lines(fd)[1:] if {"child", "pid", "create_time",
-                                                      "stop_signal"} <= c.keys()]
+        previous = [
+            Recorded(c["child"], int(c["pid"]), float(c["create_time"]), int(c["stop_signal"]))
+            for c in _read_lines(fd)[1:]
+            if {"child", "pid", "create_time", "stop_signal"} <= c.keys()
+        ]
         os.ftruncate(fd, 0)
         self._fd = fd
         started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         self._append({"launcher": os.getpid(), "started": started})
         return previous
 
-    def record(self, name: str, proc: subprocess.Popen[bytes],
-               stop_signal: int = signal.SIGTERM) -> None:
+    def record(
+        self, name: str, proc: subprocess.Popen[bytes], stop_signal: int = signal.SIGTERM
+    ) -> None:
         """Note a child just spawned, so that a launcher after a crash can stop it."""
         if self._fd is None:
             return
@@ -176,8 +178,14 @@ class InstanceLock:
             created = psutil.Process(proc.pid).create_time()
         except psutil.Error:
             return  # already gone: nothing would be left over
-        self._append({"child": name, "pid": proc.pid, "create_time": created,
-                      "stop_signal": int(stop_signal)})
+        self._append(
+            {
+                "child": name,
+                "pid": proc.pid,
+                "create_time": created,
+                "stop_signal": int(stop_signal),
+            }
+        )
 
     def _append(self, entry: dict[str, Any]) -> None:
         assert self._fd is not None

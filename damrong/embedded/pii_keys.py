@@ -25,5 +25,7 @@ def _new_key() -> str:
 def configured_pii_keys(env: Mapping[str, str], data_dir: Path) -> dict[str, str]:
     """PII_MASTER_KEY and PII_HASH_KEY: the environment's, else the data dir's (created
     on first use)."""
-    return {name: env.get(name) or load_or_create(data_dir / file, _new_key)
-            for name, file in FILES.items()}
+    return {
+        name: env.get(name) or load_or_create(data_dir / file, _new_key)
+        for name, file in FILES.items()
+    }

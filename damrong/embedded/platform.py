@@ -20,14 +20,22 @@ import httpx
 import structlog
 
 from damrong.embedded._proc import (
-    Managed, aterminate, env_port, free_port, run_sync, spawn, tail, wait_port_free)
-from shared.auth.principal import Principal
+    Managed,
+    aterminate,
+    env_port,
+    free_port,
+    run_sync,
+    spawn,
+    tail,
+    wait_port_free,
+)
 from damrong.embedded.auth_secret import admin_principal, configured_secret, sign
 from damrong.embedded.broker import EmbeddedBroker
 from damrong.embedded.event_keys import service_event_env
 from damrong.embedded.instance import InstanceLock, stop_leftovers
 from damrong.embedded.pii_keys import configured_pii_keys
 from damrong.embedded.postgres import EmbeddedPostgres
+from shared.auth.principal import Principal
 
 log = structlog.get_logger()
 
@@ -158,10 +166,19 @@ class Platform(Managed):
         commands: Mapping[str, list[str]] | None = None,
     ) -> Platform:
         """Embedded everything on free ports, ignoring DATABASE_URL etc. from the shell."""
-        forced = {"DATABASE_URL": "", "KAFKA_BOOTSTRAP_SERVERS": "", "DAMRONG_BROKER_EPOCH": "",
-                  "AUTH_JWT_SECRET": "", "AUTH_PUBLIC_KEY": "", "AUTH_PUBLIC_KEY_FILE": "",
-                  "PII_MASTER_KEY": "", "PII_HASH_KEY": "", "PII_RETIRED_MASTER_KEYS": "",
-                  "EVENT_SIGNING_KEY": "", "EVENT_PUBLIC_KEYS": ""}
+        forced = {
+            "DATABASE_URL": "",
+            "KAFKA_BOOTSTRAP_SERVERS": "",
+            "DAMRONG_BROKER_EPOCH": "",
+            "AUTH_JWT_SECRET": "",
+            "AUTH_PUBLIC_KEY": "",
+            "AUTH_PUBLIC_KEY_FILE": "",
+            "PII_MASTER_KEY": "",
+            "PII_HASH_KEY": "",
+            "PII_RETIRED_MASTER_KEYS": "",
+            "EVENT_SIGNING_KEY": "",
+            "EVENT_PUBLIC_KEYS": "",
+        }
         return cls(
             data_dir,
             services=services,
@@ -204,8 +221,7 @@ class Platform(Managed):
             self._auth_secret = configured_secret(self.base_env, self.data_dir, create=True)
         return self._auth_secret
 
-    def token(self, principal: Principal, ttl: dt.timedelta = dt.timedelta(hours=24)
-              ) -> str | None:
+    def token(self, principal: Principal, ttl: dt.timedelta = dt.timedelta(hours=24)) -> str | None:
         """A token for ``principal``, or None with an external identity provider."""
         secret = self.auth_secret
         return None if secret is None else sign(principal, secret, self.base_env, ttl)
@@ -265,8 +281,7 @@ class Platform(Managed):
                 task.cancel()
             await asyncio.gather(*waits, return_exceptions=True)
 
-    async def start_replica(self, name: str, port: int | None = None,
-                            wait: bool = True) -> str:
+    async def start_replica(self, name: str, port: int | None = None, wait: bool = True) -> str:
         """One more instance of service ``name`` on its own port (scale-out): same
         database, same consumer group.  Returns its key (``status-2``, ...) for ``url``,
         ``kill_service`` and ``stop_service``."""
@@ -283,9 +298,12 @@ class Platform(Managed):
         if name in self.procs and self.procs[name].poll() is None:
             raise RuntimeError(f"service {name} is already running")
         argv = self.commands.get(name) or [sys.executable, "-m", spec.module]
-        env = {**self.service_env(), spec.port_env: str(self.ports[name]),
-               # Its own signing key (publishers) and everyone's public keys.
-               **service_event_env(spec.name, self.base_env, self.data_dir)}
+        env = {
+            **self.service_env(),
+            spec.port_env: str(self.ports[name]),
+            # Its own signing key (publishers) and everyone's public keys.
+            **service_event_env(spec.name, self.base_env, self.data_dir),
+        }
         await wait_port_free(self.host, self.ports[name], spec.port_env)
         self.procs[name] = spawn(argv, self.log_file(name), env=env, cwd=REPO_ROOT)
         self.instance.record(name, self.procs[name])

@@ -74,9 +74,11 @@ def _works_on(proc: psutil.Process, data_dir: Path) -> bool:
     chdirs into it).  A process we may not inspect is not ours: ours runs as us, or as RUN_AS
     when we are root and may inspect anything."""
     try:
-        return ((proc.name() or "").startswith("postgres")
-                and proc.status() != psutil.STATUS_ZOMBIE
-                and Path(proc.cwd()) == data_dir)
+        return (
+            (proc.name() or "").startswith("postgres")
+            and proc.status() != psutil.STATUS_ZOMBIE
+            and Path(proc.cwd()) == data_dir
+        )
     except psutil.Error:
         return False
 
@@ -132,12 +134,17 @@ def clear_stale_postmaster(data_dir: Path, grace: float = 30.0) -> None:
     procs = _datadir_processes(data_dir)
     if procs:
         postmasters = [proc for proc in procs if _is_postmaster(proc)]
-        log.warning("stopping leftover postgres on data dir",
-                    pids=[proc.pid for proc in postmasters], processes=len(procs))
+        log.warning(
+            "stopping leftover postgres on data dir",
+            pids=[proc.pid for proc in postmasters],
+            processes=len(procs),
+        )
         stop_processes([(proc, signal.SIGINT) for proc in postmasters], grace)
         if stuck := stop_processes([(proc, signal.SIGKILL) for proc in procs], grace):
-            raise RuntimeError(f"postgres pid {stuck[0].pid} still works on {data_dir} and "
-                               "does not stop; stop it, then start again")
+            raise RuntimeError(
+                f"postgres pid {stuck[0].pid} still works on {data_dir} and "
+                "does not stop; stop it, then start again"
+            )
     for lock_file in _lock_files(data_dir):
         if not lock_file.exists():
             continue
@@ -171,7 +178,7 @@ class EmbeddedPostgres(ManagedChild):
         self.host = host
         self.database = database
         # Not inside data_dir: initdb needs an empty directory.
-        self.log_file = log_file or self.data_dir.with_name(self.data_dir.name + ".log")
+        self.log_file: Path = log_file or self.data_dir.with_name(self.data_dir.name + ".log")
         self.settings = settings or {}
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -257,4 +264,3 @@ class EmbeddedPostgres(ManagedChild):
                     pass  # created concurrently: fine
         finally:
             await conn.close()
-

@@ -45,11 +45,17 @@ router = APIRouter()
 
 
 @router.post(
-    "/v1/complaints", status_code=201, tags=["complaints"], dependencies=[AUTHENTICATED],
-    responses={201: {"model": FiledOut}, 200: {"model": FiledOut, "description": "replay"},
-               409: {"description": "idempotency conflict"},
-               413: {"description": "body larger than the max_body_bytes setting"},
-               422: {"description": "invalid fields"}},
+    "/v1/complaints",
+    status_code=201,
+    tags=["complaints"],
+    dependencies=[AUTHENTICATED],
+    responses={
+        201: {"model": FiledOut},
+        200: {"model": FiledOut, "description": "replay"},
+        409: {"description": "idempotency conflict"},
+        413: {"description": "body larger than the max_body_bytes setting"},
+        422: {"description": "invalid fields"},
+    },
 )
 async def post_complaint(request: Request, body: Annotated[ComplaintIn, Body()]) -> Response:
     """File a complaint: JSON ``{channel, district_code, subdistrict_code?, category, subject,
@@ -76,19 +82,27 @@ async def _file(request: Request) -> Response:
         cmd = parse_complaint(data, now, idempotency_key=idempotency_key)
     except InvalidComplaint as exc:
         raise invalid(exc.errors) from None
-    check(principal, Operation.file,
-          Area(cmd.province_code, cmd.district_code, cmd.channel.value))
+    check(principal, Operation.file, Area(cmd.province_code, cmd.district_code, cmd.channel.value))
     try:
-        filed = await file_complaint(store_of(request), request.app.state.settings, cmd, now,
-                                     keys=request.app.state.pii_keys,
-                                     filed_by=principal.subject)
+        filed = await file_complaint(
+            store_of(request),
+            request.app.state.settings,
+            cmd,
+            now,
+            keys=request.app.state.pii_keys,
+            filed_by=principal.subject,
+        )
     except IdempotencyConflict:
         raise idempotency_conflict() from None
     headers = {"Location": f"/v1/complaints/{filed.complaint_id}"}
     if filed.replayed:
         headers["Idempotent-Replayed"] = "true"
-    return Response(orjson.dumps(filed.body()), status_code=200 if filed.replayed else 201,
-                    headers=headers, media_type="application/json")
+    return Response(
+        orjson.dumps(filed.body()),
+        status_code=200 if filed.replayed else 201,
+        headers=headers,
+        media_type="application/json",
+    )
 
 
 # The hot path also as a plain Starlette route, matched first: no dependency solving or
@@ -98,8 +112,9 @@ router.routes.insert(0, Route("/v1/complaints", _file, methods=["POST"]))
 
 
 @router.get("/v1/complaints/{complaint_id}", response_model=ComplaintOut, tags=["complaints"])
-async def get_complaint(complaint_id: uuid.UUID, request: Request,
-                        principal: Caller) -> ComplaintOut:
+async def get_complaint(
+    complaint_id: uuid.UUID, request: Request, principal: Caller
+) -> ComplaintOut:
     """Intake's record of one complaint; the complainant is shown masked only, and to an
     auditor without the ``pii_reader`` grant neither it nor the subject."""
     require(principal, Operation.read_case)
@@ -109,40 +124,55 @@ async def get_complaint(complaint_id: uuid.UUID, request: Request,
         raise not_found
     area = Area(row.province_code, row.district_code, row.channel, row.category)
     check(principal, Operation.read_case, area, not_found)
-    fields = {k: getattr(row, k) for k in ComplaintOut.model_fields
-              if k not in ("complainant", "complainant_ref")}
+    fields = {
+        k: getattr(row, k)
+        for k in ComplaintOut.model_fields
+        if k not in ("complainant", "complainant_ref")
+    }
     if not sees_personal_data(principal):
         return ComplaintOut(**{**fields, "subject": None}, complainant=None)
-    shows_ref = reads_clear_personal_data(principal) or decide(
-        principal, Operation.erase_personal_data, area) is Decision.allow
-    return ComplaintOut(**fields, complainant=row.complainant_masked,
-                        complainant_ref=row.complainant_ref if shows_ref else None)
+    shows_ref = (
+        reads_clear_personal_data(principal)
+        or decide(principal, Operation.erase_personal_data, area) is Decision.allow
+    )
+    return ComplaintOut(
+        **fields,
+        complainant=row.complainant_masked,
+        complainant_ref=row.complainant_ref if shows_ref else None,
+    )
 
 
 @cache
 def _channels() -> list[CodeLabel]:
-    return [CodeLabel(code=c.value, label_th=th, label_en=en)
-            for c, (th, en) in CHANNEL_LABELS.items()]
+    return [
+        CodeLabel(code=c.value, label_th=th, label_en=en) for c, (th, en) in CHANNEL_LABELS.items()
+    ]
 
 
 @cache
 def _categories() -> list[CodeLabel]:
-    return [CodeLabel(code=c.value, label_th=th, label_en=en)
-            for c, (th, en) in CATEGORY_LABELS.items()]
+    return [
+        CodeLabel(code=c.value, label_th=th, label_en=en) for c, (th, en) in CATEGORY_LABELS.items()
+    ]
 
 
 @cache
 def _provinces() -> list[ProvinceOut]:
-    return [ProvinceOut(code=p.code, name_th=p.name_th, name_en=p.name_en)
-            for p in geothai.provinces()]
+    return [
+        ProvinceOut(code=p.code, name_th=p.name_th, name_en=p.name_en) for p in geothai.provinces()
+    ]
 
 
 @cache
 def _districts(province_code: str | None) -> list[DistrictOut]:
     codes = [province_code] if province_code else [p.code for p in geothai.provinces()]
-    return [DistrictOut(code=d.code, name_th=d.name_th, name_en=d.name_en,
-                        province_code=d.province_code)
-            for code in codes for d in geothai.districts(code)]
+    return [
+        DistrictOut(
+            code=d.code, name_th=d.name_th, name_en=d.name_en, province_code=d.province_code
+        )
+        for code in codes
+        for d in geothai.districts(code)
+    ]
 
 
 @router.get("/v1/reference/channels", response_model=list[CodeLabel], tags=["reference"])
@@ -164,8 +194,9 @@ async def provinces(_: Caller) -> list[ProvinceOut]:
 @router.get("/v1/reference/districts", response_model=list[DistrictOut], tags=["reference"])
 async def districts(
     _: Caller,
-    province_code: Annotated[str | None, Query(
-        max_length=2, json_schema_extra={"enum": PROVINCE_CODES})] = None,
+    province_code: Annotated[
+        str | None, Query(max_length=2, json_schema_extra={"enum": PROVINCE_CODES})
+    ] = None,
 ) -> list[DistrictOut]:
     """Current districts (amphoe/khet), optionally of one province; 422 for an unknown one."""
     if province_code is not None and geothai.province(province_code) is None:

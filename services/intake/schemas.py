@@ -75,10 +75,12 @@ class ComplainantIn(BaseModel):
     anonymous: bool
     title: SafeText | None = Field(default=None, max_length=v.TITLE_MAX)
     name: SafeText | None = Field(default=None, max_length=v.NAME_MAX)
-    national_id: SafeText | None = Field(default=None, max_length=20,
-                                         description="13 digits, checksum checked")
-    phone: SafeText | None = Field(default=None, max_length=30,
-                                   description="Thai number, any common format")
+    national_id: SafeText | None = Field(
+        default=None, max_length=20, description="13 digits, checksum checked"
+    )
+    phone: SafeText | None = Field(
+        default=None, max_length=30, description="Thai number, any common format"
+    )
     email: SafeText | None = Field(default=None, max_length=v.EMAIL_MAX)
     address: SafeText | None = Field(default=None, max_length=v.ADDRESS_MAX)
 
@@ -95,10 +97,12 @@ class ComplaintIn(BaseModel):
     category: CategoryCode
     district_code: str = Field(pattern=r"^\d{4}$", json_schema_extra=_DISTRICT_ENUM)
     subdistrict_code: str | None = Field(default=None, pattern=r"^\d{6}$")
-    subject: str = Field(min_length=1, max_length=v.SUBJECT_MAX,
-                         json_schema_extra={"pattern": NON_BLANK})
-    description: str = Field(min_length=1, max_length=v.DESCRIPTION_MAX,
-                             json_schema_extra={"pattern": NON_BLANK})
+    subject: str = Field(
+        min_length=1, max_length=v.SUBJECT_MAX, json_schema_extra={"pattern": NON_BLANK}
+    )
+    description: str = Field(
+        min_length=1, max_length=v.DESCRIPTION_MAX, json_schema_extra={"pattern": NON_BLANK}
+    )
     received_at: dt.datetime | None = Field(default=None, description="default: now")
     channel_ref: SafeText | None = Field(default=None, max_length=v.REF_MAX)
     complainant: ComplainantIn

@@ -17,5 +17,6 @@ async def progress(pool: Pool, principal: Caller) -> schemas.ProgressOut:
     """How far the projection is (for benchmarks and tests to wait on)."""
     require(principal, Operation.read_kpi)
     p = await store.progress(pool)
-    return schemas.ProgressOut(events_applied=p.events_applied, cases=p.cases,
-                               last_recorded_at=p.last_recorded_at)
+    return schemas.ProgressOut(
+        events_applied=p.events_applied, cases=p.cases, last_recorded_at=p.last_recorded_at
+    )

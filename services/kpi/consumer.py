@@ -20,15 +20,14 @@ from __future__ import annotations
 
 import uuid
 
-import asyncpg
-
 from services.kpi import history, store
 from services.kpi.domain import cases as domain
 from shared.batches import PoisonEvent, RefuseBatch
+from shared.dbtypes import Conn
 from shared.events import Envelope
 
 
-async def handle(conn: asyncpg.Connection, env: Envelope) -> None:
+async def handle(conn: Conn, env: Envelope) -> None:
     """Store ``env`` and apply it to its case when (and once) it is the next version.
 
     Raises PoisonEvent, before writing anything, for an event that could never apply.
@@ -45,7 +44,7 @@ async def handle(conn: asyncpg.Connection, env: Envelope) -> None:
     await history.rebuild(conn, fact.complaint_id)
 
 
-async def handle_batch(conn: asyncpg.Connection, envs: list[Envelope]) -> None:
+async def handle_batch(conn: Conn, envs: list[Envelope]) -> None:
     """``handle`` on each of ``envs`` in turn, in a few statements whatever their number.
 
     Raises, before writing anything, PoisonEvent if any event could never apply, and
@@ -83,9 +82,13 @@ async def handle_batch(conn: asyncpg.Connection, envs: list[Envelope]) -> None:
     # A new case's events are all at hand (this batch and the ones that waited); a case
     # that moved on needs its earlier events read back (one statement).
     new = {c.complaint_id for c in changed if c.complaint_id not in before}
-    steps = await history.load_steps(
-        conn, [c.complaint_id for c in changed if c.complaint_id not in new]) if (
-        len(new) < len(changed)) else {}
+    steps = (
+        await history.load_steps(
+            conn, [c.complaint_id for c in changed if c.complaint_id not in new]
+        )
+        if (len(new) < len(changed))
+        else {}
+    )
     for cid in new:
         steps[cid] = [history.step(f) for f in (*waiting.get(cid, ()), *arrived[cid])]
     await history.replace(conn, changed, steps, new=new)

@@ -39,25 +39,39 @@ def _case_out(state: CaseState) -> CaseOut:
     return CaseOut.model_validate(state.model_dump())
 
 
-@router.post("/{complaint_id}/transitions", response_model=TransitionOut,
-             responses={409: {"description": "version conflict, or a transition not allowed "
-                                             "from the case's status"}})
-async def post_transition(complaint_id: uuid.UUID, body: TransitionIn, store: Store,
-                          clock: Clock, principal: Caller) -> TransitionOut:
+@router.post(
+    "/{complaint_id}/transitions",
+    response_model=TransitionOut,
+    responses={
+        409: {"description": "version conflict, or a transition not allowed from the case's status"}
+    },
+)
+async def post_transition(
+    complaint_id: uuid.UUID, body: TransitionIn, store: Store, clock: Clock, principal: Caller
+) -> TransitionOut:
     require(principal, Operation.transition)
-    cmd = TransitionCommand(**body.model_dump(exclude={"expected_version"}),
-                            actor=principal.subject)
+    cmd = TransitionCommand(
+        **body.model_dump(exclude={"expected_version"}), actor=principal.subject
+    )
     cid = structlog.contextvars.get_contextvars().get("correlation_id")
     try:
         state = await handlers.transition(
-            store, complaint_id, cmd, now=clock(),
-            expected_version=body.expected_version, correlation_id=cid,
+            store,
+            complaint_id,
+            cmd,
+            now=clock(),
+            expected_version=body.expected_version,
+            correlation_id=cid,
             guard=write_guard(principal),
         )
     except TRANSITION_ERRORS as exc:
         raise problem_for(exc) from exc
-    structlog.get_logger().info("status.transition", complaint_id=str(complaint_id),
-                                action=cmd.action.value, version=state.version)
+    structlog.get_logger().info(
+        "status.transition",
+        complaint_id=str(complaint_id),
+        action=cmd.action.value,
+        version=state.version,
+    )
     return TransitionOut(complaint_id=complaint_id, status=state.status, version=state.version)
 
 
@@ -67,19 +81,24 @@ def _aware(moment: dt.datetime | None) -> dt.datetime | None:
 
 @router.get("/{complaint_id}", response_model=CaseOut)
 async def get_case(
-    complaint_id: uuid.UUID, store: Store, principal: Caller,
-    as_of: Annotated[IsoDateTime | None, Query(
-        description="the case as it stood then, by when things happened")] = None,
-    known_at: Annotated[IsoDateTime | None, Query(
-        description="ignore every event recorded after this time")] = None,
+    complaint_id: uuid.UUID,
+    store: Store,
+    principal: Caller,
+    as_of: Annotated[
+        IsoDateTime | None, Query(description="the case as it stood then, by when things happened")
+    ] = None,
+    known_at: Annotated[
+        IsoDateTime | None, Query(description="ignore every event recorded after this time")
+    ] = None,
 ) -> CaseOut:
     require(principal, Operation.read_case)
     try:
         state = await handlers.get_case(store, complaint_id)
         read_check(principal, state, problem_for(handlers.CaseNotFound(complaint_id)))
         if as_of is not None or known_at is not None:
-            state = await handlers.get_case_as_of(store, complaint_id, as_of=_aware(as_of),
-                                                  known_at=_aware(known_at))
+            state = await handlers.get_case_as_of(
+                store, complaint_id, as_of=_aware(as_of), known_at=_aware(known_at)
+            )
     except handlers.CaseNotFound as exc:
         raise problem_for(exc) from exc
     return _case_out(state)
@@ -96,11 +115,17 @@ async def get_history(complaint_id: uuid.UUID, store: Store, principal: Caller) 
         complaint_id=complaint_id,
         events=[
             HistoryEvent(
-                event_id=e.event_id, type=e.type, version=e.version, occurred_at=e.occurred_at,
-                recorded_at=e.recorded_at, actor=getattr(e.data, "actor", None), source=e.source,
+                event_id=e.event_id,
+                type=e.type,
+                version=e.version,
+                occurred_at=e.occurred_at,
+                recorded_at=e.recorded_at,
+                actor=getattr(e.data, "actor", None),
+                source=e.source,
                 correlation_id=e.correlation_id,
                 data=e.data.model_dump(mode="json", exclude={"kind"}),
-                prev_hash=e.prev_hash, hash=e.hash,
+                prev_hash=e.prev_hash,
+                hash=e.hash,
             )
             for e in events
         ],

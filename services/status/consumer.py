@@ -42,6 +42,7 @@ from services.status.domain.outcomes import outcome_events
 from services.status.store import append_event, create_case, create_cases, stored_first_events
 from services.status.usecases import SOURCE
 from shared.batches import PoisonEvent, RefuseBatch
+from shared.dbtypes import Conn
 from shared.events import ComplaintFiled, Envelope
 
 log = structlog.get_logger()
@@ -67,13 +68,17 @@ def _outcome(env: Envelope, now: dt.datetime) -> list[tuple[Envelope, CaseState]
 def _refused(env: Envelope, exc: DomainError) -> None:
     status = env.data.outcome.status  # type: ignore[union-attr]
     OUTCOMES_REFUSED[status] += 1
-    log.warning("status.backfill_outcome_refused", complaint_id=str(env.complaint_id),
-                event_id=str(env.event_id), outcome=status, error=str(exc),
-                refused_total=sum(OUTCOMES_REFUSED.values()))
+    log.warning(
+        "status.backfill_outcome_refused",
+        complaint_id=str(env.complaint_id),
+        event_id=str(env.event_id),
+        outcome=status,
+        error=str(exc),
+        refused_total=sum(OUTCOMES_REFUSED.values()),
+    )
 
 
-async def handle(conn: asyncpg.Connection, env: Envelope, *, topic: str,
-                 clock: Clock = _wall_clock) -> None:
+async def handle(conn: Conn, env: Envelope, *, topic: str, clock: Clock = _wall_clock) -> None:
     if not isinstance(env.data, ComplaintFiled):
         return
     try:
@@ -82,15 +87,19 @@ async def handle(conn: asyncpg.Connection, env: Envelope, *, topic: str,
         # A filing that is not version 1 can never become a case: dead-letter it.
         raise PoisonEvent(str(exc)) from exc
     created = await create_case(conn, env, state)
-    log.debug("status.case_filed" if created else "status.filing_duplicate",
-              complaint_id=str(env.complaint_id), event_id=str(env.event_id))
+    log.debug(
+        "status.case_filed" if created else "status.filing_duplicate",
+        complaint_id=str(env.complaint_id),
+        event_id=str(env.event_id),
+    )
     if created and env.data.outcome is not None:
         for event, new_state in _outcome(env, clock()):
             await append_event(conn, event, new_state, topic)
 
 
-async def handle_batch(conn: asyncpg.Connection, envelopes: list[Envelope], *,
-                       topic: str, clock: Clock = _wall_clock) -> None:
+async def handle_batch(
+    conn: Conn, envelopes: list[Envelope], *, topic: str, clock: Clock = _wall_clock
+) -> None:
     """``handle`` for every event of ``envelopes`` in turn.
 
     Raises PoisonEvent (before writing anything) if a filing is not version 1, so that the
@@ -119,18 +128,27 @@ async def handle_batch(conn: asyncpg.Connection, envelopes: list[Envelope], *,
         outcomes += env.data.outcome is not None
     if not outcomes:
         created = await _create_plain(conn, filings) if filings else 0
-    elif (len({env.complaint_id for env, _ in filings}) != len(filings)
-          or len({env.event_id for env, _ in filings}) != len(filings)):
+    elif len({env.complaint_id for env, _ in filings}) != len(filings) or len(
+        {env.event_id for env, _ in filings}
+    ) != len(filings):
         raise RefuseBatch("a filing with an outcome shares its keys with another filing")
     else:
         created = await _create_with_outcomes(conn, filings, topic, clock())
-    log.debug("status.filings_applied", events=len(envelopes), filings=len(filings),
-              created=created, with_outcome=outcomes)
+    log.debug(
+        "status.filings_applied",
+        events=len(envelopes),
+        filings=len(filings),
+        created=created,
+        with_outcome=outcomes,
+    )
 
 
-async def _create_with_outcomes(conn: asyncpg.Connection,
-                                filings: list[tuple[Envelope, CaseState]], topic: str,
-                                now: dt.datetime) -> int:
+async def _create_with_outcomes(
+    conn: Conn,
+    filings: list[tuple[Envelope, CaseState]],
+    topic: str,
+    now: dt.datetime,
+) -> int:
     """Pairwise distinct keys: each filing is stored exactly when its case and event id are
     not stored yet (as ``handle`` would), then with its outcome's events, all at once."""
     openings: list[Opening] = []
@@ -158,10 +176,10 @@ async def _create_with_outcomes(conn: asyncpg.Connection,
     return len(created)
 
 
-async def _create_plain(conn: asyncpg.Connection,
-                        filings: list[tuple[Envelope, CaseState]]) -> int:
-    if (len({env.complaint_id for env, _ in filings}) == len(filings)
-            and len({env.event_id for env, _ in filings}) == len(filings)):
+async def _create_plain(conn: Conn, filings: list[tuple[Envelope, CaseState]]) -> int:
+    if len({env.complaint_id for env, _ in filings}) == len(filings) and len(
+        {env.event_id for env, _ in filings}
+    ) == len(filings):
         # No filing can take a key another one needs: each is stored exactly when its
         # case and event id are not stored yet, which is what ON CONFLICT DO NOTHING does.
         return await create_cases(conn, filings)

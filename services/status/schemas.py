@@ -25,7 +25,8 @@ class TransitionIn(BaseModel):
     agency_code: str | None = Field(default=None, pattern=r"^[0-9A-Za-z.\-]{1,20}$")
     due_date: IsoDate | None = None
     occurred_at: IsoDateTime | None = Field(
-        default=None, description="when it happened, for outcomes recorded late (not future)")
+        default=None, description="when it happened, for outcomes recorded late (not future)"
+    )
     expected_version: int | None = Field(default=None, ge=1)
 
 

@@ -41,8 +41,13 @@ def unauthorized(exc: Unauthenticated) -> Problem:
     challenge = 'Bearer realm="damrong"'
     if exc.invalid:
         challenge += ', error="invalid_token"'
-    return Problem(401, "Unauthorized", str(exc), type_=problem_type("unauthorized"),
-                   headers={"WWW-Authenticate": challenge})
+    return Problem(
+        401,
+        "Unauthorized",
+        str(exc),
+        type_=problem_type("unauthorized"),
+        headers={"WWW-Authenticate": challenge},
+    )
 
 
 def forbidden(detail: str) -> Problem:
@@ -64,15 +69,19 @@ def authenticate(request: Request) -> Principal:
 
 # Declared for the OpenAPI document (the "Authorize" button of /docs); the headers
 # themselves are read by ``authenticate``.
-_bearer = HTTPBearer(auto_error=False, description="a JWT from the identity provider, "
-                                                   "or from `damrong token`")
-_api_key = APIKeyHeader(name="X-API-Key", auto_error=False,
-                        description="a channel system's API key")
+_bearer = HTTPBearer(
+    auto_error=False, description="a JWT from the identity provider, or from `damrong token`"
+)
+_api_key = APIKeyHeader(
+    name="X-API-Key", auto_error=False, description="a channel system's API key"
+)
 
 
-def _caller(request: Request,
-            _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
-            _key: Annotated[str | None, Security(_api_key)]) -> Principal:
+def _caller(
+    request: Request,
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+    _key: Annotated[str | None, Security(_api_key)],
+) -> Principal:
     return authenticate(request)
 
 
@@ -100,8 +109,9 @@ def check(p: Principal, op: Operation, area: Area, not_found: Problem | None = N
         raise forbidden("outside your jurisdiction")
 
 
-def confined(p: Principal, op: Operation, province_code: str | None,
-             district_code: str | None) -> tuple[str | None, str | None]:
+def confined(
+    p: Principal, op: Operation, province_code: str | None, district_code: str | None
+) -> tuple[str | None, str | None]:
     """``require`` plus the list/KPI filters confined to ``p``'s jurisdiction (403 for
     a filter naming another area)."""
     require(p, op)

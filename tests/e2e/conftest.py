@@ -23,17 +23,18 @@ def shared_infra(request: pytest.FixtureRequest) -> dict[str, str] | None:
 
 
 @pytest.fixture(scope="session")
-async def platform(tmp_path_factory: pytest.TempPathFactory,
-                   shared_infra: dict[str, str] | None) -> AsyncIterator[Platform]:
+async def platform(
+    tmp_path_factory: pytest.TempPathFactory, shared_infra: dict[str, str] | None
+) -> AsyncIterator[Platform]:
     """One running platform shared by the read-mostly end-to-end tests."""
-    async with platform_for_tests(Path(tmp_path_factory.mktemp("platform")),
-                                  shared_infra) as p:
+    async with platform_for_tests(Path(tmp_path_factory.mktemp("platform")), shared_infra) as p:
         yield p
 
 
 @pytest.fixture
-async def own_platform(tmp_path: Path,
-                       shared_infra: dict[str, str] | None) -> AsyncIterator[Platform]:
+async def own_platform(
+    tmp_path: Path, shared_infra: dict[str, str] | None
+) -> AsyncIterator[Platform]:
     """A platform of the test's own, for tests that kill services."""
     async with platform_for_tests(tmp_path, shared_infra) as p:
         yield p

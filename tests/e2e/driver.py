@@ -25,8 +25,14 @@ PLANS: tuple[tuple[tuple[str, dict[str, Any]], ...], ...] = (
     (("accept", {}), ("start", {}), ("close", {"reason": "resolved"}), ("reopen", {})),
     (("close", {"reason": "duplicate"}),),
 )
-TARGET = {"accept": "accepted", "start": "in_progress", "forward": "forwarded",
-          "close": "closed", "reopen": "reopened", "reject": "rejected"}
+TARGET = {
+    "accept": "accepted",
+    "start": "in_progress",
+    "forward": "forwarded",
+    "close": "closed",
+    "reopen": "reopened",
+    "reject": "rejected",
+}
 
 
 @dataclass
@@ -70,8 +76,15 @@ async def _retrying(fn: Any, *, timeout: float = 90) -> httpx.Response:
 
 
 class Driver:
-    def __init__(self, intake: str, status: str, districts: list[str], seed: int = 7, *,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        intake: str,
+        status: str,
+        districts: list[str],
+        seed: int = 7,
+        *,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         """``headers`` carry the credentials (an admin token: the driver files and moves
         cases in any district)."""
         self.intake, self.status, self.districts = intake, status, districts
@@ -83,14 +96,21 @@ class Driver:
         await self.client.aclose()
 
     async def file(self, i: int) -> Case:
-        body = {"channel": self.rng.choice(["walk_in", "hotline_1567", "letter", "line"]),
-                "district_code": self.rng.choice(self.districts),
-                "category": self.rng.choice(["land", "assistance_request", "other"]),
-                "subject": "เรื่องทดสอบ", "description": "รายละเอียด",
-                "complainant": {"anonymous": True}}
-        r = await _retrying(lambda: self.client.post(
-            f"{self.intake}/v1/complaints", json=body,
-            headers={"Idempotency-Key": f"e2e-{id(self)}-{i}"}))
+        body: dict[str, Any] = {
+            "channel": self.rng.choice(["walk_in", "hotline_1567", "letter", "line"]),
+            "district_code": self.rng.choice(self.districts),
+            "category": self.rng.choice(["land", "assistance_request", "other"]),
+            "subject": "เรื่องทดสอบ",
+            "description": "รายละเอียด",
+            "complainant": {"anonymous": True},
+        }
+        r = await _retrying(
+            lambda: self.client.post(
+                f"{self.intake}/v1/complaints",
+                json=body,
+                headers={"Idempotency-Key": f"e2e-{id(self)}-{i}"},
+            )
+        )
         assert r.status_code in (200, 201), r.text
         case = Case(r.json()["complaint_id"], body["channel"], body["district_code"])
         self.truth.cases[case.complaint_id] = case
@@ -108,8 +128,7 @@ class Driver:
             await asyncio.sleep(0.05)
 
     async def move(self, case: Case, action: str, extra: dict[str, Any]) -> None:
-        body = {"action": action, "expected_version": case.version,
-                **extra}
+        body = {"action": action, "expected_version": case.version, **extra}
         url = f"{self.status}/v1/complaints/{case.complaint_id}/transitions"
         while True:
             try:

@@ -29,8 +29,10 @@ pytestmark = pytest.mark.e2e
 DISTRICTS = ["9401", "9402", "9403", "9301"]
 COMPLAINTS = 400
 CUT_EVERY_S = 1.0
-CUT = ("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-       "WHERE application_name LIKE 'damrong-%'")
+CUT = (
+    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+    "WHERE application_name LIKE 'damrong-%'"
+)
 
 
 class Cutter:
@@ -43,8 +45,9 @@ class Cutter:
         self._task: asyncio.Task[None] | None = None
 
     async def _loop(self) -> None:
-        conn = await asyncpg.connect(self.database_url, server_settings={
-            "application_name": "connection-cutter"})
+        conn = await asyncpg.connect(
+            self.database_url, server_settings={"application_name": "connection-cutter"}
+        )
         try:
             while True:
                 self.cut += await conn.fetchval(CUT)
@@ -68,8 +71,7 @@ class Cutter:
 async def _dead_letters(platform: Platform) -> list[str]:
     topic = platform.base_env.get("DLQ_TOPIC") or DLQ_TOPIC
     settings = Settings(kafka_bootstrap_servers=platform.kafka_bootstrap, events_topic=topic)
-    return [dict(rec.headers).get("dlq_error", b"").decode()
-            async for rec in read_topic(settings)]
+    return [dict(rec.headers).get("dlq_error", b"").decode() async for rec in read_topic(settings)]
 
 
 async def _health(client: httpx.AsyncClient, platform: Platform) -> dict[str, int]:
@@ -84,8 +86,13 @@ async def _health(client: httpx.AsyncClient, platform: Platform) -> dict[str, in
 
 async def test_cut_connections_halt_nothing(own_platform: Platform) -> None:
     platform = own_platform
-    driver = Driver(platform.url("intake"), platform.url("status"), DISTRICTS, seed=11,
-                    headers=platform.auth_headers())
+    driver = Driver(
+        platform.url("intake"),
+        platform.url("status"),
+        DISTRICTS,
+        seed=11,
+        headers=platform.auth_headers(),
+    )
     cutter = Cutter(platform.database_url)
     cutter.start()
     try:
@@ -100,17 +107,18 @@ async def test_cut_connections_halt_nothing(own_platform: Platform) -> None:
     try:
         async with httpx.AsyncClient(timeout=10, headers=platform.auth_headers()) as c:
             # Healthy again by themselves: nobody restarted a process.
-            await eventually(lambda: _health(c, platform),
-                             lambda codes: set(codes.values()) == {200}, timeout=60)
+            await eventually(
+                lambda: _health(c, platform), lambda codes: set(codes.values()) == {200}, timeout=60
+            )
             assert platform.dead_children() == []
 
             async def summary() -> dict:
-                r = await c.get(f"{platform.url('kpi')}/v1/kpi/summary",
-                                params={"fiscal_year": fy})
+                r = await c.get(f"{platform.url('kpi')}/v1/kpi/summary", params={"fiscal_year": fy})
                 return dict(r.json())
 
-            got = await eventually(summary, lambda s: {k: s.get(k) for k in want} == want,
-                                   timeout=60, interval=0.25)
+            got = await eventually(
+                summary, lambda s: {k: s.get(k) for k in want} == want, timeout=60, interval=0.25
+            )
             for channel, counts in driver.truth.by_channel().items():
                 assert got["by_channel"][channel]["received"] == counts["received"]
                 assert got["by_channel"][channel]["closed"] == counts["closed"]

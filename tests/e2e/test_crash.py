@@ -26,8 +26,9 @@ def fiscal_year_now() -> int:
 
 
 async def _crash_mid_stream(platform: Platform, victim: str) -> Driver:
-    driver = Driver(platform.url("intake"), platform.url("status"), DISTRICTS,
-                    headers=platform.auth_headers())
+    driver = Driver(
+        platform.url("intake"), platform.url("status"), DISTRICTS, headers=platform.auth_headers()
+    )
     stream = asyncio.create_task(driver.run(COMPLAINTS))
     await eventually(lambda: _count(driver), lambda n: n >= COMPLAINTS // 3, timeout=120)
     assert platform.kill_service(victim, signal.SIGKILL) == -signal.SIGKILL
@@ -44,12 +45,14 @@ async def _assert_truth(platform: Platform, driver: Driver) -> None:
     want = driver.truth.counts()
     fy = fiscal_year_now()
     async with httpx.AsyncClient(timeout=10, headers=platform.auth_headers()) as c:
+
         async def summary() -> dict:
             r = await c.get(f"{platform.url('kpi')}/v1/kpi/summary", params={"fiscal_year": fy})
             return dict(r.json())
 
         got = await eventually(
-            summary, lambda s: {k: s[k] for k in want} == want, timeout=120, interval=0.25)
+            summary, lambda s: {k: s[k] for k in want} == want, timeout=120, interval=0.25
+        )
         for channel, counts in driver.truth.by_channel().items():
             assert got["by_channel"][channel]["received"] == counts["received"]
             assert got["by_channel"][channel]["closed"] == counts["closed"]

@@ -40,9 +40,19 @@ PER_BURST = 20  # filings acknowledged in a round before the kill lands (more ar
 LAUNCH = "from damrong.cli.main import app; app()"
 PORTS = ("DAMRONG_PG_PORT", "DAMRONG_KAFKA_PORT", "INTAKE_PORT", "STATUS_PORT", "KPI_PORT")
 # Settings from the calling shell that would point the platform elsewhere.
-UNSET = ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS", "DAMRONG_BROKER_EPOCH", "AUTH_JWT_SECRET",
-         "AUTH_PUBLIC_KEY", "AUTH_PUBLIC_KEY_FILE", "PII_MASTER_KEY", "PII_HASH_KEY",
-         "PII_RETIRED_MASTER_KEYS", "EVENT_SIGNING_KEY", "EVENT_PUBLIC_KEYS")
+UNSET = (
+    "DATABASE_URL",
+    "KAFKA_BOOTSTRAP_SERVERS",
+    "DAMRONG_BROKER_EPOCH",
+    "AUTH_JWT_SECRET",
+    "AUTH_PUBLIC_KEY",
+    "AUTH_PUBLIC_KEY_FILE",
+    "PII_MASTER_KEY",
+    "PII_HASH_KEY",
+    "PII_RETIRED_MASTER_KEYS",
+    "EVENT_SIGNING_KEY",
+    "EVENT_PUBLIC_KEYS",
+)
 _PR_SET_CHILD_SUBREAPER = 36
 
 
@@ -53,10 +63,14 @@ class Launcher:
         self.tmp_path = tmp_path
         self.data_dir = tmp_path / "data"
         self.ports = {name: free_port() for name in PORTS}
-        self.env = {**os.environ, **dict.fromkeys(UNSET, ""),
-                    **{name: str(port) for name, port in self.ports.items()},
-                    "DAMRONG_DATA_DIR": str(self.data_dir), "PYTHONPATH": str(REPO_ROOT),
-                    "COLUMNS": "200"}
+        self.env = {
+            **os.environ,
+            **dict.fromkeys(UNSET, ""),
+            **{name: str(port) for name, port in self.ports.items()},
+            "DAMRONG_DATA_DIR": str(self.data_dir),
+            "PYTHONPATH": str(REPO_ROOT),
+            "COLUMNS": "200",
+        }
         self._runs = itertools.count()
         self.started: list[subprocess.Popen[bytes]] = []
 
@@ -70,8 +84,13 @@ class Launcher:
     def start(self) -> tuple[subprocess.Popen[bytes], Path]:
         out = self.tmp_path / f"up-{next(self._runs)}.txt"
         with out.open("wb") as fh:
-            proc = subprocess.Popen([sys.executable, "-c", LAUNCH, "up"], env=self.env,
-                                    cwd=REPO_ROOT, stdout=fh, stderr=subprocess.STDOUT)
+            proc = subprocess.Popen(
+                [sys.executable, "-c", LAUNCH, "up"],
+                env=self.env,
+                cwd=REPO_ROOT,
+                stdout=fh,
+                stderr=subprocess.STDOUT,
+            )
         self.started.append(proc)
         return proc, out
 
@@ -150,11 +169,19 @@ class Filer:
         self._keys = itertools.count()
 
     async def _file(self, key: str) -> httpx.Response:
-        body = {"channel": "walk_in", "district_code": "9601", "category": "other",
-                "subject": "เรื่องทดสอบ", "description": "รายละเอียด",
-                "complainant": {"anonymous": True}}
-        return await self.client.post(f"{self.intake}/v1/complaints", json=body,
-                                      headers={"Idempotency-Key": f"crash-restart-{key}"})
+        body = {
+            "channel": "walk_in",
+            "district_code": "9601",
+            "category": "other",
+            "subject": "เรื่องทดสอบ",
+            "description": "รายละเอียด",
+            "complainant": {"anonymous": True},
+        }
+        return await self.client.post(
+            f"{self.intake}/v1/complaints",
+            json=body,
+            headers={"Idempotency-Key": f"crash-restart-{key}"},
+        )
 
     def _ack(self, key: str, response: httpx.Response) -> None:
         assert response.status_code in (200, 201), response.text
@@ -163,6 +190,7 @@ class Filer:
 
     async def burst(self, workers: int = 4) -> None:
         """File until the platform goes away."""
+
         async def worker() -> None:
             while True:
                 key = str(next(self._keys))
@@ -179,6 +207,7 @@ class Filer:
 
     async def file_answered(self, key: str) -> None:
         """File under key until an answer comes (a filing already made is answered again)."""
+
         async def answer() -> httpx.Response | None:
             try:
                 response = await self._file(key)
@@ -222,8 +251,12 @@ async def test_killed_whole_and_restarted_at_once(tmp_path: Path, subreaper: lis
         for _ in range(ROUNDS):
             target = len(filer.acked) + PER_BURST
             burst = asyncio.create_task(filer.burst())
-            await eventually(filer.count, lambda n: n >= target or burst.done(),  # noqa: B023
-                             timeout=60, interval=0.02)
+            await eventually(
+                filer.count,
+                lambda n: n >= target or burst.done(),  # noqa: B023
+                timeout=60,
+                interval=0.02,
+            )
             if burst.done():
                 burst.result()  # its failure, if any
             assert not burst.done()  # still filing when the kill lands
@@ -233,8 +266,12 @@ async def test_killed_whole_and_restarted_at_once(tmp_path: Path, subreaper: lis
             await asyncio.wait_for(burst, 30)
             assert postmaster in killed and len(killed) >= 8, killed
             # What the dead server leaves: its lock files, naming a pid not reaped yet.
-            await eventually(functools.partial(_status, postmaster), psutil.STATUS_ZOMBIE.__eq__,
-                             timeout=5, interval=0.01)
+            await eventually(
+                functools.partial(_status, postmaster),
+                psutil.STATUS_ZOMBIE.__eq__,
+                timeout=5,
+                interval=0.01,
+            )
             assert list((launcher.data_dir / "pg").glob(".s.PGSQL.*.lock"))
             assert postmaster in _shm_creators()  # and its shared memory
 
@@ -254,8 +291,10 @@ async def test_killed_whole_and_restarted_at_once(tmp_path: Path, subreaper: lis
                 assert r.status_code == 200, r.text
 
             async def received() -> int:
-                r = await c.get(f"{launcher.url('kpi')}/v1/kpi/summary",
-                                params={"fiscal_year": fiscal_year_now()})
+                r = await c.get(
+                    f"{launcher.url('kpi')}/v1/kpi/summary",
+                    params={"fiscal_year": fiscal_year_now()},
+                )
                 return int(r.json()["received"])
 
             await eventually(received, lambda n: n == len(ids), timeout=90, interval=0.25)

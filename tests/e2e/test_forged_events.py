@@ -12,11 +12,11 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from damrong.embedded.event_keys import PUBLISHERS, private_keys
+from damrong.embedded.platform import Platform
 from shared.chain import GENESIS, seal
 from shared.codes import ClosureReason
 from shared.config import DLQ_TOPIC, EVENTS_TOPIC, Settings
-from damrong.embedded.event_keys import PUBLISHERS, private_keys
-from damrong.embedded.platform import Platform
 from shared.envelope_codec import to_record
 from shared.events import CaseClosed, Envelope
 from shared.signed_records import RecordSigner
@@ -35,11 +35,19 @@ Record = tuple[bytes, list[tuple[str, bytes]], bytes]
 
 def _forgeries(cid: uuid.UUID, genuine_status_key: str) -> list[tuple[Record, str]]:
     """A closure of the case at its next version, four ways, each with its reason."""
+
     def closure(**kw: Any) -> Envelope:
         now = dt.datetime.now(dt.UTC)
-        return Envelope(event_id=uuid.uuid4(), complaint_id=cid, version=3, source=STATUS,
-                        occurred_at=now, recorded_at=now,
-                        data=CaseClosed(actor="intruder", reason=ClosureReason.resolved), **kw)
+        return Envelope(
+            event_id=uuid.uuid4(),
+            complaint_id=cid,
+            version=3,
+            source=STATUS,
+            occurred_at=now,
+            recorded_at=now,
+            data=CaseClosed(actor="intruder", reason=ClosureReason.resolved),
+            **kw,
+        )
 
     unsigned = to_record(closure())
     k, h, v = to_record(closure())
@@ -49,17 +57,21 @@ def _forgeries(cid: uuid.UUID, genuine_status_key: str) -> list[tuple[Record, st
     signed = RecordSigner(STATUS, genuine_status_key).sign(h, v)
     altered = (k, signed, orjson.dumps({**orjson.loads(v), "actor": "someone else"}))
     k, h, v = to_record(closure())
-    unknown = (k, [(n, b"th.go.dopa.damrong.case.teleported.v1" if n == "ce_type" else x)
-                   for n, x in h], v)
-    return [(unsigned, "bad signature: unsigned"),
-            (stranger, f"bad signature: not signed by {STATUS}'s key over this content"),
-            (altered, "content does not match its hash"),
-            (unknown, "unknown event type")]
+    unknown = (
+        k,
+        [(n, b"th.go.dopa.damrong.case.teleported.v1" if n == "ce_type" else x) for n, x in h],
+        v,
+    )
+    return [
+        (unsigned, "bad signature: unsigned"),
+        (stranger, f"bad signature: not signed by {STATUS}'s key over this content"),
+        (altered, "content does not match its hash"),
+        (unknown, "unknown event type"),
+    ]
 
 
 async def _dead_letters(platform: Platform, key: bytes) -> list[tuple[bytes, str]]:
-    settings = Settings(kafka_bootstrap_servers=platform.kafka_bootstrap,
-                        events_topic=DLQ_TOPIC)
+    settings = Settings(kafka_bootstrap_servers=platform.kafka_bootstrap, events_topic=DLQ_TOPIC)
     out = []
     async for rec in read_topic(settings):
         if rec.key == key:
@@ -70,25 +82,39 @@ async def _dead_letters(platform: Platform, key: bytes) -> list[tuple[bytes, str
 
 async def test_forged_events_are_dead_lettered_and_change_nothing(platform: Platform) -> None:
     async with httpx.AsyncClient(timeout=10, headers=platform.auth_headers()) as c:
-        r = await c.post(f"{platform.url('intake')}/v1/complaints", json={
-            "channel": "walk_in", "district_code": DISTRICT, "category": "land",
-            "subject": "ที่ดินทับซ้อน", "description": "รั้วรุกล้ำ",
-            "complainant": {"anonymous": True}})
+        r = await c.post(
+            f"{platform.url('intake')}/v1/complaints",
+            json={
+                "channel": "walk_in",
+                "district_code": DISTRICT,
+                "category": "land",
+                "subject": "ที่ดินทับซ้อน",
+                "description": "รั้วรุกล้ำ",
+                "complainant": {"anonymous": True},
+            },
+        )
         assert r.status_code == 201, r.text
         cid = uuid.UUID(r.json()["complaint_id"])
         status, kpi = platform.url("status"), platform.url("kpi")
-        await eventually(lambda: c.get(f"{status}/v1/complaints/{cid}"),
-                         lambda resp: resp.status_code == 200, timeout=30)
+        await eventually(
+            lambda: c.get(f"{status}/v1/complaints/{cid}"),
+            lambda resp: resp.status_code == 200,
+            timeout=30,
+        )
         r = await c.post(f"{status}/v1/complaints/{cid}/transitions", json={"action": "accept"})
         assert r.status_code == 200, r.text
         received = (await c.get(f"{status}/v1/complaints/{cid}")).json()["received_at"]
-        params = {"fiscal_year": fiscal_year(dt.datetime.fromisoformat(received)),
-                  "district_code": DISTRICT}
+        params: dict[str, str | int] = {
+            "fiscal_year": fiscal_year(dt.datetime.fromisoformat(received)),
+            "district_code": DISTRICT,
+        }
 
         async def snapshot() -> list[Any]:
-            return [(await c.get(f"{status}/v1/complaints/{cid}")).json(),
-                    (await c.get(f"{status}/v1/complaints/{cid}/history")).json(),
-                    (await c.get(f"{kpi}/v1/kpi/summary", params=params)).json()]
+            return [
+                (await c.get(f"{status}/v1/complaints/{cid}")).json(),
+                (await c.get(f"{status}/v1/complaints/{cid}/history")).json(),
+                (await c.get(f"{kpi}/v1/kpi/summary", params=params)).json(),
+            ]
 
         # A closure accepted anywhere would show: status "closed", a 3rd event, kpi closed=1.
         before = await eventually(snapshot, lambda s: s[2]["received"] == 1, timeout=30)
@@ -104,8 +130,11 @@ async def test_forged_events_are_dead_lettered_and_change_nothing(platform: Plat
             await producer.stop()
 
         key = str(cid).encode()
-        dead = await eventually(lambda: _dead_letters(platform, key),
-                                lambda d: len(d) == len(forged) * len(GROUPS), timeout=30)
+        dead = await eventually(
+            lambda: _dead_letters(platform, key),
+            lambda d: len(d) == len(forged) * len(GROUPS),
+            timeout=30,
+        )
         for _record, reason in forged:
             groups = {group for group, error in dead if reason in error}
             assert groups == GROUPS, (reason, dead)

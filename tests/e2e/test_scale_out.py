@@ -25,12 +25,14 @@ async def test_survivors_finish_with_exact_totals(own_platform: Platform) -> Non
     kpi_2 = await p.start_replica("kpi")
     # Officers keep using the status instance that survives; the one killed held the
     # outbox relay's lock and half the partitions (it started first).
-    driver = Driver(p.url("intake"), p.url(status_2), DISTRICTS, seed=11,
-                    headers=p.auth_headers())
+    driver = Driver(p.url("intake"), p.url(status_2), DISTRICTS, seed=11, headers=p.auth_headers())
     try:
         stream = asyncio.create_task(driver.run(COMPLAINTS))
-        await eventually(lambda: asyncio.sleep(0, len(driver.truth.cases)),
-                         lambda n: n >= COMPLAINTS // 3, timeout=120)
+        await eventually(
+            lambda: asyncio.sleep(0, len(driver.truth.cases)),
+            lambda n: n >= COMPLAINTS // 3,
+            timeout=120,
+        )
         assert p.kill_service("status", signal.SIGKILL) == -signal.SIGKILL
         assert p.kill_service("kpi", signal.SIGKILL) == -signal.SIGKILL
         await stream
@@ -38,13 +40,17 @@ async def test_survivors_finish_with_exact_totals(own_platform: Platform) -> Non
         want = driver.truth.counts()
         fy = fiscal_year_now()
         async with httpx.AsyncClient(timeout=10, headers=p.auth_headers()) as c:
+
             async def summary(key: str) -> dict[str, Any]:
                 r = await c.get(f"{p.url(key)}/v1/kpi/summary", params={"fiscal_year": fy})
                 return dict(r.json())
 
-            got = await eventually(lambda: summary(kpi_2),
-                                   lambda s: {k: s[k] for k in want} == want,
-                                   timeout=120, interval=0.25)
+            got = await eventually(
+                lambda: summary(kpi_2),
+                lambda s: {k: s[k] for k in want} == want,
+                timeout=120,
+                interval=0.25,
+            )
             for channel, counts in driver.truth.by_channel().items():
                 assert got["by_channel"][channel]["received"] == counts["received"]
                 assert got["by_channel"][channel]["closed"] == counts["closed"]

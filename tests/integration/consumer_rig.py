@@ -32,6 +32,7 @@ from shared.batches import PoisonEvent
 from shared.config import Settings
 from shared.consumer import EventConsumer
 from shared.db import create_pool, migrate
+from shared.dbtypes import Conn
 from shared.events import CaseAccepted, Envelope
 from shared.kafka import ensure_topics, make_producer
 from tests.signing import signed_record
@@ -64,9 +65,15 @@ CREATE TRIGGER inject BEFORE INSERT ON applied FOR EACH ROW EXECUTE FUNCTION inj
 
 
 def event(note: str) -> Envelope:
-    return Envelope(event_id=uuid.uuid4(), complaint_id=uuid.uuid4(), version=2,
-                    source="/test", occurred_at=NOW, recorded_at=NOW,
-                    data=CaseAccepted(actor="t", note=note))
+    return Envelope(
+        event_id=uuid.uuid4(),
+        complaint_id=uuid.uuid4(),
+        version=2,
+        source="/test",
+        occurred_at=NOW,
+        recorded_at=NOW,
+        data=CaseAccepted(actor="t", note=note),
+    )
 
 
 def notes(n: int, prefix: str = "ok") -> list[str]:
@@ -77,8 +84,9 @@ def notes(n: int, prefix: str = "ok") -> list[str]:
 class Rig:
     """One consumer (its own group) on ``settings``' topic and database."""
 
-    def __init__(self, settings: Settings, *, batch: bool = True,
-                 pool_dsn: str | None = None) -> None:
+    def __init__(
+        self, settings: Settings, *, batch: bool = True, pool_dsn: str | None = None
+    ) -> None:
         self.settings = settings
         self.pool_dsn = pool_dsn or settings.database_url  # where the consumer connects
         self.batch = batch
@@ -96,16 +104,22 @@ class Rig:
         (migrations / "001.sql").write_text(MIGRATION)
         self.pool = await create_pool(self.pool_dsn, SCHEMA, max_size=3)
         await migrate(self.pool, SCHEMA, migrations)
-        self.admin = await asyncpg.connect(self.settings.database_url,
-                                           server_settings={"search_path": SCHEMA})
+        self.admin = await asyncpg.connect(
+            self.settings.database_url, server_settings={"search_path": SCHEMA}
+        )
         await ensure_topics(self.settings)
         self.producer = make_producer(self.settings)
         await self.producer.start()
 
     def start(self) -> None:
-        self.consumer = EventConsumer(self.pool, self.producer, self.settings, self.group,
-                                      self.handle,
-                                      batch_handler=self.handle_batch if self.batch else None)
+        self.consumer = EventConsumer(
+            self.pool,
+            self.producer,
+            self.settings,
+            self.group,
+            self.handle,
+            batch_handler=self.handle_batch if self.batch else None,
+        )
         self.task = asyncio.create_task(self.consumer.run())
 
     async def close(self) -> None:
@@ -117,47 +131,56 @@ class Rig:
         await self.admin.close()
         await self.pool.close()
 
-    async def _check(self, conn: asyncpg.Connection, note: str) -> None:
+    async def _check(self, conn: Conn, note: str) -> None:
         if note.startswith("bad"):
             raise PoisonEvent(f"refused: {note}")
         if note.startswith("boom") and not self.fixed:
             raise KeyError(note)
 
-    async def _limits(self, conn: asyncpg.Connection) -> None:
-        await conn.execute("SELECT set_config('lock_timeout', $1, true), "
-                           "set_config('statement_timeout', $2, true)",
-                           self.timeouts["lock_timeout"], self.timeouts["statement_timeout"])
+    async def _limits(self, conn: Conn) -> None:
+        await conn.execute(
+            "SELECT set_config('lock_timeout', $1, true), "
+            "set_config('statement_timeout', $2, true)",
+            self.timeouts["lock_timeout"],
+            self.timeouts["statement_timeout"],
+        )
 
-    async def handle(self, conn: asyncpg.Connection, env: Envelope) -> None:
+    async def handle(self, conn: Conn, env: Envelope) -> None:
         note = env.data.note or ""  # type: ignore[union-attr]
         await self._check(conn, note)
         await self._limits(conn)
         await conn.execute("INSERT INTO applied VALUES ($1)", note)
 
-    async def handle_batch(self, conn: asyncpg.Connection, envs: list[Envelope]) -> None:
+    async def handle_batch(self, conn: Conn, envs: list[Envelope]) -> None:
         batch = [env.data.note or "" for env in envs]  # type: ignore[union-attr]
         for note in batch:
             await self._check(conn, note)
         await self._limits(conn)
         await conn.execute("INSERT INTO applied SELECT unnest($1::text[])", batch)
 
-    async def arm(self, at_note: str, sqlstate: str | None = None, *, times: int = 1,
-                  gate: bool = False) -> None:
+    async def arm(
+        self, at_note: str, sqlstate: str | None = None, *, times: int = 1, gate: bool = False
+    ) -> None:
         await self.admin.execute("ALTER SEQUENCE fault_fired RESTART")
-        await self.admin.execute("INSERT INTO fault VALUES ($1, $2, $3, $4)",
-                                 at_note, sqlstate, times, gate)
+        await self.admin.execute(
+            "INSERT INTO fault VALUES ($1, $2, $3, $4)", at_note, sqlstate, times, gate
+        )
 
     async def fired(self) -> int:
         return await self.admin.fetchval(
-            "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM fault_fired")
+            "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM fault_fired"
+        )
 
     async def send(self, batch: list[str]) -> None:
         """Produce one record per note, in one go (one fetch for the consumer, mostly)."""
         sent = []
         for note in batch:
             key, headers, value = signed_record(event(note))
-            sent.append(await self.producer.send(self.settings.events_topic, value, key=key,
-                                                 headers=headers))
+            sent.append(
+                await self.producer.send(
+                    self.settings.events_topic, value, key=key, headers=headers
+                )
+            )
         await asyncio.gather(*sent)
         self.produced += len(batch)
 
@@ -169,48 +192,64 @@ class Rig:
     async def applied(self, batch: list[str] | None = None) -> int:
         if batch is None:
             return await self.admin.fetchval("SELECT count(*) FROM applied")
-        return await self.admin.fetchval("SELECT count(*) FROM applied WHERE note = ANY($1)",
-                                         batch)
+        return await self.admin.fetchval("SELECT count(*) FROM applied WHERE note = ANY($1)", batch)
 
     async def stored_offset(self) -> int | None:
         return await self.admin.fetchval(
-            "SELECT next_offset FROM consumer_offsets WHERE group_id = $1", self.group)
+            "SELECT next_offset FROM consumer_offsets WHERE group_id = $1", self.group
+        )
 
     async def state(self, batch: list[str]) -> dict[str, Any]:
         """What a test waits on: its notes applied, dead letters, whether the task ended."""
         assert self.task is not None
-        return {"applied": await self.applied(batch), "dead": self.consumer.dead_lettered,
-                "done": self.task.done(), "retries": self.consumer.retries}
+        return {
+            "applied": await self.applied(batch),
+            "dead": self.consumer.dead_lettered,
+            "done": self.task.done(),
+            "retries": self.consumer.retries,
+        }
 
     async def settled(self, batch: list[str]) -> dict[str, Any]:
         """The state once ``batch`` is all applied, or something went to the dead-letter
         topic, or the consumer stopped (fails after 30 s)."""
         dead = self.consumer.dead_lettered
-        return await eventually(lambda: self.state(batch), lambda s: (
-            s["applied"] == len(batch) or s["dead"] > dead or s["done"]))
+        return await eventually(
+            lambda: self.state(batch),
+            lambda s: s["applied"] == len(batch) or s["dead"] > dead or s["done"],
+        )
 
     async def waiting_at_gate(self) -> int:
         return await self.admin.fetchval(
             "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
             "WHERE NOT l.granted AND l.locktype = 'advisory' AND a.application_name = $1 "
-            "AND a.datname = current_database()", APP)
+            "AND a.datname = current_database()",
+            APP,
+        )
 
     async def consumer_backends(self) -> int:
         return await self.admin.fetchval(
             "SELECT count(*) FROM pg_stat_activity "
-            "WHERE application_name = $1 AND datname = current_database()", APP)
+            "WHERE application_name = $1 AND datname = current_database()",
+            APP,
+        )
 
     async def terminate_consumer_connections(self) -> int:
         return await self.admin.fetchval(
             "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE application_name = $1 AND datname = current_database()) AS t", APP)
+            "WHERE application_name = $1 AND datname = current_database()) AS t",
+            APP,
+        )
 
 
 async def dead_letters(settings: Settings, n: int) -> list[dict[str, str]]:
     """The first ``n`` records of the dead-letter topic: headers decoded, and the value as
     ``value``."""
-    c = AIOKafkaConsumer(settings.dlq_topic, bootstrap_servers=settings.kafka_bootstrap_servers,
-                         auto_offset_reset="earliest", enable_auto_commit=False)
+    c = AIOKafkaConsumer(
+        settings.dlq_topic,
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
     await c.start()
     deadline = time.monotonic() + 30
     try:
@@ -218,8 +257,13 @@ async def dead_letters(settings: Settings, n: int) -> list[dict[str, str]]:
         while len(out) < n:
             assert time.monotonic() < deadline, f"{len(out)} dead letters, not {n}"
             for records in (await c.getmany(timeout_ms=1000)).values():
-                out += [{**{k: v.decode() for k, v in r.headers},
-                         "value": (r.value or b"").decode(errors="replace")} for r in records]
+                out += [
+                    {
+                        **{k: v.decode() for k, v in r.headers},
+                        "value": (r.value or b"").decode(errors="replace"),
+                    }
+                    for r in records
+                ]
         return out[:n]
     finally:
         await c.stop()
@@ -245,7 +289,8 @@ class LingeringProxy:
         netloc = self._target.netloc.rsplit("@", 1)
         host = f"127.0.0.1:{port}"
         return self._target._replace(
-            netloc=f"{netloc[0]}@{host}" if len(netloc) == 2 else host).geturl()
+            netloc=f"{netloc[0]}@{host}" if len(netloc) == 2 else host
+        ).geturl()
 
     async def stop(self) -> None:
         if self._server is not None:
@@ -254,13 +299,11 @@ class LingeringProxy:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    async def _serve(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter
-                     ) -> None:
+    async def _serve(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
         self._tasks.add(task)
-        server_r, server_w = await asyncio.open_connection(self._target.hostname,
-                                                           self._target.port)
+        server_r, server_w = await asyncio.open_connection(self._target.hostname, self._target.port)
         server_gone = asyncio.Event()
         client_done = asyncio.Event()  # it hung up, or wrote after the server had left
 

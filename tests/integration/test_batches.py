@@ -9,6 +9,7 @@ import asyncpg
 import pytest
 
 from shared.batches import PoisonEvent, RefuseBatch, apply_events
+from shared.dbtypes import Conn
 
 
 @pytest.fixture
@@ -19,7 +20,7 @@ async def conn(fresh_db: str) -> AsyncIterator[asyncpg.Connection]:
     await c.close()
 
 
-async def handle(conn: asyncpg.Connection, n: int) -> None:
+async def handle(conn: Conn, n: int) -> None:
     await conn.execute("INSERT INTO t VALUES ($1)", n)
     if n < 0:
         raise PoisonEvent(f"negative: {n}")  # after writing: its savepoint undoes it
@@ -27,14 +28,14 @@ async def handle(conn: asyncpg.Connection, n: int) -> None:
         raise KeyError(n)
 
 
-async def stored(conn: asyncpg.Connection) -> list[int]:
+async def stored(conn: Conn) -> list[int]:
     return [r["n"] for r in await conn.fetch("SELECT n FROM t ORDER BY n")]
 
 
-async def test_the_batch_path_when_it_can(conn: asyncpg.Connection) -> None:
+async def test_the_batch_path_when_it_can(conn: Conn) -> None:
     calls: list[list[int]] = []
 
-    async def batch(conn: asyncpg.Connection, ns: list[int]) -> None:
+    async def batch(conn: Conn, ns: list[int]) -> None:
         calls.append(ns)
         await conn.execute("INSERT INTO t SELECT unnest($1::int[])", ns)
 
@@ -45,9 +46,9 @@ async def test_the_batch_path_when_it_can(conn: asyncpg.Connection) -> None:
 
 @pytest.mark.parametrize("refusal", [RefuseBatch("order matters"), PoisonEvent("some poison")])
 async def test_a_refused_batch_is_undone_and_applied_one_by_one(
-    conn: asyncpg.Connection, refusal: Exception
+    conn: Conn, refusal: Exception
 ) -> None:
-    async def batch(conn: asyncpg.Connection, ns: list[int]) -> None:
+    async def batch(conn: Conn, ns: list[int]) -> None:
         await conn.execute("INSERT INTO t VALUES (100)")  # written, then refused
         raise refusal
 
@@ -59,11 +60,11 @@ async def test_a_refused_batch_is_undone_and_applied_one_by_one(
     assert await stored(conn) == [1, 3]
 
 
-async def test_anything_else_propagates_and_nothing_is_written(conn: asyncpg.Connection) -> None:
+async def test_anything_else_propagates_and_nothing_is_written(conn: Conn) -> None:
     with pytest.raises(KeyError):
         await apply_events(conn, [1, 2, 13, 4], handle)
 
-    async def batch(conn: asyncpg.Connection, ns: list[int]) -> None:
+    async def batch(conn: Conn, ns: list[int]) -> None:
         await conn.execute("INSERT INTO t SELECT unnest($1::int[])", ns)
         await conn.execute("SELECT 1 / 0")
 
@@ -72,7 +73,7 @@ async def test_anything_else_propagates_and_nothing_is_written(conn: asyncpg.Con
     assert await stored(conn) == []
 
 
-async def test_inside_a_transaction_it_is_a_savepoint(conn: asyncpg.Connection) -> None:
+async def test_inside_a_transaction_it_is_a_savepoint(conn: Conn) -> None:
     async with conn.transaction():
         await conn.execute("INSERT INTO t VALUES (0)")
         with pytest.raises(KeyError):

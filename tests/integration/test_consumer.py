@@ -9,13 +9,13 @@ import datetime as dt
 import uuid
 from collections.abc import Callable
 
-import asyncpg
 from aiokafka import AIOKafkaConsumer
 
 from shared.chain import GENESIS, seal
 from shared.config import Settings
 from shared.consumer import EventConsumer, PoisonEvent
 from shared.db import create_pool, migrate
+from shared.dbtypes import Conn
 from shared.envelope_codec import to_record
 from shared.events import CaseAccepted, Envelope
 from shared.kafka import ensure_topics, make_producer
@@ -28,9 +28,15 @@ NOW = dt.datetime(2026, 1, 5, 3, tzinfo=dt.UTC)
 
 
 def _event(note: str, source: str = "/test") -> Envelope:
-    return Envelope(event_id=uuid.uuid4(), complaint_id=uuid.uuid4(), version=2,
-                    source=source, occurred_at=NOW, recorded_at=NOW,
-                    data=CaseAccepted(actor="t", note=note))
+    return Envelope(
+        event_id=uuid.uuid4(),
+        complaint_id=uuid.uuid4(),
+        version=2,
+        source=source,
+        occurred_at=NOW,
+        recorded_at=NOW,
+        data=CaseAccepted(actor="t", note=note),
+    )
 
 
 def _forged() -> list[tuple[tuple[bytes, list[tuple[str, bytes]], bytes], str]]:
@@ -42,14 +48,17 @@ def _forged() -> list[tuple[tuple[bytes, list[tuple[str, bytes]], bytes], str]]:
     altered = (k, h, v.replace(b"ok-sealed", b"ok-altered"))
     k, h, v = to_record(_event("ok-nobody", source="/nobody"))
     nobody = (k, RecordSigner("/nobody", new_private_key()).sign(h, v), v)
-    return [(unsigned, "bad signature: unsigned"),
-            (stranger, "bad signature: not signed by /test's key over this content"),
-            (altered, "content does not match its hash"),
-            (nobody, "bad signature: no public key for source '/nobody'")]
+    return [
+        (unsigned, "bad signature: unsigned"),
+        (stranger, "bad signature: not signed by /test's key over this content"),
+        (altered, "content does not match its hash"),
+        (nobody, "bad signature: no public key for source '/nobody'"),
+    ]
 
 
 async def test_batch_refusal_falls_back_per_event_and_dead_letters_only_culprits(
-    make_settings: Callable[..., Settings], tmp_path_factory: object,
+    make_settings: Callable[..., Settings],
+    tmp_path_factory: object,
 ) -> None:
     settings = make_settings(topic_partitions=1)
     pool = await create_pool(settings.database_url, "ctest")
@@ -59,21 +68,22 @@ async def test_batch_refusal_falls_back_per_event_and_dead_letters_only_culprits
     await ensure_topics(settings)
     batches: list[int] = []
 
-    async def handle(conn: asyncpg.Connection, env: Envelope) -> None:
+    async def handle(conn: Conn, env: Envelope) -> None:
         note = env.data.note or ""  # type: ignore[union-attr]
         if note.startswith("bad"):
             raise PoisonEvent("refused")
         await conn.execute("INSERT INTO seen VALUES ($1) ON CONFLICT DO NOTHING", note)
 
-    async def handle_batch(conn: asyncpg.Connection, envs: list[Envelope]) -> None:
+    async def handle_batch(conn: Conn, envs: list[Envelope]) -> None:
         batches.append(len(envs))
         for env in envs:
             await handle(conn, env)
 
     producer = make_producer(settings)
     await producer.start()
-    consumer = EventConsumer(pool, producer, settings, f"g-{uuid.uuid4().hex[:6]}", handle,
-                             batch_handler=handle_batch)
+    consumer = EventConsumer(
+        pool, producer, settings, f"g-{uuid.uuid4().hex[:6]}", handle, batch_handler=handle_batch
+    )
     task = asyncio.create_task(consumer.run())
     try:
         notes = ["ok-1", "bad-2", "ok-3", "ok-4", "ok-5"]
@@ -86,7 +96,11 @@ async def test_batch_refusal_falls_back_per_event_and_dead_letters_only_culprits
         await eventually(lambda: _noop(consumer.dead_lettered), lambda n: n == 2 + len(forged))
         assert await pool.fetchval("SELECT count(*) FROM seen") == 4
         assert sorted(await pool.fetchval("SELECT array_agg(note) FROM seen")) == [
-            "ok-1", "ok-3", "ok-4", "ok-5"]
+            "ok-1",
+            "ok-3",
+            "ok-4",
+            "ok-5",
+        ]
         assert batches, "the batch path was tried first"
         stored = await pool.fetchval("SELECT next_offset FROM consumer_offsets")
         assert stored == len(records) + 1
@@ -109,8 +123,12 @@ async def _noop(value: int) -> int:
 
 
 async def _dead_letters(settings: Settings, n: int) -> list[str]:
-    c = AIOKafkaConsumer(settings.dlq_topic, bootstrap_servers=settings.kafka_bootstrap_servers,
-                         auto_offset_reset="earliest", enable_auto_commit=False)
+    c = AIOKafkaConsumer(
+        settings.dlq_topic,
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
     await c.start()
     try:
         out: list[str] = []
@@ -120,5 +138,3 @@ async def _dead_letters(settings: Settings, n: int) -> list[str]:
         return out
     finally:
         await c.stop()
-
-

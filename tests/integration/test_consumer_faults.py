@@ -24,16 +24,16 @@ BATCH = pytest.mark.parametrize("batch", [True, False], ids=["batch", "one-by-on
 
 def _retried_or_moved(state: dict[str, Any], *, since: int) -> bool:
     """Retried twice more since ``since``, or anything else happened."""
-    return bool(state["retries"] >= since + 2 or state["applied"] or state["dead"]
-                or state["done"])
+    return bool(state["retries"] >= since + 2 or state["applied"] or state["dead"] or state["done"])
 
 
 OpenRig = Callable[[bool], Awaitable[Rig]]
 
 
 @pytest.fixture
-async def open_rig(make_settings: Callable[..., Settings], tmp_path: Path
-                   ) -> AsyncIterator[OpenRig]:
+async def open_rig(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> AsyncIterator[OpenRig]:
     rigs: list[Rig] = []
 
     async def build(batch: bool) -> Rig:
@@ -50,7 +50,8 @@ async def open_rig(make_settings: Callable[..., Settings], tmp_path: Path
 
 @BATCH
 async def test_raised_transient_sqlstates_are_retried_never_dead_lettered(
-        open_rig: OpenRig, batch: bool) -> None:
+    open_rig: OpenRig, batch: bool
+) -> None:
     rig = await open_rig(batch)
     for code in TRANSIENT:
         round_ = notes(10)
@@ -58,7 +59,11 @@ async def test_raised_transient_sqlstates_are_retried_never_dead_lettered(
         retries = rig.consumer.retries
         await rig.send(round_)
         assert await rig.settled(round_) == {
-            "applied": 10, "dead": 0, "done": False, "retries": retries + 2}, code
+            "applied": 10,
+            "dead": 0,
+            "done": False,
+            "retries": retries + 2,
+        }, code
         assert await rig.fired() == 3, code  # twice the fault, then through
         assert code in (rig.consumer.last_fault or ""), rig.consumer.last_fault
     assert await rig.applied() == 10 * len(TRANSIENT)  # each once: no duplicate key
@@ -79,10 +84,13 @@ async def test_raised_transient_sqlstates_are_retried_never_dead_lettered(
 
 
 async def test_lock_and_statement_timeouts_hold_the_batch_until_the_lock_goes(
-        open_rig: OpenRig) -> None:
+    open_rig: OpenRig,
+) -> None:
     rig = await open_rig(True)
-    for setting, error in (("lock_timeout", "LockNotAvailableError"),
-                           ("statement_timeout", "QueryCanceledError")):
+    for setting, error in (
+        ("lock_timeout", "LockNotAvailableError"),
+        ("statement_timeout", "QueryCanceledError"),
+    ):
         rig.timeouts = {"lock_timeout": "0", "statement_timeout": "0", setting: "150ms"}
         round_ = notes(10)
         await rig.arm(round_[5], gate=True)
@@ -90,8 +98,9 @@ async def test_lock_and_statement_timeouts_hold_the_batch_until_the_lock_goes(
         try:
             retries = rig.consumer.retries
             await rig.send(round_)
-            state = await eventually(partial(rig.state, round_),
-                                     partial(_retried_or_moved, since=retries))
+            state = await eventually(
+                partial(rig.state, round_), partial(_retried_or_moved, since=retries)
+            )
             assert (state["applied"], state["dead"], state["done"]) == (0, 0, False)
             assert (rig.consumer.last_fault or "").startswith(error), rig.consumer.last_fault
         finally:
@@ -104,7 +113,8 @@ async def test_lock_and_statement_timeouts_hold_the_batch_until_the_lock_goes(
 
 @BATCH
 async def test_connections_terminated_mid_batch_are_replaced(
-        open_rig: OpenRig, batch: bool) -> None:
+    open_rig: OpenRig, batch: bool
+) -> None:
     """What a failover or a pooler restart does: pg_terminate_backend of every connection
     of the service, the consumer's among them stuck in the middle of a batch."""
     rig = await open_rig(batch)
@@ -131,7 +141,8 @@ async def test_connections_terminated_mid_batch_are_replaced(
 
 
 async def test_a_pooled_connection_that_read_its_termination_is_discarded(
-        make_settings: Callable[..., Settings], tmp_path: Path) -> None:
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
     """The pool hands out a connection whose server already said FATAL (terminated while
     idle) but whose socket has not closed yet: asyncpg then refuses any statement with
     InternalClientError ("cannot switch to state 15; another operation (2) is in
@@ -151,7 +162,8 @@ async def test_a_pooled_connection_that_read_its_termination_is_discarded(
         await rig.send(second)  # read by the consumer while the old sockets linger
         state = await rig.settled(second)
         assert (state["applied"], state["dead"], state["done"]) == (5, 0, False), (
-            rig.task and rig.task.done() and rig.task.exception())
+            rig.task and rig.task.done() and rig.task.exception()
+        )
         assert "InternalClientError" in (rig.consumer.last_fault or ""), rig.consumer.last_fault
         assert await rig.applied() == 10
         assert await rig.stored_offset() == rig.produced

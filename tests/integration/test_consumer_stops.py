@@ -18,7 +18,8 @@ from tests.waiting import eventually
 
 @pytest.mark.parametrize("batch", [True, False], ids=["batch", "one-by-one"])
 async def test_a_bug_stops_the_consumer_and_keeps_its_offsets(
-        make_settings: Callable[..., Settings], tmp_path: Path, batch: bool) -> None:
+    make_settings: Callable[..., Settings], tmp_path: Path, batch: bool
+) -> None:
     rig = Rig(make_settings(topic_partitions=1), batch=batch)
     await rig.open(tmp_path)
     rig.start()
@@ -52,7 +53,8 @@ async def test_a_bug_stops_the_consumer_and_keeps_its_offsets(
 
 
 async def test_partitions_wait_for_their_stored_offsets(
-        make_settings: Callable[..., Settings], tmp_path: Path) -> None:
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
     """The stored offsets cannot be read while the partitions are assigned (the table is
     locked past ``lock_timeout``): nothing is applied until they can, and then nothing
     before them (the records there would stop the consumer if it read them)."""
@@ -60,7 +62,7 @@ async def test_partitions_wait_for_their_stored_offsets(
     admin = await asyncpg.connect(settings.database_url)
     try:
         name = await admin.fetchval("SELECT current_database()")
-        await admin.execute(f'ALTER DATABASE "{name}" SET lock_timeout = \'200ms\'')
+        await admin.execute(f"ALTER DATABASE \"{name}\" SET lock_timeout = '200ms'")
     finally:
         await admin.close()
     rig = Rig(settings)
@@ -72,14 +74,19 @@ async def test_partitions_wait_for_their_stored_offsets(
         await rig.admin.execute(
             "INSERT INTO consumer_offsets (group_id, topic, partition, epoch, next_offset) "
             "VALUES ($1, $2, 0, $3, 3)",
-            rig.group, settings.events_topic, settings.damrong_broker_epoch)
+            rig.group,
+            settings.events_topic,
+            settings.damrong_broker_epoch,
+        )
         lock = rig.admin.transaction()
         await lock.start()
         try:
             await rig.admin.execute("LOCK TABLE consumer_offsets IN ACCESS EXCLUSIVE MODE")
             rig.start()
-            await eventually(lambda: rig.state(after), lambda s: (
-                s["retries"] >= 2 or s["applied"] or s["dead"] or s["done"]))
+            await eventually(
+                lambda: rig.state(after),
+                lambda s: s["retries"] >= 2 or s["applied"] or s["dead"] or s["done"],
+            )
             state = await rig.state(after)
             assert (state["applied"], state["dead"], state["done"]) == (0, 0, False)
             assert "LockNotAvailableError" in (rig.consumer.last_fault or "")

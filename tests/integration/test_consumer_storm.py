@@ -26,10 +26,12 @@ from tests.waiting import eventually
 FILINGS = 3000
 
 
-@pytest.mark.parametrize("create_app,schema", [(status_app, "status"), (kpi_app, "kpi")],
-                         ids=["status", "kpi"])
+@pytest.mark.parametrize(
+    "create_app,schema", [(status_app, "status"), (kpi_app, "kpi")], ids=["status", "kpi"]
+)
 async def test_consumer_outlives_terminated_connections(
-        infra: dict[str, str], create_app: Callable[[Settings], FastAPI], schema: str) -> None:
+    infra: dict[str, str], create_app: Callable[[Settings], FastAPI], schema: str
+) -> None:
     proxy = LingeringProxy(infra["database_url"], linger=1.0)
     proxied = {**infra, "database_url": await proxy.start()}
     async with running_app(create_app, proxied) as running:
@@ -48,7 +50,9 @@ async def test_consumer_outlives_terminated_connections(
                 terminated += await admin.fetchval(
                     "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM "
                     "pg_stat_activity WHERE application_name = $1 "
-                    "AND datname = current_database()) AS t", f"damrong-{schema}")
+                    "AND datname = current_database()) AS t",
+                    f"damrong-{schema}",
+                )
 
         storming = asyncio.create_task(storm())
         try:
@@ -56,8 +60,9 @@ async def test_consumer_outlives_terminated_connections(
                 sent = []
                 for _ in range(100):
                     key, headers, value = signed_record(filed())
-                    sent.append(await producer.send(settings.events_topic, value, key=key,
-                                                    headers=headers))
+                    sent.append(
+                        await producer.send(settings.events_topic, value, key=key, headers=headers)
+                    )
                 await asyncio.gather(*sent)
                 await asyncio.sleep(0.05)  # many small batches: many connections used
         finally:
@@ -67,9 +72,10 @@ async def test_consumer_outlives_terminated_connections(
             assert terminated > 0
             count = await eventually(
                 lambda: admin.fetchval(f"SELECT count(*) FROM {schema}.cases"),
-                lambda n: n >= FILINGS or consumer.restarts, timeout=60)
-            assert consumer.describe() == {"state": "running", "restarts": 0,
-                                           "last_error": None}
+                lambda n: n >= FILINGS or consumer.restarts,
+                timeout=60,
+            )
+            assert consumer.describe() == {"state": "running", "restarts": 0, "last_error": None}
             assert count == FILINGS
             assert runtime.consumer.dead_lettered == 0
             assert runtime.consumer.retries > 0  # the storm did reach it

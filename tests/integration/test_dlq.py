@@ -20,6 +20,7 @@ import pytest
 from shared.config import Settings
 from shared.consumer import EventConsumer, PoisonEvent
 from shared.db import create_pool, migrate
+from shared.dbtypes import Conn
 from shared.envelope_codec import to_record
 from shared.events import CaseAccepted, Envelope
 from shared.kafka import ensure_topics, make_producer
@@ -102,7 +103,7 @@ async def rig(
     consumers: dict[str, EventConsumer] = {}
     for group in ("dlqtest-status", "dlqtest-kpi"):
 
-        async def handle(conn: asyncpg.Connection, env: Envelope, group: str = group) -> None:
+        async def handle(conn: Conn, env: Envelope, group: str = group) -> None:
             if env.complaint_id in refused:
                 raise PoisonEvent(REFUSAL)
             assert isinstance(env.data, CaseAccepted)  # the one kind this test publishes

@@ -22,10 +22,16 @@ router = APIRouter()
 IMPORT_MAX_BYTES = 50 * 1024 * 1024
 
 
-@router.post("/v1/imports", response_model=ImportOut, tags=["imports"],
-             max_body_size=IMPORT_MAX_BYTES,
-             responses={413: {"description": "file larger than IMPORT_MAX_BYTES"},
-                        422: {"description": "unreadable file or missing columns"}})
+@router.post(
+    "/v1/imports",
+    response_model=ImportOut,
+    tags=["imports"],
+    max_body_size=IMPORT_MAX_BYTES,
+    responses={
+        413: {"description": "file larger than IMPORT_MAX_BYTES"},
+        422: {"description": "unreadable file or missing columns"},
+    },
+)
 async def post_import(
     request: Request,
     principal: Caller,
@@ -38,9 +44,14 @@ async def post_import(
     require(principal, Operation.import_)
     data = await file.read()
     try:
-        result = await import_file(store_of(request), request.app.state.settings, data,
-                                   dt.datetime.now(dt.UTC), district=import_district(principal),
-                                   filed_by=principal.subject)
+        result = await import_file(
+            store_of(request),
+            request.app.state.settings,
+            data,
+            dt.datetime.now(dt.UTC),
+            district=import_district(principal),
+            filed_by=principal.subject,
+        )
     except UnreadableFile as exc:
         raise unreadable_import(str(exc)) from None
     return ImportOut.model_validate(result.body())

@@ -53,11 +53,17 @@ def _area(row: StoredComplaint | pii.Placement) -> Area:
     return Area(row.province_code, row.district_code, row.channel, row.category)
 
 
-@router.get("/v1/complaints/{complaint_id}/complainant", response_model=ClearComplainantOut,
-            responses={403: {"description": "no pii_reader grant"},
-                       410: {"description": "the complainant's data was erased"}})
-async def get_clear_complainant(complaint_id: uuid.UUID, request: Request,
-                                principal: Caller) -> ClearComplainantOut:
+@router.get(
+    "/v1/complaints/{complaint_id}/complainant",
+    response_model=ClearComplainantOut,
+    responses={
+        403: {"description": "no pii_reader grant"},
+        410: {"description": "the complainant's data was erased"},
+    },
+)
+async def get_clear_complainant(
+    complaint_id: uuid.UUID, request: Request, principal: Caller
+) -> ClearComplainantOut:
     """The complainant's identity in clear, for ``pii_reader`` principals only; the read
     is recorded (who, when, which complaint, which fields).  410 after an erasure."""
     require(principal, Operation.read_case)
@@ -71,22 +77,31 @@ async def get_clear_complainant(complaint_id: uuid.UUID, request: Request,
         raise forbidden("reading a complainant's identity needs the pii_reader grant")
     keys: PiiKeys = request.app.state.pii_keys
     try:
-        clear = await pii.read_clear(store.pool, keys, complaint_id,
-                                     subject=principal.subject, now=dt.datetime.now(dt.UTC))
+        clear = await pii.read_clear(
+            store.pool, keys, complaint_id, subject=principal.subject, now=dt.datetime.now(dt.UTC)
+        )
     except pii.Erased as exc:
-        raise Problem(410, "Personal data erased",
-                      f"the complainant's personal data was erased on "
-                      f"{exc.erased_at.isoformat()}", type_=problem_type("erased")) from None
+        raise Problem(
+            410,
+            "Personal data erased",
+            f"the complainant's personal data was erased on {exc.erased_at.isoformat()}",
+            type_=problem_type("erased"),
+        ) from None
     if clear is None:
         raise missing
     log.info("pii.read", complaint_id=str(complaint_id), fields=sorted(clear.identity))
-    return ClearComplainantOut(complaint_id=complaint_id, complainant_ref=clear.complainant_ref,
-                               anonymous=clear.anonymous, **clear.identity)
+    return ClearComplainantOut(
+        complaint_id=complaint_id,
+        complainant_ref=clear.complainant_ref,
+        anonymous=clear.anonymous,
+        **clear.identity,
+    )
 
 
 @router.get("/v1/pii-access", response_model=list[AccessOut])
 async def get_pii_access(
-    request: Request, principal: Caller,
+    request: Request,
+    principal: Caller,
     complaint_id: uuid.UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AccessOut]:
@@ -97,11 +112,17 @@ async def get_pii_access(
     return [AccessOut(**dict(r)) for r in rows]
 
 
-@router.delete("/v1/complainants/{complainant_ref}", status_code=204,
-               responses={403: {"description": "not an admin or the case's district officer"},
-                          404: {"description": "no such complainant"}})
-async def delete_complainant(complainant_ref: uuid.UUID, request: Request,
-                             principal: Caller) -> Response:
+@router.delete(
+    "/v1/complainants/{complainant_ref}",
+    status_code=204,
+    responses={
+        403: {"description": "not an admin or the case's district officer"},
+        404: {"description": "no such complainant"},
+    },
+)
+async def delete_complainant(
+    complainant_ref: uuid.UUID, request: Request, principal: Caller
+) -> Response:
     """Erase a complainant (PDPA): their data key is destroyed, so their identity is
     unreadable everywhere for good, including backups of the complaints table; the case,
     its history and the KPIs stay.  Admins, and the district officer of the complaint's
@@ -112,8 +133,9 @@ async def delete_complainant(complainant_ref: uuid.UUID, request: Request,
     if row is None:
         raise not_found(f"no complainant {complainant_ref}")
     check(principal, Operation.erase_personal_data, _area(row))
-    erasure = await pii.erase(store.pool, complainant_ref, subject=principal.subject,
-                              now=dt.datetime.now(dt.UTC))
+    erasure = await pii.erase(
+        store.pool, complainant_ref, subject=principal.subject, now=dt.datetime.now(dt.UTC)
+    )
     if erasure is None:
         raise not_found(f"no complainant {complainant_ref}")
     log.info("pii.erased", complaint_id=str(erasure.complaint_id), already=erasure.already)

@@ -47,20 +47,51 @@ from shared.events import EVENT_CLASSES, current_version, parse_type_name
 from shared.signed_records import RecordVerifier, signature_of
 from shared.upcasting import upcast
 
-_REQUIRED = ("ce_id", "ce_source", "ce_type", "ce_time", "ce_subject", "ce_version",
-             "ce_recordedtime")
+_REQUIRED = (
+    "ce_id",
+    "ce_source",
+    "ce_type",
+    "ce_time",
+    "ce_subject",
+    "ce_version",
+    "ce_recordedtime",
+)
 _ADAPTERS: dict[str, TypeAdapter[Any]] = {k: TypeAdapter(c) for k, c in EVENT_CLASSES.items()}
 _CHUNK = 20_000  # rows per COPY: the server copies one while the next is prepared
 _JSONB_V1 = b"\x01"  # jsonb's binary format: a version byte, then the JSON text
-_INFINITY = dt.datetime.max  # asyncpg writes this (naive) value as 'infinity'
+# asyncpg writes this naive value as 'infinity' (an aware one would be shifted by its zone).
+_INFINITY = dt.datetime.max  # noqa: DTZ901
 
 _EVENT_COLUMNS = ("complaint_id", "version", "kind", "occurred_at", "recorded_at", "data")
-_CASE_COLUMNS = ("complaint_id", "applied_version", "fiscal_year", "province_code",
-                 "district_code", "channel", "category", "received_at", "recorded_at",
-                 "status", "closed_at", "last_recorded_at")
-_INTERVAL_COLUMNS = ("complaint_id", "fiscal_year", "province_code", "district_code",
-                     "channel", "category", "received_at", "recorded_at", "valid_from",
-                     "valid_to", "recorded_from", "recorded_to", "closed_at")
+_CASE_COLUMNS = (
+    "complaint_id",
+    "applied_version",
+    "fiscal_year",
+    "province_code",
+    "district_code",
+    "channel",
+    "category",
+    "received_at",
+    "recorded_at",
+    "status",
+    "closed_at",
+    "last_recorded_at",
+)
+_INTERVAL_COLUMNS = (
+    "complaint_id",
+    "fiscal_year",
+    "province_code",
+    "district_code",
+    "channel",
+    "category",
+    "received_at",
+    "recorded_at",
+    "valid_from",
+    "valid_to",
+    "recorded_from",
+    "recorded_to",
+    "closed_at",
+)
 
 
 class Bulk:
@@ -101,8 +132,9 @@ class Bulk:
             self.duplicates += 1
             return
         versions[fact.version] = fact
-        self._rows.append((fact.complaint_id, fact.version, fact.kind, fact.occurred_at,
-                           fact.recorded_at, data))
+        self._rows.append(
+            (fact.complaint_id, fact.version, fact.kind, fact.occurred_at, fact.recorded_at, data)
+        )
 
     async def open(self, dsn: str, schema: str) -> None:
         """Connect to ``schema`` (a connection of its own: it carries jsonb in binary)."""
@@ -112,8 +144,9 @@ class Bulk:
         self._gc = gc.isenabled()
         gc.disable()
         self._indexes = await _drop_indexes(self._conn, schema)
-        await self._conn.set_type_codec("jsonb", schema="pg_catalog", format="binary",
-                                        encoder=_same, decoder=_same)
+        await self._conn.set_type_codec(
+            "jsonb", schema="pg_catalog", format="binary", encoder=_same, decoder=_same
+        )
 
     async def close(self) -> None:
         """Stop any copy under way, disconnect, and turn the collector back on."""
@@ -131,15 +164,15 @@ class Bulk:
         """COPY the events taken so far in the background, once ``at_least`` wait (while
         the server copies, the next records are decoded)."""
         if len(self._rows) - self._sent >= at_least:
-            rows, self._sent = self._rows[self._sent:], len(self._rows)
+            rows, self._sent = self._rows[self._sent :], len(self._rows)
             await self._copy("events", rows, _EVENT_COLUMNS)
 
-    async def _copy(self, table: str, rows: list[tuple[Any, ...]],
-                    columns: tuple[str, ...]) -> None:
+    async def _copy(
+        self, table: str, rows: list[tuple[Any, ...]], columns: tuple[str, ...]
+    ) -> None:
         """Start copying ``rows`` into ``table`` after the work under way has finished."""
         assert self._conn is not None
-        await self._then(self._conn.copy_records_to_table(table, records=rows,
-                                                          columns=columns))
+        await self._then(self._conn.copy_records_to_table(table, records=rows, columns=columns))
 
     async def _index(self, table: str) -> None:
         """Start building ``table``'s keys and indexes after the work under way."""
@@ -163,24 +196,63 @@ class Bulk:
             if len(versions) == 1 and (filing := versions.get(1)) is not None:
                 # Filed, nothing more: one rectangle (what timeline.intervals makes of
                 # it, without its general machinery).
-                case = domain.start(filing)
-                rows.append((case.complaint_id, case.fiscal_year, case.province_code,
-                             case.district_code, case.channel, case.category,
-                             case.received_at, case.recorded_at, case.received_at,
-                             _INFINITY, filing.recorded_at, _INFINITY, None))
+                case: domain.CaseRow | None = domain.start(filing)
+                assert case is not None
+                rows.append(
+                    (
+                        case.complaint_id,
+                        case.fiscal_year,
+                        case.province_code,
+                        case.district_code,
+                        case.channel,
+                        case.category,
+                        case.received_at,
+                        case.recorded_at,
+                        case.received_at,
+                        _INFINITY,
+                        filing.recorded_at,
+                        _INFINITY,
+                        None,
+                    )
+                )
             else:
                 case = domain.catch_up(None, sorted(versions.values(), key=_version))
                 if case is None:
                     continue
-                for i in timeline.intervals(case, map(history.step, versions.values())):
-                    rows.append((i.complaint_id, i.fiscal_year, i.province_code,
-                                 i.district_code, i.channel, i.category, i.received_at,
-                                 i.recorded_at, i.valid_from, i.valid_to or _INFINITY,
-                                 i.recorded_from, i.recorded_to or _INFINITY, i.closed_at))
-            cases.append((case.complaint_id, case.applied_version, case.fiscal_year,
-                          case.province_code, case.district_code, case.channel,
-                          case.category, case.received_at, case.recorded_at,
-                          str(case.status), case.closed_at, case.last_recorded_at))
+                rows.extend(
+                    (
+                        i.complaint_id,
+                        i.fiscal_year,
+                        i.province_code,
+                        i.district_code,
+                        i.channel,
+                        i.category,
+                        i.received_at,
+                        i.recorded_at,
+                        i.valid_from,
+                        i.valid_to or _INFINITY,
+                        i.recorded_from,
+                        i.recorded_to or _INFINITY,
+                        i.closed_at,
+                    )
+                    for i in timeline.intervals(case, map(history.step, versions.values()))
+                )
+            cases.append(
+                (
+                    case.complaint_id,
+                    case.applied_version,
+                    case.fiscal_year,
+                    case.province_code,
+                    case.district_code,
+                    case.channel,
+                    case.category,
+                    case.received_at,
+                    case.recorded_at,
+                    str(case.status),
+                    case.closed_at,
+                    case.last_recorded_at,
+                )
+            )
             if len(cases) >= _CHUNK:
                 await self._copy("cases", cases, _CASE_COLUMNS)
                 await self._copy("case_intervals", rows, _INTERVAL_COLUMNS)
@@ -207,16 +279,22 @@ async def _drop_indexes(conn: asyncpg.Connection, schema: str) -> dict[str, list
         "FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid "
         "JOIN pg_namespace n ON n.oid = t.relnamespace "
         "WHERE n.nspname = $1 AND t.relname = ANY($2) AND c.contype IN ('p', 'u')",
-        schema, _TABLES)
+        schema,
+        _TABLES,
+    )
     indexes = await conn.fetch(
         "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = $1 "
         "AND tablename = ANY($2) AND NOT indexname = ANY($3)",
-        schema, _TABLES, [k["conname"] for k in keys])
+        schema,
+        _TABLES,
+        [k["conname"] for k in keys],
+    )
     again: dict[str, list[str]] = {t: [] for t in _TABLES}
     for k in keys:
         await conn.execute(f'ALTER TABLE "{k["relname"]}" DROP CONSTRAINT "{k["conname"]}"')
         again[k["relname"]].append(
-            f'ALTER TABLE "{k["relname"]}" ADD CONSTRAINT "{k["conname"]}" {k["def"]}')
+            f'ALTER TABLE "{k["relname"]}" ADD CONSTRAINT "{k["conname"]}" {k["def"]}'
+        )
     for i in indexes:
         await conn.execute(f'DROP INDEX "{i["indexname"]}"')
         again[i["tablename"]].append(i["indexdef"])
@@ -231,8 +309,9 @@ def _version(fact: domain.Fact) -> int:
     return fact.version
 
 
-def _decode(headers: list[tuple[str, bytes]] | None, value: bytes | None,
-            verifier: RecordVerifier) -> tuple[domain.Fact, bytes]:
+def _decode(
+    headers: list[tuple[str, bytes]] | None, value: bytes | None, verifier: RecordVerifier
+) -> tuple[domain.Fact, bytes]:
     """The fact and the binary jsonb to store of one record; raises where the signature
     check or ``from_record`` raises DecodeError (same checks, same order of strictness)."""
     hdrs = {k.lower(): v.decode() for k, v in (headers or [])}
@@ -251,17 +330,30 @@ def _decode(headers: list[tuple[str, bytes]] | None, value: bytes | None,
     recorded_at = dt.datetime.fromisoformat(hdrs["ce_recordedtime"])
     complaint_id, version = uuid.UUID(hdrs["ce_subject"]), int(hdrs["ce_version"])
     # The payload as written, before anything is added to it: what was signed.
-    verifier.check_link(Link(
-        complaint_id=complaint_id, version=version, event_id=uuid.UUID(hdrs["ce_id"]),
-        source=hdrs["ce_source"], type=hdrs["ce_type"], occurred_at=occurred_at,
-        recorded_at=recorded_at, correlation_id=hdrs.get("ce_correlationid"), data=payload,
-        prev_hash=hdrs.get("ce_prevhash"), hash=hdrs.get("ce_hash")),
-        signature_of(headers))
+    verifier.check_link(
+        Link(
+            complaint_id=complaint_id,
+            version=version,
+            event_id=uuid.UUID(hdrs["ce_id"]),
+            source=hdrs["ce_source"],
+            type=hdrs["ce_type"],
+            occurred_at=occurred_at,
+            recorded_at=recorded_at,
+            correlation_id=hdrs.get("ce_correlationid"),
+            data=payload,
+            prev_hash=hdrs.get("ce_prevhash"),
+            hash=hdrs.get("ce_hash"),
+        ),
+        signature_of(headers),
+    )
     if schema != current_version(kind):  # rare: only events written before a new schema
         payload = upcast(kind, schema, payload, occurred_at)
         # Stored as live stores it: the validated model dumped back.
-        payload = _ADAPTERS[kind].validate_python({**payload, "kind": kind}).model_dump(
-            mode="json", exclude={"kind"})
+        payload = (
+            _ADAPTERS[kind]
+            .validate_python({**payload, "kind": kind})
+            .model_dump(mode="json", exclude={"kind"})
+        )
     payload["kind"] = kind  # as from_record's {**payload, "kind": kind}
     data = _ADAPTERS[kind].validate_python(payload)
     if version < 1:  # Envelope's ge=1

@@ -55,6 +55,7 @@ from services.kpi.rebuild.bulk import Bulk
 from shared.batches import apply_events, retry_on_fresh_connection
 from shared.config import Settings
 from shared.db import create_pool, migrate
+from shared.dbtypes import Conn
 from shared.envelope_codec import DecodeError, from_record
 from shared.events import Envelope
 from shared.signed_records import RecordVerifier, verifier_from_settings
@@ -108,14 +109,18 @@ class _Applier:
     async def run(self) -> None:
         while (envs := await self.queue.get()) is not None:
             self.refused += await retry_on_fresh_connection(
-                self.pool, lambda conn: apply(conn, envs), retried=self._retried,
-                event="kpi.rebuild_retry", events=len(envs))
+                self.pool,
+                lambda conn: apply(conn, envs),
+                retried=self._retried,
+                event="kpi.rebuild_retry",
+                events=len(envs),
+            )
 
     def _retried(self) -> None:
         self.retries += 1
 
 
-async def apply(conn: asyncpg.Connection, envs: list[Envelope]) -> int:
+async def apply(conn: Conn, envs: list[Envelope]) -> int:
     """Apply ``envs`` in one transaction (``conn`` may already be in one); return how many
     were refused as PoisonEvent.  ``handle_batch`` first, else ``handle`` per event with a
     savepoint each, as the live consumer does; anything else raises."""
@@ -125,17 +130,26 @@ async def apply(conn: asyncpg.Connection, envs: list[Envelope]) -> int:
 class _Reader:
     """The topic from its beginning, decoded, routed to appliers by complaint id."""
 
-    def __init__(self, settings: Settings, verifier: RecordVerifier,
-                 appliers: list[_Applier], batch: int, bulk: Bulk | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        verifier: RecordVerifier,
+        appliers: list[_Applier],
+        batch: int,
+        bulk: Bulk | None = None,
+    ) -> None:
         self.settings = settings
         self.verifier = verifier
         self.bulk = bulk  # while set, records are collected there instead
         self.appliers = appliers
         self.batch = batch
         self.consumer = AIOKafkaConsumer(
-            bootstrap_servers=settings.kafka_bootstrap_servers, group_id=None,
-            enable_auto_commit=False, auto_offset_reset="earliest",
-            max_partition_fetch_bytes=16 << 20, fetch_max_bytes=64 << 20,
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_partition_fetch_bytes=16 << 20,
+            fetch_max_bytes=64 << 20,
         )
         self.tps: list[TopicPartition] = []
         self.read = 0
@@ -203,8 +217,9 @@ class _Reader:
         retried: it stays here)."""
         return [e for envs in self._pending for e in envs]
 
-    async def read_until(self, targets: dict[int, int], progress: Progress | None,
-                         total: int | None) -> None:
+    async def read_until(
+        self, targets: dict[int, int], progress: Progress | None, total: int | None
+    ) -> None:
         while any(pos < targets.get(p, 0) for p, pos in (await self.positions()).items()):
             await self.fetch()
             await self.flush()
@@ -212,9 +227,15 @@ class _Reader:
                 progress(self.read, total)
 
 
-async def rebuild(settings: Settings, *, appliers: int = 3, batch: int = 10_000,
-                  keep_old: bool = False, progress: Progress | None = None,
-                  fast: bool = True) -> Rebuilt:
+async def rebuild(
+    settings: Settings,
+    *,
+    appliers: int = 3,
+    batch: int = 10_000,
+    keep_old: bool = False,
+    progress: Progress | None = None,
+    fast: bool = True,
+) -> Rebuilt:
     """Rebuild schema ``kpi`` from the topic and switch over (see the module docstring).
 
     ``fast`` (the default) collects everything up to the marks and loads it in bulk
@@ -251,16 +272,17 @@ async def rebuild(settings: Settings, *, appliers: int = 3, batch: int = 10_000,
                 await w.put(None)
             await asyncio.gather(*tasks)
             tail_refused = await retry_on_fresh_connection(
-                pool, lambda conn: _switch(conn, reader, fresh, old),
-                event="kpi.rebuild_switch_retry")
+                pool,
+                lambda conn: _switch(conn, reader, fresh, old),
+                event="kpi.rebuild_switch_retry",
+            )
             switched = True
         finally:
             for t in tasks:
                 t.cancel()
             with contextlib.suppress(Exception):
                 await reader.consumer.stop()
-        refused = (sum(w.refused for w in workers) + tail_refused
-                   + (bulk.refused if bulk else 0))
+        refused = sum(w.refused for w in workers) + tail_refused + (bulk.refused if bulk else 0)
         undecodable = reader.undecodable + (bulk.undecodable if bulk else 0)
     finally:
         if bulk is not None:
@@ -272,23 +294,32 @@ async def rebuild(settings: Settings, *, appliers: int = 3, batch: int = 10_000,
         await _drop(settings, old)
     seconds = time.perf_counter() - started
     events = reader.read - undecodable - refused
-    log.info("kpi.rebuilt", events=events, undecodable=undecodable, refused=refused,
-             seconds=round(seconds, 3), fast=fast)
+    log.info(
+        "kpi.rebuilt",
+        events=events,
+        undecodable=undecodable,
+        refused=refused,
+        seconds=round(seconds, 3),
+        fast=fast,
+    )
     return Rebuilt(events, undecodable, refused, seconds, old if keep_old else None)
 
 
-async def _switch(conn: asyncpg.Connection, reader: _Reader, fresh: str, old: str) -> int:
+async def _switch(conn: Conn, reader: _Reader, fresh: str, old: str) -> int:
     """Catch up with the live consumer under its lock and swap the schemas, atomically;
     return how many of the events applied meanwhile were refused."""
     refused = 0
     async with conn.transaction():
         live = await conn.fetchval("SELECT 1 FROM pg_namespace WHERE nspname = $1", LIVE)
         if live:
-            await conn.execute("LOCK TABLE " + ", ".join(f"{LIVE}.{t}" for t in LOCKED)
-                               + " IN EXCLUSIVE MODE")
+            await conn.execute(
+                "LOCK TABLE " + ", ".join(f"{LIVE}.{t}" for t in LOCKED) + " IN EXCLUSIVE MODE"
+            )
             rows = await conn.fetch(
                 f"SELECT partition, max(next_offset) AS next FROM {LIVE}.consumer_offsets "
-                "WHERE topic = $1 GROUP BY partition", reader.settings.events_topic)
+                "WHERE topic = $1 GROUP BY partition",
+                reader.settings.events_topic,
+            )
             await reader.read_until({r["partition"]: r["next"] for r in rows}, None, None)
             envs = reader.pending()
             if envs:

@@ -23,8 +23,9 @@ from shared.csv_export import csv_response
 router = APIRouter(prefix="/v1/kpi", tags=["kpi"])
 
 
-async def _answer(make: Awaitable[reports.Report], model: type[BaseModel], fmt: str,
-                  name: str) -> Any:
+async def _answer(
+    make: Awaitable[reports.Report], model: type[BaseModel], fmt: str, name: str
+) -> Any:
     report = await make
     if fmt == "csv":
         return csv_response(report.columns, report.rows, name)
@@ -36,8 +37,7 @@ async def summary(pool: Pool, scope: OfYear, policy: Sla, format: Format = "json
     """Cases received in the fiscal year (by the end of ``as_of``), closed, open, closure
     rate, closed within their category's SLA, SLA rate (of those closed), median and p90
     days to close; by channel and by category."""
-    return await _answer(reports.summary(pool, scope, policy), schemas.Summary, format,
-                         "summary")
+    return await _answer(reports.summary(pool, scope, policy), schemas.Summary, format, "summary")
 
 
 @router.get("/backlog", response_model=schemas.Backlog)
@@ -49,8 +49,7 @@ async def backlog(pool: Pool, scope: AnyYear, format: Format = "json") -> Any:
 @router.get("/carry-over", response_model=schemas.CarryOver)
 async def carry_over(pool: Pool, scope: OfYear, format: Format = "json") -> Any:
     """Cases open when the fiscal year began, from N−2 and N−1, and how many closed in N."""
-    return await _answer(reports.carry_over(pool, scope), schemas.CarryOver, format,
-                         "carry-over")
+    return await _answer(reports.carry_over(pool, scope), schemas.CarryOver, format, "carry-over")
 
 
 @router.get("/aging", response_model=schemas.Aging)
@@ -62,8 +61,9 @@ async def aging(pool: Pool, scope: AnyYear, now: Now, format: Format = "json") -
 @router.get("/recording", response_model=schemas.Recording)
 async def recording(pool: Pool, scope: AnyYear, now: Now, format: Format = "json") -> Any:
     """Recording lag and each district's recording continuity (CSV: the districts)."""
-    return await _answer(reports.recording(pool, scope, now), schemas.Recording, format,
-                         "recording")
+    return await _answer(
+        reports.recording(pool, scope, now), schemas.Recording, format, "recording"
+    )
 
 
 @router.get("/monthly", response_model=schemas.Monthly)
@@ -76,5 +76,4 @@ async def monthly(pool: Pool, scope: OfYear, format: Format = "json") -> Any:
 async def districts(pool: Pool, scope: OfYear, format: Format = "json") -> Any:
     """All districts: the year's received/closed and closure rate with its Wilson lower
     bound, the backlog, ranked by backlog and by (fair) closure rate."""
-    return await _answer(reports.districts(pool, scope), schemas.Districts, format,
-                         "districts")
+    return await _answer(reports.districts(pool, scope), schemas.Districts, format, "districts")

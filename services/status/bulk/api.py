@@ -41,26 +41,41 @@ def _item(item: BulkItemIn, actor: str) -> handlers.BulkItem:
 
 def _result(res: handlers.BulkResult) -> BulkItemOut:
     if res.state is not None:
-        return BulkItemOut(complaint_id=res.complaint_id, ok=True, status=res.state.status,
-                           version=res.state.version)
+        return BulkItemOut(
+            complaint_id=res.complaint_id,
+            ok=True,
+            status=res.state.status,
+            version=res.state.version,
+        )
     assert res.error is not None
     problem = problem_for(res.error)
-    return BulkItemOut(complaint_id=res.complaint_id, ok=False,
-                       error=ItemError(status=problem.status, title=problem.title,
-                                       detail=problem.detail))
+    return BulkItemOut(
+        complaint_id=res.complaint_id,
+        ok=False,
+        error=ItemError(status=problem.status, title=problem.title, detail=problem.detail),
+    )
 
 
-@router.post("/v1/complaints:bulk-transition", response_model=BulkOut,
-             response_model_exclude_none=True, max_body_size=BULK_MAX_BYTES)
-async def post_bulk_transition(body: BulkIn, store: Store, clock: Clock,
-                               principal: Caller) -> BulkOut:
+@router.post(
+    "/v1/complaints:bulk-transition",
+    response_model=BulkOut,
+    response_model_exclude_none=True,
+    max_body_size=BULK_MAX_BYTES,
+)
+async def post_bulk_transition(
+    body: BulkIn, store: Store, clock: Clock, principal: Caller
+) -> BulkOut:
     """Apply each item as its own transition; 200 with a result per item, in order.  An
     item whose case is outside the caller's jurisdiction fails on its own (403)."""
     require(principal, Operation.transition)
     cid = structlog.contextvars.get_contextvars().get("correlation_id")
     results = await handlers.bulk_transition(
-        store, [_item(i, principal.subject) for i in body.items], now=clock(),
-        correlation_id=cid, guard=write_guard(principal))
+        store,
+        [_item(i, principal.subject) for i in body.items],
+        now=clock(),
+        correlation_id=cid,
+        guard=write_guard(principal),
+    )
     out = [_result(r) for r in results]
     succeeded = sum(1 for r in out if r.ok)
     structlog.get_logger().info("status.bulk_transition", items=len(out), succeeded=succeeded)

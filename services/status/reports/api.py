@@ -29,12 +29,23 @@ DAY_PATTERN = r"^(19\d{2}|[2-8]\d{3}|9[0-8]\d{2}|99[0-8]\d|999[0-8])-\d{2}-\d{2}
 
 @router.get("/cases", response_model=CaseReportOut)
 async def get_case_report(
-    pool: Pool, principal: Caller,
+    pool: Pool,
+    principal: Caller,
     district_code: Annotated[str, Query(pattern=r"^\d{4}$")],
-    date_from: Annotated[IsoDate, Query(alias="from", description="first day (Bangkok)",
-                                        json_schema_extra={"pattern": DAY_PATTERN})],
-    date_to: Annotated[IsoDate, Query(alias="to", description="last day (Bangkok)",
-                                      json_schema_extra={"pattern": DAY_PATTERN})],
+    date_from: Annotated[
+        IsoDate,
+        Query(
+            alias="from",
+            description="first day (Bangkok)",
+            json_schema_extra={"pattern": DAY_PATTERN},
+        ),
+    ],
+    date_to: Annotated[
+        IsoDate,
+        Query(
+            alias="to", description="last day (Bangkok)", json_schema_extra={"pattern": DAY_PATTERN}
+        ),
+    ],
 ) -> CaseReportOut:
     """Cases received in the district from ``from`` to ``to`` (Bangkok days, both included):
     how many, open and closed by status, transitions by type, closures by reason."""
@@ -42,13 +53,21 @@ async def get_case_report(
     for name, day in (("from", date_from), ("to", date_to)):
         if not FIRST_DAY <= day <= LAST_DAY:  # beyond, the bounds overflow timestamptz
             message = f"must be from {FIRST_DAY} to {LAST_DAY}"
-            raise Problem(422, "Invalid request", f"query.{name}: {message}",
-                          type_=problem_type("validation"),
-                          errors=[{"field": f"query.{name}", "message": message}])
+            raise Problem(
+                422,
+                "Invalid request",
+                f"query.{name}: {message}",
+                type_=problem_type("validation"),
+                errors=[{"field": f"query.{name}", "message": message}],
+            )
     if date_to < date_from:
-        raise Problem(422, "Invalid request", "query.to: is before from",
-                      type_=problem_type("validation"),
-                      errors=[{"field": "query.to", "message": "is before from"}])
+        raise Problem(
+            422,
+            "Invalid request",
+            "query.to: is before from",
+            type_=problem_type("validation"),
+            errors=[{"field": "query.to", "message": "is before from"}],
+        )
     streams = await district_streams(pool, district_code, date_from, date_to)
     report = case_report(streams, district_code, date_from, date_to)
     return CaseReportOut.model_validate(report.as_dict())

@@ -45,17 +45,27 @@ def _filters(
     principal: Caller,
 ) -> Filters:
     """The filters, confined to the caller's jurisdiction (403 for another area's)."""
-    province_code, district_code = confined(principal, Operation.list_cases, province_code,
-                                            district_code)
-    return Filters(province_code, district_code,
-                   category.value if category else None, channel.value if channel else None,
-                   tuple(sorted(hidden_categories(principal))))
+    province_code, district_code = confined(
+        principal, Operation.list_cases, province_code, district_code
+    )
+    return Filters(
+        province_code,
+        district_code,
+        category.value if category else None,
+        channel.value if channel else None,
+        tuple(sorted(hidden_categories(principal))),
+    )
 
 
 def _page(
-    limit: Annotated[int | None, Query(ge=1, le=MAX_LIMIT,
-                                       description="page size (default 50); a CSV export "
-                                                   "without a limit holds the whole list")] = None,
+    limit: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            le=MAX_LIMIT,
+            description="page size (default 50); a CSV export without a limit holds the whole list",
+        ),
+    ] = None,
     # Bounded: PostgreSQL's OFFSET is a bigint, and no worklist is longer than this.
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     format: Format = Format.json,
@@ -72,9 +82,11 @@ CSV_COLUMNS = tuple(WorklistItem.model_fields)
 
 def _item(row: dict[str, Any], now: dt.datetime) -> WorklistItem:
     return WorklistItem(
-        **{**row,
-           "received_at": row["received_at"].astimezone(BANGKOK),
-           "last_event_at": row["last_event_at"].astimezone(BANGKOK)},
+        **{
+            **row,
+            "received_at": row["received_at"].astimezone(BANGKOK),
+            "last_event_at": row["last_event_at"].astimezone(BANGKOK),
+        },
         age_days=elapsed_days(row["received_at"], now),
         days_since_last_event=elapsed_days(row["last_event_at"], now),
     )
@@ -84,38 +96,50 @@ def _rows(items: list[WorklistItem]) -> list[dict[str, Any]]:
     return [item.model_dump(mode="json") for item in items]
 
 
-async def _chunks(kind: Worklist, pool: Any, now: dt.datetime, filters: Filters, offset: int,
-                  stale_days: int) -> AsyncIterator[list[dict[str, Any]]]:
+async def _chunks(
+    kind: Worklist, pool: Any, now: dt.datetime, filters: Filters, offset: int, stale_days: int
+) -> AsyncIterator[list[dict[str, Any]]]:
     """The whole list, fetched a chunk at a time (no page limit, no timeout for large
     districts: the client starts receiving at once)."""
     while True:
-        rows, _total = await fetch_worklist(pool, kind, filters, now=now, stale_days=stale_days,
-                                            limit=EXPORT_CHUNK, offset=offset)
+        rows, _total = await fetch_worklist(
+            pool, kind, filters, now=now, stale_days=stale_days, limit=EXPORT_CHUNK, offset=offset
+        )
         if not rows:
             return
         yield _rows([_item(r, now) for r in rows])
         offset += len(rows)
 
 
-async def _answer(kind: Worklist, pool: Any, clock: Clock, filters: Filters, page: Page,
-                  stale_days: int = 30) -> WorklistOut | Response:
+async def _answer(
+    kind: Worklist, pool: Any, clock: Clock, filters: Filters, page: Page, stale_days: int = 30
+) -> WorklistOut | Response:
     now = clock()
     if page.limit is None:
-        return csv_chunks(CSV_COLUMNS, _chunks(kind, pool, now, filters, page.offset, stale_days),
-                          kind.value)
-    rows, total = await fetch_worklist(pool, kind, filters, now=now, stale_days=stale_days,
-                                       limit=page.limit, offset=page.offset)
+        return csv_chunks(
+            CSV_COLUMNS, _chunks(kind, pool, now, filters, page.offset, stale_days), kind.value
+        )
+    rows, total = await fetch_worklist(
+        pool, kind, filters, now=now, stale_days=stale_days, limit=page.limit, offset=page.offset
+    )
     items = [_item(r, now) for r in rows]
     if page.format is Format.csv:
-        return csv_response(CSV_COLUMNS, _rows(items), kind.value,
-                            headers={"x-total-count": str(total)})
-    return WorklistOut(worklist=kind, total=total, limit=page.limit, offset=page.offset,
-                       items=items)
+        return csv_response(
+            CSV_COLUMNS, _rows(items), kind.value, headers={"x-total-count": str(total)}
+        )
+    return WorklistOut(
+        worklist=kind, total=total, limit=page.limit, offset=page.offset, items=items
+    )
 
 
 @router.get("/stale", response_model=WorklistOut)
-async def stale(pool: Pool, clock: Clock, filters: FiltersQ, page: PageQ,
-                days: Annotated[int, Query(ge=0, le=3650)] = 30) -> Any:
+async def stale(
+    pool: Pool,
+    clock: Clock,
+    filters: FiltersQ,
+    page: PageQ,
+    days: Annotated[int, Query(ge=0, le=3650)] = 30,
+) -> Any:
     """Open cases with no event for at least ``days`` days, longest silent first."""
     return await _answer(Worklist.stale, pool, clock, filters, page, days)
 

@@ -29,6 +29,7 @@ from services.kpi import consumer
 from services.kpi.main import MIGRATIONS
 from shared.batches import pooled
 from shared.db import create_pool, migrate
+from shared.dbtypes import Conn
 from shared.events import Envelope
 from tests.infra import database_url
 from tests.unit.kpi import scenario
@@ -80,12 +81,12 @@ def _cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def _by_event(conn: asyncpg.Connection, envs: list[Envelope]) -> None:
+async def _by_event(conn: Conn, envs: list[Envelope]) -> None:
     for env in envs:
         await consumer.handle(conn, env)
 
 
-MODES: dict[str, Callable[[asyncpg.Connection, list[Envelope]], Awaitable[None]]] = {
+MODES: dict[str, Callable[[Conn, list[Envelope]], Awaitable[None]]] = {
     "handle": _by_event,
 }
 if hasattr(consumer, "handle_batch"):

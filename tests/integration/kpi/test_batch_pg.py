@@ -11,12 +11,11 @@ from typing import Any
 import asyncpg
 import pytest
 
-from services.kpi.domain import cases as domain
-from services.kpi.reports import usecases as reports
-from services.kpi.deps import load_sla
-from services.kpi.domain import sla
-from services.kpi.domain.asof import Scope
 from services.kpi.consumer import handle, handle_batch
+from services.kpi.deps import load_sla
+from services.kpi.domain import cases as domain
+from services.kpi.domain.asof import Scope
+from services.kpi.reports import usecases as reports
 from shared.batches import PoisonEvent, RefuseBatch
 from shared.envelope_codec import from_record, to_record
 from shared.events import ComplaintFiled, Envelope
@@ -27,15 +26,15 @@ async def _tables(pool: asyncpg.Pool) -> tuple[list[dict[str, Any]], ...]:
     events = await pool.fetch("SELECT * FROM events ORDER BY complaint_id, version")
     cases = await pool.fetch("SELECT * FROM cases ORDER BY complaint_id")
     history = await pool.fetch(
-        "SELECT * FROM case_intervals ORDER BY complaint_id, recorded_from, valid_from")
+        "SELECT * FROM case_intervals ORDER BY complaint_id, recorded_from, valid_from"
+    )
     return [dict(r) for r in events], [dict(r) for r in cases], [dict(r) for r in history]
 
 
 async def _summaries(pool: asyncpg.Pool) -> dict[tuple[int, str | None, str | None], Any]:
     out = {}
     for fy, prov, dist in scenario.EXPECTED:
-        out[fy, prov, dist] = (await reports.summary(pool, Scope(fy, prov, dist),
-                                                     load_sla())).doc
+        out[fy, prov, dist] = (await reports.summary(pool, Scope(fy, prov, dist), load_sla())).doc
     return out
 
 
@@ -46,9 +45,13 @@ def _as_consumed(env: Envelope, rng: random.Random) -> Envelope:
         data = env.data
         if isinstance(data, ComplaintFiled):
             data = data.model_copy(update={"received_at": data.received_at.astimezone(bkk)})
-        env = env.model_copy(update={"occurred_at": env.occurred_at.astimezone(bkk),
-                                     "recorded_at": env.recorded_at.astimezone(bkk),
-                                     "data": data})
+        env = env.model_copy(
+            update={
+                "occurred_at": env.occurred_at.astimezone(bkk),
+                "recorded_at": env.recorded_at.astimezone(bkk),
+                "data": data,
+            }
+        )
     _key, headers, value = to_record(env)
     return from_record(headers, value)
 
@@ -56,8 +59,10 @@ def _as_consumed(env: Envelope, rng: random.Random) -> Envelope:
 def _arrivals(rng: random.Random, consumed: bool) -> list[Envelope]:
     """Every scenario event, some of them several times (re-published), shuffled."""
     envs = [e for es in scenario.build().values() for e in es]
-    again = [e.model_copy(update={"event_id": uuid.uuid4()})
-             for e in rng.choices(envs, k=rng.randint(0, 2 * len(envs)))]
+    again = [
+        e.model_copy(update={"event_id": uuid.uuid4()})
+        for e in rng.choices(envs, k=rng.randint(0, 2 * len(envs)))
+    ]
     order = envs + again
     rng.shuffle(order)
     return [_as_consumed(e, rng) for e in order] if consumed else order
@@ -72,7 +77,7 @@ async def test_batches_have_exactly_the_effect_of_events_one_by_one(
         largest = rng.choice([2, 5, 12, len(order)])
         i = 0
         while i < len(order):
-            batch = order[i:i + rng.randint(1, largest)]
+            batch = order[i : i + rng.randint(1, largest)]
             i += len(batch)
             async with ref_pool.acquire() as conn, conn.transaction():
                 for env in batch:
@@ -118,7 +123,8 @@ async def test_timestamps_json_cannot_carry_exactly_are_left_to_handle(
         for env in (a[0], odd, naive):
             await handle(conn, env)
     assert await pool.fetchval("SELECT occurred_at FROM events WHERE version = 2") == (
-        a[1].occurred_at)
+        a[1].occurred_at
+    )
 
 
 async def test_an_empty_batch_does_nothing(pool: asyncpg.Pool) -> None:

@@ -74,18 +74,26 @@ async def test_careful_rebuild_retries_transient_faults_and_skips_nothing(
         # The gate first, then the faults, all well within the rows a rebuild offers.
         gate_at = 4
         plan = {8 * i + k: code for i, code in enumerate(RAISED, start=1) for k in (0, 1)}
-        await admin.executemany("INSERT INTO public.rebuild_faults VALUES ($1, $2)",
-                                [*plan.items(), (gate_at, None)])
+        await admin.executemany(
+            "INSERT INTO public.rebuild_faults VALUES ($1, $2)", [*plan.items(), (gate_at, None)]
+        )
         await admin.execute("SELECT pg_advisory_lock($1)", GATE)
         try:
             running = asyncio.create_task(rebuild(settings, appliers=1, batch=5, fast=False))
-            await eventually(lambda: admin.fetchval(
-                "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
-                "WHERE NOT l.granted AND l.locktype = 'advisory' "
-                "AND a.application_name LIKE $1", APPS), lambda n: n == 1 or running.done())
+            await eventually(
+                lambda: admin.fetchval(
+                    "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
+                    "WHERE NOT l.granted AND l.locktype = 'advisory' "
+                    "AND a.application_name LIKE $1",
+                    APPS,
+                ),
+                lambda n: n == 1 or running.done(),
+            )
             killed = await admin.fetchval(
                 "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                " WHERE application_name LIKE $1 AND datname = current_database()) AS t", APPS)
+                " WHERE application_name LIKE $1 AND datname = current_database()) AS t",
+                APPS,
+            )
             assert killed >= 1
         finally:
             await admin.execute("SELECT pg_advisory_unlock($1)", GATE)
@@ -95,8 +103,11 @@ async def test_careful_rebuild_retries_transient_faults_and_skips_nothing(
         await admin.close()
 
     assert offered > max(plan)  # every planned fault was met, and the rebuild went past it
-    assert (faulty.events, faulty.undecodable, faulty.refused) == (
-        clean.events, clean.undecodable, clean.refused) == (len(records) - 5, 4, 1)
+    assert (
+        (faulty.events, faulty.undecodable, faulty.refused)
+        == (clean.events, clean.undecodable, clean.refused)
+        == (len(records) - 5, 4, 1)
+    )
     got = await _tables(settings)
     assert len(got[0]) == distinct
     for name, w, g in zip(("events", "cases", "case_intervals"), want, got, strict=True):
@@ -117,12 +128,14 @@ async def test_careful_rebuild_fails_on_anything_else_and_switches_nothing(
     admin = await asyncpg.connect(settings.database_url)
     try:
         await admin.execute(FAULTS)
-        await admin.executemany("INSERT INTO public.rebuild_faults VALUES ($1, $2)",
-                                [(12, "XX000"), (13, "XX000")])
+        await admin.executemany(
+            "INSERT INTO public.rebuild_faults VALUES ($1, $2)", [(12, "XX000"), (13, "XX000")]
+        )
         with pytest.raises(asyncpg.InternalServerError, match="injected fault XX000"):
             await asyncio.wait_for(rebuild(settings, appliers=2, batch=5, fast=False), 60)
         schemas = await admin.fetchval(
-            "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'kpi%'")
+            "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'kpi%'"
+        )
     finally:
         await admin.close()
     assert schemas == 0

@@ -32,6 +32,7 @@ from shared import logs
 from shared.batches import pooled
 from shared.codes import ClosureReason
 from shared.db import create_pool, migrate
+from shared.dbtypes import Conn
 from shared.events import BackfilledOutcome, ComplaintFiled, Envelope
 from tests.infra import database_url
 from tests.unit.status.factories import filed
@@ -45,17 +46,15 @@ def _server_ns(pid: int) -> int:
 
 TOPIC = "complaints.events.bench"  # outbox rows only for backfilled outcomes
 
-Apply = Callable[[asyncpg.Connection, list[Envelope]], Awaitable[None]]
+Apply = Callable[[Conn, list[Envelope]], Awaitable[None]]
 
 
-async def one_by_one(conn: asyncpg.Connection, envs: list[Envelope]) -> None:
+async def one_by_one(conn: Conn, envs: list[Envelope]) -> None:
     for env in envs:
         await handle(conn, env, topic=TOPIC)
 
 
-async def measure(
-    conn: asyncpg.Connection, apply: Apply, envs: list[Envelope]
-) -> tuple[float, float, float]:
+async def measure(conn: Conn, apply: Apply, envs: list[Envelope]) -> tuple[float, float, float]:
     """(client CPU, server CPU, wall) in µs per event for one batch in one transaction."""
     pid = await conn.fetchval("SELECT pg_backend_pid()")
     s0, c0, w0 = _server_ns(pid), time.process_time_ns(), time.perf_counter_ns()

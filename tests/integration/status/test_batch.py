@@ -53,32 +53,45 @@ async def dbs(fresh_db: str) -> AsyncIterator[tuple[asyncpg.Pool, asyncpg.Pool]]
             await pool.close()
 
 
-def filing(complaint_id: uuid.UUID | None = None, *, event_id: uuid.UUID | None = None,
-           version: int = 1, n: int = 0) -> Envelope:
+def filing(
+    complaint_id: uuid.UUID | None = None,
+    *,
+    event_id: uuid.UUID | None = None,
+    version: int = 1,
+    n: int = 0,
+) -> Envelope:
     """A ComplaintFiled whose fields vary with ``n`` (nulls, enums, non-ASCII text)."""
-    env = filed(complaint_id, version=version, event_id=event_id,
-                at=T0 + dt.timedelta(minutes=n))
+    env = filed(complaint_id, version=version, event_id=event_id, at=T0 + dt.timedelta(minutes=n))
     data = env.data
     assert isinstance(data, ComplaintFiled)
     channels, categories = list(ChannelCode), list(CategoryCode)
-    data = data.model_copy(update={
-        "tracking_no": f"{data.tracking_no}-ทดสอบ" if n % 3 == 0 else data.tracking_no,
-        "channel": channels[n % len(channels)],
-        "category": categories[n % len(categories)],
-        "subdistrict_code": None if n % 2 else "100101",
-        "anonymous": n % 4 == 0,
-        "backfilled": n % 5 == 0,
-    })
-    return env.model_copy(update={
-        "data": data, "correlation_id": None if n % 2 else f"corr-{n}",
-    })
+    data = data.model_copy(
+        update={
+            "tracking_no": f"{data.tracking_no}-ทดสอบ" if n % 3 == 0 else data.tracking_no,
+            "channel": channels[n % len(channels)],
+            "category": categories[n % len(categories)],
+            "subdistrict_code": None if n % 2 else "100101",
+            "anonymous": n % 4 == 0,
+            "backfilled": n % 5 == 0,
+        }
+    )
+    return env.model_copy(
+        update={
+            "data": data,
+            "correlation_id": None if n % 2 else f"corr-{n}",
+        }
+    )
 
 
 def accepted(complaint_id: uuid.UUID, *, event_id: uuid.UUID | None = None) -> Envelope:
     return Envelope(
-        event_id=event_id or uuid.uuid4(), complaint_id=complaint_id, version=2,
-        source="/damrong/status", occurred_at=T0 + dt.timedelta(hours=1),
-        recorded_at=T0 + dt.timedelta(hours=1), data=CaseAccepted(actor="officer-1"),
+        event_id=event_id or uuid.uuid4(),
+        complaint_id=complaint_id,
+        version=2,
+        source="/damrong/status",
+        occurred_at=T0 + dt.timedelta(hours=1),
+        recorded_at=T0 + dt.timedelta(hours=1),
+        data=CaseAccepted(actor="officer-1"),
     )
 
 
@@ -92,8 +105,10 @@ async def apply_batch(pool: asyncpg.Pool, envs: list[Envelope]) -> list[str]:
     """Apply ``envs`` with ``handle_batch``; return the SQL statements it ran."""
     queries: list[str] = []
     async with pool.acquire() as conn:
+
         def record(q: Any) -> None:
             queries.append(q.query)
+
         conn.add_query_logger(record)
         try:
             async with conn.transaction():
@@ -110,13 +125,16 @@ async def both(ref: asyncpg.Pool, bat: asyncpg.Pool, envs: list[Envelope]) -> li
 
 async def rows(pool: asyncpg.Pool) -> dict[str, list[dict[str, Any]]]:
     events = await pool.fetch(
-        "SELECT *, data::text AS data_text FROM events ORDER BY complaint_id, version")
+        "SELECT *, data::text AS data_text FROM events ORDER BY complaint_id, version"
+    )
     cases = await pool.fetch("SELECT * FROM cases ORDER BY complaint_id")
     # In publish order; ids themselves differ between the schemas' sequences.
-    queued = await pool.fetch(
-        "SELECT topic, key, headers::text, value FROM outbox ORDER BY id")
-    return {"events": [dict(r) for r in events], "cases": [dict(r) for r in cases],
-            "outbox": [dict(r) for r in queued]}
+    queued = await pool.fetch("SELECT topic, key, headers::text, value FROM outbox ORDER BY id")
+    return {
+        "events": [dict(r) for r in events],
+        "cases": [dict(r) for r in cases],
+        "outbox": [dict(r) for r in queued],
+    }
 
 
 async def assert_same(ref: asyncpg.Pool, bat: asyncpg.Pool) -> dict[str, list[dict[str, Any]]]:
@@ -127,8 +145,9 @@ async def assert_same(ref: asyncpg.Pool, bat: asyncpg.Pool) -> dict[str, list[di
     return got
 
 
-async def store_transition(pools: tuple[asyncpg.Pool, ...], env1: Envelope,
-                           event_id: uuid.UUID) -> None:
+async def store_transition(
+    pools: tuple[asyncpg.Pool, ...], env1: Envelope, event_id: uuid.UUID
+) -> None:
     env2 = accepted(env1.complaint_id, event_id=event_id)
     state = evolve(evolve(None, env1), env2)
     for pool in pools:
@@ -147,11 +166,15 @@ async def test_batch_matches_handle_one_by_one(dbs: tuple[asyncpg.Pool, asyncpg.
     new = [filing(n=n) for n in range(10, 30)]
     envs = [
         *new[:10],
-        new[0], new[3],                       # exact duplicates inside the batch
-        stored[1], stored[2], moved_on,       # redelivered, already stored
-        accepted(new[1].complaint_id),        # a case.* event: skipped
+        new[0],
+        new[3],  # exact duplicates inside the batch
+        stored[1],
+        stored[2],
+        moved_on,  # redelivered, already stored
+        accepted(new[1].complaint_id),  # a case.* event: skipped
         *new[10:],
-        new[19], stored[1],
+        new[19],
+        stored[1],
     ]
     statements = await both(ref, bat, envs)
     assert len(statements) == 1
@@ -176,15 +199,17 @@ async def test_competing_filings_match_handle(dbs: tuple[asyncpg.Pool, asyncpg.P
     e1, e2, e3 = (uuid.uuid4() for _ in range(3))
     envs = [
         filing(n=1),
-        filing(x, n=2), filing(x, n=3),                          # new case claimed twice
-        filing(stored[1].complaint_id, n=4),                     # stored case, new event id
-        filing(stored[2].complaint_id, event_id=e1, n=5),        # fails (case stored), so
-        filing(y, event_id=e1, n=6),                             # e1 is free for y,
-        filing(y, event_id=e2, n=7),                             # and y is taken here
-        filing(z, event_id=stored[3].event_id, n=8),             # event id already stored
-        filing(z, event_id=transition_id, n=9),                  # ... by a transition
-        filing(z, n=10),                                         # z finally filed
-        filing(w, event_id=e3, n=11), filing(uuid.uuid4(), event_id=e3, n=12),
+        filing(x, n=2),
+        filing(x, n=3),  # new case claimed twice
+        filing(stored[1].complaint_id, n=4),  # stored case, new event id
+        filing(stored[2].complaint_id, event_id=e1, n=5),  # fails (case stored), so
+        filing(y, event_id=e1, n=6),  # e1 is free for y,
+        filing(y, event_id=e2, n=7),  # and y is taken here
+        filing(z, event_id=stored[3].event_id, n=8),  # event id already stored
+        filing(z, event_id=transition_id, n=9),  # ... by a transition
+        filing(z, n=10),  # z finally filed
+        filing(w, event_id=e3, n=11),
+        filing(uuid.uuid4(), event_id=e3, n=12),
         stored[3],
     ]
     statements = await both(ref, bat, envs)
@@ -209,9 +234,9 @@ async def test_random_batches_match_handle(dbs: tuple[asyncpg.Pool, asyncpg.Pool
         for n in range(rng.randint(1, 60)):
             roll = rng.random()
             if pool and roll < 0.2:
-                envs.append(rng.choice(pool))                      # redelivery
+                envs.append(rng.choice(pool))  # redelivery
             elif roll < 0.25:
-                envs.append(accepted(rng.choice(case_ids)))        # skipped
+                envs.append(accepted(rng.choice(case_ids)))  # skipped
             else:
                 cid = rng.choice(case_ids) if rng.random() < 0.7 else uuid.uuid4()
                 eid = rng.choice(event_ids) if rng.random() < 0.3 else None
@@ -240,7 +265,9 @@ async def test_bad_filing_raises_before_writing(dbs: tuple[asyncpg.Pool, asyncpg
     envs = [filing(n=1), filing(n=2, version=2), filing(n=3)]
     async with bat.acquire() as conn:
         with pytest.raises(PoisonEvent, match="version 1"):
-            await handle_batch(conn, envs, topic=TOPIC)  # no transaction: nothing may have been written
+            await handle_batch(
+                conn, envs, topic=TOPIC
+            )  # no transaction: nothing may have been written
     assert await bat.fetchval("SELECT count(*) FROM events") == 0
     assert await bat.fetchval("SELECT count(*) FROM cases") == 0
 
@@ -264,16 +291,16 @@ def with_outcome(env: Envelope, **outcome: Any) -> Envelope:
     data = env.data
     assert isinstance(data, ComplaintFiled)
     at = data.received_at + dt.timedelta(days=9)
-    data = data.model_copy(update={"backfilled": True,
-                                   "outcome": BackfilledOutcome(**{"at": at, **outcome})})
+    data = data.model_copy(
+        update={"backfilled": True, "outcome": BackfilledOutcome(**{"at": at, **outcome})}
+    )
     return env.model_copy(update={"data": data})
 
 
 async def test_outcomes_in_a_batch_match_handle(dbs: tuple[asyncpg.Pool, asyncpg.Pool]) -> None:
     ref, bat = dbs
     closed = with_outcome(filing(n=1), status="closed", closure_reason="resolved")
-    fwd = with_outcome(filing(n=2), status="forwarded", agency="X",
-                       due_date=dt.date(2030, 1, 1))
+    fwd = with_outcome(filing(n=2), status="forwarded", agency="X", due_date=dt.date(2030, 1, 1))
     refused = with_outcome(filing(n=3), status="closed")  # no closure reason
     envs = [filing(n=4), closed, fwd, refused, closed, filing(n=5), fwd]
     await both(ref, bat, envs)
@@ -293,7 +320,8 @@ async def test_outcomes_in_a_batch_match_handle(dbs: tuple[asyncpg.Pool, asyncpg
 
 
 async def test_outcome_sharing_a_case_refuses_the_batch(
-        dbs: tuple[asyncpg.Pool, asyncpg.Pool]) -> None:
+    dbs: tuple[asyncpg.Pool, asyncpg.Pool],
+) -> None:
     _ref, bat = dbs
     plain = filing(n=1)
     rival = with_outcome(filing(plain.complaint_id, n=2), status="accepted")

@@ -10,13 +10,14 @@ import asyncio
 import datetime as dt
 import random
 import uuid
+from typing import Any
 
 import asyncpg
 import orjson
 import pytest
 
 from services.status import consumer
-from services.status.consumer import handle, handle_batch
+from services.status.consumer import handle_batch
 from shared.batches import RefuseBatch
 from shared.events import Envelope
 from shared.outbox import NOTIFY_CHANNEL
@@ -49,11 +50,11 @@ OUTCOMES: list[dict[str, object]] = [
 VERSIONS = {"closed": 2, "forwarded": 4, "in_progress": 3, "accepted": 2, "rejected": 2}
 
 
-def backfilled(n: int, complaint_id: uuid.UUID | None = None, *,
-               event_id: uuid.UUID | None = None) -> Envelope:
+def backfilled(
+    n: int, complaint_id: uuid.UUID | None = None, *, event_id: uuid.UUID | None = None
+) -> Envelope:
     """A filing (varied by ``n``) with the outcome OUTCOMES[n % len(OUTCOMES)]."""
-    return with_outcome(filing(complaint_id, event_id=event_id, n=n),
-                        **OUTCOMES[n % len(OUTCOMES)])
+    return with_outcome(filing(complaint_id, event_id=event_id, n=n), **OUTCOMES[n % len(OUTCOMES)])
 
 
 def queued_versions(outbox: list[dict[str, object]]) -> dict[bytes, list[int]]:
@@ -76,13 +77,19 @@ async def test_mixed_batch_matches_handle(dbs: tuple[asyncpg.Pool, asyncpg.Pool]
     new = [backfilled(n) for n in range(10, 26)]  # every outcome twice
     plain = [filing(n=n) for n in range(30, 34)]
     envs = [
-        plain[0], *new[:8],
-        new[0], new[2],                                  # exact duplicates
-        stored[0], stored[2], moved_on,                  # redelivered, already stored
-        backfilled(40, stored[1].complaint_id),          # stored case, another event id
-        backfilled(42, event_id=taken_event),            # event id already stored
-        accepted(new[1].complaint_id),                   # a case.* event: skipped
-        *plain[1:], *new[8:], new[15],
+        plain[0],
+        *new[:8],
+        new[0],
+        new[2],  # exact duplicates
+        stored[0],
+        stored[2],
+        moved_on,  # redelivered, already stored
+        backfilled(40, stored[1].complaint_id),  # stored case, another event id
+        backfilled(42, event_id=taken_event),  # event id already stored
+        accepted(new[1].complaint_id),  # a case.* event: skipped
+        *plain[1:],
+        *new[8:],
+        new[15],
     ]
     refused_before = sum(consumer.OUTCOMES_REFUSED.values())
     await apply_one_by_one(ref, envs)
@@ -101,8 +108,10 @@ async def test_mixed_batch_matches_handle(dbs: tuple[asyncpg.Pool, asyncpg.Pool]
         want = ("filed", 1) if refused else (status, VERSIONS[str(status)])
         case = by_case[env.complaint_id]
         assert (case["status"], case["version"]) == want
-    assert (by_case[moved_on.complaint_id]["status"],
-            by_case[moved_on.complaint_id]["version"]) == ("accepted", 2)
+    assert (
+        by_case[moved_on.complaint_id]["status"],
+        by_case[moved_on.complaint_id]["version"],
+    ) == ("accepted", 2)
     # 3 stored outcomes (1+1+3 events) + the transition, then 2 × (3+2+1+1+1+0+1+1) new.
     assert len(got["outbox"]) == 6 + 2 * 10
     versions = queued_versions(got["outbox"])
@@ -117,12 +126,15 @@ async def test_mixed_batch_matches_handle(dbs: tuple[asyncpg.Pool, asyncpg.Pool]
     assert await assert_same(ref, bat) == got
 
 
-async def test_full_backfill_batch_is_one_statement(
-        dbs: tuple[asyncpg.Pool, asyncpg.Pool]) -> None:
+async def test_full_backfill_batch_is_one_statement(dbs: tuple[asyncpg.Pool, asyncpg.Pool]) -> None:
     """2000 filings, 70% with a closed outcome, part of them already stored."""
     ref, bat = dbs
-    envs = [with_outcome(filing(n=n), status="closed", closure_reason="resolved")
-            if n % 10 < 7 else filing(n=n) for n in range(2000)]
+    envs = [
+        with_outcome(filing(n=n), status="closed", closure_reason="resolved")
+        if n % 10 < 7
+        else filing(n=n)
+        for n in range(2000)
+    ]
     await both(ref, bat, envs[:500])
     assert len(await both(ref, bat, envs)) == 1
     got = await assert_same(ref, bat)
@@ -137,8 +149,10 @@ async def test_the_relay_is_woken(dbs: tuple[asyncpg.Pool, asyncpg.Pool]) -> Non
     _ref, bat = dbs
     woken: asyncio.Queue[str] = asyncio.Queue()
     async with bat.acquire() as listener:
-        def wake(_conn: object, _pid: int, _channel: str, payload: str) -> None:
-            woken.put_nowait(payload)
+
+        def wake(_conn: Any, _pid: int, _channel: str, payload: object) -> None:
+            woken.put_nowait(str(payload))
+
         await listener.add_listener(NOTIFY_CHANNEL, wake)
         envs = [backfilled(0), filing(n=1)]
         await apply_batch(bat, envs)
@@ -150,8 +164,7 @@ async def test_the_relay_is_woken(dbs: tuple[asyncpg.Pool, asyncpg.Pool]) -> Non
         await listener.remove_listener(NOTIFY_CHANNEL, wake)
 
 
-async def test_random_backfill_batches_match_handle(
-        dbs: tuple[asyncpg.Pool, asyncpg.Pool]) -> None:
+async def test_random_backfill_batches_match_handle(dbs: tuple[asyncpg.Pool, asyncpg.Pool]) -> None:
     ref, bat = dbs
     rng = random.Random(20261125)
     case_ids = [uuid.uuid4() for _ in range(40)]
@@ -164,15 +177,18 @@ async def test_random_backfill_batches_match_handle(
         for n in range(rng.randint(1, 80)):
             roll = rng.random()
             if pool and roll < 0.15:
-                envs.append(rng.choice(pool))                      # redelivery
+                envs.append(rng.choice(pool))  # redelivery
             elif roll < 0.2:
-                envs.append(accepted(rng.choice(case_ids)))        # skipped
+                envs.append(accepted(rng.choice(case_ids)))  # skipped
             else:
                 cid = rng.choice(case_ids) if collide and rng.random() < 0.5 else None
                 eid = rng.choice(event_ids) if collide and rng.random() < 0.2 else None
                 k = round_no * 100 + n
-                env = backfilled(k, cid, event_id=eid) if rng.random() < 0.7 else filing(
-                    cid, event_id=eid, n=k)
+                env = (
+                    backfilled(k, cid, event_id=eid)
+                    if rng.random() < 0.7
+                    else filing(cid, event_id=eid, n=k)
+                )
                 pool.append(env)
                 envs.append(env)
         await apply_one_by_one(ref, envs)
