@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import time
 import uuid
 from pathlib import Path
@@ -33,15 +32,15 @@ from shared.config import Settings
 from shared.consumer import EventConsumer
 from shared.db import create_pool, migrate
 from shared.dbtypes import Conn
-from shared.events import CaseAccepted, Envelope
+from shared.events import Envelope
 from shared.kafka import ensure_topics, make_producer
+from tests.events import accepted as event
 from tests.signing import signed_record
 from tests.waiting import eventually
 
 SCHEMA = "ctest"
 APP = f"damrong-{SCHEMA}"  # the application_name of the consumer's pool (shared.db)
 GATE = 7001
-NOW = dt.datetime(2026, 1, 5, 3, tzinfo=dt.UTC)
 
 MIGRATION = f"""
 CREATE TABLE applied (note text PRIMARY KEY);
@@ -62,18 +61,6 @@ BEGIN
 END $$;
 CREATE TRIGGER inject BEFORE INSERT ON applied FOR EACH ROW EXECUTE FUNCTION inject();
 """
-
-
-def event(note: str) -> Envelope:
-    return Envelope(
-        event_id=uuid.uuid4(),
-        complaint_id=uuid.uuid4(),
-        version=2,
-        source="/test",
-        occurred_at=NOW,
-        recorded_at=NOW,
-        data=CaseAccepted(actor="t", note=note),
-    )
 
 
 def notes(n: int, prefix: str = "ok") -> list[str]:

@@ -5,7 +5,6 @@ Faults that pass (and bugs) are in test_consumer_faults."""
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import uuid
 from collections.abc import Callable
 
@@ -17,26 +16,13 @@ from shared.consumer import EventConsumer, PoisonEvent
 from shared.db import create_pool, migrate
 from shared.dbtypes import Conn
 from shared.envelope_codec import to_record
-from shared.events import CaseAccepted, Envelope
+from shared.events import Envelope
 from shared.kafka import ensure_topics, make_producer
 from shared.signed_records import RecordSigner
 from shared.signing import new_private_key
+from tests.events import accepted as _event
 from tests.signing import signed_record
 from tests.waiting import eventually
-
-NOW = dt.datetime(2026, 1, 5, 3, tzinfo=dt.UTC)
-
-
-def _event(note: str, source: str = "/test") -> Envelope:
-    return Envelope(
-        event_id=uuid.uuid4(),
-        complaint_id=uuid.uuid4(),
-        version=2,
-        source=source,
-        occurred_at=NOW,
-        recorded_at=NOW,
-        data=CaseAccepted(actor="t", note=note),
-    )
 
 
 def _forged() -> list[tuple[tuple[bytes, list[tuple[str, bytes]], bytes], str]]:

@@ -26,25 +26,13 @@ from shared.events import CaseAccepted, Envelope
 from shared.kafka import ensure_topics, make_producer
 from shared.topic_reader import read_topic
 from tests.cli import Ran, damrong
+from tests.events import accepted as _event
 from tests.signing import signed_record
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
-NOW = dt.datetime(2026, 1, 5, 3, tzinfo=dt.UTC)
 REFUSAL = "agency code PEA-9 is not in the code list yet"
-
-
-def _event(note: str) -> Envelope:
-    return Envelope(
-        event_id=uuid.uuid4(),
-        complaint_id=uuid.uuid4(),
-        version=2,
-        source="/test",
-        occurred_at=NOW,
-        recorded_at=NOW,
-        data=CaseAccepted(actor="t", note=note),
-    )
 
 
 @dataclass

@@ -4,8 +4,6 @@ takes over when the first stops."""
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-import uuid
 from collections.abc import Callable
 
 import pytest
@@ -13,25 +11,11 @@ from aiokafka import AIOKafkaConsumer
 
 from shared.config import Settings
 from shared.db import create_pool, migrate
-from shared.events import CaseAccepted, Envelope
 from shared.kafka import ensure_topics, make_producer
 from shared.outbox import OutboxRelay, append
+from tests.events import accepted as _event
 from tests.signing import signer
 from tests.waiting import eventually
-
-NOW = dt.datetime(2026, 1, 5, 3, tzinfo=dt.UTC)
-
-
-def _event(note: str) -> Envelope:
-    return Envelope(
-        event_id=uuid.uuid4(),
-        complaint_id=uuid.uuid4(),
-        version=2,
-        source="/test",
-        occurred_at=NOW,
-        recorded_at=NOW,
-        data=CaseAccepted(actor="t", note=note),
-    )
 
 
 async def test_standby_relay_is_ready_and_takes_over(
