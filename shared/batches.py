@@ -20,7 +20,6 @@ event.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -29,8 +28,9 @@ from typing import Generic, TypeVar
 import asyncpg
 import structlog
 
+from shared.db import retry_transient
 from shared.dbtypes import Conn
-from shared.faults import Backoff, is_transient
+from shared.faults import Backoff
 
 log = structlog.get_logger()
 
@@ -114,24 +114,18 @@ async def retry_on_fresh_connection(
     pool: asyncpg.Pool,
     work: Callable[[Conn], Awaitable[T]],
     *,
-    retried: Callable[[], None] | None = None,
-    event: str = "batches.retry",
+    retried: Callable[[Exception], None] | None = None,
+    what: str = "batch",
     **context: object,
 ) -> T:
     """``work`` on a connection of ``pool`` (``pooled``) until it returns, however long the
-    fault lasts (``shared.db.retry_transient`` gives up after a few attempts); a transient
-    fault is logged as ``event`` with ``context``, counted by ``retried``, and retried on
-    another connection after a growing pause; anything else raises.  ``work`` must be one
-    transaction, or otherwise safe to run again."""
-    backoff = Backoff(first=0.2)
-    while True:
-        try:
-            async with pooled(pool) as conn:
-                return await work(conn)
-        except Exception as exc:
-            if not is_transient(exc):
-                raise
-            if retried is not None:
-                retried()
-            log.warning(event, error=repr(exc), **context)
-        await asyncio.sleep(backoff.next())
+    fault lasts: ``shared.db.retry_transient`` without a limit, each attempt on another
+    connection.  ``work`` must be one transaction, or otherwise safe to run again."""
+
+    async def once() -> T:
+        async with pooled(pool) as conn:
+            return await work(conn)
+
+    return await retry_transient(
+        once, what=what, attempts=None, backoff=Backoff(first=0.2), retried=retried, **context
+    )

@@ -32,6 +32,7 @@ from aiokafka.structs import ConsumerRecord
 from shared import batches
 from shared.batches import PoisonEvent, RefuseBatch
 from shared.config import Settings
+from shared.db import retry_transient
 from shared.envelope_codec import DecodeError, from_link
 from shared.events import Envelope
 from shared.faults import Backoff, is_transient
@@ -146,17 +147,18 @@ class EventConsumer:
 
     async def _position(self) -> None:
         """Seek the unpositioned partitions, retrying transient faults; raise the rest."""
-        backoff = Backoff()
-        while self._unpositioned:
-            try:
-                await self._seek_stored(list(self._unpositioned))
-            except Exception as exc:
-                if not is_transient(exc):
-                    log.exception("consumer.stopped", group=self._group)
-                    raise
-                self._retrying(exc)
-                log.warning("consumer.seek_retry", group=self._group, error=repr(exc))
-                await asyncio.sleep(backoff.next())
+        try:
+            await retry_transient(
+                lambda: self._seek_stored(list(self._unpositioned)),
+                what="consumer seek",
+                attempts=None,
+                backoff=Backoff(),
+                retried=self._retrying,
+                group=self._group,
+            )
+        except Exception:
+            log.exception("consumer.stopped", group=self._group)
+            raise
 
     async def run(self) -> None:
         """Consume until cancelled; raise what is neither poison nor transient."""

@@ -13,6 +13,7 @@ pause between attempts so that the pool has noticed every connection the server 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 from collections.abc import Awaitable, Callable
 from importlib.resources import files
@@ -90,23 +91,35 @@ async def migrate(pool: asyncpg.Pool, schema: str, service_dir: Path) -> list[st
 
 
 async def retry_transient(
-    op: Callable[[], Awaitable[T]], *, what: str, attempts: int = 5, backoff: Backoff | None = None
+    op: Callable[[], Awaitable[T]],
+    *,
+    what: str,
+    attempts: int | None = 5,
+    backoff: Backoff | None = None,
+    retried: Callable[[Exception], None] | None = None,
+    **context: object,
 ) -> T:
     """``op()``, run again after a transient fault (``shared.faults``) up to ``attempts``
-    times in all, with back-off; the last fault, or any other, is raised at once.
+    times in all (``None``: until it passes), with back-off, each retry logged as
+    ``db.retry`` with ``what`` and ``context`` and counted by ``retried``; the last fault,
+    or any other, is raised at once.
 
     ``op`` must be safe to run again: a read, or a write that is idempotent or whose
     outcome cannot be lost (one transaction that the server rolls back with the session).
     """
     backoff = backoff or Backoff(first=0.05, cap=1.0)
-    for attempt in range(1, attempts + 1):
+    for attempt in itertools.count(1):
         try:
             return await op()
         except Exception as exc:
             if attempt == attempts or not is_transient(exc):
                 raise
+            if retried is not None:
+                retried(exc)
             delay = backoff.next()
-            log.warning("db.retry", what=what, attempt=attempt, error=repr(exc), retry_in_s=delay)
+            log.warning(
+                "db.retry", what=what, attempt=attempt, error=repr(exc), retry_in_s=delay, **context
+            )
             await asyncio.sleep(delay)
     raise AssertionError("unreachable")
 

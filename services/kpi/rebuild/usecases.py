@@ -112,11 +112,11 @@ class _Applier:
                 self.pool,
                 lambda conn: apply(conn, envs),
                 retried=self._retried,
-                event="kpi.rebuild_retry",
+                what="kpi rebuild batch",
                 events=len(envs),
             )
 
-    def _retried(self) -> None:
+    def _retried(self, _fault: Exception) -> None:
         self.retries += 1
 
 
@@ -274,7 +274,7 @@ async def rebuild(
             tail_refused = await retry_on_fresh_connection(
                 pool,
                 lambda conn: _switch(conn, reader, fresh, old),
-                event="kpi.rebuild_switch_retry",
+                what="kpi rebuild switch",
             )
             switched = True
         finally:
