@@ -12,7 +12,7 @@ from typing import Annotated
 import structlog
 from fastapi import APIRouter, Query
 
-from services.status import usecases as handlers
+from services.status import usecases
 from services.status.deps import Clock, Store, read_check, write_guard
 from services.status.domain import CaseState, TransitionCommand
 from services.status.problems import TRANSITION_ERRORS, problem_for
@@ -28,7 +28,7 @@ router = APIRouter(prefix="/v1/complaints", tags=["cases"])
 async def _check_readable(store: Store, principal: Caller, complaint_id: uuid.UUID) -> None:
     """404 alike for a case that is missing and one outside the caller's jurisdiction."""
     require(principal, Operation.read_case)
-    not_found = problem_for(handlers.CaseNotFound(complaint_id))
+    not_found = problem_for(usecases.CaseNotFound(complaint_id))
     state = await store.load(complaint_id)
     if state is None:
         raise not_found
@@ -55,7 +55,7 @@ async def post_transition(
     )
     cid = structlog.contextvars.get_contextvars().get("correlation_id")
     try:
-        state = await handlers.transition(
+        state = await usecases.transition(
             store,
             complaint_id,
             cmd,
@@ -93,13 +93,13 @@ async def get_case(
 ) -> CaseOut:
     require(principal, Operation.read_case)
     try:
-        state = await handlers.get_case(store, complaint_id)
-        read_check(principal, state, problem_for(handlers.CaseNotFound(complaint_id)))
+        state = await usecases.get_case(store, complaint_id)
+        read_check(principal, state, problem_for(usecases.CaseNotFound(complaint_id)))
         if as_of is not None or known_at is not None:
-            state = await handlers.get_case_as_of(
+            state = await usecases.get_case_as_of(
                 store, complaint_id, as_of=_aware(as_of), known_at=_aware(known_at)
             )
-    except handlers.CaseNotFound as exc:
+    except usecases.CaseNotFound as exc:
         raise problem_for(exc) from exc
     return _case_out(state)
 
@@ -108,8 +108,8 @@ async def get_case(
 async def get_history(complaint_id: uuid.UUID, store: Store, principal: Caller) -> HistoryOut:
     await _check_readable(store, principal, complaint_id)
     try:
-        events = await handlers.get_history(store, complaint_id)
-    except handlers.CaseNotFound as exc:
+        events = await usecases.get_history(store, complaint_id)
+    except usecases.CaseNotFound as exc:
         raise problem_for(exc) from exc
     return HistoryOut(
         complaint_id=complaint_id,

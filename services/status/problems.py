@@ -6,23 +6,23 @@ per failed item), so that a failure reads the same either way.
 
 from __future__ import annotations
 
-from services.status import usecases as handlers
+from services.status import usecases
 from services.status.domain import DomainError, IllegalTransition, InvalidField, MissingField
 from shared.http import Problem, problem_type
 
 # The errors a transition may end in; anything else is a defect and propagates.
 TRANSITION_ERRORS = (
     DomainError,
-    handlers.CaseNotFound,
-    handlers.VersionConflict,
-    handlers.DuplicateItem,
-    handlers.OutOfJurisdiction,
+    usecases.CaseNotFound,
+    usecases.VersionConflict,
+    usecases.DuplicateItem,
+    usecases.OutOfJurisdiction,
 )
 
 
 def problem_for(exc: Exception) -> Problem:
     """The problem answering ``exc``; re-raises ``exc`` if it is not one of ours."""
-    if isinstance(exc, handlers.CaseNotFound):
+    if isinstance(exc, usecases.CaseNotFound):
         return Problem(
             404,
             "Case not found",
@@ -30,7 +30,7 @@ def problem_for(exc: Exception) -> Problem:
             type_=problem_type("case-not-found"),
             complaint_id=str(exc.complaint_id),
         )
-    if isinstance(exc, handlers.OutOfJurisdiction):
+    if isinstance(exc, usecases.OutOfJurisdiction):
         return Problem(
             403,
             "Forbidden",
@@ -38,7 +38,7 @@ def problem_for(exc: Exception) -> Problem:
             type_=problem_type("forbidden"),
             complaint_id=str(exc.complaint_id),
         )
-    if isinstance(exc, handlers.VersionConflict):
+    if isinstance(exc, usecases.VersionConflict):
         return Problem(
             409,
             "Version conflict",
@@ -49,7 +49,7 @@ def problem_for(exc: Exception) -> Problem:
             current_version=exc.version,
             expected_version=exc.expected,
         )
-    if isinstance(exc, handlers.DuplicateItem):
+    if isinstance(exc, usecases.DuplicateItem):
         return Problem(
             409,
             "Duplicate item",

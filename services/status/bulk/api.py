@@ -10,7 +10,7 @@ from __future__ import annotations
 import structlog
 from fastapi import APIRouter
 
-from services.status import usecases as handlers
+from services.status import usecases
 from services.status.bulk.schemas import (
     BulkIn,
     BulkItemIn,
@@ -30,16 +30,16 @@ router = APIRouter(tags=["cases"])
 BULK_MAX_BYTES = 8 * 1024 * 1024
 
 
-def _item(item: BulkItemIn, actor: str) -> handlers.BulkItem:
+def _item(item: BulkItemIn, actor: str) -> usecases.BulkItem:
     fields = item.model_dump(exclude={"complaint_id", "expected_version"})
-    return handlers.BulkItem(
+    return usecases.BulkItem(
         complaint_id=item.complaint_id,
         command=TransitionCommand(**fields, actor=actor),
         expected_version=item.expected_version,
     )
 
 
-def _result(res: handlers.BulkResult) -> BulkItemOut:
+def _result(res: usecases.BulkResult) -> BulkItemOut:
     if res.state is not None:
         return BulkItemOut(
             complaint_id=res.complaint_id,
@@ -69,7 +69,7 @@ async def post_bulk_transition(
     item whose case is outside the caller's jurisdiction fails on its own (403)."""
     require(principal, Operation.transition)
     cid = structlog.contextvars.get_contextvars().get("correlation_id")
-    results = await handlers.bulk_transition(
+    results = await usecases.bulk_transition(
         store,
         [_item(i, principal.subject) for i in body.items],
         now=clock(),

@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from services.status import usecases as handlers
+from services.status import usecases
 from services.status.domain import Action, CaseStatus, evolve
 from services.status.store import CaseStore, ConcurrencyConflict
 from shared.chain import GENESIS, link_of, verify_case
@@ -97,7 +97,7 @@ class CaseStoreContract:
         cid = env1.complaint_id
         now = T0 + dt.timedelta(days=1)
         for action in ("accept", "start", "forward", "start", "close", "reopen", "start"):
-            await handlers.transition(store, cid, command(action), now=now)
+            await usecases.transition(store, cid, command(action), now=now)
         state = await store.load(cid)
         assert state is not None
         assert (state.status, state.version) == (CaseStatus.in_progress, 8)
@@ -121,7 +121,7 @@ class CaseStoreContract:
         await store.create(env1, evolve(None, env1))
         results = await asyncio.gather(
             *(
-                handlers.transition(
+                usecases.transition(
                     store, env1.complaint_id, command(Action.accept), now=T0, expected_version=1
                 )
                 for _ in range(5)
@@ -129,7 +129,7 @@ class CaseStoreContract:
             return_exceptions=True,
         )
         ok = [r for r in results if not isinstance(r, BaseException)]
-        conflicts = [r for r in results if isinstance(r, handlers.VersionConflict)]
+        conflicts = [r for r in results if isinstance(r, usecases.VersionConflict)]
         assert len(ok) == 1 and len(conflicts) == 4
         assert all(c.version == 2 for c in conflicts)
         assert len(await store.history(env1.complaint_id)) == 2
