@@ -46,9 +46,12 @@ else
 TEST_RUN = $(error BACKEND=$(BACKEND): expected embedded (the default) or containers)
 endif
 
-# The linters first (a finding fails the run before the tests start), then the tests.
+# The linters first (a finding fails the run before the tests start), then the system
+# packages the browser and PDF tests need (installed when missing and run as root), then
+# the tests.
 test: $(STAMP)
 	@$(LINT)
+	@deploy/system-packages.sh
 	$(TEST_RUN) $(PYTEST_ARGS)
 
 install: $(STAMP)

@@ -148,6 +148,42 @@ def token(
         raise typer.Exit(2) from None
 
 
+@app.command("login-link")
+def login_link(
+    role: Annotated[
+        str,
+        typer.Option(
+            "--role",
+            help="district_officer, provincial_officer, national_supervisor, auditor, admin",
+        ),
+    ] = "admin",
+    subject: Annotated[str | None, typer.Option("--subject", help="default: dev-<role>")] = None,
+    district: Annotated[
+        str | None, typer.Option("--district", help="4-digit code (district_officer)")
+    ] = None,
+    province: Annotated[
+        str | None, typer.Option("--province", help="2-digit code (provincial_officer)")
+    ] = None,
+    grant: Annotated[list[str] | None, typer.Option("--grant", help="e.g. pii_reader")] = None,
+    ttl: Annotated[str, typer.Option("--ttl", help="how long it may wait: 15m, 1h")] = "15m",
+    data_dir: Annotated[Path | None, DataDirOption] = None,
+) -> None:
+    """Print a one-time sign-in link to the console (it works once, until it expires)."""
+    from damrong.cli.tokens import login_link as make_login_link
+    from damrong.cli.tokens import principal_of
+    from damrong.embedded.auth_secret import NoSecret
+    from shared.auth.principal import Role
+
+    try:
+        principal = principal_of(
+            role=Role(role), subject=subject, district=district, province=province, grants=grant
+        )
+        print(make_login_link(principal, data_dir, ttl))
+    except (ValueError, NoSecret) as exc:
+        typer.echo(f"damrong login-link: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
 @app.command()
 def apikey(
     channel: Annotated[str, typer.Option("--channel", help="the channel the key files for")],

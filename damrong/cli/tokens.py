@@ -45,6 +45,28 @@ def _secret(data_dir: Path | None) -> str:
     return secret
 
 
+def principal_of(
+    *,
+    role: Role,
+    subject: str | None,
+    district: str | None,
+    province: str | None,
+    channel: str | None = None,
+    grants: list[str] | None = None,
+) -> Principal:
+    try:
+        return Principal(
+            subject or f"dev-{role.value}",
+            role,
+            district_code=district,
+            province_code=province,
+            channel=None if channel is None else ChannelCode(channel),
+            grants=frozenset(Grant(g) for g in grants or []),
+        )
+    except ValueError as exc:  # InvalidClaims, unknown channel or grant
+        raise CliAuthError(str(exc)) from None
+
+
 def issue(
     *,
     role: Role,
@@ -56,18 +78,37 @@ def issue(
     ttl: str,
     data_dir: Path | None,
 ) -> str:
-    try:
-        principal = Principal(
-            subject or f"dev-{role.value}",
-            role,
-            district_code=district,
-            province_code=province,
-            channel=None if channel is None else ChannelCode(channel),
-            grants=frozenset(Grant(g) for g in grants),
-        )
-    except ValueError as exc:  # InvalidClaims, unknown channel or grant
-        raise CliAuthError(str(exc)) from None
+    principal = principal_of(
+        role=role,
+        subject=subject,
+        district=district,
+        province=province,
+        channel=channel,
+        grants=grants,
+    )
     return sign(principal, _secret(data_dir), os.environ, parse_ttl(ttl))
+
+
+def console_url() -> str:
+    """The console's address as users reach it: CONSOLE_PUBLIC_URL, else the local port."""
+    host = os.environ.get("HOST") or "127.0.0.1"
+    port = os.environ.get("CONSOLE_PORT") or "8004"
+    return os.environ.get("CONSOLE_PUBLIC_URL") or f"http://{host}:{port}"
+
+
+def login_link(principal: Principal, data_dir: Path | None, ttl: str = "15m") -> str:
+    """A one-time sign-in link to the console for ``principal``."""
+    from services.console.links import make_link
+
+    if principal.role is Role.channel:
+        raise CliAuthError("a channel system has no console: give it an API key or token")
+    return make_link(
+        principal,
+        secret=_secret(data_dir),
+        base_url=console_url(),
+        now=dt.datetime.now(dt.UTC),
+        ttl=parse_ttl(ttl),
+    )
 
 
 def client_token(token: str | None, data_dir: Path | None) -> str:

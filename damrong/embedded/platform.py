@@ -31,6 +31,7 @@ from damrong.embedded._proc import (
 )
 from damrong.embedded.auth_secret import admin_principal, configured_secret, sign
 from damrong.embedded.broker import EmbeddedBroker
+from damrong.embedded.console_env import console_env
 from damrong.embedded.event_keys import service_event_env
 from damrong.embedded.instance import InstanceLock, stop_leftovers
 from damrong.embedded.pii_keys import configured_pii_keys
@@ -54,8 +55,16 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("intake", "services.intake.main", "INTAKE_PORT", 8001),
     ServiceSpec("status", "services.status.main", "STATUS_PORT", 8002),
     ServiceSpec("kpi", "services.kpi.main", "KPI_PORT", 8003),
+    ServiceSpec("console", "services.console.main", "CONSOLE_PORT", 8004),
 )
 SPECS = {spec.name: spec for spec in SERVICES}
+CONSOLE_WITHHELD = (
+    "DATABASE_URL",
+    "KAFKA_BOOTSTRAP_SERVERS",
+    "PII_RETIRED_MASTER_KEYS",
+    "EVENT_SIGNING_KEY",
+    "EVENT_PUBLIC_KEYS",
+)
 
 
 def service_env(
@@ -94,7 +103,8 @@ class Platform(Managed):
     """Embedded PostgreSQL + broker (unless external URLs are given) and the services.
 
     Settings default to the environment (DATABASE_URL, KAFKA_BOOTSTRAP_SERVERS, DAMRONG_DATA_DIR,
-    DAMRONG_PG_PORT, DAMRONG_KAFKA_PORT, INTAKE_PORT, STATUS_PORT, KPI_PORT, HOST); an empty
+    DAMRONG_PG_PORT, DAMRONG_KAFKA_PORT, INTAKE_PORT, STATUS_PORT, KPI_PORT, CONSOLE_PORT,
+    HOST); an empty
     DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS means "embedded".
     """
 
@@ -304,6 +314,13 @@ class Platform(Managed):
             # Its own signing key (publishers) and everyone's public keys.
             **service_event_env(spec.name, self.base_env, self.data_dir),
         }
+        if spec.name == "console":
+            # The console reaches data only through the services: it gets their URLs, not
+            # the database's, and none of the personal-data or event keys.
+            for secret in (*CONSOLE_WITHHELD, *configured_pii_keys(self.base_env, self.data_dir)):
+                env.pop(secret, None)
+            backends = {n: self.url(n) for n in ("intake", "status", "kpi")}
+            env.update(console_env(self.base_env, self.data_dir, backends, self.url(name)))
         await wait_port_free(self.host, self.ports[name], spec.port_env)
         self.procs[name] = spawn(argv, self.log_file(name), env=env, cwd=REPO_ROOT)
         self.instance.record(name, self.procs[name])

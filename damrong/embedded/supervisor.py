@@ -7,6 +7,7 @@ and orphaned children would keep the ports (ARCHITECTURE.md §8).
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import signal
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -17,8 +18,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from damrong.embedded._proc import tail
+from damrong.embedded.auth_secret import admin_principal
 from damrong.embedded.instance import AlreadyRunning
 from damrong.embedded.platform import Platform
+from services.console.links import make_link
 
 log = structlog.get_logger()
 
@@ -52,6 +55,18 @@ def print_summary(platform: Platform, console: Console) -> None:
         # The one admin token, valid 24 h; `damrong token` issues more (any role).
         console.print("Admin token (24 h; more with `damrong token`):")
         console.print(token, markup=False, highlight=False, soft_wrap=True)
+        if "console" in platform.service_names:
+            link = make_link(
+                admin_principal(),
+                secret=str(platform.auth_secret),
+                base_url=platform.url("console"),
+                now=dt.datetime.now(dt.UTC),
+            )
+            console.print(
+                "Console sign-in link for the admin (works once, 15 min; more with "
+                "`damrong login-link`):"
+            )
+            console.print(link, markup=False, highlight=False, soft_wrap=True)
     console.print("Press Ctrl-C to stop.")
 
 

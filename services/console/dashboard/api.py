@@ -1,0 +1,9 @@
+"""The console's dashboard pages."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from services.console.security import csrf_protect
+
+router = APIRouter(dependencies=[Depends(csrf_protect)])
