@@ -50,6 +50,7 @@ TOKENS = {
     Role.auditor: token(Role.auditor, "a-1"),
     Role.admin: token(Role.admin, "admin-1"),
 }
+OTHER_OFFICER = token(Role.district_officer, "o-1001", district_code="1001")
 
 
 @dataclass
@@ -159,6 +160,40 @@ async def _import(p: Platform, h: dict[str, str], inside: bool) -> tuple[int, in
     return r.status_code, r.json().get("filed")
 
 
+def _register(district: str) -> bytes:
+    return (
+        "district_code,category,subject,received_at,channel\r\n"
+        f"{district},land,{uuid.uuid4().hex},01/10/2567,letter\r\n"
+    ).encode()
+
+
+async def _stage(p: Platform, h: dict[str, str], inside: bool) -> tuple[int, int | None]:
+    r = await p.client("intake").post(
+        "/v1/imports/jobs",
+        headers=h,
+        files={"file": ("r.csv", _register(_area(inside)["district_code"]))},
+    )
+    return r.status_code, r.json().get("preview", {}).get("to_file")
+
+
+def _staged_job(method: str, path: str) -> Call:
+    """A staged import of o-5001 (inside) or of another officer (outside), then
+    ``method path`` on it as the caller."""
+
+    async def call(p: Platform, h: dict[str, str], inside: bool) -> int:
+        owner = TOKENS[Role.district_officer] if inside else OTHER_OFFICER
+        district = "5001" if inside else "1001"
+        staged = await p.client("intake").post(
+            "/v1/imports/jobs",
+            headers=bearer(owner),
+            files={"file": ("r.csv", _register(district))},
+        )
+        url = path.format(job=staged.json()["job_id"])
+        return (await p.client("intake").request(method, url, headers=h)).status_code
+
+    return call
+
+
 def _get(service: str, path: str, **params: Any) -> Call:
     async def call(p: Platform, h: dict[str, str], inside: bool) -> int:
         url = path.format(cid=p.seen(inside))
@@ -258,6 +293,15 @@ IMPORT = {
     R.district_officer: ((200, 1), (200, 0)),
     R.admin: ((200, 1), (200, 1)),
 }
+STAGE = {
+    **dict.fromkeys(Role, ((403, None), (403, None))),
+    R.district_officer: ((201, 1), (201, 0)),
+    R.admin: ((201, 1), (201, 1)),
+}
+# A staged import is its officer's (or an admin's): another officer's is not there (404)
+# and may not be confirmed (403).
+OWN_JOB = {**dict.fromkeys(Role, (403, 403)), R.district_officer: (200, 404), R.admin: (200, 200)}
+CONFIRM = {**dict.fromkeys(Role, (403, 403)), R.district_officer: (202, 403), R.admin: (202, 202)}
 AUDIT = {**dict.fromkeys(Role, (403, 403)), R.auditor: (200, 200), R.admin: (200, 200)}
 # Clear personal data needs the pii_reader grant, which none of TOKENS has.
 CLEAR_READ = {
@@ -277,6 +321,19 @@ FY = {"fiscal_year": 2569}
 MATRIX: dict[tuple[str, str, str], tuple[Call, dict[Role, tuple[Any, Any]]]] = {
     ("intake", "POST", "/v1/complaints"): (_post_complaint, FILE),
     ("intake", "POST", "/v1/imports"): (_import, IMPORT),
+    ("intake", "POST", "/v1/imports/jobs"): (_stage, STAGE),
+    ("intake", "POST", "/v1/imports/jobs/{job_id}/confirm"): (
+        _staged_job("POST", "/v1/imports/jobs/{job}/confirm"),
+        CONFIRM,
+    ),
+    ("intake", "GET", "/v1/imports/jobs/{job_id}"): (
+        _staged_job("GET", "/v1/imports/jobs/{job}"),
+        OWN_JOB,
+    ),
+    ("intake", "GET", "/v1/imports/jobs/{job_id}/rejected"): (
+        _staged_job("GET", "/v1/imports/jobs/{job}/rejected"),
+        OWN_JOB,
+    ),
     ("intake", "GET", "/v1/complaints/{complaint_id}"): (
         _get("intake", "/v1/complaints/{cid}"),
         CASE_READ,

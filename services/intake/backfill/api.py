@@ -1,4 +1,5 @@
-"""``POST /v1/imports``: backfill a district's register (CSV or Excel) in one request."""
+"""``POST /v1/imports``: backfill a district's register (CSV or Excel) in one request; and
+``/v1/imports/jobs`` (``staged/``): the same import previewed first, filed on confirmation."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from fastapi import APIRouter, File, Request, UploadFile
 
 from services.intake.backfill.domain.reader import UnreadableFile
 from services.intake.backfill.schemas import ImportOut
+from services.intake.backfill.staged.api import router as staged_router
 from services.intake.backfill.usecases import import_file
 from services.intake.deps import store_of
 from services.intake.problems import unreadable_import
@@ -55,3 +57,7 @@ async def post_import(
     except UnreadableFile as exc:
         raise unreadable_import(str(exc)) from None
     return ImportOut.model_validate(result.body())
+
+
+# The staged import (preview before anything is filed) shares this router, and so main.
+router.include_router(staged_router)

@@ -19,6 +19,7 @@ import multiprocessing
 import os
 import uuid
 from collections import deque
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -76,12 +77,14 @@ async def import_file(
     workers: int | None = None,
     district: str | None = None,
     filed_by: str | None = None,
+    progress: Callable[[int, int], Awaitable[None]] | None = None,
 ) -> ImportResult:
     """Import one register file at ``now``; every row is filed, a duplicate or rejected
     (also, with ``district``, every row of another district).
 
     ``workers`` processes parse and encode chunks (default ``default_workers``; 0: one
     thread) while this task writes the chunks before them, one statement per chunk.
+    ``progress`` is awaited after each chunk is written with the rows done and filed so far.
     """
     now = now.astimezone(dt.UTC)
     table = await asyncio.to_thread(read_table, data)
@@ -119,6 +122,7 @@ async def import_file(
     pending: deque[asyncio.Future[PreparedChunk]] = deque()
     writing: asyncio.Task[None] | None = None
     first_seen: dict[str, int] = {}
+    done = 0
     try:
         for chunk in itertools.islice(chunks, max(workers, 1) + 1):
             pending.append(await submit(chunk))
@@ -137,9 +141,14 @@ async def import_file(
                     fresh.append(item)
             if writing is not None:
                 await writing  # one statement at a time: parsing is what runs alongside
+                if progress is not None:
+                    await progress(done, result.filed)
+            done += len(prepared.accepted) + len(prepared.rejected)
             writing = asyncio.create_task(_write(store, fresh, result))
         if writing is not None:
             await writing
+            if progress is not None:
+                await progress(done, result.filed)
     finally:
         for future in pending:
             future.cancel()

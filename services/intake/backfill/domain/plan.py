@@ -56,6 +56,16 @@ def check_columns(table: Table) -> None:
         )
 
 
+def outside_district(number: int, district_code: str, district: str | None) -> Rejected | None:
+    """Row ``number``'s refusal when ``district`` (an officer's: the only one they may
+    import) is set and the row is of another district; None when it may be filed."""
+    if district is None or district_code == district:
+        return None
+    return Rejected(
+        number, [f"district_code: {district_code} is outside your district ({district})"]
+    )
+
+
 def cells_of(columns: dict[str, int], row: Sequence[Any]) -> dict[str, Any]:
     """A data row as field -> raw cell (None where the row is short)."""
     return {f: row[i] if i < len(row) else None for f, i in columns.items()}

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.intake.backfill.domain.plan import Rejected, cells_of
+from services.intake.backfill.domain.plan import Rejected, cells_of, outside_district
 from services.intake.backfill.domain.rows import RowRejected, parse_row
 from services.intake.domain.records import new_complaint, row_json
 from services.intake.pii.domain.keys import PiiKeys
@@ -58,16 +58,9 @@ def prepare_chunk(
         except RowRejected as exc:
             out.rejected.append(Rejected(number, exc.reasons))
             continue
-        if district is not None and parsed.command.district_code != district:
-            out.rejected.append(
-                Rejected(
-                    number,
-                    [
-                        f"district_code: {parsed.command.district_code} is outside your district "
-                        f"({district})"
-                    ],
-                )
-            )
+        refused = outside_district(number, parsed.command.district_code, district)
+        if refused is not None:
+            out.rejected.append(refused)
             continue
         record = new_complaint(
             parsed.command,

@@ -1,0 +1,1 @@
+"""Staged register imports: upload, preview (nothing filed), confirm, progress, result."""

@@ -1,0 +1,179 @@
+"""``/v1/imports/jobs``: stage a register (preview, nothing filed), confirm it, follow it.
+
+Only the officer who staged a job, or an administrator, may read or confirm it; to anyone
+else it does not exist (404) and a confirmation is refused (403).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Request, Response, UploadFile
+
+from services.intake.backfill.domain.reader import UnreadableFile
+from services.intake.backfill.staged import usecases
+from services.intake.backfill.staged.domain import may_use, shown_status
+from services.intake.backfill.staged.schemas import JobOut
+from services.intake.backfill.staged.store import JobRow, JobStore
+from services.intake.deps import store_of
+from services.intake.domain.validation import FieldError
+from services.intake.problems import invalid, not_found
+from shared.auth.deps import Caller, forbidden, require
+from shared.auth.policy import Operation, import_district
+from shared.auth.principal import Principal
+from shared.csv_export import csv_response
+from shared.http import Problem, problem_type
+
+router = APIRouter(tags=["imports"])
+STAGE_MAX_BYTES = 50 * 1024 * 1024  # as POST /v1/imports
+
+
+def _jobs(request: Request) -> JobStore:
+    jobs: JobStore | None = getattr(request.app.state, "import_jobs", None)
+    if jobs is None:  # the store's pool exists once the lifespan ran
+        jobs = request.app.state.import_jobs = JobStore(store_of(request).pool)
+    return jobs
+
+
+def _running(request: Request) -> set[asyncio.Task[None]]:
+    tasks: set[asyncio.Task[None]] | None = getattr(request.app.state, "import_tasks", None)
+    if tasks is None:
+        tasks = request.app.state.import_tasks = set()
+    return tasks
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _out(job: JobRow, now: dt.datetime, sample: list[dict[str, Any]] | None = None) -> JobOut:
+    return JobOut.model_validate(
+        {
+            "job_id": job.job_id,
+            "status": shown_status(job.status, job.heartbeat_at, now),
+            "staged_by": job.staged_by,
+            "district_code": job.district_code,
+            "created_at": job.created_at,
+            "expires_at": job.expires_at,
+            "confirmed_at": job.confirmed_at,
+            "finished_at": job.finished_at,
+            "progress": {"total": job.rows_total, "done": job.rows_done, "filed": job.filed},
+            "preview": job.preview,
+            "sample": sample,
+            "result": job.result,
+            "error": job.error,
+        }
+    )
+
+
+def _gone(job_id: uuid.UUID) -> Problem:
+    return not_found(f"no import job {job_id} (or it expired)")
+
+
+async def _own_job(request: Request, principal: Principal, job_id: uuid.UUID) -> JobRow:
+    require(principal, Operation.import_)
+    job = await _jobs(request).get(job_id, _now())
+    if job is None or not may_use(principal, job.staged_by):
+        raise _gone(job_id)
+    return job
+
+
+@router.post(
+    "/v1/imports/jobs",
+    response_model=JobOut,
+    status_code=201,
+    max_body_size=STAGE_MAX_BYTES,
+    responses={413: {"description": "file larger than 50 MiB"}},
+)
+async def stage_import(
+    request: Request,
+    principal: Caller,
+    file: Annotated[UploadFile, File(description="CSV (UTF-8 or Windows-874) or .xlsx")],
+) -> JobOut:
+    """Stage a register: read and check every row as ``POST /v1/imports`` would and answer
+    the preview (rows to file, duplicates, rejected rows with reasons, the first rows as
+    read) and the job id.  NOTHING is filed until ``POST .../{job_id}/confirm``.  The file
+    is kept sealed and expires after 24 hours; 422 naming ``file`` when it is unreadable."""
+    require(principal, Operation.import_)
+    data = await file.read()
+    if not data:
+        raise invalid([FieldError("file", "is empty")])
+    try:
+        staged = await usecases.stage(
+            _jobs(request),
+            request.app.state.pii_keys,
+            data,
+            _now(),
+            staged_by=principal.subject,
+            district=import_district(principal),
+        )
+    except UnreadableFile as exc:
+        raise invalid([FieldError("file", str(exc))]) from None
+    return _out(staged.job, _now(), staged.sample)
+
+
+@router.post(
+    "/v1/imports/jobs/{job_id}/confirm",
+    response_model=JobOut,
+    status_code=202,
+    responses={409: {"description": "the job already finished"}},
+)
+async def confirm_import(request: Request, principal: Caller, job_id: uuid.UUID) -> JobOut:
+    """Start filing a staged job in the background (202; follow it with GET).  Confirming
+    a job that is already running answers its state (a double click files once); a
+    stalled job (its replica stopped) is resumed.  403 for another officer's job."""
+    require(principal, Operation.import_)
+    jobs = _jobs(request)
+    job = await jobs.get(job_id, _now())
+    if job is None:
+        raise _gone(job_id)
+    if not may_use(principal, job.staged_by):
+        raise forbidden("only the officer who staged this import (or an admin) may confirm it")
+    if job.status in ("done", "failed"):
+        raise Problem(
+            409,
+            "Import already finished",
+            f"import job {job_id} is {job.status}",
+            type_=problem_type("import-finished"),
+        )
+    if await jobs.claim(job_id, principal.subject, _now()):
+        claimed = await jobs.get(job_id, _now())
+        assert claimed is not None
+        usecases.confirm(
+            _running(request),
+            jobs,
+            store_of(request),
+            request.app.state.settings,
+            request.app.state.pii_keys,
+            claimed,
+        )
+        job = claimed
+    return _out(job, _now())
+
+
+@router.get("/v1/imports/jobs/{job_id}", response_model=JobOut)
+async def get_import(
+    request: Request, principal: Caller, job_id: uuid.UUID, sample: bool = False
+) -> JobOut:
+    """The job: status (staged, running, stalled, done, failed), progress, the preview,
+    the result once done; with ``sample=true`` the first rows as read."""
+    job = await _own_job(request, principal, job_id)
+    rows = (
+        await usecases.sample(_jobs(request), request.app.state.pii_keys, job) if sample else None
+    )
+    return _out(job, _now(), rows)
+
+
+@router.get(
+    "/v1/imports/jobs/{job_id}/rejected",
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
+async def rejected_rows(request: Request, principal: Caller, job_id: uuid.UUID) -> Response:
+    """The rejected rows (of the result once filed, else of the preview) as CSV with the
+    row number, the reasons and the file's own columns: correct them and import again."""
+    job = await _own_job(request, principal, job_id)
+    columns, rows = await usecases.rejected_rows(_jobs(request), request.app.state.pii_keys, job)
+    return csv_response(columns, rows, f"rejected-{job_id}")

@@ -1,0 +1,190 @@
+"""The ``import_jobs`` table: staged imports, their claim by one replica, progress, result.
+
+Which replica files a confirmed job is decided by one conditional UPDATE (``claim``): the
+first to move it from ``staged`` wins; the others see it running.  A job whose task
+stopped beating may be claimed again (its replica died).  Expired jobs are deleted, with
+their sealed file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import orjson
+
+from services.intake.backfill.staged.domain import STALE_AFTER, SealedJob
+
+_FIELDS = (
+    "job_id, staged_by, district_code, status, created_at, expires_at, confirmed_by, "
+    "confirmed_at, heartbeat_at, finished_at, rows_total, rows_done, filed, preview, result, "
+    "error"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class JobRow:
+    job_id: uuid.UUID
+    staged_by: str
+    district_code: str | None
+    status: str
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    confirmed_by: str | None
+    confirmed_at: dt.datetime | None
+    heartbeat_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    rows_total: int
+    rows_done: int
+    filed: int
+    preview: dict[str, Any]
+    result: dict[str, Any] | None
+    error: str | None
+
+    @classmethod
+    def of(cls, row: asyncpg.Record | None) -> JobRow | None:
+        if row is None:
+            return None
+        values = dict(row)
+        for name in ("preview", "result"):  # text, unless the pool decodes jsonb itself
+            if isinstance(values[name], str | bytes):
+                values[name] = orjson.loads(values[name])
+        return cls(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class SealedParts:
+    key_id: str
+    wrapped_key: bytes
+    sealed: bytes
+
+
+class JobStore:
+    """``import_jobs`` over intake's pool."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def purge(self, now: dt.datetime) -> int:
+        """Delete the expired jobs (never one whose task is alive); how many."""
+        result: str = await self.pool.execute(
+            "DELETE FROM import_jobs WHERE expires_at < $1 "
+            "AND NOT (status = 'running' AND heartbeat_at >= $2)",
+            now,
+            now - STALE_AFTER,
+        )
+        return int(result.split()[-1])
+
+    async def insert(
+        self,
+        job_id: uuid.UUID,
+        *,
+        staged_by: str,
+        district_code: str | None,
+        now: dt.datetime,
+        expires_at: dt.datetime,
+        sealed: SealedJob,
+        rows: int,
+        preview: dict[str, Any],
+    ) -> JobRow:
+        row = await self.pool.fetchrow(
+            "INSERT INTO import_jobs (job_id, staged_by, district_code, status, created_at, "
+            "expires_at, key_id, wrapped_key, sealed_file, sealed_sample, rows_total, preview) "
+            "VALUES ($1, $2, $3, 'staged', $4, $5, $6, $7, $8, $9, $10, $11::text::jsonb) "
+            f"RETURNING {_FIELDS}",
+            job_id,
+            staged_by,
+            district_code,
+            now,
+            expires_at,
+            sealed.key_id,
+            sealed.wrapped_key,
+            sealed.sealed_file,
+            sealed.sealed_sample,
+            rows,
+            orjson.dumps(preview).decode(),
+        )
+        job = JobRow.of(row)
+        assert job is not None
+        return job
+
+    async def get(self, job_id: uuid.UUID, now: dt.datetime) -> JobRow | None:
+        """The job, unless there is none or it has expired."""
+        return JobRow.of(
+            await self.pool.fetchrow(
+                f"SELECT {_FIELDS} FROM import_jobs WHERE job_id = $1 AND expires_at >= $2",
+                job_id,
+                now,
+            )
+        )
+
+    async def sealed(self, job_id: uuid.UUID, part: str) -> SealedParts | None:
+        column = {"file": "sealed_file", "sample": "sealed_sample"}[part]
+        row = await self.pool.fetchrow(
+            f"SELECT key_id, wrapped_key, {column} AS sealed FROM import_jobs WHERE job_id = $1",
+            job_id,
+        )
+        if row is None:
+            return None
+        return SealedParts(row["key_id"], bytes(row["wrapped_key"]), bytes(row["sealed"]))
+
+    async def claim(self, job_id: uuid.UUID, by: str, now: dt.datetime) -> bool:
+        """Move a staged (or stalled) job to running for this replica; False when another
+        claim won, it is finished, or it expired."""
+        claimed = await self.pool.fetchval(
+            "UPDATE import_jobs SET status = 'running', confirmed_by = $2, "
+            "confirmed_at = coalesce(confirmed_at, $3), heartbeat_at = $3, "
+            "rows_done = 0, filed = 0 "
+            "WHERE job_id = $1 AND expires_at >= $3 AND (status = 'staged' OR "
+            "(status = 'running' AND heartbeat_at < $4)) RETURNING true",
+            job_id,
+            by,
+            now,
+            now - STALE_AFTER,
+        )
+        return bool(claimed)
+
+    async def beat(self, job_id: uuid.UUID, now: dt.datetime) -> None:
+        await self.pool.execute(
+            "UPDATE import_jobs SET heartbeat_at = $2 WHERE job_id = $1 AND status = 'running'",
+            job_id,
+            now,
+        )
+
+    async def progress(self, job_id: uuid.UUID, done: int, filed: int, now: dt.datetime) -> None:
+        await self.pool.execute(
+            "UPDATE import_jobs SET rows_done = $2, filed = $3, heartbeat_at = $4 "
+            "WHERE job_id = $1 AND status = 'running'",
+            job_id,
+            done,
+            filed,
+            now,
+        )
+
+    async def finish(
+        self,
+        job_id: uuid.UUID,
+        *,
+        result: dict[str, Any] | None,
+        error: str | None,
+        now: dt.datetime,
+        expires_at: dt.datetime,
+    ) -> None:
+        """Record the outcome (``result``, or ``error`` for a failed job) and keep the job,
+        with its sealed file for the rejected rows, until ``expires_at``."""
+        await self.pool.execute(
+            "UPDATE import_jobs SET status = $2, result = $3::text::jsonb, error = $4, "
+            "finished_at = $5, heartbeat_at = $5, expires_at = greatest(expires_at, $6), "
+            "rows_done = CASE WHEN $2 = 'done' THEN rows_total ELSE rows_done END, "
+            "filed = coalesce(($3::text::jsonb ->> 'filed')::int, filed) "
+            "WHERE job_id = $1",
+            job_id,
+            "failed" if result is None else "done",
+            None if result is None else orjson.dumps(result).decode(),
+            error,
+            now,
+            expires_at,
+        )

@@ -1,0 +1,180 @@
+"""Staged imports over HTTP on the real PostgreSQL: the preview files nothing, the staged
+file is kept only sealed, only its officer (or an admin) reads or confirms it, and the
+confirmed job files the rows the preview promised, once."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from typing import Any
+
+import pytest
+
+from services.intake.backfill.staged.domain import open_part
+from services.intake.pii.domain.keys import PiiKeys
+from shared.auth.principal import Role
+from tests.auth import bearer, token
+from tests.integration.intake.conftest import IntakeService
+from tests.integration.intake.test_import import EXPECTED_REJECTED, malformed_file
+from tests.waiting import eventually
+
+pytestmark = pytest.mark.integration
+
+
+def officer(subject: str, district: str = "5001") -> dict[str, str]:
+    return bearer(token(Role.district_officer, subject, district_code=district))
+
+
+async def stage(
+    intake: IntakeService, data: bytes, headers: dict[str, str], name: str = "r.csv"
+) -> dict[str, Any]:
+    r = await intake.client.post("/v1/imports/jobs", files={"file": (name, data)}, headers=headers)
+    assert r.status_code == 201, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+async def subjects(intake: IntakeService, tag: str) -> list[str]:
+    rows = await intake.db.fetch(
+        "SELECT subject FROM complaints WHERE subject LIKE $1 ORDER BY subject", f"{tag}%"
+    )
+    return [r["subject"] for r in rows]
+
+
+async def finished(intake: IntakeService, job_id: str, headers: dict[str, str]) -> Any:
+    async def probe() -> Any:
+        return (await intake.client.get(f"/v1/imports/jobs/{job_id}", headers=headers)).json()
+
+    return await eventually(probe, lambda job: job["status"] in ("done", "failed"))
+
+
+async def test_the_preview_files_nothing_and_the_confirmation_files_what_it_promised(
+    intake: IntakeService,
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    me = officer(f"officer-{tag}", "5001")
+    job = await stage(intake, malformed_file(tag), me)
+    assert job["status"] == "staged"
+    preview = job["preview"]
+    # Rows 10 (district 4001) is outside the officer's district: rejected as the import does.
+    assert (preview["rows"], preview["to_file"], preview["duplicates"]) == (11, 2, 1)
+    rejected = {r["row"]: r["reasons"] for r in preview["rejected"]}
+    assert rejected[10] == ["district_code: 4001 is outside your district (5001)"]
+    assert [r for r in preview["rejected"] if r["row"] != 10] == EXPECTED_REJECTED
+    assert job["sample"][0]["row"] == 2 and f"{tag} ทวงหนี้" in job["sample"][0]["cells"]
+    assert {c["field"] for c in preview["columns"]} >= {"district_code", "subject"}
+
+    assert await subjects(intake, tag) == []  # NOTHING is filed before the confirmation
+    sealed = await intake.db.fetchrow(
+        "SELECT sealed_file, sealed_sample, preview::text AS preview FROM import_jobs "
+        "WHERE job_id = $1",
+        uuid.UUID(job["job_id"]),
+    )
+    assert sealed is not None
+    assert "สมชาย" not in sealed["preview"]  # kept in clear: counts and reasons only
+    for column in ("sealed_file", "sealed_sample"):
+        assert "สมชาย".encode() not in bytes(sealed[column])
+
+    rejected_csv = await intake.client.get(f"/v1/imports/jobs/{job['job_id']}/rejected", headers=me)
+    assert rejected_csv.status_code == 200
+    table = list(csv.reader(io.StringIO(rejected_csv.content.decode("utf-8-sig"))))
+    assert table[0][:3] == ["แถว (row)", "เหตุผล (reasons)", "เลขที่หนังสือ"]
+    assert [int(r[0]) for r in table[1:]] == [3, 4, 5, 6, 10, 11, 12, 13]
+    assert f"{tag} บัตรผิด" in table[2]
+
+    first = await intake.client.post(f"/v1/imports/jobs/{job['job_id']}/confirm", headers=me)
+    again = await intake.client.post(f"/v1/imports/jobs/{job['job_id']}/confirm", headers=me)
+    assert first.status_code == 202 and again.status_code == 202
+    done = await finished(intake, job["job_id"], me)
+    assert done["status"] == "done"
+    assert done["result"]["filed"] == 2 and done["progress"]["done"] == 11
+    assert await subjects(intake, tag) == [f"{tag} ทวงหนี้", f"{tag} หนังสือ"]
+    late = await intake.client.post(f"/v1/imports/jobs/{job['job_id']}/confirm", headers=me)
+    assert late.status_code == 409
+
+    # Staged again, the same file has nothing left to file: every good row is known.
+    repeat = await stage(intake, malformed_file(tag), me)
+    assert repeat["preview"]["to_file"] == 0 and repeat["preview"]["duplicates"] == 3
+
+
+async def test_another_officer_can_neither_confirm_nor_read_a_staged_import(
+    intake: IntakeService,
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    owner, other = officer(f"owner-{tag}"), officer(f"other-{tag}")
+    job = await stage(intake, malformed_file(tag), owner)
+    url = f"/v1/imports/jobs/{job['job_id']}"
+    refused = await intake.client.post(url + "/confirm", headers=other)
+    assert refused.status_code == 403
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert (await intake.client.get(url, headers=other)).status_code == 404
+    assert (await intake.client.get(url + "/rejected", headers=other)).status_code == 404
+    channel = bearer(token(Role.channel, f"line-{tag}", channel="line"))
+    assert (await intake.client.post(url + "/confirm", headers=channel)).status_code == 403
+    assert await subjects(intake, tag) == []
+    status = await intake.db.fetchval(
+        "SELECT status FROM import_jobs WHERE job_id = $1", uuid.UUID(job["job_id"])
+    )
+    assert status == "staged"
+
+    # An administrator may confirm it; the rows are filed as the staging officer's.
+    assert (await intake.client.post(url + "/confirm")).status_code == 202
+    done = await finished(intake, job["job_id"], owner)
+    assert done["result"]["filed"] == 2
+    filed_by = await intake.db.fetch(
+        "SELECT DISTINCT filed_by FROM complaints WHERE subject LIKE $1", f"{tag}%"
+    )
+    assert [r["filed_by"] for r in filed_by] == [f"owner-{tag}"]
+
+
+async def test_an_unreadable_file_is_a_problem_naming_the_file_field(
+    intake: IntakeService,
+) -> None:
+    me = officer("officer-unreadable")
+    for data in (b"", b"just,some\nwords,here\n", b"PK\x03\x04broken"):
+        r = await intake.client.post(
+            "/v1/imports/jobs", files={"file": ("r.csv", data)}, headers=me
+        )
+        assert r.status_code == 422, r.text
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert [e["field"] for e in r.json()["errors"]] == ["file"]
+    missing = await intake.client.get(f"/v1/imports/jobs/{uuid.uuid4()}", headers=me)
+    assert missing.status_code == 404
+
+
+async def test_the_staged_file_opens_only_under_its_own_job(intake: IntakeService) -> None:
+    tag = uuid.uuid4().hex[:8]
+    job = await stage(intake, malformed_file(tag), officer(f"o-{tag}"))
+    row = await intake.db.fetchrow(
+        "SELECT key_id, wrapped_key, sealed_file FROM import_jobs WHERE job_id = $1",
+        uuid.UUID(job["job_id"]),
+    )
+    assert row is not None
+    keys = PiiKeys.from_settings(intake.settings)
+    args = (row["key_id"], bytes(row["wrapped_key"]), "file", bytes(row["sealed_file"]))
+    assert open_part(keys, uuid.UUID(job["job_id"]), *args) == malformed_file(tag)
+    from services.intake.pii.domain.envelope import Unreadable
+
+    with pytest.raises(Unreadable):
+        open_part(keys, uuid.uuid4(), *args)
+
+
+async def test_an_expired_job_is_gone_with_its_file(intake: IntakeService) -> None:
+    tag = uuid.uuid4().hex[:8]
+    me = officer(f"o-{tag}")
+    job = await stage(intake, malformed_file(tag), me)
+    job_id = uuid.UUID(job["job_id"])
+    await intake.db.execute(
+        "UPDATE import_jobs SET expires_at = now() - interval '1 minute' WHERE job_id = $1",
+        job_id,
+    )
+    assert (await intake.client.get(f"/v1/imports/jobs/{job_id}", headers=me)).status_code == 404
+    assert (
+        await intake.client.post(f"/v1/imports/jobs/{job_id}/confirm", headers=me)
+    ).status_code == 404
+    await stage(intake, malformed_file(uuid.uuid4().hex[:8]), me)  # staging purges
+    assert (
+        await intake.db.fetchval("SELECT count(*) FROM import_jobs WHERE job_id = $1", job_id) == 0
+    )
+    assert await subjects(intake, tag) == []
