@@ -21,6 +21,7 @@ from services.intake.deps import store_of
 from services.intake.domain.validation import FieldError, InvalidComplaint, parse_complaint
 from services.intake.problems import complaint_not_found, idempotency_conflict, invalid
 from services.intake.schemas import (
+    DISTRICT_CODES,
     PROVINCE_CODES,
     CodeLabel,
     ComplaintIn,
@@ -28,6 +29,7 @@ from services.intake.schemas import (
     DistrictOut,
     FiledOut,
     ProvinceOut,
+    SubdistrictOut,
 )
 from services.intake.usecases import IdempotencyConflict, file_complaint
 from shared.auth.deps import AUTHENTICATED, Caller, authenticate, check, require
@@ -202,3 +204,26 @@ async def districts(
     if province_code is not None and geothai.province(province_code) is None:
         raise invalid([FieldError("province_code", "is not a current DOPA province code")])
     return _districts(province_code)
+
+
+@cache
+def _subdistricts(district_code: str) -> list[SubdistrictOut]:
+    return [
+        SubdistrictOut(
+            code=s.code, name_th=s.name_th, name_en=s.name_en, district_code=s.district_code
+        )
+        for s in geothai.subdistricts(district_code)
+    ]
+
+
+@router.get("/v1/reference/subdistricts", response_model=list[SubdistrictOut], tags=["reference"])
+async def subdistricts(
+    _: Caller,
+    district_code: Annotated[
+        str, Query(max_length=4, json_schema_extra={"enum": [*DISTRICT_CODES]})
+    ],
+) -> list[SubdistrictOut]:
+    """The current subdistricts (tambon/khwaeng) of one district; 422 for an unknown one."""
+    if geothai.district(district_code) is None:
+        raise invalid([FieldError("district_code", "is not a current DOPA district code")])
+    return _subdistricts(district_code)

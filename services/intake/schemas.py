@@ -65,6 +65,10 @@ class DistrictOut(ProvinceOut):
     province_code: str
 
 
+class SubdistrictOut(ProvinceOut):
+    district_code: str
+
+
 class ComplainantIn(BaseModel):
     """Who complains (documentation of the body; ``validation.py`` checks it, and more
     than this schema states: a name unless anonymous, no identity if anonymous, the

@@ -348,6 +348,10 @@ MATRIX: dict[tuple[str, str, str], tuple[Call, dict[Role, tuple[Any, Any]]]] = {
         ("intake", "GET", f"/v1/reference/{name}"): (_get("intake", f"/v1/reference/{name}"), ALL)
         for name in ("channels", "categories", "provinces", "districts")
     },
+    ("intake", "GET", "/v1/reference/subdistricts"): (
+        _get("intake", "/v1/reference/subdistricts", district_code="5001"),
+        ALL,
+    ),
     ("status", "POST", "/v1/complaints/{complaint_id}/transitions"): (_transition, MOVE),
     ("status", "POST", "/v1/complaints:bulk-transition"): (_bulk, BULK),
     ("status", "GET", "/v1/complaints/{complaint_id}"): (
