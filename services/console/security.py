@@ -71,7 +71,8 @@ class CsrfRefused(Exception):
 
 
 async def csrf_protect(request: Request) -> None:
-    """Router dependency: refuse an unsafe request whose token is not the session's."""
+    """Router dependency: refuse an unsafe request whose token is not the session's; one
+    without a session is sent to sign in."""
     if request.method in SAFE_METHODS:
         return
     offered = request.headers.get(CSRF_HEADER)
@@ -81,7 +82,12 @@ async def csrf_protect(request: Request) -> None:
             form = await request.form()  # cached on the request: the route reads it again
             value = form.get(CSRF_FIELD)
             offered = value if isinstance(value, str) else None
-    from services.console.deps import read_session  # the session adapter, not a cycle at import
+    from services.console.deps import read_session, signed_session  # not a cycle at import
 
-    if not csrf_matches(read_session(request), offered):
+    session = read_session(request)
+    if session is None:
+        # A form sent after the session ended: sign in again (console.js kept the form),
+        # rather than a 403 that would read as "you may not".
+        signed_session(request)
+    if not csrf_matches(session, offered):
         raise CsrfRefused()
