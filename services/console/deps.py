@@ -17,8 +17,10 @@ from fastapi.responses import HTMLResponse
 
 from services.console.backends import UserApi
 from services.console.domain.i18n import Translator, language
+from services.console.domain.navigation import gate
 from services.console.domain.session import Session
 from services.console.sessions import LANG_COOKIE
+from shared.auth.policy import permits
 
 
 class SignInRequired(Exception):
@@ -68,6 +70,20 @@ def signed_session(request: Request) -> Session:
 
 
 Signed = Annotated[Session, Depends(signed_session)]
+
+
+class PageRefused(Exception):
+    """The signed-in role may not use this page at all (answered 403)."""
+
+
+def page_gate(request: Request) -> None:
+    """App-wide dependency: a page of an area the role may not use is refused before its
+    route runs; such a page first needs a session."""
+    operation = gate(request.url.path)
+    if operation is None:
+        return
+    if not permits(signed_session(request).principal, operation):
+        raise PageRefused()
 
 
 def user_api(request: Request, session: Signed) -> UserApi:

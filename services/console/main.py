@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import uvicorn
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -23,6 +23,7 @@ from services.console.cases import api as cases_api
 from services.console.compare import api as compare_api
 from services.console.config import ConsoleSettings, get_settings
 from services.console.dashboard import api as dashboard_api
+from services.console.deps import page_gate
 from services.console.domain.navigation import nav_items
 from services.console.filing import api as filing_api
 from services.console.home import api as home_api
@@ -78,6 +79,7 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
         title="damrong console",
         version="1",
         lifespan=lifespan,
+        dependencies=[Depends(page_gate)],
         docs_url=None,
         redoc_url=None,
         openapi_url=None,

@@ -16,7 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.console.backends import BackendError, BackendUnavailable
-from services.console.deps import Renderer, SignInRequired, translator
+from services.console.deps import PageRefused, Renderer, SignInRequired, translator
 from services.console.security import CsrfRefused
 
 log = structlog.get_logger()
@@ -46,6 +46,11 @@ def install(app: FastAPI) -> None:
         log.warning("form refused without its CSRF token", path=request.url.path)
         t = translator(request)
         return error_page(request, 403, "error.forbidden", t("error.csrf"))
+
+    @app.exception_handler(PageRefused)
+    async def _refused(request: Request, exc: PageRefused) -> Response:
+        t = translator(request)
+        return error_page(request, 403, "error.forbidden", t("error.forbidden_detail"))
 
     @app.exception_handler(BackendError)
     async def _backend(request: Request, exc: BackendError) -> Response:

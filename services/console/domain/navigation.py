@@ -27,5 +27,23 @@ NAV: tuple[NavItem, ...] = (
 )
 
 
+# Every page under these prefixes needs the operation beside it: a role that may not is
+# refused the page itself (403), not only the service calls behind it.
+GATES: tuple[tuple[str, Operation], ...] = (
+    ("/complaints/", Operation.file),
+    ("/imports/", Operation.import_),
+    ("/worklists/", Operation.list_cases),
+    ("/cases/", Operation.read_case),
+    ("/dashboard", Operation.read_kpi),
+    ("/provinces", Operation.read_kpi),
+    ("/compare", Operation.read_kpi),
+)
+
+
+def gate(path: str) -> Operation | None:
+    """The operation a page at ``path`` needs (None: any signed-in user, or no sign-in)."""
+    return next((op for prefix, op in GATES if path.startswith(prefix)), None)
+
+
 def nav_items(principal: Principal) -> list[NavItem]:
     return [i for i in NAV if i.operation is None or permits(principal, i.operation)]

@@ -166,3 +166,15 @@ def test_login_link_command_prints_a_link_for_the_role(tmp_path: Path) -> None:
     )
     assert refused.exit_code == 2
     assert "district_code" in refused.output
+
+
+def test_a_role_is_refused_the_pages_of_areas_it_may_not_use() -> None:
+    with _app() as client:
+        auditor = Principal("a1", Role.auditor)
+        link = make_link(
+            auditor, secret=SECRET, base_url="http://testserver", now=dt.datetime.now(dt.UTC)
+        )
+        client.get(link, follow_redirects=False)
+        assert client.get("/complaints/new", follow_redirects=False).status_code == 403
+        assert client.get("/imports/new", follow_redirects=False).status_code == 403
+        assert client.get("/").status_code == 200
