@@ -31,7 +31,7 @@ LINT := status=0; \
     $(VENV)/bin/mypy $(LINT_PATHS) || status=1; \
     exit $$status
 
-.PHONY: run test install lock lint
+.PHONY: run test install lock lint screenshots
 
 run: $(STAMP)
 	$(VENV)/bin/damrong up $(if $(DEMO),--demo $(DEMO))
@@ -55,6 +55,11 @@ test: $(STAMP)
 	$(TEST_RUN) $(PYTEST_ARGS)
 
 install: $(STAMP)
+
+# Every console page in Thai and English as docs/screenshots/*.png (shown in the README).
+screenshots: $(STAMP)
+	@deploy/system-packages.sh
+	$(PYTHON) -m tests.browser.screenshots
 
 lint: $(STAMP)
 	@$(LINT)
