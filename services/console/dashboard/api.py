@@ -1,9 +1,211 @@
-"""The console's dashboard pages."""
+"""The KPI dashboard (/dashboard): tiles, the monthly chart and table, backlog aging and
+recording continuity, each table downloadable (CSV, XLSX) and the monthly report as an A4
+PDF, all under the same filters, all from kpi's answers to the user's own token.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+import asyncio
+from typing import Any
 
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from services.console import exports
+from services.console.deps import Api, Page, now, translator
+from services.console.domain import charts
+from services.console.domain import dashboard as dash
+from services.console.domain.dates import be_month
+from services.console.domain.i18n import Translator
+from services.console.domain.provinces import names
 from services.console.security import csrf_protect
+from services.console.templating import STATIC, TEMPLATES
+from shared.thai_calendar import BANGKOK
 
 router = APIRouter(dependencies=[Depends(csrf_protect)])
+
+TABLES = ("summary", "monthly", "aging", "recording")
+
+
+async def _choices(api: Api, filters: dash.Filters, lang: str) -> dict[str, Any]:
+    """The pickers' options and the area's names (from intake's reference lists)."""
+    provinces, channels, categories = await asyncio.gather(
+        api.get("intake", "/v1/reference/provinces"),
+        api.get("intake", "/v1/reference/channels"),
+        api.get("intake", "/v1/reference/categories"),
+    )
+    districts: list[dict[str, Any]] = []
+    if filters.province_code or filters.district_code:
+        province = filters.province_code or (filters.district_code or "")[:2]
+        if province in {p["code"] for p in provinces}:
+            districts = await api.get("intake", "/v1/reference/districts", province_code=province)
+    label = "label_en" if lang == "en" else "label_th"
+    return {
+        "provinces": names(provinces, lang),
+        "districts": names(districts, lang),
+        "channels": {c["code"]: c[label] for c in channels},
+        "categories": {c["code"]: c[label] for c in categories},
+    }
+
+
+def _month_label(m: dash.Month, lang: str) -> str:
+    return be_month(m.year_ce, m.month, lang)
+
+
+def table(name: str, doc: dict[str, Any], t: Translator, area: dict[str, str]) -> exports.Table:
+    """The table ``name`` of the dashboard from kpi's document for it."""
+    file = f"{name}"
+    if name == "summary":
+        cols = list(dash.TILES)
+        return exports.Table(
+            file, cols, [t(f"dashboard.tile.{c}") for c in cols], [{c: doc.get(c) for c in cols}]
+        )
+    if name == "monthly":
+        cols = ["month", *dash.MONTH_SERIES, "reopened"]
+        rows = [
+            {
+                "month": _month_label(m, t.lang),
+                "carried_in": m.carried_in,
+                "received": m.received,
+                "closed": m.closed,
+                "remaining": m.remaining,
+                "reopened": m.reopened,
+            }
+            for m in dash.months(doc)
+        ]
+        return exports.Table(file, cols, [t(f"dashboard.monthly.{c}") for c in cols], rows)
+    if name == "aging":
+        cols = ["bucket", "open"]
+        rows = [{"bucket": b["bucket"], "open": b["open"]} for b in doc.get("buckets") or []]
+        return exports.Table(file, cols, [t(f"dashboard.aging.{c}") for c in cols], rows)
+    cols = ["district_code", "district", "last_record_date", "days_since_last_record", "silent"]
+    rows = [
+        {
+            "district_code": r.district_code,
+            "district": area.get(r.district_code, r.district_code),
+            "last_record_date": r.last_record_date.isoformat(),
+            "days_since_last_record": r.days_since_last_record,
+            "silent": t("dashboard.recording.silent_yes" if r.silent else "dashboard.recording.ok"),
+        }
+        for r in dash.continuity(doc)
+    ]
+    return exports.Table(file, cols, [t(f"dashboard.recording.{c}") for c in cols], rows)
+
+
+PATHS = {
+    "summary": "/v1/kpi/summary",
+    "monthly": "/v1/kpi/monthly",
+    "aging": "/v1/kpi/aging",
+    "recording": "/v1/kpi/recording",
+}
+
+
+async def _district_names(api: Api, doc: dict[str, Any], lang: str) -> dict[str, str]:
+    provinces = {str(d["province_code"]) for d in doc.get("districts") or []}
+    if not provinces:
+        return {}
+    lists = await asyncio.gather(
+        *(api.get("intake", "/v1/reference/districts", province_code=p) for p in provinces)
+    )
+    return {k: v for items in lists for k, v in names(items, lang).items()}
+
+
+@router.get("/dashboard")
+async def dashboard(request: Request, page: Page, api: Api) -> Response:
+    t = translator(request)
+    filters, errors = dash.parse_filters(request.query_params, now())
+    params = filters.params()
+    summary, monthly, aging, recording = await asyncio.gather(
+        *(api.get("kpi", PATHS[n], **params) for n in TABLES)
+    )
+    choices = await _choices(api, filters, t.lang)
+    area = await _district_names(api, recording, t.lang)
+    months = dash.months(monthly)
+    chart = charts.grouped_bars([_month_label(m, t.lang) for m in months], dash.series(months))
+    return page(
+        "dashboard/index.html",
+        {
+            "filters": filters,
+            "errors": errors,
+            "choices": choices,
+            "summary": summary,
+            "months": months,
+            "chart": chart,
+            "series": dash.MONTH_SERIES,
+            "aging": dash.with_dates(aging, "reference_date"),
+            "recording": recording,
+            "continuity": dash.continuity(recording),
+            "district_names": area,
+            "tiles": dash.TILES,
+        },
+        status_code=422 if errors else 200,
+    )
+
+
+def _pdf(html: str) -> bytes:
+    from weasyprint import CSS, HTML  # type: ignore[import-untyped]  # heavy: when printing
+    from weasyprint.text.fonts import FontConfiguration  # type: ignore[import-untyped]
+
+    # @font-face is only read with a font configuration shared by the CSS and the render.
+    fonts = FontConfiguration()
+    base = STATIC.as_uri() + "/"
+    css = CSS(
+        string=(TEMPLATES / "pdf" / "monthly.css").read_text("utf-8"),
+        base_url=base,
+        font_config=fonts,
+    )
+    pdf: bytes = HTML(string=html, base_url=base).write_pdf(stylesheets=[css], font_config=fonts)
+    return pdf
+
+
+@router.get("/dashboard/report.pdf")
+async def report_pdf(request: Request, api: Api) -> Response:
+    """The monthly report on A4 in the user's language, headed by its fiscal year, area
+    and as-of date, under the dashboard's filters."""
+    t = translator(request)
+    filters, _ = dash.parse_filters(request.query_params, now())
+    params = filters.params()
+    summary, monthly = await asyncio.gather(
+        api.get("kpi", PATHS["summary"], **params), api.get("kpi", PATHS["monthly"], **params)
+    )
+    choices = await _choices(api, filters, t.lang)
+    if filters.district_code:
+        area = choices["districts"].get(filters.district_code, filters.district_code)
+    elif filters.province_code:
+        area = choices["provinces"].get(filters.province_code, filters.province_code)
+    else:
+        area = t("dashboard.report.whole_country")
+    moment = now()
+    html = request.app.state.templates.get_template("pdf/monthly.html").render(
+        t=t,
+        lang=t.lang,
+        now=moment,
+        today=moment.astimezone(BANGKOK).date(),
+        filters=filters,
+        choices=choices,
+        area=area,
+        summary=summary,
+        months=dash.months(monthly),
+        series=dash.MONTH_SERIES,
+        tiles=dash.TILES,
+    )
+    pdf = await run_in_threadpool(_pdf, html)
+    name = f"monthly-{filters.fiscal_year}.pdf"
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"content-disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@router.get("/dashboard/{name}.{fmt}")
+async def download(request: Request, api: Api, name: str, fmt: str) -> Response:
+    """One of the dashboard's tables as CSV or XLSX, under the page's filters."""
+    if name not in TABLES or fmt not in exports.FORMATS:
+        raise HTTPException(404)
+    t = translator(request)
+    filters, _ = dash.parse_filters(request.query_params, now())
+    doc = await api.get("kpi", PATHS[name], **filters.params())
+    area = await _district_names(api, doc, t.lang) if name == "recording" else {}
+    return exports.download(table(name, doc, t, area), fmt)
