@@ -146,3 +146,27 @@ def sort_districts(
     missing = [r for r in rows if r.get(key) is None]
     present.sort(key=lambda r: r[key], reverse=descending)
     return [*present, *missing]
+
+
+def district_rows(
+    reference: Sequence[Mapping[str, Any]], counts: Sequence[Mapping[str, Any]], lang: str
+) -> list[dict[str, Any]]:
+    """Every district of the reference list (a province's), with kpi's counts beside it
+    (zeros for a district without cases) and its closure rate."""
+    by_code = {str(r["district_code"]): r for r in counts}
+    out: list[dict[str, Any]] = []
+    for item in reference:
+        code = str(item["code"])
+        r = by_code.get(code, {})
+        received, closed = int(r.get("received", 0)), int(r.get("closed", 0))
+        out.append(
+            {
+                "code": code,
+                "name": name_of(item, lang),
+                "received": received,
+                "closed": closed,
+                "closure_rate": closed / received if received else None,
+                "backlog": int(r.get("backlog", 0)),
+            }
+        )
+    return out
