@@ -101,7 +101,8 @@ PATHS = {
 }
 
 
-async def _district_names(api: Api, doc: dict[str, Any], lang: str) -> dict[str, str]:
+async def district_names(api: Api, doc: dict[str, Any], lang: str) -> dict[str, str]:
+    """The names of the districts in a kpi document's ``districts`` (intake's reference)."""
     provinces = {str(d["province_code"]) for d in doc.get("districts") or []}
     if not provinces:
         return {}
@@ -120,7 +121,7 @@ async def dashboard(request: Request, page: Page, api: Api) -> Response:
         *(api.get("kpi", PATHS[n], **params) for n in TABLES)
     )
     choices = await _choices(api, filters, t.lang)
-    area = await _district_names(api, recording, t.lang)
+    area = await district_names(api, recording, t.lang)
     months = dash.months(monthly)
     chart = charts.grouped_bars([_month_label(m, t.lang) for m in months], dash.series(months))
     return page(
@@ -207,5 +208,5 @@ async def download(request: Request, api: Api, name: str, fmt: str) -> Response:
     t = translator(request)
     filters, _ = dash.parse_filters(request.query_params, now())
     doc = await api.get("kpi", PATHS[name], **filters.params())
-    area = await _district_names(api, doc, t.lang) if name == "recording" else {}
+    area = await district_names(api, doc, t.lang) if name == "recording" else {}
     return exports.download(table(name, doc, t, area), fmt)
