@@ -211,3 +211,30 @@ async def test_a_bad_filter_is_named_not_a_crash(
     await expect(summary).to_contain_text("วันที่ไม่ถูกต้อง")
     await expect(page.locator("#e-as_of")).to_be_visible()
     assert await serious_violations(page) == []
+
+
+async def test_in_english_months_keep_their_be_years(
+    page: Page, console_platform: Platform, seeded: dict[str, Any]
+) -> None:
+    await sign_in(page, console_platform, SUPERVISOR, f"/dashboard?province={PROVINCE}")
+    await page.get_by_role("link", name="English").click()
+    await expect(page.locator("h1")).to_have_text("Performance indicators")
+    first = page.locator("#monthly-table tbody tr").first.locator("th")
+    await expect(first).to_have_text(re.compile(r"^Oct 25\d\d$"))
+    await expect(page.locator("#f-province option[selected]")).to_have_text("Mae Hong Son")
+    assert await serious_violations(page) == []
+
+
+async def test_a_provincial_officer_sees_their_province_as_kpi_answers_it(
+    page: Page, console_platform: Platform, seeded: dict[str, Any]
+) -> None:
+    provincial = Principal("provincial-dashboard", Role.provincial_officer, province_code=PROVINCE)
+    await sign_in(page, console_platform, provincial, "/dashboard")
+    year = await page.get_by_label("ปีงบประมาณ (พ.ศ.)").input_value()
+    summary = await kpi(console_platform, provincial, "/v1/kpi/summary", fiscal_year=year)
+    assert summary["province_code"] == PROVINCE and summary["received"] >= 3
+    for name in ("received", "closed", "open", "closure_rate"):
+        await expect(page.locator(f"#tile-{name} .value")).to_have_text(tile_text(name, summary))
+    response = await page.goto(f"{console_platform.url('console')}/dashboard?province=10")
+    assert response is not None and response.status == 403
+    assert await serious_violations(page) == []
