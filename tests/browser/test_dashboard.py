@@ -193,6 +193,7 @@ async def test_an_officer_sees_only_their_district(
     )
     assert mine["received"] < province["received"]  # the other district's case is not theirs
     await expect(page.locator("#tile-received .value")).to_have_text(f"{mine['received']:,}")
+    await expect(page.locator("#scope")).to_contain_text("เมืองแม่ฮ่องสอน, แม่ฮ่องสอน")
     assert await serious_violations(page) == []
     response = await page.goto(f"{console_platform.url('console')}/dashboard?province=10")
     assert response is not None and response.status == 403

@@ -28,18 +28,20 @@ router = APIRouter(dependencies=[Depends(csrf_protect)])
 TABLES = ("summary", "monthly", "aging", "recording")
 
 
-async def _choices(api: Api, filters: dash.Filters, lang: str) -> dict[str, Any]:
-    """The pickers' options and the area's names (from intake's reference lists)."""
+async def _choices(api: Api, scope: dict[str, Any], lang: str) -> dict[str, Any]:
+    """The pickers' options and the area's names (from intake's reference lists).
+
+    ``scope`` is a kpi document's head: its area is the one kpi answered for, confined to
+    the user's jurisdiction, so an officer's own district is named without a filter."""
     provinces, channels, categories = await asyncio.gather(
         api.get("intake", "/v1/reference/provinces"),
         api.get("intake", "/v1/reference/channels"),
         api.get("intake", "/v1/reference/categories"),
     )
     districts: list[dict[str, Any]] = []
-    if filters.province_code or filters.district_code:
-        province = filters.province_code or (filters.district_code or "")[:2]
-        if province in {p["code"] for p in provinces}:
-            districts = await api.get("intake", "/v1/reference/districts", province_code=province)
+    province = scope.get("province_code") or (scope.get("district_code") or "")[:2]
+    if province in {p["code"] for p in provinces}:
+        districts = await api.get("intake", "/v1/reference/districts", province_code=province)
     label = "label_en" if lang == "en" else "label_th"
     return {
         "provinces": names(provinces, lang),
@@ -47,6 +49,18 @@ async def _choices(api: Api, filters: dash.Filters, lang: str) -> dict[str, Any]
         "channels": {c["code"]: c[label] for c in channels},
         "categories": {c["code"]: c[label] for c in categories},
     }
+
+
+def area_name(scope: dict[str, Any], choices: dict[str, Any], t: Translator) -> str:
+    """The area kpi answered for (its document's head), by name."""
+    district, province = scope.get("district_code"), scope.get("province_code")
+    if district:
+        return f"{choices['districts'].get(district, district)}, " + str(
+            choices["provinces"].get(province, province)
+        )
+    if province:
+        return str(choices["provinces"].get(province, province))
+    return t("dashboard.report.whole_country")
 
 
 def _month_label(m: dash.Month, lang: str) -> str:
@@ -120,7 +134,7 @@ async def dashboard(request: Request, page: Page, api: Api) -> Response:
     summary, monthly, aging, recording = await asyncio.gather(
         *(api.get("kpi", PATHS[n], **params) for n in TABLES)
     )
-    choices = await _choices(api, filters, t.lang)
+    choices = await _choices(api, summary, t.lang)
     area = await district_names(api, recording, t.lang)
     months = dash.months(monthly)
     chart = charts.grouped_bars([_month_label(m, t.lang) for m in months], dash.series(months))
@@ -139,6 +153,7 @@ async def dashboard(request: Request, page: Page, api: Api) -> Response:
             "continuity": dash.continuity(recording),
             "district_names": area,
             "tiles": dash.TILES,
+            "area": area_name(summary, choices, t),
         },
         status_code=422 if errors else 200,
     )
@@ -170,13 +185,8 @@ async def report_pdf(request: Request, api: Api) -> Response:
     summary, monthly = await asyncio.gather(
         api.get("kpi", PATHS["summary"], **params), api.get("kpi", PATHS["monthly"], **params)
     )
-    choices = await _choices(api, filters, t.lang)
-    if filters.district_code:
-        area = choices["districts"].get(filters.district_code, filters.district_code)
-    elif filters.province_code:
-        area = choices["provinces"].get(filters.province_code, filters.province_code)
-    else:
-        area = t("dashboard.report.whole_country")
+    choices = await _choices(api, summary, t.lang)
+    area = area_name(summary, choices, t)
     moment = now()
     html = request.app.state.templates.get_template("pdf/monthly.html").render(
         t=t,
