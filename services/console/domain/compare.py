@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from services.console.domain.dashboard import sensible
 from services.console.domain.dates import parse_date
 from shared.thai_calendar import BANGKOK
 
@@ -27,7 +28,7 @@ def parse_moment(text: str | None, now: dt.datetime) -> tuple[dt.date, str | Non
     the default is used)."""
     today = now.astimezone(BANGKOK).date()
     try:
-        moment = parse_date(text)
+        moment = sensible(parse_date(text))
     except ValueError:
         return default_moment(now), "compare.error.at"
     if moment is None:

@@ -67,6 +67,14 @@ class Filters:
         return urlencode({k: v for k, v in pairs.items() if v not in (None, "")})
 
 
+def sensible(day: dt.date | None) -> dt.date | None:
+    """``day`` when within the fiscal years a report can ask for; ValueError otherwise (a
+    typo such as year 1 is named, not sent on)."""
+    if day is not None and not MIN_YEAR - 544 <= day.year <= MAX_YEAR - 543:
+        raise ValueError("date out of range")
+    return day
+
+
 def _text(query: Mapping[str, str], name: str) -> str | None:
     value = (query.get(name) or "").strip()
     return value or None
@@ -85,7 +93,7 @@ def parse_filters(query: Mapping[str, str], now: dt.datetime) -> tuple[Filters, 
             errors["fiscal_year"] = "dashboard.error.fiscal_year"
     filters = Filters(year)
     try:
-        filters = replace(filters, as_of=parse_date(_text(query, "as_of")))
+        filters = replace(filters, as_of=sensible(parse_date(_text(query, "as_of"))))
     except ValueError:
         errors["as_of"] = "dashboard.error.as_of"
     province = _text(query, "province")

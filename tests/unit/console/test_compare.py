@@ -23,6 +23,7 @@ def test_t_is_read_as_iso_or_thai_and_never_in_the_future() -> None:
     assert cmp.parse_moment("2026-12-04", NOW) == (dt.date(2026, 12, 4), None)
     assert cmp.parse_moment("2026-12-05", NOW) == (dt.date(2026, 11, 30), "compare.error.future")
     assert cmp.parse_moment("31/02/2569", NOW) == (dt.date(2026, 11, 30), "compare.error.at")
+    assert cmp.parse_moment("0001-01-01", NOW) == (dt.date(2026, 11, 30), "compare.error.at")
 
 
 def test_known_at_is_the_end_of_t_in_bangkok_time() -> None:

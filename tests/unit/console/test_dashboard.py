@@ -55,6 +55,8 @@ def _pairs(query: str) -> list[tuple[str, str]]:
         ("fiscal_year", "abc"),
         ("fiscal_year", "1999"),
         ("as_of", "31/02/2569"),
+        ("as_of", "0001-01-01"),
+        ("as_of", "1/1/3000"),
         ("province", "5"),
         ("district", "58x1"),
         ("channel", "pigeon"),
