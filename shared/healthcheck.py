@@ -3,12 +3,13 @@
 Exit 0 when a service on this host answers 200 on ``/healthz``, else 1.  The one image runs
 any of the three services, so without arguments it asks each service port from the
 settings (INTAKE_PORT, STATUS_PORT, KPI_PORT): only the service running in this container
-listens.  It imports no service code: a check costs an interpreter start and, without
+listens (the console's port too).  It imports no service code: a check costs an interpreter start and, without
 arguments, the settings.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import urllib.error
 import urllib.request
@@ -36,7 +37,9 @@ def main(argv: Sequence[str]) -> int:
         from shared.config import Settings  # only when needed: pydantic costs ~0.3 s
 
         s = Settings()
-        ports = [s.intake_port, s.status_port, s.kpi_port]
+        # The console has settings of its own (services/console/config.py): its port only.
+        console = int(os.environ.get("CONSOLE_PORT") or 8004)
+        ports = [s.intake_port, s.status_port, s.kpi_port, console]
     return 0 if healthy(ports) else 1
 
 

@@ -37,12 +37,25 @@ def test_image_leaves_out_only_dependencies_that_exist() -> None:
 
 
 def test_the_install_carries_every_data_file_of_the_services() -> None:
-    """A non-editable install (the image) has only .py files and the package-data globs."""
-    globs = PYPROJECT["tool"]["setuptools"]["package-data"]["*"]
+    """A non-editable install (the image) has only .py files and the package-data globs:
+    those of every package ("*", matched by name) and a package's own (relative to it)."""
+    data = PYPROJECT["tool"]["setuptools"]["package-data"]
+    globs = data["*"]
+    own = {
+        file
+        for package, patterns in data.items()
+        if package != "*"
+        for pattern in patterns
+        for file in (m.ROOT / package.replace(".", "/")).glob(pattern)
+    }
+
+    def carried(path: Path) -> bool:
+        return path in own or any(path.match(g) for g in globs)
+
     for top in ("shared", "services"):
         for path in (m.ROOT / top).rglob("*"):
             if path.is_file() and path.suffix not in (".py", ".pyc"):
-                assert any(path.match(g) for g in globs), f"{path} is left out of the image"
+                assert carried(path), f"{path} is left out of the image"
 
 
 def test_every_service_command_names_a_module() -> None:
