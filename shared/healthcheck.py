@@ -1,10 +1,10 @@
 """``python -m shared.healthcheck [PORT ...]``: the container image's health check.
 
 Exit 0 when a service on this host answers 200 on ``/healthz``, else 1.  The one image runs
-any of the three services, so without arguments it asks each service port from the
-settings (INTAKE_PORT, STATUS_PORT, KPI_PORT): only the service running in this container
-listens (the console's port too).  It imports no service code: a check costs an interpreter start and, without
-arguments, the settings.
+any of the services, so without arguments it asks each service port from the settings
+(INTAKE_PORT, STATUS_PORT, KPI_PORT, CONSOLE_PORT): only the service running in this
+container listens.  It imports no service code: a check costs an interpreter start and,
+without arguments, the settings.
 """
 
 from __future__ import annotations
