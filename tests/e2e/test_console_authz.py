@@ -80,7 +80,49 @@ def routes(b: dict[str, str]) -> dict[str, Row]:
         "/imports/{job_id}/rejected.csv": Row(
             None, Operation.import_, ((f"/imports/{job}/rejected.csv", "refused"),)
         ),
+        "/dashboard": Row("/dashboard", Operation.read_kpi, at_area("/dashboard")),
+        "/dashboard/report.pdf": Row(
+            "/dashboard/report.pdf", Operation.read_kpi, at_area("/dashboard/report.pdf")
+        ),
+        "/dashboard/{name}.{fmt}": Row(
+            "/dashboard/monthly.csv",
+            Operation.read_kpi,
+            tuple(
+                pair
+                for name in ("summary", "monthly", "aging", "recording")
+                for fmt in ("csv", "xlsx")
+                for pair in at_area(f"/dashboard/{name}.{fmt}")
+            ),
+        ),
+        "/compare": Row("/compare", Operation.read_kpi, at_area("/compare")),
+        "/compare/districts.{fmt}": Row(
+            "/compare/districts.csv",
+            Operation.read_kpi,
+            (*at_area("/compare/districts.csv"), *at_area("/compare/districts.xlsx")),
+        ),
+        "/provinces": Row("/provinces", Operation.read_kpi),
+        "/provinces/{code}": Row(
+            f"/provinces/{DISTRICT_A[:2]}",
+            Operation.read_kpi,
+            ((f"/provinces/{DISTRICT_B[:2]}", "refused"),),
+        ),
+        "/provinces/{code}/districts.{fmt}": Row(
+            f"/provinces/{DISTRICT_A[:2]}/districts.csv",
+            Operation.read_kpi,
+            tuple(
+                (f"/provinces/{DISTRICT_B[:2]}/districts.{fmt}", "refused")
+                for fmt in ("csv", "xlsx")
+            ),
+        ),
     }
+
+
+def at_area(path: str) -> tuple[tuple[str, str], ...]:
+    """``path`` filtered to district B, and to B's province: both refused to A."""
+    return (
+        (f"{path}?district={DISTRICT_B}", "refused"),
+        (f"{path}?province={DISTRICT_B[:2]}", "refused"),
+    )
 
 
 def console_get_routes() -> set[str]:
