@@ -90,6 +90,14 @@ async def seeded(console_platform: Platform) -> dict[str, Any]:
     return {"ids": ids, "summary": doc}
 
 
+async def form_period(page: Page) -> dict[str, str]:
+    """The fiscal year and as-of date the page's filter form shows (the page's defaults)."""
+    return {
+        "fiscal_year": await page.get_by_label("ปีงบประมาณ (พ.ศ.)").input_value(),
+        "as_of": await page.get_by_label("ข้อมูล ณ วันที่").input_value(),
+    }
+
+
 def pdf_objects(pdf: bytes) -> bytes:
     """The PDF with its compressed streams (object streams too) inflated."""
     parts = [pdf]
@@ -115,8 +123,8 @@ async def test_the_tiles_and_monthly_table_equal_kpis_answer(
 ) -> None:
     await sign_in(page, console_platform, SUPERVISOR, f"/dashboard?province={PROVINCE}")
     await expect(page.locator("h1")).to_have_text("ตัวชี้วัดผลการดำเนินงาน")
-    year = await page.get_by_label("ปีงบประมาณ (พ.ศ.)").input_value()
-    params = {"fiscal_year": year, "province_code": PROVINCE}
+    period = await form_period(page)
+    params = {**period, "province_code": PROVINCE}
     summary = await kpi(console_platform, SUPERVISOR, "/v1/kpi/summary", **params)
     assert summary["received"] >= 3
     for name in ("received", "closed", "open", "closure_rate", "closed_within_sla",
@@ -126,6 +134,7 @@ async def test_the_tiles_and_monthly_table_equal_kpis_answer(
     rows = page.locator("#monthly-table tbody tr")
     await expect(rows).to_have_count(len(monthly["months"]))
     last = monthly["months"][-1]
+    assert last["month"] == period["as_of"][:7]  # as of today: no month still to come
     cells = rows.last.locator("td")
     await expect(cells).to_have_text(
         [str(last[k]) for k in ("carried_in", "received", "closed", "remaining", "reopened")]
@@ -140,9 +149,9 @@ async def test_every_table_downloads_with_the_pages_filters(
     page: Page, console_platform: Platform, seeded: dict[str, Any]
 ) -> None:
     await sign_in(page, console_platform, SUPERVISOR, f"/dashboard?province={PROVINCE}")
-    year = await page.get_by_label("ปีงบประมาณ (พ.ศ.)").input_value()
+    period = await form_period(page)
     monthly = await kpi(
-        console_platform, SUPERVISOR, "/v1/kpi/monthly", fiscal_year=year, province_code=PROVINCE
+        console_platform, SUPERVISOR, "/v1/kpi/monthly", **period, province_code=PROVINCE
     )
     async with page.expect_download() as info:
         await page.get_by_role("link", name=re.compile("^CSV รายงานประจำเดือน")).click()
@@ -162,7 +171,7 @@ async def test_every_table_downloads_with_the_pages_filters(
     header, values = list(sheet.iter_rows(values_only=True))
     assert header[0] == "เรื่องที่รับ"
     summary = await kpi(
-        console_platform, SUPERVISOR, "/v1/kpi/summary", fiscal_year=year, province_code=PROVINCE
+        console_platform, SUPERVISOR, "/v1/kpi/summary", **period, province_code=PROVINCE
     )
     assert values[:3] == (summary["received"], summary["closed"], summary["open"])
 
@@ -185,11 +194,11 @@ async def test_an_officer_sees_only_their_district(
     page: Page, console_platform: Platform, seeded: dict[str, Any]
 ) -> None:
     await sign_in(page, console_platform, OFFICER, "/dashboard")
-    year = await page.get_by_label("ปีงบประมาณ (พ.ศ.)").input_value()
-    mine = await kpi(console_platform, OFFICER, "/v1/kpi/summary", fiscal_year=year)
+    period = await form_period(page)
+    mine = await kpi(console_platform, OFFICER, "/v1/kpi/summary", **period)
     assert mine["district_code"] == DISTRICT
     province = await kpi(
-        console_platform, SUPERVISOR, "/v1/kpi/summary", fiscal_year=year, province_code=PROVINCE
+        console_platform, SUPERVISOR, "/v1/kpi/summary", **period, province_code=PROVINCE
     )
     assert mine["received"] < province["received"]  # the other district's case is not theirs
     await expect(page.locator("#tile-received .value")).to_have_text(f"{mine['received']:,}")
@@ -231,8 +240,8 @@ async def test_a_provincial_officer_sees_their_province_as_kpi_answers_it(
 ) -> None:
     provincial = Principal("provincial-dashboard", Role.provincial_officer, province_code=PROVINCE)
     await sign_in(page, console_platform, provincial, "/dashboard")
-    year = await page.get_by_label("ปีงบประมาณ (พ.ศ.)").input_value()
-    summary = await kpi(console_platform, provincial, "/v1/kpi/summary", fiscal_year=year)
+    period = await form_period(page)
+    summary = await kpi(console_platform, provincial, "/v1/kpi/summary", **period)
     assert summary["province_code"] == PROVINCE and summary["received"] >= 3
     for name in ("received", "closed", "open", "closure_rate"):
         await expect(page.locator(f"#tile-{name} .value")).to_have_text(tile_text(name, summary))

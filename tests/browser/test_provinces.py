@@ -16,7 +16,7 @@ from damrong.embedded.platform import Platform
 from shared.auth.principal import Principal, Role
 from shared.thai_calendar import fiscal_year
 from tests.browser.conftest import serious_violations, sign_in
-from tests.browser.test_dashboard import close, file, kpi
+from tests.browser.test_dashboard import close, file, form_period, kpi
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.browser
@@ -50,9 +50,9 @@ async def test_map_tile_to_province_to_the_districts_worklist(
     await sign_in(page, console_platform, SUPERVISOR, "/provinces")
     await expect(page.locator("h1")).to_have_text("แผนที่จังหวัด")
     assert await page.locator("#map a").count() == 77
-    year = await page.get_by_label("ปีงบประมาณ (พ.ศ.)").input_value()
+    period = await form_period(page)
     doc = await kpi(
-        console_platform, SUPERVISOR, "/v1/kpi/districts", fiscal_year=year, province_code=PROVINCE
+        console_platform, SUPERVISOR, "/v1/kpi/districts", **period, province_code=PROVINCE
     )
     rows = doc["districts"]
     backlog = sum(r["backlog"] for r in rows)

@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 from services.console.domain.dates import parse_date
 from shared.codes import CategoryCode, ChannelCode
-from shared.thai_calendar import fiscal_year
+from shared.thai_calendar import BANGKOK, fiscal_year
 
 MIN_YEAR, MAX_YEAR = 2500, 2700
 PROVINCE = re.compile(r"^\d{2}$")
@@ -82,7 +82,8 @@ def _text(query: Mapping[str, str], name: str) -> str | None:
 
 def parse_filters(query: Mapping[str, str], now: dt.datetime) -> tuple[Filters, dict[str, str]]:
     """The filters asked for, and ``{field: message key}`` for each one that is not valid
-    (that filter is then left out, so the page still answers)."""
+    (that filter is then left out, so the page still answers).  Without ``fiscal_year``
+    the current one, without ``as_of`` today (Bangkok)."""
     errors: dict[str, str] = {}
     year = fiscal_year(now)
     raw_year = _text(query, "fiscal_year")
@@ -91,9 +92,12 @@ def parse_filters(query: Mapping[str, str], now: dt.datetime) -> tuple[Filters, 
             year = int(raw_year)
         else:
             errors["fiscal_year"] = "dashboard.error.fiscal_year"
-    filters = Filters(year)
+    # As of today (Bangkok) unless asked: the form shows the date the figures are for, and
+    # the months of the year still to come are not listed as if they had passed.
+    today = now.astimezone(BANGKOK).date()
+    filters = Filters(year, today)
     try:
-        filters = replace(filters, as_of=sensible(parse_date(_text(query, "as_of"))))
+        filters = replace(filters, as_of=sensible(parse_date(_text(query, "as_of"))) or today)
     except ValueError:
         errors["as_of"] = "dashboard.error.as_of"
     province = _text(query, "province")

@@ -97,8 +97,23 @@ def band(value: float | None, measure: str, peak: float) -> int | None:
     largest), closure rate darker as it falls (a low rate is the one to look at)."""
     if value is None:
         return None
-    share = (1.0 - value) if measure == "closure_rate" else (value / peak if peak > 0 else 0.0)
-    return min(BANDS - 1, max(0, int(share * BANDS)))
+    if measure == "closure_rate":
+        return min(BANDS - 1, max(0, int((1.0 - value) * BANDS)))
+    # Multiply before dividing: a count on a band's edge lands exactly on it.
+    return min(BANDS - 1, max(0, int(value * BANDS / peak))) if peak > 0 else 0
+
+
+def backlog_bands(peak: int) -> list[tuple[int, int] | None]:
+    """The whole backlog counts each colour band stands for, ``(low, high)`` (None: no
+    count falls in that band for this ``peak``), as ``band`` assigns them."""
+    if peak <= 0:
+        return [(0, 0), *([None] * (BANDS - 1))]
+    out: list[tuple[int, int] | None] = []
+    for b in range(BANDS):
+        low = -(-b * peak // BANDS)
+        high = peak if b == BANDS - 1 else -(-(b + 1) * peak // BANDS) - 1
+        out.append((low, high) if low <= high else None)
+    return out
 
 
 def tiles(

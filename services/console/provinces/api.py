@@ -48,7 +48,7 @@ async def province_map(request: Request, page: Page, api: Api) -> Response:
             "measures": pv.MEASURES,
             "tiles": tiles,
             "bands": range(pv.BANDS),
-            "peak": max((x.backlog for x in tiles), default=0),
+            "backlog_bands": pv.backlog_bands(max((x.backlog for x in tiles), default=0)),
         },
         status_code=422 if errors else 200,
     )

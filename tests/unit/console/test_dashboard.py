@@ -11,13 +11,17 @@ from services.console.domain import charts
 from services.console.domain import dashboard as dash
 
 NOW = dt.datetime(2026, 12, 4, 3, 0, tzinfo=dt.UTC)  # fiscal year 2570
+TODAY = dt.date(2026, 12, 4)
 
 
 def test_no_filter_means_the_current_fiscal_year() -> None:
     filters, errors = dash.parse_filters({}, NOW)
-    assert (filters, errors) == (dash.Filters(2570), {})
+    assert (filters, errors) == (dash.Filters(2570, TODAY), {})
     assert filters.params()["fiscal_year"] == 2570
-    assert filters.query() == "fiscal_year=2570"
+    assert filters.query() == "fiscal_year=2570&as_of=2026-12-04"
+    # Late evening in UTC is already the next day in Bangkok.
+    late = dt.datetime(2026, 12, 4, 18, 0, tzinfo=dt.UTC)
+    assert dash.parse_filters({}, late)[0].as_of == dt.date(2026, 12, 5)
 
 
 def test_every_filter_is_read_and_given_back_as_a_link() -> None:
@@ -66,7 +70,7 @@ def _pairs(query: str) -> list[tuple[str, str]]:
 def test_a_bad_filter_is_named_and_left_out(name: str, value: str) -> None:
     filters, errors = dash.parse_filters({name: value}, NOW)
     assert errors == {name: f"dashboard.error.{name}"}
-    assert filters == dash.Filters(2570)
+    assert filters == dash.Filters(2570, TODAY)
 
 
 def test_months_and_series_come_from_kpis_rows() -> None:

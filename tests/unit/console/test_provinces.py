@@ -91,3 +91,16 @@ def test_every_reference_district_gets_a_row_and_sorts() -> None:
     by_rate_up = pv.sort_districts(rows, "closure_rate", descending=False)
     assert [r["code"] for r in by_rate_up] == ["5801", "5803", "5802"]
     assert [r["code"] for r in pv.sort_districts(rows, "bogus", False)] == ["5802", "5803", "5801"]
+
+
+@pytest.mark.parametrize("peak", [0, 1, 2, 3, 5, 7, 10, 99, 1234])
+def test_the_legend_states_exactly_the_counts_of_each_band(peak: int) -> None:
+    ranges = pv.backlog_bands(peak)
+    assert len(ranges) == pv.BANDS
+    for value in range(peak + 1):
+        b = pv.band(value, "backlog", peak)
+        assert b is not None
+        found = ranges[b]
+        assert found is not None and found[0] <= value <= found[1], (peak, value, ranges)
+    covered = sum(high - low + 1 for r in ranges if r for low, high in [r])
+    assert covered == peak + 1  # the bands do not overlap
