@@ -116,14 +116,13 @@ PATHS = {
 
 
 async def district_names(api: Api, doc: dict[str, Any], lang: str) -> dict[str, str]:
-    """The names of the districts in a kpi document's ``districts`` (intake's reference)."""
+    """The names of the districts in a kpi document's ``districts`` (intake's reference):
+    one province's list, or the whole list at once when they span several."""
     provinces = {str(d["province_code"]) for d in doc.get("districts") or []}
     if not provinces:
         return {}
-    lists = await asyncio.gather(
-        *(api.get("intake", "/v1/reference/districts", province_code=p) for p in provinces)
-    )
-    return {k: v for items in lists for k, v in names(items, lang).items()}
+    only = next(iter(provinces)) if len(provinces) == 1 else None
+    return names(await api.get("intake", "/v1/reference/districts", province_code=only), lang)
 
 
 @router.get("/dashboard")
