@@ -8,6 +8,7 @@ supervisor finds a province where they expect it.  Colours come from a value's b
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -147,6 +148,15 @@ def tiles(
     return out
 
 
+# Thai dictionary order files a word under its first consonant, not its leading vowel
+# (เมือง under ม): swapping each leading vowel with the consonant after it sorts so.
+_LEADING_VOWEL = re.compile("([\u0e40-\u0e44])([\u0e01-\u0e2e])")
+
+
+def thai_key(name: str) -> str:
+    return _LEADING_VOWEL.sub(r"\2\1", name)
+
+
 SORTS = ("name", "received", "closed", "closure_rate", "backlog")
 
 
@@ -159,7 +169,10 @@ def sort_districts(
         key = "name"
     present = [r for r in rows if r.get(key) is not None]
     missing = [r for r in rows if r.get(key) is None]
-    present.sort(key=lambda r: r[key], reverse=descending)
+    if key == "name":
+        present.sort(key=lambda r: thai_key(str(r[key])), reverse=descending)
+    else:
+        present.sort(key=lambda r: r[key], reverse=descending)
     return [*present, *missing]
 
 

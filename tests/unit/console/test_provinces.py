@@ -90,7 +90,11 @@ def test_every_reference_district_gets_a_row_and_sorts() -> None:
     assert [r["code"] for r in by_rate] == ["5803", "5801", "5802"]  # no rate: last
     by_rate_up = pv.sort_districts(rows, "closure_rate", descending=False)
     assert [r["code"] for r in by_rate_up] == ["5801", "5803", "5802"]
+    # Thai order: ขุนยวม, ปาย, เมือง (under ม, not after every consonant).
     assert [r["code"] for r in pv.sort_districts(rows, "bogus", False)] == ["5802", "5803", "5801"]
+    names = ["แม่สะเรียง", "ปาย", "เมือง", "ขุนยวม", "สบเมย"]
+    ordered = sorted(names, key=pv.thai_key)
+    assert ordered == ["ขุนยวม", "ปาย", "เมือง", "แม่สะเรียง", "สบเมย"]
 
 
 @pytest.mark.parametrize("peak", [0, 1, 2, 3, 5, 7, 10, 99, 1234])
