@@ -69,7 +69,7 @@ def _month_label(m: dash.Month, lang: str) -> str:
 
 def table(name: str, doc: dict[str, Any], t: Translator, area: dict[str, str]) -> exports.Table:
     """The table ``name`` of the dashboard from kpi's document for it."""
-    file = f"{name}"
+    file = f"{name}-{doc.get('fiscal_year') or 'all'}"
     if name == "summary":
         cols = list(dash.TILES)
         return exports.Table(
@@ -133,8 +133,9 @@ async def dashboard(request: Request, page: Page, api: Api) -> Response:
     summary, monthly, aging, recording = await asyncio.gather(
         *(api.get("kpi", PATHS[n], **params) for n in TABLES)
     )
-    choices = await _choices(api, summary, t.lang)
-    area = await district_names(api, recording, t.lang)
+    choices, area = await asyncio.gather(
+        _choices(api, summary, t.lang), district_names(api, recording, t.lang)
+    )
     months = dash.months(monthly)
     chart = charts.grouped_bars([_month_label(m, t.lang) for m in months], dash.series(months))
     return page(
