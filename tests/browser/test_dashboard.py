@@ -19,7 +19,7 @@ from playwright.async_api import Page, expect
 from damrong.embedded.platform import Platform
 from services.console.templating import percent
 from shared.auth.principal import Principal, Role
-from shared.thai_calendar import fiscal_year
+from shared.thai_calendar import BANGKOK, fiscal_year
 from tests.browser.conftest import serious_violations, sign_in
 from tests.waiting import eventually
 
@@ -247,4 +247,19 @@ async def test_a_provincial_officer_sees_their_province_as_kpi_answers_it(
         await expect(page.locator(f"#tile-{name} .value")).to_have_text(tile_text(name, summary))
     response = await page.goto(f"{console_platform.url('console')}/dashboard?province=10")
     assert response is not None and response.status == 403
+    assert await serious_violations(page) == []
+
+
+async def test_a_silent_district_is_marked_in_words_not_colour_alone(
+    page: Page, console_platform: Platform, seeded: dict[str, Any]
+) -> None:
+    # Three weeks after today nothing has been recorded for more than 14 days.
+    later = (dt.datetime.now(BANGKOK) + dt.timedelta(days=21)).date().isoformat()
+    await sign_in(page, console_platform, SUPERVISOR, "/dashboard")
+    console = console_platform.url("console")
+    await page.goto(f"{console}/dashboard?province={PROVINCE}&as_of={later}")
+    row = page.locator("#recording-table tbody tr").filter(has_text=f"({DISTRICT})")
+    await expect(row).to_have_class("silent")
+    await expect(row.locator("td").last).to_have_text("⚠ เงียบ")
+    await expect(page.locator(".notice.bad")).to_contain_text("อำเภอที่ไม่ได้บันทึกข้อมูลมานาน")
     assert await serious_violations(page) == []
