@@ -18,6 +18,7 @@ from fastapi.staticfiles import StaticFiles
 
 from services.console import problems
 from services.console.auth import api as auth_api
+from services.console.auth.oidc import make_client as make_oidc_client
 from services.console.backends import Backends
 from services.console.cases import api as cases_api
 from services.console.compare import api as compare_api
@@ -93,7 +94,7 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     )
     state_dir = settings.console_state_dir
     app.state.used_links = UsedLinks(state_dir / "used-links" if state_dir else None)
-    app.state.oidc = None
+    app.state.oidc = make_oidc_client(settings)  # None unless OIDC_ISSUER is set
     app.state.catalogue = load_catalogue()
     app.state.templates = templates = make_templates()
     templates.env.globals["nav_items"] = nav_items

@@ -8,6 +8,7 @@ an identity provider, ``services.console.auth.oidc`` does the same from its clai
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from typing import Annotated
 from urllib.parse import quote
 
@@ -15,11 +16,13 @@ import structlog
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from services.console.deps import Page, now
+from services.console.auth.oidc import CALLBACK_PATH, SIGNED_OUT_PATH, OidcFailed
+from services.console.deps import Page, now, translator
 from services.console.domain.i18n import language
 from services.console.domain.links import LinkRefused
 from services.console.domain.session import new_session
 from services.console.links import read_link
+from services.console.problems import error_page
 from services.console.security import csrf_protect
 from services.console.sessions import LANG_COOKIE
 from shared.auth.tokens import issue_token
@@ -93,6 +96,69 @@ async def sign_in_by_link(
 
 def _refused(reason: str) -> RedirectResponse:
     return RedirectResponse(f"/signin?reason={quote(reason)}", status_code=303)
+
+
+# -- OpenID Connect (services.console.auth.oidc) ------------------------------------------
+@router.get("/auth/oidc/start")
+async def oidc_start(
+    request: Request, next: Annotated[str, Query(max_length=2000)] = "/"
+) -> Response:
+    oidc = request.app.state.oidc
+    if oidc is None:
+        return _oidc_refused(request, OidcFailed("oidc.reason.off", 404))
+    try:
+        response: Response = await oidc.start(local_path(next))
+    except OidcFailed as exc:
+        return _oidc_refused(request, exc)
+    return response
+
+
+@router.get(CALLBACK_PATH)
+async def oidc_callback(
+    request: Request,
+    state: Annotated[str, Query(max_length=500)] = "",
+    code: Annotated[str, Query(max_length=4000)] = "",
+    error: Annotated[str, Query(max_length=200)] = "",
+) -> Response:
+    oidc = request.app.state.oidc
+    if oidc is None:
+        return _oidc_refused(request, OidcFailed("oidc.reason.off", 404))
+    flow = oidc.read_flow(request)
+    try:
+        if flow is None:
+            raise OidcFailed("oidc.reason.state")
+        if error:
+            # The user declined (or the provider refused): said plainly, state still checked.
+            if secrets.compare_digest(state.encode(), str(flow["s"]).encode()):
+                raise OidcFailed("oidc.reason.denied")
+            raise OidcFailed("oidc.reason.state")
+        session = await oidc.finish(flow, state, code, now())
+    except OidcFailed as exc:
+        response = _oidc_refused(request, exc)
+        if flow is not None and exc.reason != "oidc.reason.state":
+            oidc.forget_flow(response)  # one attempt per flow; a forged return leaves it
+        return response
+    response = RedirectResponse(local_path(flow.get("next")), status_code=303)
+    oidc.forget_flow(response)
+    request.app.state.sessions.set(response, session)
+    return response
+
+
+@router.get(SIGNED_OUT_PATH, response_class=HTMLResponse)
+async def oidc_signed_out(
+    request: Request, page: Page, t: Annotated[str, Query(max_length=8000)] = ""
+) -> Response:
+    """Signed out of the console; the page moves on to the provider's sign-out."""
+    oidc = request.app.state.oidc
+    end = await oidc.provider_sign_out(t) if oidc is not None else None
+    if end is None:
+        return RedirectResponse("/signin", status_code=303)
+    return page("oidc/signed_out.html", {"end": end}, status_code=200)
+
+
+def _oidc_refused(request: Request, exc: OidcFailed) -> Response:
+    t = translator(request)
+    return error_page(request, exc.status, "oidc.refused", t(exc.reason))
 
 
 @router.post("/signout")
