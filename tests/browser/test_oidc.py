@@ -8,6 +8,7 @@ the ID token (OIDC_SERVICE_TOKEN=id_token).
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import subprocess
 import sys
@@ -24,6 +25,8 @@ from playwright.async_api import Page, Route, expect
 
 from damrong.embedded._proc import free_port
 from damrong.embedded.platform import Platform
+from shared.auth.principal import Principal, Role
+from shared.auth.tokens import issue_token
 from tests.browser.conftest import serious_violations
 from tests.e2e.platforms import platform_for_tests
 from tests.waiting import eventually
@@ -196,3 +199,70 @@ async def test_sign_out_ends_the_session_at_the_provider_too(
     await expect(page.locator("h1")).to_have_text("เข้าสู่ระบบ")
     await page.goto(oidc_platform.url("console") + "/")
     await expect(page).to_have_url(re.compile(r"/signin\?"))
+
+
+async def test_the_user_declining_at_the_provider_is_said_plainly(
+    page: Page, oidc_platform: Platform, provider: str
+) -> None:
+    await _to_provider(page, oidc_platform)
+    await page.get_by_role("button", name="Deny").click()
+    await expect(page.locator("main")).to_contain_text("ถูกยกเลิกที่ผู้ให้บริการ")
+    assert await serious_violations(page) == []
+
+
+async def test_a_role_the_services_would_not_read_is_refused_at_sign_in(
+    page: Page, oidc_platform: Platform, provider: str
+) -> None:
+    """The console's mapping reads a role from a list, the services read one text: the
+    token would not grant what the session shows, so there is no session."""
+    sub = await _user(provider, {"role": ["district_officer"], "district_code": "5001"})
+    await _to_provider(page, oidc_platform)
+    async with page.expect_response(re.compile(r"/auth/oidc/callback")) as answer:
+        await _authorize(page, sub)
+    assert (await answer.value).status == 403
+    await expect(page.locator("main")).to_contain_text("ไม่ตรงกับบทบาทของบัญชี")
+    await page.goto(oidc_platform.url("console") + "/")
+    await expect(page).to_have_url(re.compile(r"/signin\?"))
+
+
+async def test_the_services_take_the_providers_token_and_no_other(
+    oidc_platform: Platform, provider: str
+) -> None:
+    """What the console sends for an OIDC user: the provider's ID token, verified by the
+    services with the provider's key; a token signed with anything else is refused."""
+    sub = await _user(provider, {"role": "district_officer", "district_code": "5001"})
+    callback = oidc_platform.url("console") + "/auth/oidc/callback"
+    async with httpx.AsyncClient() as http:
+        answer = await http.post(
+            f"{provider}/oauth2/authorize",
+            params={
+                "response_type": "code",
+                "client_id": CLIENT_ID,
+                "redirect_uri": callback,
+                "scope": "openid",
+                "state": "s",
+                "nonce": uuid.uuid4().hex,
+            },
+            data={"sub": sub},
+        )
+        assert answer.status_code == 302
+        code = parse_qs(urlsplit(answer.headers["location"]).query)["code"][0]
+        tokens = await http.post(
+            f"{provider}/oauth2/token",
+            data={"grant_type": "authorization_code", "code": code, "redirect_uri": callback},
+            auth=(CLIENT_ID, "any"),
+        )
+        id_token = tokens.json()["id_token"]
+        kpi = oidc_platform.url("kpi") + "/v1/kpi/backlog"
+        ok = await http.get(kpi, headers={"Authorization": f"Bearer {id_token}"})
+        assert ok.status_code == 200, ok.text
+        forged = issue_token(
+            Principal(sub, Role.district_officer, district_code="5001"),
+            secret="x" * 64,
+            issuer=provider,
+            audience=CLIENT_ID,
+            ttl=dt.timedelta(minutes=5),
+            now=dt.datetime.now(dt.UTC),
+        )
+        refused = await http.get(kpi, headers={"Authorization": f"Bearer {forged}"})
+        assert refused.status_code == 401

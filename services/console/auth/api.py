@@ -128,15 +128,14 @@ async def oidc_callback(
         if flow is None:
             raise OidcFailed("oidc.reason.state")
         if error:
-            # The user declined (or the provider refused): said plainly, state still checked.
-            if secrets.compare_digest(state.encode(), str(flow["s"]).encode()):
-                raise OidcFailed("oidc.reason.denied")
-            raise OidcFailed("oidc.reason.state")
+            # The user declined (or the provider refused).  Said plainly even when the
+            # provider leaves out the state (some do): an error signs nobody in.
+            raise OidcFailed("oidc.reason.denied")
         session = await oidc.finish(flow, state, code, now())
     except OidcFailed as exc:
         response = _oidc_refused(request, exc)
-        if flow is not None and exc.reason != "oidc.reason.state":
-            oidc.forget_flow(response)  # one attempt per flow; a forged return leaves it
+        if flow is not None and secrets.compare_digest(state.encode(), str(flow["s"]).encode()):
+            oidc.forget_flow(response)  # one answer per flow; a forged one leaves it
         return response
     response = RedirectResponse(local_path(flow.get("next")), status_code=303)
     oidc.forget_flow(response)
