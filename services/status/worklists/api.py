@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from services.status.deps import Clock, Pool
 from services.status.domain.worklists import elapsed_days
-from services.status.worklists.schemas import Format, Page, WorklistItem, WorklistOut
+from services.status.worklists.schemas import Format, Page, SortKey, WorklistItem, WorklistOut
 from services.status.worklists.store import Filters, Worklist, fetch_worklist
 from shared.auth.deps import Caller, confined
 from shared.auth.policy import Operation, hidden_categories
@@ -69,10 +69,14 @@ def _page(
     # Bounded: PostgreSQL's OFFSET is a bigint, and no worklist is longer than this.
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     format: Format = Format.json,
+    sort: Annotated[
+        SortKey | None,
+        Query(description="order by this column (`-` first: descending); default: oldest first"),
+    ] = None,
 ) -> Page:
     if limit is None and format is Format.json:
         limit = DEFAULT_LIMIT
-    return Page(limit=limit, offset=offset, format=format)
+    return Page(limit=limit, offset=offset, format=format, sort=sort)
 
 
 FiltersQ = Annotated[Filters, Depends(_filters)]
@@ -97,13 +101,26 @@ def _rows(items: list[WorklistItem]) -> list[dict[str, Any]]:
 
 
 async def _chunks(
-    kind: Worklist, pool: Any, now: dt.datetime, filters: Filters, offset: int, stale_days: int
+    kind: Worklist,
+    pool: Any,
+    now: dt.datetime,
+    filters: Filters,
+    offset: int,
+    stale_days: int,
+    sort: str | None,
 ) -> AsyncIterator[list[dict[str, Any]]]:
     """The whole list, fetched a chunk at a time (no page limit, no timeout for large
     districts: the client starts receiving at once)."""
     while True:
         rows, _total = await fetch_worklist(
-            pool, kind, filters, now=now, stale_days=stale_days, limit=EXPORT_CHUNK, offset=offset
+            pool,
+            kind,
+            filters,
+            now=now,
+            stale_days=stale_days,
+            limit=EXPORT_CHUNK,
+            offset=offset,
+            sort=sort,
         )
         if not rows:
             return
@@ -115,12 +132,19 @@ async def _answer(
     kind: Worklist, pool: Any, clock: Clock, filters: Filters, page: Page, stale_days: int = 30
 ) -> WorklistOut | Response:
     now = clock()
+    sort = page.sort.value if page.sort else None
     if page.limit is None:
-        return csv_chunks(
-            CSV_COLUMNS, _chunks(kind, pool, now, filters, page.offset, stale_days), kind.value
-        )
+        chunks = _chunks(kind, pool, now, filters, page.offset, stale_days, sort)
+        return csv_chunks(CSV_COLUMNS, chunks, kind.value)
     rows, total = await fetch_worklist(
-        pool, kind, filters, now=now, stale_days=stale_days, limit=page.limit, offset=page.offset
+        pool,
+        kind,
+        filters,
+        now=now,
+        stale_days=stale_days,
+        limit=page.limit,
+        offset=page.offset,
+        sort=sort,
     )
     items = [_item(r, now) for r in rows]
     if page.format is Format.csv:

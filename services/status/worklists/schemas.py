@@ -41,7 +41,23 @@ class WorklistOut(BaseModel):
     items: list[WorklistItem]
 
 
+class SortKey(StrEnum):
+    """A worklist's order: a column, ``-`` for newest/largest first."""
+
+    received_at = "received_at"
+    received_at_desc = "-received_at"
+    last_event_at = "last_event_at"
+    last_event_at_desc = "-last_event_at"
+    due_date = "due_date"
+    due_date_desc = "-due_date"
+    district_code = "district_code"
+    district_code_desc = "-district_code"
+    category = "category"
+    category_desc = "-category"
+
+
 class Page(BaseModel):
     limit: int | None  # None: the whole list (CSV export only)
     offset: int
     format: Format
+    sort: SortKey | None = None  # None: the worklist's own order

@@ -53,6 +53,22 @@ _ORDER = {
     Worklist.overdue: "due_date, received_at, complaint_id",
     Worklist.backlog: "received_at, complaint_id",
 }
+# Orders a caller may ask for: a fixed column list, never text from the request.
+_SORTABLE = frozenset({"received_at", "last_event_at", "due_date", "district_code", "category"})
+
+
+def order_by(kind: Worklist, sort: str | None) -> str:
+    """The ORDER BY of ``kind``, or of ``sort`` (``column`` or ``-column``); ties broken by
+    complaint_id so that pages never overlap or skip."""
+    if sort is None:
+        return _ORDER[kind]
+    column = sort.removeprefix("-")
+    if column not in _SORTABLE:
+        raise ValueError(f"cannot sort by {sort!r}")
+    direction = "DESC NULLS LAST" if sort.startswith("-") else "ASC NULLS LAST"
+    return f"{column} {direction}, complaint_id"
+
+
 _OPEN = "status IN ({})".format(", ".join(f"'{s.value}'" for s in sorted(OPEN_STATES)))
 
 
@@ -90,6 +106,7 @@ async def fetch_worklist(
     stale_days: int = 30,
     limit: int = 50,
     offset: int = 0,
+    sort: str | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     """One page of the worklist ``kind`` at ``now`` and the total number of its cases."""
     where, args = _where(kind, filters, now, stale_days)
@@ -98,7 +115,7 @@ async def fetch_worklist(
         # One snapshot for page and total, so they agree.
         rows = await conn.fetch(
             f"SELECT {', '.join(COLUMNS)} FROM cases WHERE {where} "
-            f"ORDER BY {_ORDER[kind]} LIMIT ${n + 1} OFFSET ${n + 2}",
+            f"ORDER BY {order_by(kind, sort)} LIMIT ${n + 1} OFFSET ${n + 2}",
             *args,
             limit,
             offset,

@@ -169,7 +169,14 @@ async def test_filters_pages_and_limits(
     assert {p["total"] for p in pages} == {5}
     assert (pages[1]["limit"], pages[1]["offset"]) == (2, 2)
 
+    newest = await _get(svc, "backlog", district_code=d["dist"], sort="-received_at")
+    assert _names(newest, d) == ["D", "B", "G", "A", "C"]
+    quiet = await _get(svc, "backlog", district_code=d["dist"], sort="last_event_at")
+    assert _names(quiet, d) == ["A", "G", "C", "B", "D"]
+
     for bad in (
+        {"sort": "subject"},
+        {"sort": "received_at; DROP TABLE cases"},
         {"limit": 1001},
         {"limit": 0},
         {"offset": -1},
