@@ -227,7 +227,9 @@ class OidcClient:
             now=now,
             ttl=self.session_ttl,
             via="oidc",
-            id_token=str(token["id_token"]),
+            # Kept for the provider's sign-out, once: when it is also the services' token
+            # a second copy could push the cookie past the browsers' 4 kB.
+            id_token=None if sent == token["id_token"] else str(token["id_token"]),
             token_expires_at=token_end,
         )
 
@@ -266,7 +268,8 @@ class OidcClient:
             return None
         if not endpoint:
             return None
-        hint = self._fernet.encrypt((session.id_token or "").encode()).decode()
+        id_token = session.id_token or (session.token if self.service_token == "id_token" else "")
+        hint = self._fernet.encrypt(id_token.encode()).decode()
         return f"{SIGNED_OUT_PATH}?{urlencode({'t': hint})}"
 
     async def provider_sign_out(self, hint: str) -> str | None:

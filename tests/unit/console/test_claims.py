@@ -1,15 +1,22 @@
-"""The identity provider's claims mapped to damrong's principal (pure)."""
+"""The identity provider's claims mapped to damrong's principal (pure), and the OIDC
+routes' answers when the provider is down or the flow is missing (no provider needed)."""
 
 from __future__ import annotations
 
 import pytest
+from cryptography.fernet import Fernet
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
+from damrong.embedded._proc import free_port
+from services.console.config import ConsoleSettings
 from services.console.domain.claims import (
     ClaimsMapping,
     NoUsableRole,
     principal_from_provider,
     same_authority,
 )
+from services.console.main import create_app
 from shared.auth.principal import Grant, Principal, Role
 
 IDENTITY = ClaimsMapping()
@@ -96,3 +103,36 @@ def test_same_authority_only_when_the_services_see_the_same_principal() -> None:
     assert not same_authority(p, {**token, "district_code": "5002"})
     assert not same_authority(p, {"sub": "u", "groups": "dc-officer", "amphoe": "5001"})
     assert not same_authority(p, {})
+
+
+def _console(issuer: str) -> TestClient:
+    settings = ConsoleSettings(
+        console_session_key=SecretStr(Fernet.generate_key().decode()),
+        oidc_issuer=issuer,
+        oidc_client_id="damrong-console",
+    )
+    return TestClient(create_app(settings), base_url="http://testserver")
+
+
+def test_a_provider_that_does_not_answer_gives_a_page_not_a_500() -> None:
+    with _console(f"http://127.0.0.1:{free_port()}") as client:
+        answer = client.get("/auth/oidc/start?next=/dashboard", follow_redirects=False)
+    assert answer.status_code == 503
+    assert "ติดต่อผู้ให้บริการยืนยันตัวตนของกระทรวงไม่ได้" in answer.text
+
+
+def test_a_return_without_the_flow_cookie_is_refused() -> None:
+    with _console(f"http://127.0.0.1:{free_port()}") as client:
+        answer = client.get("/auth/oidc/callback?state=x&code=y", follow_redirects=False)
+    assert answer.status_code == 400
+    assert "ไม่ตรงกับที่ระบบส่งไป" in answer.text
+    assert "damrong_session" not in answer.cookies
+
+
+def test_the_signin_page_offers_the_ministry_account_only_when_configured() -> None:
+    with _console("http://127.0.0.1:1") as client:
+        assert "/auth/oidc/start?next=" in client.get("/signin").text
+    plain = ConsoleSettings(console_session_key=SecretStr(Fernet.generate_key().decode()))
+    with TestClient(create_app(plain)) as client:
+        assert "/auth/oidc/start" not in client.get("/signin").text
+        assert client.get("/auth/oidc/start", follow_redirects=False).status_code == 404
