@@ -15,6 +15,7 @@ from fastapi import APIRouter, Query
 from services.status import usecases
 from services.status.deps import Clock, Store, read_check, write_guard
 from services.status.domain import CaseState, TransitionCommand
+from services.status.domain.cases import allowed_actions
 from services.status.problems import TRANSITION_ERRORS, problem_for
 from services.status.schemas import CaseOut, HistoryEvent, HistoryOut, TransitionIn, TransitionOut
 from shared.auth.deps import Caller, require
@@ -36,7 +37,7 @@ async def _check_readable(store: Store, principal: Caller, complaint_id: uuid.UU
 
 
 def _case_out(state: CaseState) -> CaseOut:
-    return CaseOut.model_validate(state.model_dump())
+    return CaseOut.model_validate({**state.model_dump(), "actions": allowed_actions(state.status)})
 
 
 @router.post(

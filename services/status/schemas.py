@@ -53,6 +53,9 @@ class CaseOut(BaseModel):
     agency: str | None
     due_date: dt.date | None
     last_event_at: dt.datetime
+    actions: list[Action] = Field(
+        default_factory=list, description="what the state machine allows from this status"
+    )
 
 
 class HistoryEvent(BaseModel):

@@ -72,6 +72,12 @@ TRANSITIONS: dict[Action, tuple[frozenset[CaseStatus], CaseStatus]] = {
     Action.reopen: (frozenset({CaseStatus.closed, CaseStatus.rejected}), CaseStatus.reopened),
 }
 
+
+def allowed_actions(status: CaseStatus) -> list[Action]:
+    """The actions the state machine allows from ``status``, in their declared order."""
+    return [action for action, (sources, _target) in TRANSITIONS.items() if status in sources]
+
+
 # The status each transition event kind leads to, for evolve.
 _STATUS_AFTER: dict[str, CaseStatus] = {
     "case.accepted": CaseStatus.accepted,

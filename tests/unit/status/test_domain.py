@@ -217,3 +217,14 @@ def test_effective_time_may_not_be_future_or_before_previous_event() -> None:
         effective_time(
             state, command("accept", occurred_at=state.last_event_at - dt.timedelta(seconds=1)), now
         )
+
+
+def test_the_actions_allowed_from_each_status_are_exactly_the_transitions_from_it() -> None:
+    from services.status.domain.cases import TRANSITIONS, Action, CaseStatus, allowed_actions
+
+    assert allowed_actions(CaseStatus.filed) == [Action.accept, Action.reject, Action.close]
+    assert allowed_actions(CaseStatus.closed) == [Action.reopen]
+    assert allowed_actions(CaseStatus.forwarded) == [Action.start, Action.close]
+    for status in CaseStatus:
+        for action in allowed_actions(status):
+            assert status in TRANSITIONS[action][0]
