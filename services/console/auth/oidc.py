@@ -51,6 +51,7 @@ from services.console.domain.claims import (
     NoUsableRole,
     principal_from_provider,
     same_authority,
+    token_ends,
 )
 from services.console.domain.session import Session, new_session
 
@@ -213,13 +214,11 @@ class OidcClient:
             log.info("sign-in refused", reason=exc.reason)
             raise OidcFailed(exc.reason, 403) from None
         sent = str(token.get(self.service_token) or "")
-        if not sent or not same_authority(principal, _unverified_claims(sent)):
+        sent_claims = _unverified_claims(sent)
+        if not sent or not same_authority(principal, sent_claims):
             log.warning("the provider's token does not carry the mapped principal")
             raise OidcFailed("oidc.reason.token", 403)
-        expires_in = token.get("expires_in")
-        token_end = dt.datetime.fromtimestamp(int(claims["exp"]), dt.UTC)
-        if self.service_token == "access_token" and isinstance(expires_in, int):
-            token_end = now + dt.timedelta(seconds=expires_in)
+        token_end = token_ends(sent_claims, token.get("expires_in"), claims["exp"], now)
         log.info("signed in", via="oidc", user=principal.subject, role=principal.role)
         return new_session(
             principal,

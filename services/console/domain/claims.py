@@ -14,6 +14,7 @@ the services enforce another.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -113,3 +114,19 @@ def same_authority(session_principal: Principal, token_claims: Mapping[str, Any]
     except (InvalidClaims, ValueError, TypeError):
         return False
     return seen == session_principal
+
+
+def token_ends(
+    token_claims: Mapping[str, Any], expires_in: object, id_token_exp: object, now: dt.datetime
+) -> dt.datetime:
+    """When the token sent to the services stops working: its own ``exp`` (a JWT), else
+    the token endpoint's ``expires_in``, else the ID token's ``exp``.  The session ends then:
+    past it the services would answer every page with 401."""
+    exp = token_claims.get("exp")
+    if isinstance(exp, int) and not isinstance(exp, bool):
+        return dt.datetime.fromtimestamp(exp, dt.UTC)
+    if isinstance(expires_in, int) and not isinstance(expires_in, bool):
+        return now + dt.timedelta(seconds=expires_in)
+    if isinstance(id_token_exp, int) and not isinstance(id_token_exp, bool):
+        return dt.datetime.fromtimestamp(id_token_exp, dt.UTC)
+    return now  # no lifetime stated: nothing to rely on, so no session

@@ -3,6 +3,8 @@ routes' answers when the provider is down or the flow is missing (no provider ne
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
@@ -15,6 +17,7 @@ from services.console.domain.claims import (
     NoUsableRole,
     principal_from_provider,
     same_authority,
+    token_ends,
 )
 from services.console.main import create_app
 from shared.auth.principal import Grant, Principal, Role
@@ -136,3 +139,16 @@ def test_the_signin_page_offers_the_ministry_account_only_when_configured() -> N
     with TestClient(create_app(plain)) as client:
         assert "/auth/oidc/start" not in client.get("/signin").text
         assert client.get("/auth/oidc/start", follow_redirects=False).status_code == 404
+
+
+NOW = dt.datetime(2026, 12, 4, 12, 0, tzinfo=dt.UTC)
+
+
+def test_the_session_ends_with_the_token_it_sends() -> None:
+    in_10 = int((NOW + dt.timedelta(minutes=10)).timestamp())
+    in_60 = int((NOW + dt.timedelta(minutes=60)).timestamp())
+    assert token_ends({"exp": in_10}, 3600, in_60, NOW) == NOW + dt.timedelta(minutes=10)
+    # An opaque access token: the token endpoint's word for it.
+    assert token_ends({}, 300, in_60, NOW) == NOW + dt.timedelta(minutes=5)
+    assert token_ends({}, None, in_60, NOW) == NOW + dt.timedelta(minutes=60)
+    assert token_ends({"exp": "soon"}, "300", None, NOW) == NOW
