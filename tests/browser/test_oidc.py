@@ -8,6 +8,7 @@ the ID token (OIDC_SERVICE_TOKEN=id_token).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 import subprocess
@@ -37,23 +38,45 @@ CLIENT_ID = "damrong-console"
 WITH_PROVIDER = "เข้าสู่ระบบด้วยบัญชีของกระทรวง"
 
 
-@pytest.fixture(scope="module")
-def provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The identity provider's URL (its issuer), running as a process of its own."""
+@contextlib.contextmanager
+def running_provider(log_dir: Path, token_max_age_s: int = 3600) -> Iterator[str]:
+    """An identity provider process; its URL (its issuer)."""
     port = free_port()
-    log = (tmp_path_factory.mktemp("oidc") / "provider.log").open("wb")
+    log = (log_dir / "provider.log").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "oidc_provider_mock", "--port", str(port), "--require-nonce"],
+        [
+            *(sys.executable, "-m", "oidc_provider_mock", "--port", str(port)),
+            *("--require-nonce", "--token-max-age", str(token_max_age_s)),
+        ],
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    url = f"http://127.0.0.1:{port}"
     try:
-        yield url
+        yield f"http://127.0.0.1:{port}"
     finally:
         proc.terminate()
         proc.wait(timeout=10)
         log.close()
+
+
+@pytest.fixture(scope="module")
+def provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with running_provider(tmp_path_factory.mktemp("oidc")) as url:
+        yield url
+
+
+def platform_env(provider: str, pem: str) -> dict[str, str]:
+    """Services that trust ``provider``'s tokens, a console that signs in with it."""
+    return {
+        "AUTH_PUBLIC_KEY": pem,
+        "AUTH_ISSUER": provider,
+        "AUTH_AUDIENCE": CLIENT_ID,
+        "OIDC_ISSUER": provider,
+        "OIDC_CLIENT_ID": CLIENT_ID,
+        # A confidential client (the mock's token endpoint takes no public client), with PKCE.
+        "OIDC_CLIENT_SECRET": uuid.uuid4().hex,
+        "OIDC_SERVICE_TOKEN": "id_token",
+    }
 
 
 async def _discovery(url: str) -> dict[str, object] | None:
@@ -83,16 +106,7 @@ async def oidc_platform(
     provider: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Platform]:
     """Every service trusting the provider's tokens, and the console signing in with it."""
-    env = {
-        "AUTH_PUBLIC_KEY": await _public_key_pem(provider),
-        "AUTH_ISSUER": provider,
-        "AUTH_AUDIENCE": CLIENT_ID,
-        "OIDC_ISSUER": provider,
-        "OIDC_CLIENT_ID": CLIENT_ID,
-        # A confidential client (the mock's token endpoint takes no public client), with PKCE.
-        "OIDC_CLIENT_SECRET": uuid.uuid4().hex,
-        "OIDC_SERVICE_TOKEN": "id_token",
-    }
+    env = platform_env(provider, await _public_key_pem(provider))
     data_dir = Path(tmp_path_factory.mktemp("console-oidc"))
     async with platform_for_tests(data_dir, None, env=env) as p:
         yield p
@@ -266,3 +280,24 @@ async def test_the_services_take_the_providers_token_and_no_other(
         )
         refused = await http.get(kpi, headers={"Authorization": f"Bearer {forged}"})
         assert refused.status_code == 401
+
+
+async def test_the_session_ends_when_the_providers_token_does(
+    page: Page, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A provider whose tokens live 8 seconds: the console's session lives no longer."""
+    root = tmp_path_factory.mktemp("oidc-short")
+    with running_provider(root, token_max_age_s=8) as short:
+        env = platform_env(short, await _public_key_pem(short))
+        async with platform_for_tests(root / "platform", None, services=["console"], env=env) as p:
+            sub = await _user(short, {"role": "admin"})
+            await _to_provider(page, p)
+            await _authorize(page, sub)
+            await expect(page.locator("h1")).to_have_text("หน้าแรก")
+
+            async def where_home_leads() -> str:
+                await page.goto(p.url("console") + "/")
+                return page.url
+
+            gone = await eventually(where_home_leads, lambda url: "/signin?" in url, interval=1)
+            assert "expired=true" in gone

@@ -201,8 +201,8 @@ class OidcClient:
                     meta["token_endpoint"], code=code, code_verifier=flow["v"]
                 )
                 claims = await self._id_token_claims(str(token.get("id_token", "")), flow["n"])
-                if meta.get("userinfo_endpoint"):
-                    info = (await client.get(meta["userinfo_endpoint"])).json()
+                if meta.get("userinfo_endpoint") and token.get("access_token"):
+                    info = await self._userinfo(meta["userinfo_endpoint"], token["access_token"])
                     if isinstance(info, dict) and info.get("sub") == claims["sub"]:
                         claims = {**info, **claims}  # the signed ID token wins
         except (AuthlibBaseError, httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
@@ -231,6 +231,14 @@ class OidcClient:
             id_token=None if sent == token["id_token"] else str(token["id_token"]),
             token_expires_at=token_end,
         )
+
+    async def _userinfo(self, endpoint: str, access_token: str) -> Any:
+        # A client of its own: authlib's would try to refresh a token living less than its
+        # leeway (a minute) before sending it, and the token is not ours to refresh.
+        async with httpx.AsyncClient(timeout=self._timeout) as http:
+            answer = await http.get(endpoint, headers={"Authorization": f"Bearer {access_token}"})
+            answer.raise_for_status()
+            return answer.json()
 
     async def _id_token_claims(self, id_token: str, nonce: str) -> dict[str, Any]:
         if not id_token:
