@@ -3,6 +3,7 @@ message catalogue loaded from ``messages/*.toml``."""
 
 from __future__ import annotations
 
+import datetime as dt
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,14 @@ def percent(value: Any, digits: int = 1) -> str:
     return f"{float(value) * 100:.{digits}f}%"
 
 
+def be_date_text(value: str | None, lang: str = "th") -> str:
+    """An ISO date or date-time as a service sends it, as ``be_date`` shows it."""
+    if not value:
+        return "–"
+    moment = dt.datetime.fromisoformat(value)
+    return dates.be_date(moment.date() if len(value) == 10 else moment, lang)
+
+
 def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(TEMPLATES))
     env = templates.env
@@ -55,6 +64,7 @@ def make_templates() -> Jinja2Templates:
         be_date=dates.be_date,
         be_datetime=dates.be_datetime,
         be_month=dates.be_month,
+        be_date_text=be_date_text,
         number=number,
         percent=percent,
     )

@@ -41,6 +41,7 @@ ROLES = (
     Principal("root", Role.admin),
 )
 REFUSED = (403, 404)
+KINDS = ("backlog", "stale", "overdue")
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,10 @@ def routes(b: dict[str, str]) -> dict[str, Row]:
         "/lang": Row(None, None),
         "/signin": Row(None, None),
         "/auth/link": Row(None, None),
+        # Signing in with the identity provider: no page of anyone's data.
+        "/auth/oidc/start": Row(None, None),
+        "/auth/oidc/callback": Row(None, None),
+        "/auth/oidc/signed-out": Row(None, None),
         "/complaints/new": Row(
             "/complaints/new", Operation.file, ((f"/complaints/new?filed={case}", "hidden"),)
         ),
@@ -79,6 +84,28 @@ def routes(b: dict[str, str]) -> dict[str, Row]:
         ),
         "/imports/{job_id}/rejected.csv": Row(
             None, Operation.import_, ((f"/imports/{job}/rejected.csv", "refused"),)
+        ),
+        "/worklists/{kind}": Row(
+            "/worklists/backlog",
+            Operation.list_cases,
+            (
+                *((f"/worklists/{k}?district={DISTRICT_B}", "refused") for k in KINDS),
+                (f"/worklists/backlog?province={DISTRICT_B[:2]}", "refused"),
+            ),
+        ),
+        "/worklists/{kind}.{fmt}": Row(
+            "/worklists/backlog.csv",
+            Operation.list_cases,
+            tuple(
+                (f"/worklists/{k}.{fmt}?district={DISTRICT_B}", "refused")
+                for k in KINDS
+                for fmt in ("csv", "xlsx")
+            ),
+        ),
+        "/cases/{complaint_id}": Row(
+            None,
+            Operation.read_case,
+            ((f"/cases/{case}", "refused"), (f"/cases/{case}?as_of=2030-01-01T00:00", "refused")),
         ),
         "/dashboard": Row("/dashboard", Operation.read_kpi, at_area("/dashboard")),
         "/dashboard/report.pdf": Row(

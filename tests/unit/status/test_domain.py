@@ -220,7 +220,8 @@ def test_effective_time_may_not_be_future_or_before_previous_event() -> None:
 
 
 def test_the_actions_allowed_from_each_status_are_exactly_the_transitions_from_it() -> None:
-    from services.status.domain.cases import TRANSITIONS, Action, CaseStatus, allowed_actions
+    from services.status.domain import Action, CaseStatus
+    from services.status.domain.cases import TRANSITIONS, allowed_actions
 
     assert allowed_actions(CaseStatus.filed) == [Action.accept, Action.reject, Action.close]
     assert allowed_actions(CaseStatus.closed) == [Action.reopen]
