@@ -61,10 +61,12 @@ async def _show(
     except ValueError:
         as_of, errors = None, {**(errors or {}), "as_of": "cases.error.as_of"}
     params = {"as_of": as_of.isoformat()} if as_of else {}
-    case, history, record = await asyncio.gather(
+    case, history, record, channels, categories = await asyncio.gather(
         api.get("status", f"/v1/complaints/{cid}", **params),
         api.get("status", f"/v1/complaints/{cid}/history"),
         api.get("intake", f"/v1/complaints/{cid}"),
+        api.get("intake", "/v1/reference/channels"),
+        api.get("intake", "/v1/reference/categories"),
     )
     rows, chain = cs.timeline(cid, history["events"])
     if notice is None and request.query_params.get("done") in cs.NEEDS:
@@ -72,6 +74,7 @@ async def _show(
     if as_of is not None:
         rows = [r for r in rows if r.occurred_at <= as_of]
     lang = lang_of(request)
+    label = "label_en" if lang == "en" else "label_th"
     may_move = permits(principal, Operation.transition) and as_of is None
     return page(
         "cases/case.html",
@@ -83,6 +86,7 @@ async def _show(
             "auditing": permits(principal, Operation.audit),
             "actions": case.get("actions", []) if may_move else [],
             "needs": cs.NEEDS,
+            "labels": {c["code"]: c[label] for c in [*channels, *categories]},
             "reasons": {
                 r.value: p[1 if lang == "en" else 0] for r, p in CLOSURE_REASON_LABELS.items()
             },
