@@ -75,6 +75,7 @@ def _period(case: Any) -> None:
 REPAIRS: dict[str, Callable[[Any], None]] = {
     "POST /v1/complaints": _complaint,
     "POST /v1/imports": _register,
+    "POST /v1/imports/jobs": _register,
     "GET /v1/reports/cases": _period,
 }
 

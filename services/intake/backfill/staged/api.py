@@ -86,7 +86,10 @@ async def _own_job(request: Request, principal: Principal, job_id: uuid.UUID) ->
     response_model=JobOut,
     status_code=201,
     max_body_size=STAGE_MAX_BYTES,
-    responses={413: {"description": "file larger than 50 MiB"}},
+    responses={
+        413: {"description": "file larger than 50 MiB"},
+        422: {"description": "unreadable file or missing columns"},
+    },
 )
 async def stage_import(
     request: Request,
