@@ -145,3 +145,21 @@ async def test_english_and_user_text_as_text(page: Page, console_platform: Platf
     await sign_in(page, console_platform, OFFICER, f"/cases/{cid}")
     await expect(page.locator("form.action h3")).to_have_text(["Accept", "Reject", "Close"])
     await expect(page.locator("h2").first).to_have_text("Actions")
+
+
+async def test_another_districts_officer_gets_not_found_and_no_show_button(
+    page: Page, console_platform: Platform
+) -> None:
+    cid = await filed(console_platform)
+    await sign_in(page, console_platform, OFFICER, f"/cases/{cid}")
+    await expect(action_form(page, "accept")).to_have_count(1)
+    # An officer without the pii_reader grant is never offered the clear values.
+    await expect(page.get_by_role("button", name="แสดงข้อมูลผู้ร้อง")).to_have_count(0)
+
+    await page.context.clear_cookies()
+    stranger = Principal("officer-case-other", Role.district_officer, district_code="6404")
+    await sign_in(page, console_platform, stranger, "/")
+    answer = await page.goto(console_platform.url("console") + f"/cases/{cid}")
+    assert answer is not None and answer.status == 404
+    assert "มาลี" not in await page.content()
+    assert await serious_violations(page) == []
