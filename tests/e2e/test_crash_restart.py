@@ -38,7 +38,14 @@ pytestmark = [pytest.mark.e2e, embedded_only("kills and restarts the embedded se
 ROUNDS = 3
 PER_BURST = 20  # filings acknowledged in a round before the kill lands (more are in flight)
 LAUNCH = "from damrong.cli.main import app; app()"
-PORTS = ("DAMRONG_PG_PORT", "DAMRONG_KAFKA_PORT", "INTAKE_PORT", "STATUS_PORT", "KPI_PORT")
+PORTS = (
+    "DAMRONG_PG_PORT",
+    "DAMRONG_KAFKA_PORT",
+    "INTAKE_PORT",
+    "STATUS_PORT",
+    "KPI_PORT",
+    "CONSOLE_PORT",
+)
 # Settings from the calling shell that would point the platform elsewhere.
 UNSET = (
     "DATABASE_URL",

@@ -62,6 +62,7 @@ def _env(tmp_path: Path) -> dict[str, str]:
         "INTAKE_PORT": str(free_port()),
         "STATUS_PORT": str(free_port()),
         "KPI_PORT": str(free_port()),
+        "CONSOLE_PORT": str(free_port()),
         "COLUMNS": "200",
     }
 
@@ -88,7 +89,7 @@ def _launch(
 
 def _children(proc: subprocess.Popen[bytes]) -> list[psutil.Process]:
     kids = psutil.Process(proc.pid).children()
-    assert len(kids) == 5, kids  # postgres, broker, three services
+    assert len(kids) == 6, kids  # postgres, broker, three services and the console
     return kids
 
 

@@ -60,6 +60,9 @@ def test_without_arguments_it_asks_the_configured_service_ports(monkeypatch) -> 
         monkeypatch.setenv("KPI_PORT", str(port))
         monkeypatch.setenv("INTAKE_PORT", str(closed_port()))
         monkeypatch.setenv("STATUS_PORT", str(closed_port()))
+        monkeypatch.setenv("CONSOLE_PORT", str(closed_port()))
         assert main([]) == 0
         monkeypatch.setenv("KPI_PORT", str(closed_port()))
         assert main([]) == 1
+        monkeypatch.setenv("CONSOLE_PORT", str(port))  # the console's container
+        assert main([]) == 0
