@@ -88,15 +88,23 @@ def test_parse_without_the_line_says_so() -> None:
         report.parse("Running 10s test\n")
 
 
-def test_baseline_adds_sequential_calls_and_takes_the_slowest_of_parallel_ones() -> None:
-    a = report.Latency(100, 50.0, 10.0, 20.0, 30.0)
-    b = report.Latency(200, 80.0, 5.0, 40.0, 45.0, errors=1)
-    seq = report.baseline([a, b], parallel=False)
-    par = report.baseline([a, b], parallel=True)
+def test_baseline_combines_the_calls_as_the_page_makes_them() -> None:
+    calls = {
+        "a": report.Latency(100, 50.0, 10.0, 20.0, 30.0),
+        "b": report.Latency(200, 80.0, 5.0, 40.0, 45.0, errors=1),
+        "c": report.Latency(300, 90.0, 1.0, 2.0, 3.0),
+    }
+    seq = report.baseline(report.Seq(("a", "b")), calls)
+    par = report.baseline(report.Par(("a", "b")), calls)
     assert (seq.p50_ms, seq.p95_ms, seq.p99_ms, seq.errors) == (15.0, 60.0, 75.0, 1)
     assert (par.p50_ms, par.p95_ms, par.p99_ms) == (10.0, 40.0, 45.0)
+    # Together: a then c, beside b; the slowest branch at each percentile.
+    nested = report.Seq((report.Par((report.Seq(("a", "c")), "b")), "c"))
+    got = report.baseline(nested, calls)
+    assert (got.p50_ms, got.p95_ms, got.p99_ms, got.errors) == (12.0, 42.0, 48.0, 1)
+    assert report.leaves(nested) == ["a", "c", "b"]
     with pytest.raises(ValueError):
-        report.baseline([], parallel=True)
+        report.baseline(report.Par(()), calls)
 
 
 def test_a_page_passes_at_p95_within_300_ms_without_errors() -> None:
