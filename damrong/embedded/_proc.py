@@ -28,11 +28,25 @@ T = TypeVar("T")
 _PR_SET_PDEATHSIG = 1
 
 
+_handed_out: set[int] = set()
+_handed_out_lock = threading.Lock()
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port that is free right now (the OS picks it; tests use it to avoid clashes)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+    """A TCP port that is free right now (the OS picks it; tests use it to avoid clashes).
+
+    The socket is closed before the caller binds, so the OS may offer the same port again to the
+    next call: a platform given the same port for two services saw one of them refuse to start.
+    A port is therefore handed out at most once per process.
+    """
+    with _handed_out_lock:
+        while True:
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+                sock.bind((host, 0))
+                port = int(sock.getsockname()[1])
+            if port not in _handed_out:
+                _handed_out.add(port)
+                return port
 
 
 def port_in_use(host: str, port: int) -> bool:

@@ -68,3 +68,32 @@ def test_port_in_use_on_free_port() -> None:
     from damrong.embedded import free_port
 
     assert not port_in_use("127.0.0.1", free_port())
+
+
+def test_free_port_never_hands_out_a_port_twice(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The OS may offer a just-closed port again; two services given one port clash at start."""
+    import socket
+
+    from damrong.embedded import _proc
+
+    offered = iter([41001, 41001, 41001, 41002])
+
+    class RepeatingSocket:
+        def __init__(self, *args: object) -> None:
+            self.port = next(offered)
+
+        def __enter__(self) -> RepeatingSocket:
+            return self
+
+        def __exit__(self, *args: object) -> None:
+            return None
+
+        def bind(self, address: tuple[str, int]) -> None:
+            return None
+
+        def getsockname(self) -> tuple[str, int]:
+            return ("127.0.0.1", self.port)
+
+    monkeypatch.setattr(_proc, "_handed_out", set())
+    monkeypatch.setattr(socket, "socket", RepeatingSocket)
+    assert [_proc.free_port(), _proc.free_port()] == [41001, 41002]
