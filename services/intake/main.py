@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from services.intake.api import router
 from services.intake.backfill.api import router as import_router
+from services.intake.channels import EXTENSIONS
 from services.intake.domain.filing import SOURCE
 from services.intake.pii.api import router as pii_router
 from services.intake.pii.domain.keys import PiiKeys, PiiNotConfigured
@@ -36,8 +37,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if sealed:
             log.info("pii.sealed_plaintext_rows", rows=sealed)
         app.state.store = IntakeStore(runtime.pool)
+        for extension in EXTENSIONS:
+            start = getattr(extension, "start", None)
+            if start is not None:
+                await start(app, runtime)
 
     async def close_store(app: FastAPI) -> None:
+        for extension in reversed(EXTENSIONS):
+            stop = getattr(extension, "stop", None)
+            if stop is not None:
+                await stop(app)
         store = getattr(app.state, "store", None)
         if store is not None:
             await store.close()
@@ -47,7 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return build_app(
         "intake",
         runtime,
-        [router, import_router, pii_router],
+        [router, import_router, pii_router, *(e.router for e in EXTENSIONS)],
         on_start=open_store,
         on_stop=close_store,
         keyed={"/v1/complaints"},
