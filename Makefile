@@ -39,16 +39,16 @@ run: $(STAMP)
 # BACKEND=containers: the integration and end-to-end tiers on Apache Kafka and PostgreSQL
 # in Docker containers (skipped, saying why, without a Docker engine).
 ifeq ($(BACKEND),containers)
-TEST_RUN := DAMRONG_TEST_BACKEND=containers $(PYTHON) -m pytest -q tests/integration tests/e2e
+TEST_RUN := DAMRONG_TEST_BACKEND=containers $(PYTHON) -m pytest -q --durations=20 tests/integration tests/e2e
 else ifeq ($(filter-out embedded,$(BACKEND)),)
-TEST_RUN := $(PYTHON) -m pytest -q
+TEST_RUN := $(PYTHON) -m pytest -q --durations=20
 else
 TEST_RUN = $(error BACKEND=$(BACKEND): expected embedded (the default) or containers)
 endif
 
 # The linters first (a finding fails the run before the tests start), then the system
 # packages the browser and PDF tests need (installed when missing and run as root), then
-# the tests.
+# the tests (the slowest twenty listed: the suite must stay well under 15 minutes).
 test: $(STAMP)
 	@$(LINT)
 	@deploy/system-packages.sh
