@@ -132,6 +132,32 @@ class CaseReopened(_Transition):
     reason: str | None = None
 
 
+class _Feedback(_Payload):
+    """The complainant's answer to a closure (through the link sent when the case closed).
+
+    Legal only on a closed case, and it does not change the case's status.  ``closed_version``
+    is the version of the ``case.closed`` event answered: at most one of each kind per
+    closure.  No free text: whatever a complainant types could carry personal data.
+    """
+
+    actor: str
+    closed_version: int = Field(ge=2)
+
+
+class CaseSatisfactionRated(_Feedback):
+    """How satisfied the complainant is with the closure: 1 (not at all) .. 5 (fully)."""
+
+    kind: Literal["case.satisfaction_rated"] = "case.satisfaction_rated"
+    score: int = Field(ge=1, le=5)
+
+
+class CaseReopenRequested(_Feedback):
+    """The complainant says the problem was not actually solved: a request for an officer
+    to look again (it does not reopen the case by itself)."""
+
+    kind: Literal["case.reopen_requested"] = "case.reopen_requested"
+
+
 EventData = Annotated[
     ComplaintFiled
     | CaseAccepted
@@ -139,7 +165,9 @@ EventData = Annotated[
     | CaseStarted
     | CaseForwarded
     | CaseClosed
-    | CaseReopened,
+    | CaseReopened
+    | CaseSatisfactionRated
+    | CaseReopenRequested,
     Field(discriminator="kind"),
 ]
 
@@ -156,6 +184,8 @@ EVENT_CLASSES: dict[str, type[_Payload]] = {
         CaseForwarded,
         CaseClosed,
         CaseReopened,
+        CaseSatisfactionRated,
+        CaseReopenRequested,
     )
 }
 

@@ -58,7 +58,7 @@ WITH ins AS (
 ), up AS (
     UPDATE cases AS c
        SET applied_version = ins.version,
-           status = $7,
+           status = COALESCE($7, c.status),
            closed_at = CASE $8::text WHEN 'set' THEN $4 WHEN 'clear' THEN NULL
                                      ELSE c.closed_at END,
            last_recorded_at = $5
@@ -104,7 +104,7 @@ async def record(conn: Conn, fact: Fact) -> bool:
             fact.occurred_at,
             fact.recorded_at,
             data,
-            str(status),
+            None if status is None else str(status),
             str(effect),
         )
     return bool(more)

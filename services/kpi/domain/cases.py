@@ -75,13 +75,17 @@ class ClosedEffect(StrEnum):
     clear = "clear"  # open again
 
 
-TRANSITIONS: dict[str, tuple[CaseStatus, ClosedEffect]] = {
+# kind -> (the status it leads to, or None: the status stays; its effect on closed_at).
+# The complainant's feedback on a closure (rating, reopen request) leaves the case as it is.
+TRANSITIONS: dict[str, tuple[CaseStatus | None, ClosedEffect]] = {
     "case.accepted": (CaseStatus.accepted, ClosedEffect.keep),
     "case.rejected": (CaseStatus.rejected, ClosedEffect.set),
     "case.started": (CaseStatus.in_progress, ClosedEffect.keep),
     "case.forwarded": (CaseStatus.forwarded, ClosedEffect.keep),
     "case.closed": (CaseStatus.closed, ClosedEffect.set),
     "case.reopened": (CaseStatus.reopened, ClosedEffect.clear),
+    "case.satisfaction_rated": (None, ClosedEffect.keep),
+    "case.reopen_requested": (None, ClosedEffect.keep),
 }
 
 
@@ -134,8 +138,8 @@ def check(fact: Fact) -> None:
         raise InvalidEvent(f"{fact.kind} cannot be version {fact.version}")
 
 
-def transition(kind: str) -> tuple[CaseStatus, ClosedEffect]:
-    """The status a transition leads to and its effect on ``closed_at``."""
+def transition(kind: str) -> tuple[CaseStatus | None, ClosedEffect]:
+    """The status a transition leads to (None: unchanged) and its effect on ``closed_at``."""
     try:
         return TRANSITIONS[kind]
     except KeyError:
@@ -180,7 +184,7 @@ def apply(case: CaseRow | None, fact: Fact) -> CaseRow:
     return dataclasses.replace(
         case,
         applied_version=fact.version,
-        status=status,
+        status=case.status if status is None else status,
         closed_at=closed_at,
         last_recorded_at=fact.recorded_at,
     )

@@ -32,6 +32,8 @@ from shared.events import (
     CaseForwarded,
     CaseRejected,
     CaseReopened,
+    CaseReopenRequested,
+    CaseSatisfactionRated,
     CaseStarted,
     ComplaintFiled,
     Envelope,
@@ -159,6 +161,10 @@ class CaseState(BaseModel):
     agency: str | None = None
     due_date: dt.date | None = None
     last_event_at: dt.datetime
+    # Feedback on the current closure (domain.feedback): its case.closed version, rated?
+    closed_version: int | None = None
+    rated: bool = False
+    reopen_requested_at: dt.datetime | None = None
 
 
 def _required(value: str | None, field: str, action: Action) -> str:
@@ -265,17 +271,25 @@ def evolve(state: CaseState | None, env: Envelope) -> CaseState:
             f"event {env.complaint_id}/v{env.version} does not follow "
             f"{state.complaint_id}/v{state.version}"
         )
-    changes: dict[str, object] = {
-        "status": _STATUS_AFTER[data.kind],
-        "version": env.version,
-        "last_event_at": env.occurred_at,
-    }
+    changes: dict[str, object] = {"version": env.version, "last_event_at": env.occurred_at}
+    # Feedback on a closure leaves the status as it is (a reopen request is not a reopening).
+    if isinstance(data, CaseSatisfactionRated):
+        changes.update(rated=True)
+    elif isinstance(data, CaseReopenRequested):
+        changes.update(reopen_requested_at=env.occurred_at)
+    else:
+        changes["status"] = _STATUS_AFTER[data.kind]
     if isinstance(data, CaseForwarded):
         changes.update(agency=data.agency, due_date=data.due_date)
-    elif isinstance(data, CaseClosed):
-        changes.update(closed_at=env.occurred_at, closure_reason=data.reason)
-    elif isinstance(data, CaseReopened):
-        changes.update(closed_at=None, closure_reason=None)
+    elif isinstance(data, CaseClosed | CaseReopened):
+        closed = isinstance(data, CaseClosed)
+        changes.update(
+            closed_at=env.occurred_at if closed else None,
+            closure_reason=data.reason if isinstance(data, CaseClosed) else None,
+            closed_version=env.version if closed else None,
+            rated=False,
+            reopen_requested_at=None,
+        )
     return state.model_copy(update=changes)
 
 
