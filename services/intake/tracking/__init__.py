@@ -1,1 +1,1 @@
-"""(being built)"""
+"""Public tracking: intake's public view of each case and the citizen's track endpoint."""
