@@ -1,0 +1,1 @@
+"""Local stand-ins for the outside systems the platform talks to (tests only)."""
