@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from services.status import consumer
 from services.status.api import router
 from services.status.bulk.api import router as bulk_router
+from services.status.feedback.api import router as feedback_router
 from services.status.reports.api import router as report_router
 from services.status.worklists.api import router as worklist_router
 from shared.config import Settings, get_settings
@@ -37,7 +38,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         relay=True,
         source=consumer.SOURCE,
     )
-    return build_app("status", runtime, [bulk_router, router, worklist_router, report_router])
+    return build_app(
+        "status",
+        runtime,
+        [bulk_router, router, worklist_router, report_router, feedback_router],
+    )
 
 
 def main() -> None:

@@ -62,6 +62,9 @@ _CASE_COLUMNS = (
     "agency",
     "due_date",
     "last_event_at",
+    "closed_version",
+    "rated",
+    "reopen_requested_at",
 )
 _MUTABLE = (
     "status",
@@ -71,6 +74,9 @@ _MUTABLE = (
     "agency",
     "due_date",
     "last_event_at",
+    "closed_version",
+    "rated",
+    "reopen_requested_at",
 )
 
 
@@ -209,6 +215,9 @@ _CASE_TYPES = {
     "agency": "text",
     "due_date": "date",
     "last_event_at": "timestamptz",
+    "closed_version": "int4",
+    "rated": "bool",
+    "reopen_requested_at": "timestamptz",
 }
 assert tuple(_CASE_TYPES) == _CASE_COLUMNS
 _EVENT_TYPES = {
@@ -367,3 +376,9 @@ class PgCaseStore:
     async def append(self, env: Envelope, state: CaseState) -> Envelope:
         async with self._pool.acquire() as conn, conn.transaction():
             return await append_event(conn, env, state, self._topic)
+
+    async def append_all(self, events: list[tuple[Envelope, CaseState]]) -> list[Envelope]:
+        """``append`` for consecutive versions of one case, all in one transaction: all
+        stored or none (ConcurrencyConflict)."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            return [await append_event(conn, env, state, self._topic) for env, state in events]

@@ -1,9 +1,9 @@
-"""The officers' worklists: stale, overdue and backlog cases, as JSON or CSV.
+"""The officers' worklists: stale, overdue, backlog and reopen-requested cases, as JSON or CSV.
 
-``GET /v1/worklists/{stale,overdue,backlog}``, paginated by ``limit``/``offset`` with the
-``total``, filtered by province, district, category and channel; ``?format=csv`` answers the
-same page as CSV (``shared.csv_export``), or, without a
-``limit``, the whole list, streamed.  Times are given
+``GET /v1/worklists/{stale,overdue,backlog,reopen_requests}``, paginated by ``limit``/``offset``
+with the ``total``, filtered by province, district, category and channel; ``?format=csv``
+answers the same page as CSV (``shared.csv_export``), or, without a ``limit``, the whole
+list, streamed.  Times are given
 in Asia/Bangkok; "now" is the app clock.
 """
 
@@ -17,7 +17,15 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from services.status.deps import Clock, Pool
 from services.status.domain.worklists import elapsed_days
-from services.status.worklists.schemas import Format, Page, SortKey, WorklistItem, WorklistOut
+from services.status.worklists.schemas import (
+    Format,
+    Page,
+    ReopenRequestItem,
+    ReopenRequestsOut,
+    SortKey,
+    WorklistItem,
+    WorklistOut,
+)
 from services.status.worklists.store import Filters, Worklist, fetch_worklist
 from shared.auth.deps import Caller, confined
 from shared.auth.policy import Operation, hidden_categories
@@ -82,15 +90,18 @@ def _page(
 FiltersQ = Annotated[Filters, Depends(_filters)]
 PageQ = Annotated[Page, Depends(_page)]
 CSV_COLUMNS = tuple(WorklistItem.model_fields)
+_ITEM: dict[Worklist, type[WorklistItem]] = {Worklist.reopen_requests: ReopenRequestItem}
+_TIMES = ("received_at", "last_event_at", "closed_at", "reopen_requested_at")
 
 
-def _item(row: dict[str, Any], now: dt.datetime) -> WorklistItem:
-    return WorklistItem(
-        **{
-            **row,
-            "received_at": row["received_at"].astimezone(BANGKOK),
-            "last_event_at": row["last_event_at"].astimezone(BANGKOK),
-        },
+def _csv_columns(kind: Worklist) -> tuple[str, ...]:
+    return tuple(_ITEM.get(kind, WorklistItem).model_fields)
+
+
+def _item(row: dict[str, Any], now: dt.datetime, kind: Worklist) -> WorklistItem:
+    times = {k: row[k].astimezone(BANGKOK) for k in _TIMES if row.get(k) is not None}
+    return _ITEM.get(kind, WorklistItem)(
+        **{**row, **times},
         age_days=elapsed_days(row["received_at"], now),
         days_since_last_event=elapsed_days(row["last_event_at"], now),
     )
@@ -124,7 +135,7 @@ async def _chunks(
         )
         if not rows:
             return
-        yield _rows([_item(r, now) for r in rows])
+        yield _rows([_item(r, now, kind) for r in rows])
         offset += len(rows)
 
 
@@ -135,7 +146,7 @@ async def _answer(
     sort = page.sort.value if page.sort else None
     if page.limit is None:
         chunks = _chunks(kind, pool, now, filters, page.offset, stale_days, sort)
-        return csv_chunks(CSV_COLUMNS, chunks, kind.value)
+        return csv_chunks(_csv_columns(kind), chunks, kind.value)
     rows, total = await fetch_worklist(
         pool,
         kind,
@@ -146,13 +157,20 @@ async def _answer(
         offset=page.offset,
         sort=sort,
     )
-    items = [_item(r, now) for r in rows]
+    items = [_item(r, now, kind) for r in rows]
     if page.format is Format.csv:
         return csv_response(
-            CSV_COLUMNS, _rows(items), kind.value, headers={"x-total-count": str(total)}
+            _csv_columns(kind), _rows(items), kind.value, headers={"x-total-count": str(total)}
         )
-    return WorklistOut(
-        worklist=kind, total=total, limit=page.limit, offset=page.offset, items=items
+    out = ReopenRequestsOut if kind is Worklist.reopen_requests else WorklistOut
+    return out.model_validate(
+        {
+            "worklist": kind,
+            "total": total,
+            "limit": page.limit,
+            "offset": page.offset,
+            "items": items,
+        }
     )
 
 
@@ -178,3 +196,10 @@ async def overdue(pool: Pool, clock: Clock, filters: FiltersQ, page: PageQ) -> A
 async def backlog(pool: Pool, clock: Clock, filters: FiltersQ, page: PageQ) -> Any:
     """Every open case, oldest received first, with its age in days."""
     return await _answer(Worklist.backlog, pool, clock, filters, page)
+
+
+@router.get("/reopen_requests", response_model=ReopenRequestsOut)
+async def reopen_requests(pool: Pool, clock: Clock, filters: FiltersQ, page: PageQ) -> Any:
+    """Closed cases whose complainant said the problem was not actually solved, not
+    reopened since, earliest request first: for an officer to look at again."""
+    return await _answer(Worklist.reopen_requests, pool, clock, filters, page)

@@ -9,7 +9,7 @@ from enum import StrEnum
 from pydantic import BaseModel
 
 from services.status.worklists.store import Worklist
-from shared.codes import CaseStatus
+from shared.codes import CaseStatus, ClosureReason
 
 
 class Format(StrEnum):
@@ -33,12 +33,24 @@ class WorklistItem(BaseModel):
     due_date: dt.date | None
 
 
+class ReopenRequestItem(WorklistItem):
+    """A closed case the complainant says was not solved: the closure and the request."""
+
+    closed_at: dt.datetime
+    closure_reason: ClosureReason | None
+    reopen_requested_at: dt.datetime
+
+
 class WorklistOut(BaseModel):
     worklist: Worklist
     total: int
     limit: int
     offset: int
     items: list[WorklistItem]
+
+
+class ReopenRequestsOut(WorklistOut):
+    items: list[ReopenRequestItem]  # type: ignore[assignment]
 
 
 class SortKey(StrEnum):
@@ -54,6 +66,8 @@ class SortKey(StrEnum):
     district_code_desc = "-district_code"
     category = "category"
     category_desc = "-category"
+    reopen_requested_at = "reopen_requested_at"
+    reopen_requested_at_desc = "-reopen_requested_at"
 
 
 class Page(BaseModel):

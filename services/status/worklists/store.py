@@ -21,6 +21,8 @@ class Worklist(StrEnum):
     stale = "stale"
     overdue = "overdue"
     backlog = "backlog"
+    # Closed cases whose complainant said the problem was not solved, not reopened since.
+    reopen_requests = "reopen_requests"
 
 
 @dataclass(frozen=True)
@@ -46,15 +48,20 @@ COLUMNS = (
     "agency",
     "due_date",
 )
+# The closure and the request, beside the common columns, for the reopen requests.
+FEEDBACK_COLUMNS = ("closed_at", "closure_reason", "reopen_requested_at")
 
 # Oldest first; complaint_id breaks ties so that pages never overlap or skip.
 _ORDER = {
     Worklist.stale: "last_event_at, complaint_id",
     Worklist.overdue: "due_date, received_at, complaint_id",
     Worklist.backlog: "received_at, complaint_id",
+    Worklist.reopen_requests: "reopen_requested_at, complaint_id",
 }
 # Orders a caller may ask for: a fixed column list, never text from the request.
-_SORTABLE = frozenset({"received_at", "last_event_at", "due_date", "district_code", "category"})
+_SORTABLE = frozenset(
+    {"received_at", "last_event_at", "due_date", "district_code", "category", "reopen_requested_at"}
+)
 
 
 def order_by(kind: Worklist, sort: str | None) -> str:
@@ -84,6 +91,8 @@ def _where(
 
     if kind is Worklist.overdue:
         clauses += ["status = 'forwarded'", f"due_date < {arg(bangkok_today(now))}"]
+    elif kind is Worklist.reopen_requests:  # a reopening clears the request (evolve)
+        clauses += ["status = 'closed'", "reopen_requested_at IS NOT NULL"]
     else:
         clauses.append(_OPEN)
     if kind is Worklist.stale:
@@ -111,10 +120,11 @@ async def fetch_worklist(
     """One page of the worklist ``kind`` at ``now`` and the total number of its cases."""
     where, args = _where(kind, filters, now, stale_days)
     n = len(args)
+    columns = COLUMNS + FEEDBACK_COLUMNS if kind is Worklist.reopen_requests else COLUMNS
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         # One snapshot for page and total, so they agree.
         rows = await conn.fetch(
-            f"SELECT {', '.join(COLUMNS)} FROM cases WHERE {where} "
+            f"SELECT {', '.join(columns)} FROM cases WHERE {where} "
             f"ORDER BY {order_by(kind, sort)} LIMIT ${n + 1} OFFSET ${n + 2}",
             *args,
             limit,
