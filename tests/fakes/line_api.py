@@ -25,6 +25,7 @@ import hmac
 import http.server
 import json
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -221,3 +222,68 @@ def _decide(
             state.retry_keys[retry_key] = str(uuid.uuid4())
     sent = [{"id": str(uuid.uuid4().int)[:18], "quoteToken": uuid.uuid4().hex} for _ in messages]
     return 200, {"sentMessages": sent}, {}
+
+
+# -- webhook deliveries, as LINE posts them --------------------------------------------------
+
+
+def new_user_id() -> str:
+    """A fresh LINE userId (``U`` and 32 hex digits)."""
+    return "U" + uuid.uuid4().hex
+
+
+def _event(kind: str, user_id: str, redelivery: bool, event_id: str | None) -> dict[str, Any]:
+    return {
+        "type": kind,
+        "mode": "active",
+        "timestamp": int(time.time() * 1000),
+        "source": {"type": "user", "userId": user_id},
+        "webhookEventId": event_id or "01" + uuid.uuid4().hex.upper()[:24],
+        "deliveryContext": {"isRedelivery": redelivery},
+        "replyToken": uuid.uuid4().hex,
+    }
+
+
+def text_event(
+    user_id: str,
+    text: str,
+    *,
+    message_id: str | None = None,
+    redelivery: bool = False,
+    event_id: str | None = None,
+) -> dict[str, Any]:
+    """A text message event (a fresh message id, event id and reply token unless given)."""
+    event = _event("message", user_id, redelivery, event_id)
+    event["message"] = {
+        "type": "text",
+        "id": message_id or str(uuid.uuid4().int)[:18],
+        "quoteToken": uuid.uuid4().hex,
+        "text": text,
+    }
+    return event
+
+
+def location_event(user_id: str, address: str, latitude: float, longitude: float) -> dict[str, Any]:
+    event = _event("message", user_id, False, None)
+    event["message"] = {
+        "type": "location",
+        "id": str(uuid.uuid4().int)[:18],
+        "title": "ตำแหน่งของฉัน",
+        "address": address,
+        "latitude": latitude,
+        "longitude": longitude,
+    }
+    return event
+
+
+def follow_event(user_id: str) -> dict[str, Any]:
+    event = _event("follow", user_id, False, None)
+    event["follow"] = {"isUnblocked": False}
+    return event
+
+
+def delivery(*events: dict[str, Any], destination: str = "U" + "0" * 32) -> bytes:
+    """The body of one webhook delivery (as LINE sends it: compact UTF-8 JSON)."""
+    return json.dumps(
+        {"destination": destination, "events": list(events)}, ensure_ascii=False
+    ).encode()
