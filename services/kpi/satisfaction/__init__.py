@@ -1,0 +1,1 @@
+"""Satisfaction after closure: the complainants' ratings and disputes, per district."""
