@@ -1,0 +1,129 @@
+"""The LINE channel across stops: a delivery answered 200 and not yet worked when intake
+stops is worked after the restart, and files exactly once; an unconfigured channel
+answers 503 while intake runs."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+
+from services.intake.line.domain import texts
+from tests.fakes.line_api import FakeLineApi, delivery, new_user_id, signature, text_event
+from tests.infra import fresh_database
+from tests.integration.intake.conftest import IntakeService
+from tests.integration.intake.test_line_webhook import (
+    SECRET,
+    STORY,
+    TOKEN,
+    WEBHOOK,
+    Line,
+    intake_with_line,
+    line_settings,
+)
+from tests.waiting import eventually
+
+
+@contextlib.asynccontextmanager
+async def started(
+    infra: dict[str, str], url: str, suffix: str, api: FakeLineApi, **overrides: Any
+) -> AsyncIterator[Line]:
+    settings = line_settings(api, **overrides)
+    async with intake_with_line(infra, url, suffix, settings) as (app, client, s):
+        db = await asyncpg.connect(url, server_settings={"search_path": "intake"})
+        try:
+            yield Line(IntakeService(client, s, db), api, app)
+        finally:
+            await db.close()
+
+
+async def _filed(db: asyncpg.Connection, ref: str) -> list[str]:
+    rows = await db.fetch(
+        "SELECT tracking_no FROM complaints WHERE channel = 'line' AND channel_ref = $1", ref
+    )
+    return [r[0] for r in rows]
+
+
+async def _converse_to_confirmation(line: Line, user: str) -> None:
+    for said in ("สวัสดีครับ", STORY, "การพนัน"):
+        await line.send(text_event(user, said))
+    *_, ask = await line.send(text_event(user, "ปากเกร็ด"))
+    assert ask == texts.ASK_CONFIRM
+
+
+def _two(texts_sent: list[str]) -> bool:
+    return len(texts_sent) == 2
+
+
+async def test_a_delivery_stored_before_a_stop_is_filed_once_after_it(
+    infra: dict[str, str],
+) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    with FakeLineApi(access_token=TOKEN) as api:
+        async with fresh_database(infra["database_url"]) as url:
+            user, quick = new_user_id(), new_user_id()
+            async with started(infra, url, suffix, api) as line:
+                await _converse_to_confirmation(line, user)
+                await _converse_to_confirmation(line, quick)
+            confirm = text_event(user, texts.CONFIRM)
+            # An instance that stops right after its 200: nothing worked yet.
+            async with started(infra, url, suffix, api, line_worker_enabled=False) as line:
+                assert (await line.post(delivery(confirm))).status_code == 200
+                pending = await line.intake.db.fetchval(
+                    "SELECT processed_at IS NULL FROM line_events WHERE webhook_event_id = $1",
+                    confirm["webhookEventId"],
+                )
+                assert pending is True
+                assert await _filed(line.intake.db, confirm["message"]["id"]) == []
+            # An instance stopped as soon as it answered, its worker possibly mid-work.
+            quick_confirm = text_event(quick, texts.CONFIRM)
+            async with started(infra, url, suffix, api) as line:
+                assert (await line.post(delivery(quick_confirm))).status_code == 200
+            async with started(infra, url, suffix, api) as line:
+                db = line.intake.db
+                [number] = await eventually(lambda: _filed(db, confirm["message"]["id"]))
+                [other] = await eventually(lambda: _filed(db, quick_confirm["message"]["id"]))
+
+                async def told() -> list[str]:
+                    return [t for t in api.sent_texts() if number in t or other in t]
+
+                assert sorted(await eventually(told, _two)) == sorted(
+                    [texts.filed(number), texts.filed(other)]
+                )
+                # LINE redelivers the confirmation (it saw no answer in time): no new filing.
+                again = {**confirm, "deliveryContext": {"isRedelivery": True}}
+                assert (await line.post(delivery(again))).status_code == 200
+                assert (await line.post(delivery(quick_confirm))).status_code == 200
+                waiting = await db.fetchval(
+                    "SELECT count(*) FROM line_events WHERE processed_at IS NULL"
+                )
+                assert waiting == 0
+                assert await _filed(db, confirm["message"]["id"]) == [number]
+                assert await _filed(db, quick_confirm["message"]["id"]) == [other]
+                assert len([t for t in api.sent_texts() if number in t or other in t]) == 2
+
+
+async def test_an_unconfigured_channel_answers_503_and_intake_runs(
+    infra: dict[str, str],
+) -> None:
+    async with (
+        fresh_database(infra["database_url"]) as url,
+        intake_with_line(infra, url, uuid.uuid4().hex[:8], None) as (app, client, _),
+    ):
+        body = delivery(text_event(new_user_id(), "สวัสดีครับ"))
+        answer = await client.post(
+            WEBHOOK, content=body, headers={"x-line-signature": signature(SECRET, body)}
+        )
+        assert answer.status_code == 503
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert "LINE_CHANNEL_SECRET" in answer.json()["detail"]
+        assert app.state.line is None
+        assert (await client.get("/healthz")).status_code == 200
+        db = await asyncpg.connect(url, server_settings={"search_path": "intake"})
+        try:
+            assert await db.fetchval("SELECT count(*) FROM line_events") == 0
+        finally:
+            await db.close()
