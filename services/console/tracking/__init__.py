@@ -1,0 +1,1 @@
+"""The public tracking page (``/track``): no sign-in, the complainant's own proof."""
