@@ -90,9 +90,8 @@ async def test_a_delivery_stored_before_a_stop_is_filed_once_after_it(
                 async def told() -> list[str]:
                     return [t for t in api.sent_texts() if number in t or other in t]
 
-                assert sorted(await eventually(told, _two)) == sorted(
-                    [texts.filed(number), texts.filed(other)]
-                )
+                sent = await eventually(told, _two)
+                assert sorted(sent) == sorted([texts.filed(number), texts.filed(other)])
                 # LINE redelivers the confirmation (it saw no answer in time): no new filing.
                 again = {**confirm, "deliveryContext": {"isRedelivery": True}}
                 assert (await line.post(delivery(again))).status_code == 200
