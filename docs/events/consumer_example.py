@@ -183,7 +183,9 @@ def upcast(event: Event) -> dict[str, Any]:
 
 
 def apply(event: Event, data: dict[str, Any]) -> None:
-    """Your work goes here: ``data`` is in its type's current schema."""
+    """Your work goes here: ``data`` is in its type's current schema.  Dispatch on
+    ``event.attrs["type"]``; raise on a type you do not know (a newer contract than your
+    code), so that its offset is not committed and nothing after it is skipped."""
 
 
 def load_keys(text: str) -> dict[str, Ed25519PublicKey]:
