@@ -120,7 +120,6 @@ def _principal(request: Request, form: dict[str, list[str]]) -> Principal:
     return principal
 
 
-@router.post(PREFIX + "/requests.{fmt}")
 @open311
 async def post_request(request: Request, fmt: str) -> Response:
     form = read_form(await _body(request), request.headers.get("content-type"))
@@ -137,6 +136,17 @@ async def post_request(request: Request, fmt: str) -> Response:
         idempotency_key=request.headers.get("idempotency-key"),
     )
     return _answer(answers.receipt(filed.tracking_no), fmt, 200 if filed.replayed else 201)
+
+
+# One literal path per format: the shared body limit is looked up by the request's path.
+@router.post(PREFIX + "/requests.json")
+async def post_request_json(request: Request) -> Response:
+    return await post_request(request, fmt="json")
+
+
+@router.post(PREFIX + "/requests.xml")
+async def post_request_xml(request: Request) -> Response:
+    return await post_request(request, fmt="xml")
 
 
 def _pool(request: Request) -> Any:

@@ -21,6 +21,7 @@ from services.intake.open311.domain.views import RequestView, from_public_case
 from services.intake.pii.domain.keys import PiiKeys
 from services.intake.store import IntakeStore
 from services.intake.tracking import store as tracking
+from services.intake.tracking.domain.keys import well_formed_tracking_no
 from services.intake.usecases import Filed, IdempotencyConflict, file_complaint
 from shared.config import Settings
 from shared.dbtypes import Db
@@ -67,7 +68,8 @@ async def requests_by_number(db: Db, tracking_nos: Sequence[str]) -> list[Reques
     """The requests numbered ``tracking_nos``, in that order; unknown and unpublished
     numbers are left out.  A case the public view has not seen yet (its filing is still
     on its way through the topic) is shown as intake filed it: open, as filed."""
-    rows = await store.filed(db, tracking_nos)
+    # Anything else names no request (and a NUL byte would not even reach the database).
+    rows = await store.filed(db, [n for n in tracking_nos if well_formed_tracking_no(n)])
     cases = await tracking.public_cases(db, [r.complaint_id for r in rows.values()])
     out = []
     for number in tracking_nos:
