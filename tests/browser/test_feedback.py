@@ -15,7 +15,8 @@ from playwright.async_api import Page, expect
 
 from damrong.embedded.platform import Platform
 from shared import feedback_links
-from tests.browser.conftest import serious_violations
+from shared.auth.principal import Principal, Role
+from tests.browser.conftest import serious_violations, sign_in
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.browser
@@ -110,6 +111,14 @@ async def test_a_complainant_rates_and_disputes_a_closure(
     assert await serious_violations(page) == []
     await page.get_by_role("link", name="English").click()
     await expect(page.locator("h1")).to_have_text("We already have your feedback")
+
+    # The district's officer finds it among the reopen requests (the case is still closed).
+    officer = Principal("officer-feedback", Role.district_officer, district_code=DISTRICT)
+    await sign_in(page, p, officer, "/worklists/reopen_requests")
+    await expect(page.locator("table")).to_contain_text(number)
+    await expect(page.locator("nav.tabs [aria-current=page]")).to_have_text("Reopen requests")
+    assert await page.locator("#bulk-close button.danger").count() == 0
+    assert await serious_violations(page) == []
 
 
 async def test_links_that_cannot_be_used(page: Page, console_platform: Platform) -> None:
