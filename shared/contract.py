@@ -19,7 +19,7 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -46,8 +46,7 @@ class Wire:
     signature_header: str
 
 
-@dataclass(frozen=True)
-class _Header:
+class _Header(NamedTuple):
     header: str  # the Kafka header
     attribute: str  # its CloudEvents attribute, as decoded
     wire: Schema  # the header's text
@@ -59,76 +58,40 @@ class _Header:
 _UUID: Schema = {"type": "string", "format": "uuid"}
 _TIME: Schema = {"type": "string", "format": "date-time"}
 _HASH: Schema = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
+_TEXT: Schema = {"type": "string"}
+_NUMBER: Schema = {"type": "string", "pattern": "^[1-9][0-9]*$"}
+_BASE64_SIGNATURE: Schema = {"type": "string", "pattern": "^[A-Za-z0-9+/]{86}==$"}
 
 
 def _headers(wire: Wire) -> tuple[_Header, ...]:
     """Every header an event record carries, in the order the relay writes them."""
+    H = _Header
     return (
-        _Header("ce_id", "id", _UUID, True, "The event's id."),
-        _Header("ce_source", "source", {"type": "string"}, True, "The publishing service."),
-        _Header("ce_type", "type", {"type": "string"}, True, "Event kind and schema version."),
-        _Header("ce_specversion", "specversion", {"const": "1.0"}, True, "CloudEvents 1.0."),
-        _Header("ce_time", "time", _TIME, True, "When it happened in the world (effective)."),
-        _Header(
-            "ce_subject", "subject", _UUID, True, "The complaint (case) id: also the record key."
-        ),
-        _Header(
-            "content-type",
-            "datacontenttype",
-            {"const": CONTENT_TYPE},
-            False,
-            "The value is UTF-8 JSON (always written; readers assume it when absent).",
-        ),
-        _Header(
-            "ce_version",
-            "version",
-            {"type": "string", "pattern": "^[1-9][0-9]*$"},
-            True,
-            "The event's number in its case, from 1 (the filing); (subject, version) is unique.",
-            {"type": "integer", "minimum": 1},
-        ),
-        _Header("ce_recordedtime", "recordedtime", _TIME, True, "When it entered the system."),
-        _Header(
-            "ce_correlationid",
-            "correlationid",
-            {"type": "string"},
-            False,
-            "The id of the request that caused it, when there was one.",
-        ),
-        _Header(
-            "ce_prevhash",
-            "prevhash",
-            _HASH,
-            False,
-            "SHA-256 (hex) of the case's previous event; 64 zeros for version 1. "
-            "Absent (with ce_hash) only on events stored before hash chaining.",
-        ),
-        _Header(
-            "ce_hash",
-            "hash",
-            _HASH,
-            False,
-            "SHA-256 (hex) of this event's canonical form (see the README).",
-        ),
-        _Header(
-            wire.signature_header,
-            "signature",
-            {"type": "string", "pattern": "^[A-Za-z0-9+/]{86}==$"},
-            True,
-            "Base64 Ed25519 signature, by the source's key, of the canonical form's SHA-256 "
-            "as 64 lowercase hex characters (ASCII).",
-        ),
-    )
+        H("ce_id", "id", _UUID, True, "The event's id."),
+        H("ce_source", "source", _TEXT, True, "The publishing service."),
+        H("ce_type", "type", _TEXT, True, "Event kind and schema version."),
+        H("ce_specversion", "specversion", {"const": "1.0"}, True, "CloudEvents 1.0."),
+        H("ce_time", "time", _TIME, True, "When it happened in the world (effective)."),
+        H("ce_subject", "subject", _UUID, True, "The complaint (case) id: also the record key."),
+        H("content-type", "datacontenttype", {"const": CONTENT_TYPE}, False,
+          "The value is UTF-8 JSON (always written; readers assume it when absent)."),
+        H("ce_version", "version", _NUMBER, True, "The event's number in its case, from 1 "
+          "(the filing); (subject, version) is unique.", {"type": "integer", "minimum": 1}),
+        H("ce_recordedtime", "recordedtime", _TIME, True, "When it entered the system."),
+        H("ce_correlationid", "correlationid", _TEXT, False, "The request that caused it."),
+        H("ce_prevhash", "prevhash", _HASH, False, "SHA-256 (hex) of the case's previous event; "
+          "64 zeros for version 1. Absent (with ce_hash) only on events from before chaining."),
+        H("ce_hash", "hash", _HASH, False, "SHA-256 (hex) of this event's canonical form."),
+        H(wire.signature_header, "signature", _BASE64_SIGNATURE, True, "Base64 Ed25519 "
+          "signature, by the source's key, of the canonical form's SHA-256 as 64 lowercase "
+          "hex characters (ASCII)."),
+    )  # fmt: skip
 
 
 _DLQ_HEADERS: tuple[tuple[str, Schema, str], ...] = (
     ("dlq_error", {"type": "string", "maxLength": 1000}, "Why the consumer refused it."),
-    ("dlq_group", {"type": "string"}, "The consumer group that refused it."),
-    (
-        "dlq_origin",
-        {"type": "string", "pattern": "^.+/[0-9]+/[0-9]+$"},
-        "Where it was read: topic/partition/offset.",
-    ),
+    ("dlq_group", _TEXT, "The consumer group that refused it."),
+    ("dlq_origin", {"type": "string", "pattern": "^.+/[0-9]+/[0-9]+$"}, "topic/partition/offset"),
 )
 
 
