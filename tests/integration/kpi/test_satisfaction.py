@@ -9,6 +9,7 @@ test_reports_http: no broker, the API on that database.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from collections.abc import AsyncIterator
 from typing import Any
@@ -19,10 +20,20 @@ import pytest
 from pydantic import SecretStr
 
 from services.kpi.main import create_app
+from services.kpi.main import create_app as kpi_app
+from services.status.main import create_app as status_app
+from shared import feedback_links
+from shared.chain import GENESIS, seal
 from shared.config import Settings
+from shared.events import Envelope
+from shared.kafka import make_producer
 from tests.auth import TEST_SECRET, admin_headers, bearer, token
 from tests.integration.kpi.test_reports_http import _feed
+from tests.service_app import running_app
+from tests.signing import signed_record
 from tests.unit.kpi import test_satisfaction as sc
+from tests.unit.status.factories import T0, filed
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -105,3 +116,63 @@ async def test_empty_and_confined(pool: asyncpg.Pool, client: httpx.AsyncClient)
         r = await client.get("/v1/kpi/satisfaction", params=bad)
         assert r.status_code == 422
         assert r.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_feedback_reaches_kpi_through_the_broker(infra: dict[str, str]) -> None:
+    """status and kpi in-process on one topic: a closure rated and disputed through the
+    public feedback endpoint is published (signed by status), consumed by kpi and counted."""
+    secret = "feedback-secret-" + "k" * 40
+    district = "9711"
+    async with (
+        running_app(status_app, infra, feedback_link_secret=SecretStr(secret)) as status,
+        running_app(
+            kpi_app,
+            infra,
+            events_topic=status.settings.events_topic,
+            dlq_topic=status.settings.dlq_topic,
+        ) as kpi,
+    ):
+        producer = make_producer(status.settings)
+        await producer.start()
+        try:
+            env = filed(at=T0)
+            data = env.data.model_copy(
+                update={"district_code": district, "province_code": district[:2]}
+            )
+            env = seal(
+                Envelope(**{**env.model_dump(exclude={"data", "hash"}), "data": data}), GENESIS
+            )
+            key, headers, value = signed_record(env)
+            await producer.send_and_wait(
+                status.settings.events_topic, value, key=key, headers=headers
+            )
+        finally:
+            await producer.stop()
+
+        async def opened() -> int:
+            return (await status.client.get(f"/v1/complaints/{env.complaint_id}")).status_code
+
+        await eventually(opened, lambda code: code == 200)
+        for move in ({"action": "accept"}, {"action": "close", "reason": "resolved"}):
+            r = await status.client.post(
+                f"/v1/complaints/{env.complaint_id}/transitions", json=move
+            )
+            assert r.status_code == 200, r.text
+        link = feedback_links.issue(env.complaint_id, 3, secret, dt.datetime.now(dt.UTC))
+        r = await status.client.post(
+            "/v1/feedback", json={"token": link, "score": 1, "not_solved": True}
+        )
+        assert r.status_code == 201, r.text
+
+        async def counted() -> dict[str, Any]:
+            r = await kpi.client.get(
+                "/v1/kpi/satisfaction", params={"fiscal_year": 2569, "district_code": district}
+            )
+            return dict(r.json()) if r.status_code == 200 else {}
+
+        body = await eventually(
+            counted, lambda b: bool(b.get("districts")) and b["districts"][0]["rated"] == 1
+        )
+        row = body["districts"][0]
+        assert (row["closures"], row["score_1"], row["disputed"], row["reopened"]) == (1, 1, 1, 0)
+        assert (row["mean_score"], row["disputed_rate"]) == (1.0, 1.0)
