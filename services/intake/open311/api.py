@@ -17,6 +17,7 @@ import functools
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import structlog
 from fastapi import APIRouter, Request, Response
 from starlette.routing import Match
 
@@ -39,6 +40,7 @@ FORMATS = ("xml", "json")
 # body in the specification's format; they apply intake's own max_body_bytes.
 _UNCAPPED = 1 << 40
 
+log = structlog.get_logger()
 router = APIRouter(include_in_schema=False)
 Handler = Callable[..., Awaitable[Response]]
 
@@ -63,6 +65,14 @@ def open311(handler: Handler) -> Handler:
                 raise problems.not_found(f"format {fmt[:16]!r} is not offered: use .xml or .json")
             return await handler(request, fmt, **params)
         except Open311Error as exc:
+            # The route and codes only: a path or a description may echo what was sent.
+            route = request.scope.get("route")
+            log.info(
+                "open311.refused",
+                route=getattr(route, "path", PREFIX),
+                status=exc.status,
+                codes=[e.code for e in exc.errors],
+            )
             return problems.error_response(exc, fmt if fmt in FORMATS else "xml")
 
     return wrapped
@@ -107,12 +117,14 @@ async def _body(request: Request) -> bytes:
 
 def _principal(request: Request, form: dict[str, list[str]]) -> Principal:
     """The channel that files: the ``api_key`` parameter (or ``X-API-Key``) of a channel."""
-    keys = [k for k in form.get("api_key", []) if k] or [request.headers.get("x-api-key", "")]
-    if len(keys) != 1 or not keys[0]:
-        raise problems.missing_key() if not keys[0] else problems.wrong_key()
+    keys = {k for k in (*form.get("api_key", []), request.headers.get("x-api-key", "")) if k}
+    if not keys:
+        raise problems.missing_key()
+    if len(keys) > 1:  # two different keys: no one channel to file for
+        raise problems.wrong_key()
     auth: Authenticator = request.app.state.auth
     try:
-        principal = auth.authenticate(None, keys[0])
+        principal = auth.authenticate(None, keys.pop())
     except Unauthenticated:
         raise problems.wrong_key() from None
     if principal.channel is None or not permits(principal, Operation.file):

@@ -205,6 +205,20 @@ async def test_a_missing_or_wrong_api_key_is_403(rig: Rig) -> None:
     assert r.status_code == 403
 
 
+async def test_the_key_may_come_as_x_api_key_but_not_as_two_keys(rig: Rig) -> None:
+    body = urlencode({"service_code": "other", "address_id": "8405", "description": "x"})
+    r = await rig.public.post(
+        f"{V2}/requests.json", content=body, headers={**FORM, "X-API-Key": rig.key}
+    )
+    assert r.status_code == 201, r.text
+    r = await rig.public.post(
+        f"{V2}/requests.json",
+        content=body + "&api_key=" + rig.key,
+        headers={**FORM, "X-API-Key": "dmr_other"},
+    )
+    assert r.status_code == 403
+
+
 async def test_bad_requests_name_every_parameter(rig: Rig) -> None:
     r = await post(rig, service_code="public_utilities", lat="13.7", long="100.5")
     assert r.status_code == 400
@@ -395,6 +409,27 @@ async def test_a_token_is_the_request_id(rig: Rig) -> None:
     )
     r = await rig.public.get(f"{V2}/tokens/0000-0000-0000000.json")
     assert r.status_code == 404 and errors_of(r)[0]["code"] == 404
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "start_date=%FF%FE",
+        "status=%00",
+        "service_code=" + "%5B" * 5_000,
+        "service_request_id=" + ",".join(["1001-2570-0000001"] * 1_001),
+        "&".join(f"p{i}=1" for i in range(2_000)),
+        "start_date=2026-01-01T00:00:00Z&end_date=2026-12-01T00:00:00Z",
+        "end_date=99999-01-01",
+    ],
+)
+async def test_hostile_queries_are_400_or_answered(rig: Rig, query: str) -> None:
+    r = await rig.public.get(f"{V2}/requests.xml?{query}")
+    assert r.status_code in (200, 400), r.text
+    if r.status_code == 400:
+        assert errors_of(r)[0]["code"] == 400
+    else:
+        assert SafeET.fromstring(r.content).tag == "service_requests"
 
 
 async def test_an_unknown_request_is_404(rig: Rig) -> None:
