@@ -24,7 +24,12 @@ from linebot.v3.webhooks import (  # type: ignore[import-untyped]
     TextMessageContent,
 )
 
-from services.intake.domain.validation import InvalidComplaint, parse_complaint
+from services.intake.contacts.domain.consent import LINE_USER_ID
+from services.intake.domain.validation import (
+    COMPLAINANT_FIELDS,
+    InvalidComplaint,
+    parse_complaint,
+)
 from services.intake.line.domain import conversation as talk
 from services.intake.line.domain.delivery import read_delivery
 from services.intake.line.domain.secrets import seal, unseal, user_hash
@@ -40,6 +45,9 @@ from shared.faults import is_transient
 log = structlog.get_logger()
 
 FILED_BY = "line-webhook"
+# Filing takes the complainant's consent to be told (notify, line_user_id) once intake's
+# validation knows those fields; until then a named complaint is filed without it.
+CONSENT_ACCEPTED = {"notify", "line_user_id"} <= COMPLAINANT_FIELDS
 # LINE's timestamps further off than this are not believed as the moment of receipt.
 _CLOCK_WINDOW = dt.timedelta(days=7)
 _RETRY_NAMESPACE = uuid.UUID("6f1d8a52-4a57-4a5e-9d0c-2f3b5d1c7a10")
@@ -153,7 +161,7 @@ async def _work(claimed: Claimed, filer: Filer, now: dt.datetime) -> None:
     outcome = talk.step(state, read.said)
     replies = outcome.replies
     if outcome.filing is not None:
-        tracking = await _file(filer, outcome.filing, read.timestamp, now)
+        tracking = await _file(filer, outcome.filing, read.timestamp, read.user_id, now)
         if tracking is None:
             outcome = talk.not_filed(state)
             replies = outcome.replies
@@ -174,12 +182,13 @@ async def _work(claimed: Claimed, filer: Filer, now: dt.datetime) -> None:
 
 
 async def _file(
-    filer: Filer, filing: talk.Filing, timestamp: int | None, now: dt.datetime
+    filer: Filer, filing: talk.Filing, timestamp: int | None, user_id: str, now: dt.datetime
 ) -> str | None:
     """The tracking number of the complaint filed (or filed before) for ``filing``; None
     when it is refused."""
     received_at = _received_at(timestamp, now)
-    body: dict[str, Any] = talk.complaint_body(filing, received_at or now)
+    consenting = user_id if CONSENT_ACCEPTED and LINE_USER_ID.match(user_id) else None
+    body: dict[str, Any] = talk.complaint_body(filing, received_at or now, consenting)
     if received_at is None:
         del body["received_at"]  # then the same on every retry: filing time is used
     try:

@@ -13,6 +13,9 @@ from cloudevents.core.bindings import kafka as ce_kafka
 from cloudevents.core.formats.json import JSONFormat
 
 from services.intake.line.domain import texts
+from services.intake.line.domain.secrets import user_hash
+from services.intake.line.usecases import CONSENT_ACCEPTED
+from services.intake.pii.domain.envelope import open_identity, unwrap_key
 from shared.codes import CATEGORY_LABELS, CategoryCode
 from tests.fakes.line_api import (
     PUSH,
@@ -24,6 +27,7 @@ from tests.fakes.line_api import (
     text_event,
 )
 from tests.integration.intake.test_line_webhook import STORY, TOKEN, Line, running_line
+from tests.pii import KEYS
 from tests.waiting import eventually
 
 UTILITIES = CATEGORY_LABELS[CategoryCode.public_utilities][0]
@@ -36,16 +40,18 @@ async def line(infra: dict[str, str]) -> AsyncIterator[Line]:
             yield running
 
 
-async def _to_confirmation(line: Line, user: str) -> None:
+async def _to_confirmation(line: Line, user: str, name: str = texts.ANONYMOUS) -> None:
     greeting = await line.send(follow_event(user))
     assert greeting == [texts.GREETING]
     [ask_category] = await line.send(text_event(user, STORY))
     assert ask_category == texts.ASK_CATEGORY
     [ask_district] = await line.send(text_event(user, UTILITIES))
     assert ask_district == texts.ASK_DISTRICT
-    summary, ask = await line.send(text_event(user, "สันทราย"))
+    [ask_name] = await line.send(text_event(user, "สันทราย"))
+    assert ask_name == texts.ASK_NAME
+    summary, ask = await line.send(text_event(user, name))
     assert "อำเภอสันทราย จังหวัดเชียงใหม่" in summary and UTILITIES in summary
-    assert ask == texts.ASK_CONFIRM
+    assert f"ผู้ร้อง: {name}" in summary and ask == texts.ASK_CONFIRM
 
 
 async def _complaints(line: Line, ref: str) -> list[Any]:
@@ -58,7 +64,7 @@ async def _complaints(line: Line, ref: str) -> list[Any]:
 
 async def test_a_whole_conversation_files_a_complaint_and_replies_its_number(line: Line) -> None:
     user = new_user_id()
-    await _to_confirmation(line, user)
+    await _to_confirmation(line, user, name="สมศรี มีสุข")
     confirm = text_event(user, texts.CONFIRM)
     [answer] = await line.send(confirm)
 
@@ -66,7 +72,18 @@ async def test_a_whole_conversation_files_a_complaint_and_replies_its_number(lin
     assert row["tracking_no"] in answer and answer == texts.filed(row["tracking_no"])
     assert (row["district_code"], row["province_code"]) == ("5014", "50")
     assert row["category"] == "public_utilities" and row["description"] == STORY
-    assert row["subject"] == STORY.splitlines()[0] and row["anonymous"] is True
+    assert row["subject"] == STORY.splitlines()[0] and row["anonymous"] is False
+    # The name, and with it the consent to be told on LINE, only in the sealed identity.
+    key = await line.intake.db.fetchrow(
+        "SELECT key_id, wrapped_key FROM complainants WHERE complainant_ref = $1",
+        row["complainant_ref"],
+    )
+    assert key is not None
+    data_key = unwrap_key(KEYS, row["complainant_ref"], key["key_id"], key["wrapped_key"])
+    identity = open_identity(data_key, row["complaint_id"], row["complainant_ref"], row["identity"])
+    assert identity["name"] == "สมศรี มีสุข"
+    if CONSENT_ACCEPTED:
+        assert identity["line_user_id"] == user and identity["notify"] == "line"
 
     async def published() -> list[Any]:
         return [
@@ -122,11 +139,10 @@ async def test_cancel_at_any_step_starts_over(line: Line) -> None:
     assert await line.send(text_event(user, UTILITIES)) == [texts.GREETING]
     await _to_confirmation(line, user)
     assert await line.send(text_event(user, f" {texts.CANCEL} ")) == [texts.CANCELLED]
-    count = await line.intake.db.fetchval(
-        "SELECT count(*) FROM complaints WHERE channel = 'line' AND description = $1", STORY
+    step = await line.intake.db.fetchval(
+        "SELECT step FROM line_conversations WHERE user_hash = $1", user_hash(KEYS, user)
     )
-    # Only the other tests' complaints carry this story; none was filed by this user.
-    assert count == len([t for t in line.api.sent_texts() if t.startswith("ศูนย์ดำรงธรรมได้รับเรื่อง")])
+    assert step == "idle"
 
 
 async def test_a_shared_location_places_the_district_or_asks_its_name(line: Line) -> None:
@@ -138,12 +154,13 @@ async def test_a_shared_location_places_the_district_or_asks_its_name(line: Line
     assert await line.send(far) == [texts.LOCATION_UNPLACED]
     assert await line.send(text_event(user, "ไม่มีอำเภอนี้แน่นอน")) == [texts.DISTRICT_UNKNOWN]
     address = "123 ถนนเจริญกรุง แขวงสี่พระยา เขตบางรัก กรุงเทพมหานคร 10500"
-    summary, _ = await line.send(location_event(user, address, 13.73, 100.52))
+    assert await line.send(location_event(user, address, 13.73, 100.52)) == [texts.ASK_NAME]
+    summary, _ = await line.send(text_event(user, texts.ANONYMOUS))
     assert "เขตบางรัก กรุงเทพมหานคร" in summary
     confirm = text_event(user, texts.CONFIRM)
     await line.send(confirm)
     [row] = await _complaints(line, confirm["message"]["id"])
-    assert row["district_code"] == "1004"
+    assert row["district_code"] == "1004" and row["anonymous"] is True
 
 
 async def test_an_expired_reply_token_is_answered_by_push(line: Line) -> None:
@@ -159,3 +176,21 @@ async def test_an_expired_reply_token_is_answered_by_push(line: Line) -> None:
     assert push.path == PUSH and push.texts() == [texts.GREETING]
     assert push.headers["x-line-retry-key"]
     assert push.headers["authorization"] == f"Bearer {line.api.access_token}"
+
+
+async def test_a_reply_line_refuses_for_a_while_is_sent_again(line: Line) -> None:
+    user = new_user_id()
+    line.api.fail_next(503, times=2)  # LINE unavailable for two calls
+    event = text_event(user, "สวัสดีครับ")
+    assert await line.send(event) == [texts.GREETING]
+    statuses = [c.status for c in line.api.calls if _for(c.json, event)]
+    assert statuses[-1] == 200 and 503 in statuses
+    sent = await line.intake.db.fetchrow(
+        "SELECT sent_by, attempts FROM line_replies WHERE webhook_event_id = $1",
+        event["webhookEventId"],
+    )
+    assert sent is not None and sent["sent_by"] == "reply" and sent["attempts"] >= 2
+
+
+def _for(body: Any, event: dict[str, Any]) -> bool:
+    return isinstance(body, dict) and body.get("replyToken") == event["replyToken"]

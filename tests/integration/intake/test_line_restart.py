@@ -50,7 +50,8 @@ async def _filed(db: asyncpg.Connection, ref: str) -> list[str]:
 async def _converse_to_confirmation(line: Line, user: str) -> None:
     for said in ("สวัสดีครับ", STORY, "การพนัน"):
         await line.send(text_event(user, said))
-    *_, ask = await line.send(text_event(user, "ปากเกร็ด"))
+    assert await line.send(text_event(user, "ปากเกร็ด")) == [texts.ASK_NAME]
+    *_, ask = await line.send(text_event(user, "สมปอง รักดี"))
     assert ask == texts.ASK_CONFIRM
 
 

@@ -25,10 +25,12 @@ from services.intake.line.domain.conversation import (
     step,
 )
 from services.intake.line.domain.places import describe, district_at, districts_named
+from services.intake.line.usecases import CONSENT_ACCEPTED
 from shared.codes import CATEGORY_LABELS, CategoryCode
 
 STORY = "ไฟฟ้าส่องสว่างในซอยดับมาสองสัปดาห์ กลางคืนมืดมาก\nมีคนถูกวิ่งราวกระเป๋าแล้ว"
 NOW = dt.datetime(2026, 12, 4, 9, 0, tzinfo=dt.UTC)
+USER = "U" + "0123456789abcdef" * 2
 
 
 def _said(state: State, *messages: str) -> Outcome:
@@ -40,10 +42,13 @@ def _said(state: State, *messages: str) -> Outcome:
 
 def test_the_happy_path_ends_in_a_filing_with_the_confirming_message_id() -> None:
     label = CATEGORY_LABELS[CategoryCode.environment][0]
-    at_confirm = _said(State(), "สวัสดี", STORY, label, "สันทราย")
+    at_name = _said(State(), "สวัสดี", STORY, label, "สันทราย")
+    assert at_name.state.step is Step.name and at_name.replies[0].text == texts.ASK_NAME
+    at_confirm = step(at_name.state, Text("  สมชาย   ใจดี ", "n"))
     assert at_confirm.state.step is Step.confirm
     summary, ask = at_confirm.replies
     assert "อำเภอสันทราย จังหวัดเชียงใหม่" in summary.text and label in summary.text
+    assert "ผู้ร้อง: สมชาย ใจดี" in summary.text
     assert [q.text for q in ask.quick] == [texts.CONFIRM, texts.CANCEL]
     done = step(at_confirm.state, Text(texts.CONFIRM, "confirm-id"))
     assert done.state == State() and done.filing is not None
@@ -51,10 +56,34 @@ def test_the_happy_path_ends_in_a_filing_with_the_confirming_message_id() -> Non
     draft = done.filing.draft
     assert draft.subject == STORY.splitlines()[0] and draft.description == STORY
     assert (draft.category, draft.district_code) == ("environment", "5014")
+    assert draft.name == "สมชาย ใจดี"
     # What it files passes intake's own validation.
-    cmd = parse_complaint(complaint_body(done.filing, NOW - dt.timedelta(minutes=1)), NOW)
+    body = complaint_body(done.filing, NOW - dt.timedelta(minutes=1))
+    cmd = parse_complaint(body, NOW)
     assert cmd.channel.value == "line" and cmd.channel_ref == "confirm-id"
-    assert cmd.complainant.anonymous and cmd.province_code == "50"
+    assert cmd.complainant.name == "สมชาย ใจดี" and cmd.province_code == "50"
+    assert "notify" not in body["complainant"]  # no LINE user: no consent to be told
+    consenting = complaint_body(done.filing, NOW, USER)["complainant"]
+    assert consenting["notify"] == ["line"] and consenting["line_user_id"] == USER
+    if CONSENT_ACCEPTED:
+        assert parse_complaint(complaint_body(done.filing, NOW, USER), NOW).complainant.name
+
+
+def test_an_anonymous_complainant_is_filed_without_consent() -> None:
+    at_name = State(
+        Step.name, Draft(subject="s", description=STORY, category="land", district_code="1004")
+    )
+    anonymous = step(at_name, Text(texts.ANONYMOUS, "a"))
+    assert anonymous.state.step is Step.confirm and anonymous.state.draft.name is None
+    assert f"ผู้ร้อง: {texts.ANONYMOUS}" in anonymous.replies[0].text
+    done = step(anonymous.state, Text(texts.CONFIRM, "c"))
+    assert done.filing is not None
+    body = complaint_body(done.filing, NOW, USER)
+    assert body["complainant"] == {"anonymous": True}
+    assert parse_complaint(body, NOW).complainant.anonymous
+    for unusable in ("ก", "ชื่อ\x07", "ก" * 201):
+        again = step(at_name, Text(unusable, "u"))
+        assert again.state == at_name and again.replies[0].text == texts.NAME_UNUSABLE
 
 
 @pytest.mark.parametrize("step_", list(Step))
@@ -104,14 +133,15 @@ def test_categories_by_quick_reply_fit_lines_limits_and_all_are_understood() -> 
 
 def test_districts_by_name_one_several_too_many_none() -> None:
     at_district = State(Step.district, Draft(subject="s", description=STORY, category="land"))
-    assert step(at_district, Text("เมือง เชียงใหม่", "d")).state.draft.district_code == "5001"
+    named = step(at_district, Text("เมือง เชียงใหม่", "d"))
+    assert named.state.step is Step.name and named.state.draft.district_code == "5001"
     several = step(at_district, Text("กันทร", "d"))  # three districts start so
     assert several.state.step is Step.district and several.replies[0].text == texts.DISTRICT_MANY
     *buttons, cancel = several.replies[0].quick
     assert len(buttons) == 3 and cancel.text == texts.CANCEL
     assert buttons[1].text is not None
     chosen = step(several.state, Text(buttons[1].text, "e"))  # the button's text comes back
-    assert chosen.state.step is Step.confirm
+    assert chosen.state.step is Step.name
     assert chosen.state.draft.district_code == several.state.draft.choices[1]
     assert buttons[1].text == describe(several.state.draft.choices[1])
     assert step(at_district, Text("เมือง", "d")).replies[0].text == texts.DISTRICT_TOO_MANY
@@ -148,10 +178,10 @@ def test_confirmation_waits_for_the_word_and_a_refused_filing_stays() -> None:
 
 
 def test_drafts_and_replies_round_trip_through_their_stored_form() -> None:
-    draft = Draft("s", "d", "land", "1004", ("1004", "5001"))
+    draft = Draft("s", "d", "land", "1004", ("1004", "5001"), "สมหญิง")
     assert Draft.from_dict(draft.as_dict()) == draft
     reply = _said(State(Step.story), STORY).replies[0]
     assert Reply.from_dict(reply.as_dict()) == reply
     assert describe("1004") == "เขตบางรัก กรุงเทพมหานคร"
     filing = Filing(draft, "m")
-    assert complaint_body(filing, NOW)["complainant"] == {"anonymous": True}
+    assert complaint_body(filing, NOW)["complainant"] == {"anonymous": False, "name": "สมหญิง"}

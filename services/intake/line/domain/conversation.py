@@ -2,7 +2,9 @@
 
 idle --(any message, or a new follower)--> story --(what happened)--> category
 --(a category, by quick reply)--> district --(a district by name or a location)-->
-confirm --("ยืนยัน")--> filed, back to idle.  "ยกเลิก" at any step goes back to idle.
+name --(a name, or "ไม่ประสงค์ออกนาม")--> confirm --("ยืนยัน")--> filed, back to idle.
+"ยกเลิก" at any step goes back to idle.  A named complainant is told of progress on LINE
+(consent given by naming oneself here; the userId goes only into intake's sealed store).
 
 ``step`` decides what to say and whether to file; the worker files and then says the
 tracking number (``after_filing``).  The confirming message's id becomes the complaint's
@@ -24,6 +26,7 @@ from shared.text import text_problem
 STORY_MIN = 10
 STORY_MAX = 5000  # LINE's own limit of a text message
 SUBJECT_MAX = 80
+NAME_MIN, NAME_MAX = 2, 200
 
 
 class Step(StrEnum):
@@ -31,6 +34,7 @@ class Step(StrEnum):
     story = "story"
     category = "category"
     district = "district"
+    name = "name"
     confirm = "confirm"
 
 
@@ -43,6 +47,7 @@ class Draft:
     category: str | None = None
     district_code: str | None = None
     choices: tuple[str, ...] = ()  # the district codes offered by quick reply
+    name: str | None = None  # None: anonymous
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -51,6 +56,7 @@ class Draft:
             "category": self.category,
             "district_code": self.district_code,
             "choices": list(self.choices),
+            "name": self.name,
         }
 
     @classmethod
@@ -61,6 +67,7 @@ class Draft:
             category=data.get("category"),
             district_code=data.get("district_code"),
             choices=tuple(data.get("choices") or ()),
+            name=data.get("name"),
         )
 
 
@@ -161,6 +168,8 @@ def step(state: State, said: Said) -> Outcome:
         return _category(state, text)
     if state.step is Step.district:
         return _district(state, text)
+    if state.step is Step.name:
+        return _name(state, text)
     if text == texts.CONFIRM:
         return Outcome(State(), (), Filing(state.draft, said.message_id))
     return Outcome(state, _prompt(state))
@@ -175,9 +184,17 @@ def not_filed(state: State) -> Outcome:
     return Outcome(state, (Reply(texts.NOT_FILED, _confirm_quick()),))
 
 
-def complaint_body(filing: Filing, received_at: dt.datetime) -> dict[str, Any]:
-    """The REST filing body of ``filing`` (anonymous: the conversation asks no name)."""
+def complaint_body(
+    filing: Filing, received_at: dt.datetime, line_user_id: str | None = None
+) -> dict[str, Any]:
+    """The REST filing body of ``filing``.  A named complainant with ``line_user_id``
+    consents to be told on LINE (``notify``); without a name the complaint is anonymous."""
     d = filing.draft
+    complainant: dict[str, Any] = {"anonymous": True}
+    if d.name is not None:
+        complainant = {"anonymous": False, "name": d.name}
+        if line_user_id is not None:
+            complainant |= {"notify": ["line"], "line_user_id": line_user_id}
     return {
         "channel": "line",
         "district_code": d.district_code,
@@ -185,7 +202,7 @@ def complaint_body(filing: Filing, received_at: dt.datetime) -> dict[str, Any]:
         "subject": d.subject,
         "description": d.description,
         "received_at": received_at.isoformat(),
-        "complainant": {"anonymous": True},
+        "complainant": complainant,
         "channel_ref": filing.channel_ref,
     }
 
@@ -214,7 +231,7 @@ def _district(state: State, text: str) -> Outcome:
     chosen = [c for c in state.draft.choices if text == describe(c)]
     found = [chosen[0]] if chosen else [d.code for d in districts_named(text)]
     if len(found) == 1:
-        return _confirm(state, found[0])
+        return _placed(state, found[0])
     if not found:
         return Outcome(state, (Reply(texts.DISTRICT_UNKNOWN, _district_quick()),))
     if len(found) > texts.QUICK_MAX - 1:  # one button stays for "ยกเลิก"
@@ -228,11 +245,22 @@ def _district_at(state: State, address: str) -> Outcome:
     d = district_at(address)
     if d is None:
         return Outcome(state, (Reply(texts.LOCATION_UNPLACED, _district_quick()),))
-    return _confirm(state, d.code)
+    return _placed(state, d.code)
 
 
-def _confirm(state: State, district_code: str) -> Outcome:
-    new = State(Step.confirm, replace(state.draft, district_code=district_code, choices=()))
+def _placed(state: State, district_code: str) -> Outcome:
+    new = State(Step.name, replace(state.draft, district_code=district_code, choices=()))
+    return Outcome(new, _prompt(new))
+
+
+def _name(state: State, text: str) -> Outcome:
+    if text == texts.ANONYMOUS:
+        new = State(Step.confirm, replace(state.draft, name=None))
+        return Outcome(new, _prompt(new))
+    name = " ".join(text.split())
+    if not NAME_MIN <= len(name) <= NAME_MAX or text_problem(name) is not None:
+        return Outcome(state, (Reply(texts.NAME_UNUSABLE, _name_quick()),))
+    new = State(Step.confirm, replace(state.draft, name=name))
     return Outcome(new, _prompt(new))
 
 
@@ -248,16 +276,22 @@ def _prompt(state: State) -> tuple[Reply, ...]:
         return (Reply(texts.ASK_CATEGORY, buttons[: texts.QUICK_MAX]),)
     if state.step is Step.district:
         return (Reply(texts.ASK_DISTRICT, _district_quick()),)
+    if state.step is Step.name:
+        return (Reply(texts.ASK_NAME, _name_quick()),)
     category = CATEGORY_LABELS[CategoryCode(d.category)][0] if d.category else ""
     place = describe(d.district_code) if d.district_code else ""
     return (
-        Reply(texts.summary(d.subject or "", category, place)),
+        Reply(texts.summary(d.subject or "", category, place, d.name)),
         Reply(texts.ASK_CONFIRM, _confirm_quick()),
     )
 
 
 def _district_quick() -> tuple[Quick, ...]:
     return (Quick(texts.SEND_LOCATION, None), CANCEL_QUICK)
+
+
+def _name_quick() -> tuple[Quick, ...]:
+    return (Quick(texts.ANONYMOUS, texts.ANONYMOUS), CANCEL_QUICK)
 
 
 def _confirm_quick() -> tuple[Quick, ...]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 CANCEL = "ยกเลิก"
 CONFIRM = "ยืนยัน"
+ANONYMOUS = "ไม่ประสงค์ออกนาม"
 # LINE's limits: a quick reply holds at most 13 items, a label at most 20 characters.
 QUICK_MAX = 13
 LABEL_MAX = 20
@@ -24,14 +25,20 @@ DISTRICT_MANY = "พบหลายแห่ง กรุณาเลือก�
 DISTRICT_TOO_MANY = "พบหลายแห่ง กรุณาพิมพ์ชื่ออำเภอพร้อมชื่อจังหวัด เช่น \u201cเมือง เชียงใหม่\u201d"
 LOCATION_UNPLACED = "ระบบยังระบุอำเภอจากตำแหน่งที่ส่งมาไม่ได้ กรุณาพิมพ์ชื่ออำเภอหรือเขต"
 SEND_LOCATION = "ส่งตำแหน่งที่ตั้ง"
+ASK_NAME = (
+    "กรุณาพิมพ์ชื่อและนามสกุลของท่าน เพื่อให้ศูนย์ดำรงธรรมแจ้งความคืบหน้าให้ท่านทาง LINE "
+    "หรือกด \u201cไม่ประสงค์ออกนาม\u201d (จะไม่ได้รับแจ้งความคืบหน้า)"
+)
+NAME_UNUSABLE = "กรุณาพิมพ์ชื่อและนามสกุลอีกครั้ง หรือกด \u201cไม่ประสงค์ออกนาม\u201d"
 ASK_CONFIRM = "กด \u201cยืนยัน\u201d เพื่อส่งเรื่อง หรือ \u201cยกเลิก\u201d หากไม่ต้องการส่ง"
 TEXT_ONLY = "ขออภัย ขั้นตอนนี้รับเฉพาะข้อความตัวอักษร"
 CANCELLED = "ยกเลิกเรื่องนี้แล้ว หากต้องการแจ้งเรื่องใหม่ พิมพ์ข้อความใดก็ได้"
 NOT_FILED = "ขออภัย ระบบยังรับเรื่องนี้ไม่ได้ กรุณาลองใหม่อีกครั้ง หรือติดต่อสายด่วน 1567"
 
 
-def summary(subject: str, category: str, place: str) -> str:
-    return f"กรุณาตรวจสอบเรื่องของท่าน\nเรื่อง: {subject}\nประเภท: {category}\nพื้นที่: {place}"
+def summary(subject: str, category: str, place: str, name: str | None) -> str:
+    who = ANONYMOUS if name is None else name
+    return f"กรุณาตรวจสอบเรื่องของท่าน\nเรื่อง: {subject}\nประเภท: {category}\nพื้นที่: {place}\nผู้ร้อง: {who}"
 
 
 def filed(tracking_no: str) -> str:
