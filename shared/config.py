@@ -67,8 +67,9 @@ class Settings(BaseSettings):
     event_public_keys: dict[str, str] = Field(default_factory=dict)
     # Feedback links (shared/feedback_links): the HS256 secret of the tokens a complainant
     # gets when a case closes (at least 32 bytes; status verifies them, whoever sends the
-    # links issues them).  Without it the feedback endpoints answer 503.
-    feedback_link_secret: SecretStr | None = None
+    # links issues them; a shorter one refuses to start).  Without it the feedback endpoints
+    # answer 503.
+    feedback_link_secret: SecretStr | None = Field(default=None, min_length=32)
 
     def consumer_group(self, service: str) -> str:
         """The Kafka consumer group of ``service`` (its offsets are kept under this id)."""
