@@ -36,7 +36,7 @@ Headers = list[tuple[str, bytes]]
 
 
 async def run_example(bootstrap: str, topic: str, group: str) -> list[dict[str, Any]]:
-    """The example's verdicts, one per record, until it has been idle for 3 s."""
+    """The example's verdicts, one per record, until it has been idle for 5 s."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         str(EXAMPLE),
@@ -44,7 +44,7 @@ async def run_example(bootstrap: str, topic: str, group: str) -> list[dict[str, 
         "--topic", topic,
         "--group", group,
         "--keys", json.dumps(PUBLIC_KEYS),
-        "--idle-exit", "3",
+        "--idle-exit", "5",
         *TANSU_GROUP_SETTINGS,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
