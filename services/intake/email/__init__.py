@@ -9,11 +9,18 @@ per Message-ID (the ``channel_ref``):
   Mueang Chiang Mai 5001, Phra Nakhon Si Ayutthaya 1401, Phra Nakhon 1001 for Bangkok);
   the complaint is filed there, where the provincial centre's officers work.
 
-Any other recipient is refused with 550 at RCPT time.  What a message becomes is decided
-in ``domain/`` (pure): a filing, "ignore because" (auto-replies, bounces, loops: accepted
-with 250 and not filed, so that no robot retries or answers) or "refuse because" (too
-large, malformed, unreadable: a 552/554 reply whose text says why).  The reply with the
-tracking number is sent by the notification service on ``complaint.filed``.
+Any other recipient is refused with 550 at RCPT time.  One message is one complaint: with
+several centres among its recipients it is filed at the first, and a copy sent again to
+another centre is not filed a second time (the Message-ID names the complaint).
+
+What a message becomes is decided in ``domain/`` (pure): a filing, "ignore because"
+(auto-replies, bounces, loops: accepted with 250 and not filed, so that no robot retries
+or answers) or "refuse because" (too large, malformed, unreadable: a 552/554 reply whose
+text says why).  The reply with the tracking number is sent by the notification service
+on ``complaint.filed`` (the filing records the complainant's consent to answers by
+e-mail); its messages carry ``Auto-Submitted: auto-generated`` and should carry our loop
+header ``X-Damrong-Loop`` (``domain.screening.LOOP_HEADER``), so that a copy coming back
+is never filed.
 
 Why an SMTP receiver and not an IMAP poller (the alternative, not built): mail reaches
 intake the moment it is sent, and the sender's server learns at once whether it was taken

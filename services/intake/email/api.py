@@ -20,6 +20,7 @@ import contextlib
 import datetime as dt
 import logging
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, AnyStr
 
@@ -38,6 +39,7 @@ router = APIRouter()  # the channel speaks SMTP, not HTTP
 log = structlog.get_logger()
 
 DRAIN_S = 10.0
+READERS = 2  # messages read at once (CPU-bound: more threads would not read faster)
 OK = "250 2.0.0 OK: message accepted"
 RETRY = "451 4.3.0 Temporary failure: please try again later"
 UNKNOWN_RECIPIENT = (
@@ -174,7 +176,8 @@ async def start(app: FastAPI, runtime: Runtime) -> None:
         max_depth=config.email_max_depth,
         max_hops=config.email_max_hops,
     )
-    room = Mailroom(app.state.store, runtime.settings, app.state.pii_keys, limits)
+    readers = ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="email-reader")
+    room = Mailroom(app.state.store, runtime.settings, app.state.pii_keys, limits, readers)
     handler = _Receiver(room, config)
     handler.idle.set()
     connections: set[_Smtp] = set()
@@ -211,4 +214,5 @@ async def stop(app: FastAPI) -> None:
             transport.write(b"421 4.3.2 Service shutting down\r\n")
             transport.close()
     await receiver.server.wait_closed()
+    receiver.handler.room.readers.shutdown(wait=False, cancel_futures=True)
     log.info("email.stopped")

@@ -16,6 +16,7 @@ class EmailSettings(BaseSettings):
 
     # Port of the SMTP receiver; None: no receiver.
     email_smtp_port: int | None = Field(default=None, ge=0, le=65535)
+    # The address to listen on ("0.0.0.0" behind the ministry's MX in production).
     email_smtp_host: str = "127.0.0.1"
     # The domain of the centres' addresses (d5001@, p50@); mail to others is refused.
     email_domain: str = Field(default="damrongtham.go.th", min_length=3)

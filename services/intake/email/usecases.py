@@ -7,7 +7,10 @@ encrypted store), exactly once per Message-ID (``channel_ref``).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import functools
+from concurrent.futures import Executor
 from dataclasses import dataclass
 
 from services.intake.domain.validation import InvalidComplaint, parse_complaint
@@ -43,12 +46,14 @@ Outcome = Accepted | Ignore | Refuse
 
 @dataclass(frozen=True, slots=True)
 class Mailroom:
-    """What receiving needs: intake's store, settings, PII keys and the message limits."""
+    """What receiving needs: intake's store, settings, PII keys, the message limits and the
+    threads that read messages (their number bounds how many are read at once)."""
 
     store: IntakeStore
     settings: Settings
     keys: PiiKeys
     limits: Limits
+    readers: Executor
 
 
 async def receive_message(
@@ -58,9 +63,13 @@ async def receive_message(
 
     Raises only what the store raises (a database fault: the caller answers 451 and the
     sender's server retries)."""
-    decision: Decision = read_message(
-        raw, mail_from=mail_from, rcpt_tos=rcpt_tos, limits=room.limits, now=now
+    # Reading a large message takes a while (half a second for 6 MB with an attachment):
+    # in the receiver's own threads, so that intake's HTTP requests on this loop are not
+    # held up meanwhile, and the shared default executor is not filled with mail.
+    read = functools.partial(
+        read_message, raw, mail_from=mail_from, rcpt_tos=rcpt_tos, limits=room.limits, now=now
     )
+    decision: Decision = await asyncio.get_running_loop().run_in_executor(room.readers, read)
     if not isinstance(decision, Filing):
         return decision
     try:
