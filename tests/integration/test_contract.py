@@ -1,8 +1,9 @@
 """The published contract (docs/events) against real records from the broker.
 
 Intake and status run in-process on one topic; a complaint is filed and moved through
-every transition, a legacy ``case.forwarded.v1`` (no longer written, still read) and a
-forged record are put on the topic as an old writer and an intruder would.  Every record
+every transition, the complainant rates the closure and disputes it, and a legacy
+``case.forwarded.v1`` (no longer written, still read) and a forged record are put on the
+topic as an old writer and an intruder would.  Every record
 read back must validate against its checked-in JSON Schema and its AsyncAPI message
 (headers, payload, key); the dead letter against the dead-letter message.  The consumer
 example then reads the same topic with confluent-kafka and must apply exactly the genuine
@@ -29,6 +30,7 @@ from aiokafka.structs import ConsumerRecord
 
 from services.intake.main import create_app as intake_app
 from services.status.main import create_app as status_app
+from shared import feedback_links
 from shared.chain import Link, compute_hash
 from shared.contract import cloudevent_of
 from shared.envelope_codec import from_record, link_from_record
@@ -57,8 +59,11 @@ WRITTEN = {
         "case.forwarded.v2",
         "case.closed.v1",
         "case.reopened.v1",
+        "case.satisfaction_rated.v1",
+        "case.reopen_requested.v1",
     )
 }
+FEEDBACK_SECRET = "contract-feedback-secret-" + "f" * 32
 
 
 @dataclass
@@ -150,7 +155,9 @@ async def platform(infra: dict[str, str]) -> AsyncIterator[Platform]:
             "events_topic": intake.settings.events_topic,
             "dlq_topic": intake.settings.dlq_topic,
         }
-        status = await stack.enter_async_context(running_app(status_app, infra, **topics))
+        status = await stack.enter_async_context(
+            running_app(status_app, infra, feedback_link_secret=FEEDBACK_SECRET, **topics)
+        )
         producer = make_producer(intake.settings)
         await producer.start()
         stack.push_async_callback(producer.stop)
@@ -229,6 +236,12 @@ async def test_every_record_on_the_topic_is_as_the_contract_says(platform: Platf
     ]
     for action, kw in steps:
         await p.move(moved, action, **kw)
+    # The complainant rates the closure and says the problem was not solved.
+    link = feedback_links.issue(uuid.UUID(moved), 9, FEEDBACK_SECRET, dt.datetime.now(dt.UTC))
+    r = await p.status.client.post(
+        "/v1/feedback", json={"token": link, "score": 2, "not_solved": True}
+    )
+    assert r.status_code == 201, r.text
     await p.move(await p.file(), "reject", reason="ไม่อยู่ในอำนาจ")
 
     # An old writer's record and an intruder's, one after the other in the same partition.
