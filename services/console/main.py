@@ -26,6 +26,7 @@ from services.console.config import ConsoleSettings, get_settings
 from services.console.dashboard import api as dashboard_api
 from services.console.deps import page_gate
 from services.console.domain.navigation import nav_items
+from services.console.feedback import api as feedback_api
 from services.console.filing import api as filing_api
 from services.console.home import api as home_api
 from services.console.imports import api as imports_api
@@ -34,6 +35,7 @@ from services.console.provinces import api as provinces_api
 from services.console.security import SecurityHeaders
 from services.console.sessions import SessionCodec
 from services.console.templating import STATIC, load_catalogue, make_templates
+from services.console.tracking import api as tracking_api
 from services.console.worklists import api as worklists_api
 from shared import logs
 from shared.http import CorrelationId
@@ -49,6 +51,8 @@ ROUTERS = (
     dashboard_api.router,
     provinces_api.router,
     compare_api.router,
+    tracking_api.router,
+    feedback_api.router,
 )
 
 

@@ -17,6 +17,7 @@ from services.intake.pii.api import router as pii_router
 from services.intake.pii.domain.keys import PiiKeys, PiiNotConfigured
 from services.intake.pii.store import seal_plaintext_rows
 from services.intake.store import IntakeStore
+from services.intake.tracking import consumer as tracking_consumer
 from shared.config import Settings, get_settings
 from shared.runtime import Runtime
 from shared.service import build_app, serve
@@ -27,7 +28,18 @@ log = structlog.get_logger()
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The intake app; its pool, producer, outbox relay and write batcher live in the lifespan."""
-    runtime = Runtime(settings or get_settings(), "intake", MIGRATIONS, relay=True, source=SOURCE)
+    settings = settings or get_settings()
+    # Intake folds the case events into its public view of each case (tracking, Open311).
+    runtime = Runtime(
+        settings,
+        "intake",
+        MIGRATIONS,
+        consumer_group=settings.consumer_group("intake"),
+        handler=tracking_consumer.handle,
+        batch_handler=tracking_consumer.handle_batch,
+        relay=True,
+        source=SOURCE,
+    )
 
     async def open_store(app: FastAPI) -> None:
         assert runtime.pool is not None

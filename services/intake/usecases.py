@@ -20,6 +20,7 @@ from services.intake.domain.filing import (
 from services.intake.domain.records import new_complaint
 from services.intake.pii.domain.keys import PiiKeys
 from services.intake.store import IntakeStore
+from services.intake.tracking.usecases import issue_keys
 from shared.config import Settings
 
 log = structlog.get_logger()
@@ -39,10 +40,12 @@ class Filed:
     recorded_at: dt.datetime
     replayed: bool
     complainant_ref: uuid.UUID | None = None
+    # An anonymous complainant's proof for public tracking (derived: a replay shows the same).
+    tracking_secret: str | None = None
 
     def body(self) -> dict[str, Any]:
         # The ref names the complainant for erasure requests (no personal data in it).
-        return {
+        body = {
             "complaint_id": str(self.complaint_id),
             "tracking_no": self.tracking_no,
             "status": "filed",
@@ -50,6 +53,9 @@ class Filed:
             "recorded_at": _utc_iso(self.recorded_at),
             "complainant_ref": None if self.complainant_ref is None else str(self.complainant_ref),
         }
+        if self.tracking_secret is not None:
+            body["tracking_secret"] = self.tracking_secret
+        return body
 
 
 def _utc_iso(moment: dt.datetime) -> str:
@@ -99,6 +105,9 @@ async def file_complaint(
             now,
             replayed=False,
             complainant_ref=row.complainant_ref,
+            tracking_secret=await issue_keys(
+                store.pool, keys.hash_key, complaint_id, cmd.complainant, now
+            ),
         )
 
     # A unique key collided: ON CONFLICT waited for the other writer to commit, so the
@@ -116,4 +125,8 @@ async def file_complaint(
         existing.recorded_at,
         replayed=True,
         complainant_ref=existing.complainant_ref,
+        # The same secret as the first answer; keys stored now if that answer was cut off.
+        tracking_secret=await issue_keys(
+            store.pool, keys.hash_key, existing.complaint_id, cmd.complainant, now
+        ),
     )

@@ -18,9 +18,9 @@ from services.intake.tracking.domain.keys import (
     Proof,
     last4_of,
     matches,
-    new_secret,
     normalise_secret,
     proof_hash,
+    secret_for,
 )
 from services.intake.tracking.domain.view import HistoryEntry, PublicCase
 from shared.dbtypes import Db
@@ -39,25 +39,23 @@ class Tracked:
 async def issue_keys(
     db: Db, hash_key: bytes, complaint_id: uuid.UUID, complainant: Complainant, now: dt.datetime
 ) -> str | None:
-    """Store a filed complaint's tracking keys unless it has some; return the new tracking
-    secret of an anonymous complainant (to show once), else None.
+    """Store a filed complaint's tracking keys unless it has some; return the tracking
+    secret of an anonymous complainant (for its receipt), else None.
 
     Named complainants prove themselves with their phone's last four digits (none without
-    a phone); anonymous ones with the secret.  A second call for the same complaint stores
-    and returns nothing, so a replayed filing never shows a second secret."""
+    a phone); anonymous ones with the secret.  The secret is derived from the complaint id,
+    so a replayed filing answers with the same one."""
     secret: str | None = None
     phone_hash = secret_hash = None
     if complainant.anonymous:
-        secret = new_secret()
+        secret = secret_for(hash_key, complaint_id)
         canonical = normalise_secret(secret)
         assert canonical is not None
         secret_hash = proof_hash(hash_key, complaint_id, "secret", canonical)
     elif complainant.phone is not None and (last4 := last4_of(complainant.phone)) is not None:
         phone_hash = proof_hash(hash_key, complaint_id, "phone", last4)
-    stored = await store.save_keys(
-        db, complaint_id, phone_hash=phone_hash, secret_hash=secret_hash, now=now
-    )
-    return secret if stored else None
+    await store.save_keys(db, complaint_id, phone_hash=phone_hash, secret_hash=secret_hash, now=now)
+    return secret
 
 
 async def track(

@@ -15,10 +15,10 @@ from services.intake.tracking.config import TrackingSettings
 from services.intake.tracking.domain.keys import (
     last4_of,
     matches,
-    new_secret,
     normalise_last4,
     normalise_secret,
     proof_hash,
+    secret_for,
     well_formed_tracking_no,
 )
 from services.intake.tracking.domain.view import (
@@ -176,16 +176,18 @@ def test_matches_compares_in_constant_time(monkeypatch: pytest.MonkeyPatch) -> N
     assert all(len(a) == len(b) == 32 for a, b in calls)
 
 
-def test_secrets_are_fresh_readable_and_normalised() -> None:
-    s1, s2 = new_secret(), new_secret()
-    assert s1 != s2
+def test_secrets_are_per_complaint_stable_readable_and_normalised() -> None:
+    cid = uuid.uuid4()
+    s1, s2 = secret_for(KEY, cid), secret_for(KEY, uuid.uuid4())
+    assert s1 != s2  # one per complaint...
+    assert secret_for(KEY, cid) == s1  # ...the same again for a replayed filing
+    assert secret_for(bytes(range(32)), cid) != s1  # and only with intake's key
     assert len(s1) == 19 and s1.count("-") == 3
     canonical = normalise_secret(s1)
     assert canonical is not None and len(canonical) == 16
     assert normalise_secret(s1.lower().replace("-", " ")) == canonical
     for hostile in ("", "0" * 16, "O" * 16, "A" * 15, "A" * 17, "ก" * 16, "A" * 100_000):
         assert normalise_secret(hostile) is None
-    cid = uuid.uuid4()
     stored = proof_hash(KEY, cid, "secret", canonical)
     assert matches(KEY, cid, stored, "secret", s1.lower())
     assert not matches(KEY, cid, stored, "phone", s1)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-import secrets
 import uuid
 from typing import Literal
 
@@ -32,9 +31,21 @@ MAX_PROOF_CHARS = 64
 _DUMMY = bytes(32)
 
 
-def new_secret() -> str:
-    """A fresh tracking secret, grouped ``XXXX-XXXX-XXXX-XXXX`` (shown once, on the receipt)."""
-    raw = "".join(secrets.choice(SECRET_ALPHABET) for _ in range(SECRET_LENGTH))
+def secret_for(hash_key: bytes, complaint_id: uuid.UUID) -> str:
+    """The tracking secret of an anonymous complaint, grouped ``XXXX-XXXX-XXXX-XXXX``.
+
+    Derived from the complaint id under the PII hash key rather than drawn at random, so a
+    replayed filing (the same idempotency key, e.g. twenty retries racing) answers with the
+    same secret as the first answer: an idempotent filing returns the same body every time.
+    Only intake, which holds the key, can derive it."""
+    digest = hmac.new(
+        hash_key, b"damrong tracking secret\x00" + complaint_id.bytes, hashlib.sha256
+    ).digest()
+    # 16 draws from 31 symbols, each from two bytes: the bias of the modulo is < 0.05%.
+    raw = "".join(
+        SECRET_ALPHABET[int.from_bytes(digest[2 * i : 2 * i + 2], "big") % len(SECRET_ALPHABET)]
+        for i in range(SECRET_LENGTH)
+    )
     return "-".join(raw[i : i + 4] for i in range(0, SECRET_LENGTH, 4))
 
 
