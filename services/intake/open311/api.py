@@ -12,19 +12,20 @@ out of intake's OpenAPI document: the GeoReport v2 specification documents them,
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import functools
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from starlette.routing import Match
 
 from services.intake.deps import store_of
 from services.intake.open311 import problems, usecases
 from services.intake.open311.config import get_open311_settings
-from services.intake.open311.domain import answers
+from services.intake.open311.domain import answers, location
 from services.intake.open311.domain.catalogue import service
 from services.intake.open311.domain.documents import Document, render
 from services.intake.open311.domain.errors import Open311Error
@@ -189,6 +190,11 @@ async def get_token(request: Request, fmt: str, token: str) -> Response:
     if not found:
         raise problems.not_found(f"token {token[:64]!r} was not found")
     return _answer(answers.token(found[0].tracking_no), fmt)
+
+
+async def start(app: FastAPI, runtime: Any) -> None:
+    """Build the place-name indexes off the event loop before the first request needs them."""
+    await asyncio.to_thread(location.warm)
 
 
 _ROUTES = list(router.routes)

@@ -39,13 +39,20 @@ def test_lists_may_be_comma_separated_and_repeated() -> None:
             ("service_code", "land, other"),
             ("service_code", "environment"),
             ("status", "open,CLOSED"),
-            ("service_request_id", "a,b,a"),
         ],
         NOW,
     )
     assert f.service_codes == {"land", "other", "environment"}
     assert f.statuses == {"open", "closed"}
+    assert f.ids is None
+
+
+def test_ids_override_every_other_argument() -> None:
+    f = parse_filter(
+        [("service_request_id", "a,b"), ("service_request_id", "a"), ("status", "bogus")], NOW
+    )
     assert f.ids == ("a", "b")
+    assert f.service_codes is None and f.statuses is None
 
 
 @pytest.mark.parametrize(

@@ -61,10 +61,12 @@ def _moment(raw: str, name: str, problems: list[tuple[str, str]]) -> dt.datetime
 def parse_filter(params: Iterable[tuple[str, str]], now: dt.datetime) -> RequestFilter:
     """The filter of a ``GET requests`` query; Open311Error (400) naming each bad argument."""
     params = list(params)
-    problems: list[tuple[str, str]] = []
     ids = _values(params, "service_request_id")
-    if len(ids) > MAX_IDS:
-        problems.append(("service_request_id", f"may list at most {MAX_IDS} ids"))
+    if ids:  # "This overrides all other arguments" (the specification)
+        if len(ids) > MAX_IDS:
+            raise bad_fields([("service_request_id", f"may list at most {MAX_IDS} ids")])
+        return RequestFilter(tuple(dict.fromkeys(ids)), None, now - WINDOW, now, None)
+    problems: list[tuple[str, str]] = []
     codes = _values(params, "service_code")
     problems.extend(
         ("service_code", f"{code[:64]!r} was not found (see services.json)")
@@ -94,7 +96,7 @@ def parse_filter(params: Iterable[tuple[str, str]], now: dt.datetime) -> Request
     if end is None:
         end = start + WINDOW
     return RequestFilter(
-        ids=tuple(dict.fromkeys(ids)) if ids else None,
+        ids=None,
         service_codes=frozenset(codes) or None,
         start=start,
         end=end,

@@ -192,6 +192,12 @@ def _districts_of(province_code: str) -> list[_Candidate]:
     return [_Candidate(province_code, d.code, "*") for d in geothai.districts(province_code)]
 
 
+def warm() -> None:
+    """Build the name indexes now (geothai's and ours), not on the first request."""
+    _names()
+    _matches_of("สุราษฎร์ธานี", None)
+
+
 def from_address_string(address: str) -> Place:
     """The one district that every place name recognised in ``address`` fits.
 
