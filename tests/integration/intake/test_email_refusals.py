@@ -128,3 +128,36 @@ async def test_stop_closes_the_port_and_says_421_to_open_connections(
         with socket.socket() as probe:  # nobody listens there any more
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT is fine
             probe.bind(("127.0.0.1", port))
+
+
+async def test_garbage_at_the_smtp_level_gets_5xx_and_the_receiver_keeps_working(
+    mail: Mail,
+) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", mail.port)
+    try:
+        assert (await reader.readline()).startswith(b"220 ")
+
+        async def say(line: bytes) -> bytes:
+            writer.write(line + b"\r\n")
+            await writer.drain()
+            reply = await reader.readline()
+            while reply[3:4] == b"-":  # a multi-line reply (EHLO)
+                reply = await reader.readline()
+            return reply
+
+        assert (await say(b"EHLO client.example.com")).startswith(b"250 ")
+        assert (await say(b"\xff\xfe\x00junk")).startswith(b"500 ")
+        assert (await say(b"MAIL FROM:<" + b"a" * 3000 + b"@example.com>")).startswith(b"500 ")
+        assert (await say("MAIL FROM:<ก@example.com>".encode())).startswith(b"500 ")
+        assert (await say(b"RCPT TO:<d5001@damrongtham.go.th>")).startswith(b"503 ")
+        assert (await say(b"MAIL FROM:<a@example.com> SIZE=999999999")).startswith(b"552 ")
+        assert (await say(b"MAIL FROM:<a@example.com>")).startswith(b"250 ")
+        assert (await say(b"RCPT TO:<d5001@damrongtham.go.th> NOTIFY=NEVER")).startswith(b"555")
+        assert (await say(b"DATA")).startswith(b"503 ")  # no recipient accepted yet
+        assert (await say(b"QUIT")).startswith(b"221 ")
+    finally:
+        writer.close()
+    raw, message_id = sample("alternative.eml")
+    _, address = district_address()
+    assert await mail.send(raw, [address]) == {}
+    assert len(await mail.filed(message_id)) == 1

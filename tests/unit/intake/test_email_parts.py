@@ -9,7 +9,9 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 
 import pytest
+from pydantic import ValidationError
 
+from services.intake.email.config import EmailSettings
 from services.intake.email.domain.addresses import Centre, centre_of, is_own_address
 from services.intake.email.domain.categories import category_for
 from services.intake.email.domain.charsets import Unreadable, decode_header_value, decode_text
@@ -199,3 +201,16 @@ def test_refusal_reply_is_one_ascii_line() -> None:
     reply = Refuse(554, "5.6.0", "x", "ข้อความ\r\nRCPT TO:<evil>").reply()
     assert reply.startswith("554 5.6.0 ") and reply.isascii()
     assert "\r" not in reply and "\n" not in reply
+
+
+def test_the_receiver_is_off_until_a_port_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("EMAIL_SMTP_PORT", raising=False)
+    assert not EmailSettings().enabled
+    monkeypatch.setenv("EMAIL_SMTP_PORT", "2525")
+    monkeypatch.setenv("EMAIL_DOMAIN", "example.go.th")
+    config = EmailSettings()
+    assert config.enabled and config.email_smtp_port == 2525
+    assert config.email_domain == "example.go.th"
+    monkeypatch.setenv("EMAIL_SMTP_PORT", "70000")
+    with pytest.raises(ValidationError):
+        EmailSettings()
