@@ -84,6 +84,14 @@ def test_characters_xml_cannot_carry_are_dropped_not_raised() -> None:
     assert SafeET.fromstring(raw).findtext("error/description") == "bad text"
 
 
+def test_markup_in_text_is_escaped_and_reads_back() -> None:
+    fields = request_fields(_view(status="forwarded", agency='<a href="x">&amp;</a>]]>'))
+    raw = xml_bytes(Document("service_requests", [fields]))
+    assert b"<a href" not in raw
+    parsed = SafeET.fromstring(raw).findtext("request/agency_responsible")
+    assert parsed == '<a href="x">&amp;</a>]]>'
+
+
 def test_every_category_is_a_service_with_a_thai_name() -> None:
     assert [s.code for s in SERVICES] == [c.value for c in CategoryCode]
     listed = json.loads(json_bytes(answers.services()))
