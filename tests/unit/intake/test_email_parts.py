@@ -198,9 +198,9 @@ def test_keyword_categories(subject: str, text: str, category: CategoryCode) -> 
 
 
 def test_refusal_reply_is_one_ascii_line() -> None:
-    reply = Refuse(554, "5.6.0", "x", "ข้อความ\r\nRCPT TO:<evil>").reply()
-    assert reply.startswith("554 5.6.0 ") and reply.isascii()
-    assert "\r" not in reply and "\n" not in reply
+    reply = Refuse(554, "5.6.0", "x", "ข้อความ\r\nRCPT TO:<evil>\x00\x07 " + "z" * 900).reply()
+    assert reply.startswith("554 5.6.0 ") and reply.isascii() and reply.isprintable()
+    assert len(reply) <= 500 and "RCPT TO:<evil>?? z" in reply
 
 
 def test_the_receiver_is_off_until_a_port_is_set(monkeypatch: pytest.MonkeyPatch) -> None:

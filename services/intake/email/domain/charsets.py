@@ -40,7 +40,7 @@ class Unreadable(ValueError):
 
     def __init__(self, declared: str) -> None:
         super().__init__(
-            f"the text is not readable as its declared charset ({declared or 'none'}), "
+            f"the text is not readable as its declared charset ({declared[:40] or 'none'}), "
             "UTF-8 or TIS-620"
         )
         self.declared = declared

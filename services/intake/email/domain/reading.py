@@ -46,6 +46,7 @@ _CONTENT_TYPE = re.compile(rb"(?im)^content-type[ \t]*:")
 _MESSAGE_ID = re.compile(rf"^[\x21-\x7e]{{1,{REF_MAX}}}$")
 _FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 _SPACES = re.compile(r"\s+")
+_UNPRINTABLE = re.compile(r"[^\x20-\x7e]")
 _BLANK_LINES = re.compile(r"\n{3,}")
 _MALFORMED = (MessageError, ValueError, LookupError, TypeError, AttributeError, RecursionError)
 
@@ -87,7 +88,7 @@ class Refuse:
 
     def reply(self) -> str:
         """The SMTP reply line: ASCII, one line."""
-        text = _SPACES.sub(" ", self.text).encode("ascii", "replace").decode()
+        text = _UNPRINTABLE.sub("?", _SPACES.sub(" ", self.text))
         return f"{self.code} {self.status} {text}"[:500]
 
 
