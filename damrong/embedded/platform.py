@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -36,6 +37,7 @@ from damrong.embedded.event_keys import service_event_env
 from damrong.embedded.instance import InstanceLock, stop_leftovers
 from damrong.embedded.pii_keys import configured_pii_keys
 from damrong.embedded.postgres import EmbeddedPostgres
+from damrong.embedded.secret_files import load_or_create
 from shared.auth.principal import Principal
 
 log = structlog.get_logger()
@@ -64,6 +66,7 @@ CONSOLE_WITHHELD = (
     "PII_RETIRED_MASTER_KEYS",
     "EVENT_SIGNING_KEY",
     "EVENT_PUBLIC_KEYS",
+    "FEEDBACK_LINK_SECRET",
 )
 
 
@@ -244,6 +247,13 @@ class Platform(Managed):
         token = self.token(principal or admin_principal())
         return {} if token is None else {"Authorization": f"Bearer {token}"}
 
+    @property
+    def feedback_link_secret(self) -> str:
+        """FEEDBACK_LINK_SECRET: the environment's, else the data dir's (created on first use)."""
+        return self.base_env.get("FEEDBACK_LINK_SECRET") or load_or_create(
+            self.data_dir / "feedback-link-secret", lambda: secrets.token_urlsafe(48)
+        )
+
     def service_env(self) -> dict[str, str]:
         env = service_env(
             self.base_env,
@@ -257,6 +267,7 @@ class Platform(Managed):
         for name in ("PII_RETIRED_MASTER_KEYS", "EVENT_SIGNING_KEY", "EVENT_PUBLIC_KEYS"):
             if not env.get(name):
                 env.pop(name, None)  # "" would not parse as a list, or read as a key
+        env["FEEDBACK_LINK_SECRET"] = self.feedback_link_secret
         # Intake's personal-data keys: the environment's, else the data dir's own.
         return {**env, **configured_pii_keys(self.base_env, self.data_dir)}
 

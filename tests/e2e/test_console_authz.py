@@ -41,7 +41,7 @@ ROLES = (
     Principal("root", Role.admin),
 )
 REFUSED = (403, 404)
-KINDS = ("backlog", "stale", "overdue")
+KINDS = ("backlog", "stale", "overdue", "reopen_requests")
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,12 @@ def routes(b: dict[str, str]) -> dict[str, Row]:
         "/auth/oidc/start": Row(None, None),
         "/auth/oidc/callback": Row(None, None),
         "/auth/oidc/signed-out": Row(None, None),
+        # The complainant's feedback page: its link's token is the credential (status
+        # checks it); no sign-in, and nothing of a district but the case's own number.
+        "/feedback/{token}": Row(None, None),
+        # Public tracking: the tracking number and the phone's last digits (or the secret)
+        # are the credential, checked by intake; the form itself is open to all.
+        "/track": Row(None, None),
         "/complaints/new": Row(
             "/complaints/new", Operation.file, ((f"/complaints/new?filed={case}", "hidden"),)
         ),

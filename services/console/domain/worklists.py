@@ -12,7 +12,7 @@ from typing import Any
 
 from shared.codes import CategoryCode, ChannelCode, ClosureReason
 
-KINDS = ("backlog", "stale", "overdue")
+KINDS = ("backlog", "stale", "overdue", "reopen_requests")
 PAGE_SIZE = 50
 MAX_PAGE = 10_000
 SORTS = (
