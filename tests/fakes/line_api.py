@@ -287,3 +287,10 @@ def delivery(*events: dict[str, Any], destination: str = "U" + "0" * 32) -> byte
     return json.dumps(
         {"destination": destination, "events": list(events)}, ensure_ascii=False
     ).encode()
+
+
+def unfollow_event(user_id: str) -> dict[str, Any]:
+    """The user blocked the account (no reply token: nothing can be sent back)."""
+    event = _event("unfollow", user_id, False, None)
+    del event["replyToken"]
+    return event

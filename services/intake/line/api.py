@@ -113,7 +113,8 @@ async def start(app: FastAPI, runtime: Any) -> None:
     messenger = Messenger(settings)
     worker = None
     if settings.line_worker_enabled:
-        filer = usecases.Filer(app.state.store, runtime.settings, app.state.pii_keys)
+        ttl = dt.timedelta(hours=settings.line_conversation_hours)
+        filer = usecases.Filer(app.state.store, runtime.settings, app.state.pii_keys, ttl)
         worker = Worker(settings, store, filer, messenger)
         worker.start()
         worker.wake()  # events stored before a stop or a crash are worked at once

@@ -23,6 +23,11 @@ class LineSettings(BaseSettings):
     # An event or a reply that keeps failing is given up after this many attempts.
     line_max_attempts: int = Field(default=8, ge=1)
     line_api_timeout_s: float = Field(default=10.0, gt=0)
+    # An unfinished conversation this old starts over at its next message.
+    line_conversation_hours: float = Field(default=24.0, gt=0)
+    # Worked events and their replies are deleted after this many days (LINE redelivers
+    # within hours; the filing itself is kept once by its channel_ref for ever).
+    line_retention_days: float = Field(default=30.0, gt=0)
 
     @property
     def configured(self) -> bool:

@@ -42,6 +42,7 @@ class StoredConversation:
     key_id: str
     sealed_user: bytes
     sealed_draft: bytes
+    updated_at: dt.datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +73,7 @@ class Claimed:
 
     async def conversation(self, user_hash: bytes) -> StoredConversation | None:
         row = await self.conn.fetchrow(
-            "SELECT step, key_id, sealed_user, sealed_draft FROM line_conversations"
+            "SELECT step, key_id, sealed_user, sealed_draft, updated_at FROM line_conversations"
             " WHERE user_hash = $1 FOR UPDATE",
             user_hash,
         )
@@ -94,6 +95,10 @@ class Claimed:
             draft,
             now,
         )
+
+    async def forget(self, user_hash: bytes) -> None:
+        """Delete the user's conversation (the sealed userId with it)."""
+        await self.conn.execute("DELETE FROM line_conversations WHERE user_hash = $1", user_hash)
 
     async def add_reply(
         self,
@@ -171,6 +176,21 @@ class LineStore:
             retry_at,
             now,
         )
+
+    async def purge(self, events_before: dt.datetime, conversations_before: dt.datetime) -> int:
+        """Delete events worked before ``events_before`` (their replies with them) and
+        conversations untouched since ``conversations_before``; returns the rows deleted."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            events = await conn.execute(
+                "DELETE FROM line_events WHERE processed_at < $1", events_before
+            )
+            talks = await conn.execute(
+                "DELETE FROM line_conversations c WHERE updated_at < $1 AND NOT EXISTS ("
+                " SELECT 1 FROM line_replies r WHERE r.user_hash = c.user_hash"
+                " AND r.sent_at IS NULL AND r.gave_up_at IS NULL)",
+                conversations_before,
+            )
+        return int(events.split()[-1]) + int(talks.split()[-1])
 
     async def sealed_user(self, user_hash: bytes) -> tuple[str, bytes] | None:
         row = await self._pool.fetchrow(

@@ -22,6 +22,7 @@ from linebot.v3.webhooks import (  # type: ignore[import-untyped]
     LocationMessageContent,
     MessageEvent,
     TextMessageContent,
+    UnfollowEvent,
 )
 
 from services.intake.contacts.domain.consent import LINE_USER_ID
@@ -55,11 +56,13 @@ _RETRY_NAMESPACE = uuid.UUID("6f1d8a52-4a57-4a5e-9d0c-2f3b5d1c7a10")
 
 @dataclass(frozen=True, slots=True)
 class Filer:
-    """What filing needs: intake's own store, settings and personal-data keys."""
+    """What working an event needs: intake's own store, settings and personal-data keys
+    (to file), and how long an unfinished conversation is kept going."""
 
     store: IntakeStore
     settings: Settings
     keys: PiiKeys
+    conversation_ttl: dt.timedelta = dt.timedelta(hours=24)
 
 
 async def receive(store: LineStore, keys: PiiKeys, body: bytes, now: dt.datetime) -> int:
@@ -79,6 +82,7 @@ class _Read:
     user_id: str | None
     reply_token: str | None
     timestamp: int | None
+    unfollowed: bool = False
 
 
 def read_event(raw: bytes) -> _Read:
@@ -91,6 +95,8 @@ def read_event(raw: bytes) -> _Read:
     source = getattr(event, "source", None)
     user_id = getattr(source, "user_id", None) if getattr(source, "type", None) == "user" else None
     said: talk.Said | None = None
+    if isinstance(event, UnfollowEvent):
+        return _Read(None, user_id, None, event.timestamp, unfollowed=True)
     if isinstance(event, FollowEvent):
         said = talk.Followed()
     elif isinstance(event, MessageEvent):
@@ -146,13 +152,17 @@ async def _work(claimed: Claimed, filer: Filer, now: dt.datetime) -> None:
         await claimed.done(now, "unreadable")
         return
     read = read_event(raw)
+    if read.unfollowed and event.user_hash is not None:  # blocked: forget them
+        await claimed.forget(event.user_hash)
+        await claimed.done(now)
+        return
     if read.said is None or read.user_id is None or event.user_hash is None:
         await claimed.done(now, None if read.said is not None else "ignored")
         return
     who = event.user_hash
     stored = await claimed.conversation(who)
     state = talk.State()
-    if stored is not None:
+    if stored is not None and now - stored.updated_at <= filer.conversation_ttl:
         try:
             draft = unseal(keys, stored.key_id, "draft", who, stored.sealed_draft)
             state = talk.State(talk.Step(stored.step), talk.Draft.from_dict(orjson.loads(draft)))

@@ -18,6 +18,8 @@ from shared.faults import Backoff
 
 log = structlog.get_logger()
 
+PURGE_EVERY = dt.timedelta(hours=1)
+
 
 class Worker:
     def __init__(
@@ -31,6 +33,7 @@ class Worker:
         self._messenger = messenger
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._purged_at: dt.datetime | None = None
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="line-worker")
@@ -60,11 +63,19 @@ class Worker:
                 await asyncio.wait_for(self._wake.wait(), pause)
 
     async def run_once(self) -> None:
-        """Work every event that waits, then send the replies that wait."""
+        """Work every event that waits, send the replies that wait, and (hourly) delete
+        what is past its retention."""
         limit = self._settings.line_max_attempts
         while await usecases.work_next(self._store, self._filer, _now(), limit):
             pass
         await usecases.deliver(self._store, self._messenger, self._filer.keys, _now(), limit)
+        now = _now()
+        if self._purged_at is None or now - self._purged_at >= PURGE_EVERY:
+            keep = dt.timedelta(days=self._settings.line_retention_days)
+            deleted = await self._store.purge(now - keep, now - keep)
+            self._purged_at = now
+            if deleted:
+                log.info("line.purged", rows=deleted)
 
 
 def _now() -> dt.datetime:

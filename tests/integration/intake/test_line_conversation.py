@@ -4,6 +4,7 @@ once, cancelling, a shared location, and a reply token that expired (pushed inst
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -25,6 +26,7 @@ from tests.fakes.line_api import (
     location_event,
     new_user_id,
     text_event,
+    unfollow_event,
 )
 from tests.integration.intake.test_line_webhook import STORY, TOKEN, Line, running_line
 from tests.pii import KEYS
@@ -194,3 +196,54 @@ async def test_a_reply_line_refuses_for_a_while_is_sent_again(line: Line) -> Non
 
 def _for(body: Any, event: dict[str, Any]) -> bool:
     return isinstance(body, dict) and body.get("replyToken") == event["replyToken"]
+
+
+async def test_a_user_who_blocks_the_account_is_forgotten(line: Line) -> None:
+    user = new_user_id()
+    await line.send(text_event(user, "สวัสดีครับ"))
+    who = user_hash(KEYS, user)
+    query = "SELECT count(*) FROM line_conversations WHERE user_hash = $1"
+    assert await line.intake.db.fetchval(query, who) == 1
+    gone = unfollow_event(user)
+    assert (await line.post(delivery(gone))).status_code == 200
+
+    async def conversations() -> int:
+        return int(await line.intake.db.fetchval(query, who))
+
+    await eventually(conversations, lambda n: n == 0)
+
+
+async def test_an_old_unfinished_conversation_starts_over(line: Line) -> None:
+    user = new_user_id()
+    await line.send(text_event(user, "สวัสดีครับ"))
+    await line.send(text_event(user, STORY))  # now at the category
+    await line.intake.db.execute(
+        "UPDATE line_conversations SET updated_at = updated_at - interval '2 days'"
+        " WHERE user_hash = $1",
+        user_hash(KEYS, user),
+    )
+    assert await line.send(text_event(user, UTILITIES)) == [texts.GREETING]
+
+
+async def test_worked_events_past_their_retention_are_deleted(line: Line) -> None:
+    user = new_user_id()
+    old, recent = text_event(user, "สวัสดีครับ"), text_event(user, STORY)
+    await line.send(old)
+    await line.send(recent)
+    await line.intake.db.execute(
+        "UPDATE line_events SET processed_at = now() - interval '40 days'"
+        " WHERE webhook_event_id = $1",
+        old["webhookEventId"],
+    )
+    now = dt.datetime.now(dt.UTC)
+    keep = dt.timedelta(days=30)
+    assert await line.app.state.line.store.purge(now - keep, now - keep) >= 1
+    ids = [old["webhookEventId"], recent["webhookEventId"]]
+    left = await line.intake.db.fetch(
+        "SELECT webhook_event_id FROM line_events WHERE webhook_event_id = ANY($1)", ids
+    )
+    replies = await line.intake.db.fetch(
+        "SELECT webhook_event_id FROM line_replies WHERE webhook_event_id = ANY($1)", ids
+    )
+    assert [r[0] for r in left] == [recent["webhookEventId"]]
+    assert [r[0] for r in replies] == [recent["webhookEventId"]]

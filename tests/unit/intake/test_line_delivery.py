@@ -14,7 +14,13 @@ from services.intake.line.domain.secrets import seal, unseal, user_hash
 from services.intake.line.usecases import read_event
 from services.intake.pii.domain.envelope import Unreadable
 from services.intake.pii.domain.keys import PiiKeys
-from tests.fakes.line_api import delivery, follow_event, location_event, text_event
+from tests.fakes.line_api import (
+    delivery,
+    follow_event,
+    location_event,
+    text_event,
+    unfollow_event,
+)
 from tests.pii import KEYS
 
 USER = "U" + "4" * 32
@@ -88,6 +94,8 @@ def test_stored_events_are_read_with_the_sdk_models() -> None:
     place = read_event(orjson.dumps(location_event(USER, "เขตบางรัก", 13.7, 100.5)))
     assert isinstance(place.said, talk.Location) and place.said.address == "เขตบางรัก"
     assert read_event(orjson.dumps(follow_event(USER))).said == talk.Followed()
+    blocked = read_event(orjson.dumps(unfollow_event(USER)))
+    assert blocked.unfollowed and blocked.said is None and blocked.user_id == USER
     sticker = text_event(USER, "x")
     sticker["message"] = {
         "type": "sticker",
