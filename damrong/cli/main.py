@@ -258,6 +258,10 @@ from damrong.cli.dlq_commands import dlq_app  # noqa: E402  (imports only typer 
 
 app.add_typer(dlq_app, name="dlq")
 
+from damrong.cli.contract import contract_app  # noqa: E402  (imports only typer at load)
+
+app.add_typer(contract_app, name="contract")
+
 complainant_app = typer.Typer(help="Complainants' personal data (PDPA).", no_args_is_help=True)
 app.add_typer(complainant_app, name="complainant")
 

@@ -37,6 +37,8 @@ PURE_SHARED = {
     "shared.envelope_codec",
     "shared.auth.principal",
     "shared.auth.policy",
+    "shared.contract",
+    "shared.feedback_links",
 }
 # Libraries that do I/O, log, or run processes or event loops.  A pure module that needs
 # one of them has I/O in it: the I/O belongs in a store, an adapter or a use case.
