@@ -32,6 +32,9 @@ router = APIRouter()
 
 SIGNATURE_HEADER = "x-line-signature"
 SIGNATURE_MAX = 200  # a base64 SHA-256 is 44 characters
+# Above the service's default: a delivery may batch several 5,000-character Thai messages
+# (3 bytes a character), and a delivery refused for its size would be redelivered in vain.
+WEBHOOK_MAX_BYTES = 2 * 1024 * 1024
 
 
 @dataclass
@@ -66,10 +69,11 @@ def _bad_signature() -> Problem:
 @router.post(
     "/channels/line/webhook",
     tags=["channels"],
+    max_body_size=WEBHOOK_MAX_BYTES,
     responses={
         200: {"description": "the delivery is stored; its events are worked after the answer"},
         400: {"description": "missing or wrong signature, or a body that is not a delivery"},
-        413: {"description": "body too large"},
+        413: {"description": "body larger than WEBHOOK_MAX_BYTES"},
         503: {"description": "the LINE channel is not configured"},
     },
 )

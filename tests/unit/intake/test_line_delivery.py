@@ -133,3 +133,18 @@ def test_user_ids_are_hashed_with_the_key_and_sealed_to_their_row() -> None:
     ):
         with pytest.raises(Unreadable):
             unseal(KEYS, kid_, purpose, row, data)
+
+
+def test_deep_events_are_left_out_or_read_as_nothing_never_raising() -> None:
+    too_deep = {"webhookEventId": "deep", "x": orjson.loads(b"[" * 600 + b"]" * 600)}
+    fine = text_event(USER, "สวัสดี")
+    assert [e.webhook_event_id for e in read_delivery(delivery(too_deep, fine))] == [
+        fine["webhookEventId"]
+    ]
+    nested = text_event(USER, "ยืนยัน", message_id="9")
+    nested["extra"] = orjson.loads(b'{"a":' * 250 + b"1" + b"}" * 250)
+    [stored] = read_delivery(delivery(nested))
+    assert read_event(stored.raw).said == talk.Text("ยืนยัน", "9")
+    nested["message"]["emojis"] = orjson.loads(b"[" * 250 + b"]" * 250)
+    [stored] = read_delivery(delivery(nested))
+    assert read_event(stored.raw).said is None

@@ -37,7 +37,8 @@ class Incoming:
 
 
 def read_delivery(body: bytes) -> list[Incoming]:
-    """The events of ``body``; an event that is not an object is left out.  BadDelivery
+    """The events of ``body``; an event that is not an object, or nests too deeply to be
+    stored, is left out.  BadDelivery
     when the body is not a JSON object with an ``events`` list (of at most MAX_EVENTS)."""
     try:
         decoded: Any = orjson.loads(body)  # depth is capped by orjson (1024)
@@ -55,7 +56,10 @@ def read_delivery(body: bytes) -> list[Incoming]:
     for event in events:
         if not isinstance(event, Mapping):
             continue
-        raw = orjson.dumps(event, option=orjson.OPT_SORT_KEYS)
+        try:
+            raw = orjson.dumps(event, option=orjson.OPT_SORT_KEYS)
+        except orjson.JSONEncodeError:  # nested deeper than orjson writes (254): not LINE's
+            continue
         event_id = _short_text(event.get("webhookEventId"))
         if event_id is None:  # not LINE's, but a repeat of the same event is still one
             event_id = "sha256:" + hashlib.sha256(raw).hexdigest()
