@@ -86,6 +86,31 @@ def test_deeply_nested_html_is_read_without_recursion() -> None:
     assert html_to_text("<div>" * 1000 + "ข้อความ" + "</div>" * 1000) == "ข้อความ"
 
 
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<a" * 50_000,  # each an unclosed start tag: html.parser alone took 27 s
+        "<!-- --" * 14_000,  # unclosed comments: 11 s
+        "<a b='>'" * 12_500,  # a quote that runs into the next tag: 27 s
+        "</" * 50_000,
+        "<?" * 50_000,
+        "<!DOCTYPE a '>" * 7_000,
+        "<" + "a" * 99_000,
+        "<!--" + "<a>" * 33_000,
+        "<script>" + "<a" * 50_000,
+    ],
+)
+def test_html_that_makes_the_parser_rescan_is_read_in_linear_time(html: str) -> None:
+    started = time.perf_counter()
+    html_to_text(html)
+    assert time.perf_counter() - started < 1.0
+
+
+def test_html_simplification_keeps_the_text() -> None:
+    html = "<p class='x'>a < b, c<d</p><!-- x > y --><br/>e &amp; f<?php x ?><![CDATA[z]]>"
+    assert html_to_text(html) == "a < b, c<d\n\ne & f"
+
+
 def test_html_with_unclosed_head_still_shows_the_body() -> None:
     assert html_to_text("<html><head><title>t</title><body><p>เนื้อหา</p>") == "เนื้อหา"
 
