@@ -22,7 +22,8 @@ class LineSettings(BaseSettings):
     line_poll_s: float = Field(default=5.0, gt=0)
     # An event or a reply that keeps failing is given up after this many attempts.
     line_max_attempts: int = Field(default=8, ge=1)
-    line_api_timeout_s: float = Field(default=10.0, gt=0)
+    # At most 25: a sender's lease on a reply (60 s) covers two calls.
+    line_api_timeout_s: float = Field(default=10.0, gt=0, le=25)
     # An unfinished conversation this old starts over at its next message.
     line_conversation_hours: float = Field(default=24.0, gt=0)
     # Worked events and their replies are deleted after this many days (LINE redelivers

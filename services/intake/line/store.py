@@ -198,14 +198,26 @@ class LineStore:
         )
         return None if row is None else (row["key_id"], row["sealed_user"])
 
-    async def pending_replies(self, limit: int) -> list[PendingReply]:
+    async def take_replies(
+        self, limit: int, now: dt.datetime, lease: dt.timedelta
+    ) -> list[PendingReply]:
+        """Up to ``limit`` replies waiting to be sent, leased to the caller until
+        ``now + lease`` (another instance does not take them meanwhile)."""
         rows = await self._pool.fetch(
-            """SELECT webhook_event_id, user_hash, reply_token, key_id, sealed_messages, attempts
-               FROM line_replies WHERE sent_at IS NULL AND gave_up_at IS NULL
-               ORDER BY created_at LIMIT $1""",
+            """UPDATE line_replies SET lease_until = $2
+               WHERE webhook_event_id IN (
+                   SELECT webhook_event_id FROM line_replies
+                   WHERE sent_at IS NULL AND gave_up_at IS NULL
+                     AND (lease_until IS NULL OR lease_until < $3)
+                   ORDER BY created_at LIMIT $1
+                   FOR UPDATE SKIP LOCKED)
+               RETURNING webhook_event_id, user_hash, reply_token, key_id, sealed_messages,
+                   attempts, created_at""",
             limit,
+            now + lease,
+            now,
         )
-        return [PendingReply(*r) for r in rows]
+        return [PendingReply(*r[:6]) for r in sorted(rows, key=lambda r: r["created_at"])]
 
     async def reply_sent(self, webhook_event_id: str, via: str, now: dt.datetime) -> None:
         await self._pool.execute(
@@ -216,12 +228,15 @@ class LineStore:
             via,
         )
 
-    async def reply_failed(self, webhook_event_id: str, now: dt.datetime, give_up: bool) -> None:
+    async def reply_failed(
+        self, webhook_event_id: str, now: dt.datetime, retry_at: dt.datetime | None
+    ) -> None:
+        """Count a failed send: taken again after ``retry_at``, or given up (None)."""
         await self._pool.execute(
-            """UPDATE line_replies SET attempts = attempts + 1,
-                   gave_up_at = CASE WHEN $3 THEN $2::timestamptz END
+            """UPDATE line_replies SET attempts = attempts + 1, lease_until = $3,
+                   gave_up_at = CASE WHEN $3::timestamptz IS NULL THEN $2 END
                WHERE webhook_event_id = $1""",
             webhook_event_id,
             now,
-            give_up,
+            retry_at,
         )

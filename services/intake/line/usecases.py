@@ -51,6 +51,8 @@ FILED_BY = "line-webhook"
 CONSENT_ACCEPTED = {"notify", "line_user_id"} <= COMPLAINANT_FIELDS
 # LINE's timestamps further off than this are not believed as the moment of receipt.
 _CLOCK_WINDOW = dt.timedelta(days=7)
+# How long a sender holds the replies it took (two LINE calls of at most their timeout).
+REPLY_LEASE = dt.timedelta(seconds=60)
 _RETRY_NAMESPACE = uuid.UUID("6f1d8a52-4a57-4a5e-9d0c-2f3b5d1c7a10")
 
 
@@ -130,8 +132,7 @@ async def work_next(store: LineStore, filer: Filer, now: dt.datetime, max_attemp
             raise
         failure = exc
     attempts = event.attempts + 1
-    pause = dt.timedelta(seconds=min(2**attempts, 300))
-    retry_at = None if attempts >= max_attempts else now + pause
+    retry_at = None if attempts >= max_attempts else now + _pause(attempts)
     log.error(
         "line.event_failed",
         webhook_event_id=event.webhook_event_id,
@@ -216,6 +217,11 @@ async def _file(
     return filed.tracking_no
 
 
+def _pause(attempts: int) -> dt.timedelta:
+    """1, 2, 4... seconds after the first, second, third... failure; at most 5 minutes."""
+    return dt.timedelta(seconds=min(2 ** (attempts - 1), 300))
+
+
 def _received_at(timestamp: int | None, now: dt.datetime) -> dt.datetime | None:
     if timestamp is None:
         return None
@@ -233,18 +239,20 @@ async def deliver(
 ) -> int:
     """Send the replies waiting; returns how many were sent."""
     sent = 0
-    for pending in await store.pending_replies(limit=50):
+    for pending in await store.take_replies(50, now, REPLY_LEASE):
         try:
             via = await _send(store, messenger, keys, pending)
         except (SendFailed, Unreadable) as exc:
-            give_up = isinstance(exc, Unreadable) or pending.attempts + 1 >= max_attempts
+            attempts = pending.attempts + 1
+            give_up = isinstance(exc, Unreadable) or attempts >= max_attempts
             log.warning(
                 "line.reply_failed",
                 webhook_event_id=pending.webhook_event_id,
                 error=str(exc)[:200],
                 gave_up=give_up,
             )
-            await store.reply_failed(pending.webhook_event_id, now, give_up)
+            retry_at = None if give_up else now + _pause(attempts)
+            await store.reply_failed(pending.webhook_event_id, now, retry_at)
             continue
         await store.reply_sent(pending.webhook_event_id, via, now)
         sent += 1

@@ -5,12 +5,14 @@ answers 503 while intake runs."""
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
 
+from services.intake.line import usecases
 from services.intake.line.domain import texts
 from tests.fakes.line_api import FakeLineApi, delivery, new_user_id, signature, text_event
 from tests.infra import fresh_database
@@ -24,6 +26,7 @@ from tests.integration.intake.test_line_webhook import (
     intake_with_line,
     line_settings,
 )
+from tests.pii import KEYS
 from tests.waiting import eventually
 
 
@@ -127,3 +130,35 @@ async def test_an_unconfigured_channel_answers_503_and_intake_runs(
             assert await db.fetchval("SELECT count(*) FROM line_events") == 0
         finally:
             await db.close()
+
+
+async def test_replies_are_leased_to_one_sender_at_a_time(infra: dict[str, str]) -> None:
+    """Two instances' workers never send the same reply twice: each takes replies on a
+    lease; a reply whose sender died is taken again once its lease ran out."""
+    with FakeLineApi(access_token=TOKEN) as api:
+        async with (
+            fresh_database(infra["database_url"]) as url,
+            started(infra, url, uuid.uuid4().hex[:8], api, line_worker_enabled=False) as line,
+        ):
+            user = new_user_id()
+            event = text_event(user, "สวัสดีครับ")
+            assert (await line.post(delivery(event))).status_code == 200
+            channel = line.app.state.line
+            filer = usecases.Filer(line.app.state.store, line.intake.settings, KEYS)
+            now = dt.datetime.now(dt.UTC)
+            assert await usecases.work_next(channel.store, filer, now, 3) is True
+            assert await usecases.work_next(channel.store, filer, now, 3) is False
+            first = await channel.store.take_replies(10, now, usecases.REPLY_LEASE)
+            second = await channel.store.take_replies(10, now, usecases.REPLY_LEASE)
+            assert [r.webhook_event_id for r in first] == [event["webhookEventId"]]
+            assert second == []
+            later = now + usecases.REPLY_LEASE + dt.timedelta(seconds=1)
+            again = await channel.store.take_replies(10, later, usecases.REPLY_LEASE)
+            assert [r.webhook_event_id for r in again] == [event["webhookEventId"]]
+            # Sent once by whoever holds it; then nobody takes it again.
+            sent = await usecases.deliver(channel.store, channel.messenger, KEYS, later, 3)
+            assert sent == 0  # still leased (taken at ``later``)
+            after = later + usecases.REPLY_LEASE + dt.timedelta(seconds=1)
+            assert await usecases.deliver(channel.store, channel.messenger, KEYS, after, 3) == 1
+            assert await usecases.deliver(channel.store, channel.messenger, KEYS, after, 3) == 0
+            assert [c.texts() for c in api.replies()] == [[texts.GREETING]]
