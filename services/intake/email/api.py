@@ -30,7 +30,7 @@ from fastapi import APIRouter, FastAPI
 
 from services.intake.email.config import EmailSettings
 from services.intake.email.domain.addresses import centre_of
-from services.intake.email.domain.reading import Ignore, Limits, Refuse
+from services.intake.email.domain.outcomes import Ignore, Limits, Refuse
 from services.intake.email.usecases import Accepted, Mailroom, receive_message
 from shared.faults import is_transient
 from shared.runtime import Runtime

@@ -14,14 +14,8 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 
 from services.intake.domain.validation import InvalidComplaint, parse_complaint
-from services.intake.email.domain.reading import (
-    Decision,
-    Filing,
-    Ignore,
-    Limits,
-    Refuse,
-    read_message,
-)
+from services.intake.email.domain.outcomes import Decision, Filing, Ignore, Limits, Refuse
+from services.intake.email.domain.reading import read_message
 from services.intake.pii.domain.keys import PiiKeys
 from services.intake.store import IntakeStore
 from services.intake.usecases import Filed, IdempotencyConflict, file_complaint

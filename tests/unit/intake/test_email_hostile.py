@@ -10,7 +10,8 @@ import time
 import pytest
 
 from services.intake.email.domain.html_text import html_to_text
-from services.intake.email.domain.reading import Decision, Filing, Limits, Refuse, read_message
+from services.intake.email.domain.outcomes import Decision, Filing, Limits, Refuse
+from services.intake.email.domain.reading import read_message
 
 NOW = dt.datetime(2026, 3, 3, 2, 0, tzinfo=dt.UTC)
 LIMITS = Limits("damrongtham.go.th", max_bytes=1_000_000, max_parts=50, max_depth=10, max_hops=30)
@@ -157,3 +158,41 @@ def test_unknown_charset_with_utf8_text_is_read_and_with_junk_is_refused() -> No
     decision = read(head + "ร้องเรียน".encode() + b"\r\n")
     assert isinstance(decision, Filing) and decision.body["description"] == "ร้องเรียน"
     assert "(x-klingon)" in refused(head + b"\x81\xff\xfe\x80\r\n", "unreadable_text").text
+
+
+def _folded(text: str) -> bytes:
+    return "\r\n ".join(text[i : i + 70] for i in range(0, len(text), 70)).encode()
+
+
+@pytest.mark.parametrize(
+    ("raw", "limit"),
+    [
+        (HEAD + b"Content-Type: text/plain; " + _folded("a=b; " * 4_000) + b"\r\n\r\nx", "2048"),
+        (
+            HEAD
+            + b'Content-Type: multipart/mixed; boundary="z"\r\n\r\n'
+            + b"--z\r\nContent-Type: text/plain; "
+            + _folded("a=b; " * 4_000)
+            + b"\r\n\r\nx\r\n--z--\r\n",
+            "2048",
+        ),
+        (HEAD + b"Content-Disposition: inline; " + _folded("a=b; " * 2_000) + b"\r\n\r\nx", "2048"),
+        (HEAD + b"X-Long: " + _folded("x" * 200_000) + b"\r\n\r\nx", "131072"),
+    ],
+)
+def test_headers_too_long_for_the_parser_are_refused_before_parsing(raw: bytes, limit: str) -> None:
+    assert f"longer than {limit} octets" in refused(raw, "header_too_long").text
+
+
+def test_many_parts_with_long_mime_fields_are_refused_by_their_sum() -> None:
+    part = b"--z\r\nContent-Type: text/plain; " + _folded("a=b; " * 350) + b"\r\n\r\nx\r\n"
+    raw = HEAD + b'Content-Type: multipart/mixed; boundary="z"\r\n\r\n' + part * 40 + b"--z--\r\n"
+    assert "together" in refused(raw, "header_too_long").text
+
+
+def test_long_but_sane_headers_are_read() -> None:
+    received = b"Received: from relay.example.com by mx.example.com; Mon, 2 Mar 2026\r\n" * 20
+    name = "".join(f" name*{i}*=utf-8''%E0%B8%81%E0%B8%82;" for i in range(25))  # 1.5 kB
+    ctype = b"Content-Type: text/plain; charset=utf-8;" + _folded(name) + b"\r\n"
+    decision = read(HEAD + received + ctype + "\r\nข้อความ\r\n".encode())
+    assert isinstance(decision, Filing) and decision.body["description"] == "ข้อความ"

@@ -15,7 +15,7 @@ from services.intake.email.config import EmailSettings
 from services.intake.email.domain.addresses import Centre, centre_of, is_own_address
 from services.intake.email.domain.categories import category_for
 from services.intake.email.domain.charsets import Unreadable, decode_header_value, decode_text
-from services.intake.email.domain.reading import Refuse
+from services.intake.email.domain.outcomes import Refuse
 from services.intake.email.domain.screening import LOOP_HEADER, ignore_reason
 from shared.codes import CategoryCode
 

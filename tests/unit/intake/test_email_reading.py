@@ -12,14 +12,8 @@ from typing import Any
 import pytest
 
 from services.intake.domain.validation import DESCRIPTION_MAX, SUBJECT_MAX, parse_complaint
-from services.intake.email.domain.reading import (
-    Decision,
-    Filing,
-    Ignore,
-    Limits,
-    Refuse,
-    read_message,
-)
+from services.intake.email.domain.outcomes import Decision, Filing, Ignore, Limits, Refuse
+from services.intake.email.domain.reading import read_message
 
 SAMPLES = Path(__file__).parents[2] / "integration" / "intake" / "mail_samples"
 NOW = dt.datetime(2026, 3, 3, 2, 0, tzinfo=dt.UTC)

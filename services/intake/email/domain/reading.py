@@ -3,10 +3,9 @@
 ``read_message`` takes the message's bytes as the SMTP layer received them, the envelope
 (return path, recipients), the limits and the time, and decides in this order:
 
-1. refuse what costs too much to read: more than ``max_bytes`` (552), a line longer than
-   998 octets (RFC 5322 §2.1.1), more MIME parts than ``max_parts`` (counted on the bytes
-   before parsing: the parser's work grows with nesting) or nesting deeper than
-   ``max_depth`` (554);
+1. refuse what costs too much to read (``costs``, on the bytes: size 552, lines, parts,
+   header lengths 554), then after parsing more parts than ``max_parts`` or nesting
+   deeper than ``max_depth`` (554);
 2. ignore what no person wrote (``screening``: bounces, auto-replies, loops);
 3. read the rest: subject and From in any Thai charset (``charsets``), the body from
    ``text/plain``, else ``text/html`` made text (``html_text``), attachments counted but
@@ -22,7 +21,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-from dataclasses import dataclass
 from email import policy
 from email.errors import MessageError
 from email.message import EmailMessage, MIMEPart
@@ -31,94 +29,37 @@ from email.utils import getaddresses, parsedate_to_datetime
 from typing import Any
 
 from services.intake.domain.validation import DESCRIPTION_MAX, NAME_MAX, REF_MAX, SUBJECT_MAX
-from services.intake.email.domain.addresses import Centre, centre_of
+from services.intake.email.domain.addresses import centre_of
 from services.intake.email.domain.categories import category_for
 from services.intake.email.domain.charsets import Unreadable, decode_header_value, decode_text
+from services.intake.email.domain.costs import too_costly, too_many_parts
 from services.intake.email.domain.html_text import html_to_text
+from services.intake.email.domain.outcomes import Decision, Filing, Ignore, Limits, Refuse
 from services.intake.email.domain.screening import ignore_reason
 
-MAX_LINE = 998
 DATE_WINDOW = dt.timedelta(days=7)
 DATE_SKEW = dt.timedelta(minutes=5)
-NO_SUBJECT = "(ไม่มีหัวเรื่อง)"
 CUT = "\n[ข้อความถูกตัด: ยาวเกินกว่าที่ระบบรับได้]"
-_CONTENT_TYPE = re.compile(rb"(?im)^content-type[ \t]*:")
 _MESSAGE_ID = re.compile(rf"^[\x21-\x7e]{{1,{REF_MAX}}}$")
 _FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 _SPACES = re.compile(r"\s+")
-_UNPRINTABLE = re.compile(r"[^\x20-\x7e]")
 _BLANK_LINES = re.compile(r"\n{3,}")
 _MALFORMED = (MessageError, ValueError, LookupError, TypeError, AttributeError, RecursionError)
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    domain: str
-    max_bytes: int
-    max_parts: int
-    max_depth: int
-    max_hops: int
-
-
-@dataclass(frozen=True, slots=True)
-class Filing:
-    """File ``body`` (the REST filing's shape) at ``centre``."""
-
-    body: dict[str, Any]
-    centre: Centre
-    attachments: int
-
-
-@dataclass(frozen=True, slots=True)
-class Ignore:
-    """Accept and drop; ``reason`` is a code for the logs (see ``screening``)."""
-
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class Refuse:
-    """Refuse with ``code`` (550, 552, 554) and an enhanced ``status``; ``reason`` is a
-    code for the logs, ``text`` the sender's explanation."""
-
-    code: int
-    status: str
-    reason: str
-    text: str
-
-    def reply(self) -> str:
-        """The SMTP reply line: ASCII, one line."""
-        text = _UNPRINTABLE.sub("?", _SPACES.sub(" ", self.text))
-        return f"{self.code} {self.status} {text}"[:500]
-
-
-Decision = Filing | Ignore | Refuse
 
 
 def read_message(
     raw: bytes, *, mail_from: str, rcpt_tos: list[str], limits: Limits, now: dt.datetime
 ) -> Decision:
     """Decide what ``raw`` (a whole message, CRLF or LF lines) becomes; never raises."""
-    if len(raw) > limits.max_bytes:
-        return Refuse(
-            552, "5.3.4", "too_large", f"message too large: at most {limits.max_bytes} bytes"
-        )
-    if max(len(line.rstrip(b"\r")) for line in raw.split(b"\n")) > MAX_LINE:
-        return Refuse(554, "5.6.0", "line_too_long", f"a line is longer than {MAX_LINE} octets")
-    if len(_CONTENT_TYPE.findall(raw)) > limits.max_parts:
-        return _too_many_parts(limits)
+    costly = too_costly(raw, limits)
+    if costly is not None:
+        return costly
     try:
         msg = BytesParser(policy=policy.default).parsebytes(raw)
         assert isinstance(msg, EmailMessage)
         return _read(msg, raw, mail_from, rcpt_tos, limits, now)
     except _MALFORMED:
         return Refuse(554, "5.6.0", "malformed", "the message could not be parsed (RFC 5322/MIME)")
-
-
-def _too_many_parts(limits: Limits) -> Refuse:
-    return Refuse(
-        554, "5.6.0", "too_many_parts", f"too many MIME parts: at most {limits.max_parts}"
-    )
 
 
 def _read(
@@ -192,7 +133,7 @@ def _leaves(msg: EmailMessage, limits: Limits) -> list[MIMEPart] | Refuse:
         part, depth = stack.pop()
         seen += 1
         if seen > limits.max_parts:
-            return _too_many_parts(limits)
+            return too_many_parts(limits)
         if depth > limits.max_depth:
             return Refuse(
                 554, "5.6.0", "too_deep", f"MIME parts nested too deep: at most {limits.max_depth}"
