@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import datetime as dt
 import random
 import re
 import smtplib
@@ -25,6 +26,7 @@ from cloudevents.core.bindings import kafka as ce_kafka
 from cloudevents.core.formats.json import JSONFormat
 from fastapi import FastAPI
 
+from services.intake.contacts.store import read_contact
 from services.intake.email.config import EmailSettings
 from services.intake.main import create_app
 from services.intake.store import IntakeStore
@@ -154,6 +156,17 @@ async def test_thai_mail_files_a_complaint_and_publishes_its_event(mail: Mail) -
     assert row["complainant"] is None and row["identity"] is not None
     assert CITIZEN.encode() not in row["identity"]
     assert "somchai" not in orjson.loads(row["complainant_masked"]).get("email", "")
+
+    # The notifier may answer by e-mail (consent recorded with the sealed identity).
+    contact = await read_contact(
+        mail.app.state.store.pool,
+        mail.app.state.pii_keys,
+        row["complaint_id"],
+        subject="test:notify",
+        now=dt.datetime.now(dt.UTC),
+    )
+    assert contact is not None
+    assert contact.notify == ("email",) and contact.details == {"email": CITIZEN}
 
     key = str(row["complaint_id"]).encode()
 
