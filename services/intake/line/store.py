@@ -169,7 +169,7 @@ class LineStore:
         """Count a failed attempt; ``retry_at`` None gives the event up (marked done)."""
         await self._pool.execute(
             """UPDATE line_events SET attempts = attempts + 1, error = $2, not_before = $3,
-                   processed_at = CASE WHEN $3::timestamptz IS NULL THEN $4 END
+                   processed_at = CASE WHEN $3::timestamptz IS NULL THEN $4::timestamptz END
                WHERE webhook_event_id = $1""",
             event.webhook_event_id,
             error,
@@ -234,7 +234,7 @@ class LineStore:
         """Count a failed send: taken again after ``retry_at``, or given up (None)."""
         await self._pool.execute(
             """UPDATE line_replies SET attempts = attempts + 1, lease_until = $3,
-                   gave_up_at = CASE WHEN $3::timestamptz IS NULL THEN $2 END
+                   gave_up_at = CASE WHEN $3::timestamptz IS NULL THEN $2::timestamptz END
                WHERE webhook_event_id = $1""",
             webhook_event_id,
             now,

@@ -162,3 +162,51 @@ async def test_replies_are_leased_to_one_sender_at_a_time(infra: dict[str, str])
             assert await usecases.deliver(channel.store, channel.messenger, KEYS, after, 3) == 1
             assert await usecases.deliver(channel.store, channel.messenger, KEYS, after, 3) == 0
             assert [c.texts() for c in api.replies()] == [[texts.GREETING]]
+
+
+async def test_an_event_that_keeps_failing_is_retried_then_given_up(
+    infra: dict[str, str],
+) -> None:
+    """One bad event does not hold its user's queue for ever."""
+    with FakeLineApi(access_token=TOKEN) as api:
+        async with (
+            fresh_database(infra["database_url"]) as url,
+            started(infra, url, uuid.uuid4().hex[:8], api, line_worker_enabled=False) as line,
+        ):
+            user = new_user_id()
+            channel = line.app.state.line
+            filer = usecases.Filer(line.app.state.store, line.intake.settings, KEYS)
+            first = text_event(user, "สวัสดีครับ")
+            assert (await line.post(delivery(first))).status_code == 200
+            now = dt.datetime.now(dt.UTC)
+            assert await usecases.work_next(channel.store, filer, now, 2)
+            # A conversation this code cannot read (as if written by a newer version).
+            await line.intake.db.execute("UPDATE line_conversations SET step = 'later-step'")
+            bad, after = text_event(user, STORY), text_event(user, "ยกเลิก")
+            assert (await line.post(delivery(bad, after))).status_code == 200
+            assert await usecases.work_next(channel.store, filer, now, 2)
+            row = await line.intake.db.fetchrow(
+                "SELECT attempts, error, processed_at, not_before FROM line_events"
+                " WHERE webhook_event_id = $1",
+                bad["webhookEventId"],
+            )
+            assert row is not None and row["attempts"] == 1 and row["error"] == "ValueError"
+            assert row["processed_at"] is None and row["not_before"] > now
+            # Until its pause is over nothing of this user moves (their order is kept).
+            assert await usecases.work_next(channel.store, filer, now, 2) is False
+            later = row["not_before"] + dt.timedelta(seconds=1)
+            assert await usecases.work_next(channel.store, filer, later, 2)  # given up
+            given_up = await line.intake.db.fetchrow(
+                "SELECT attempts, processed_at FROM line_events WHERE webhook_event_id = $1",
+                bad["webhookEventId"],
+            )
+            assert given_up is not None and given_up["attempts"] == 2
+            assert given_up["processed_at"] is not None
+            # The next message is worked (and starts the conversation over).
+            await line.intake.db.execute("UPDATE line_conversations SET step = 'idle'")
+            assert await usecases.work_next(channel.store, filer, later, 2)
+            worked = await line.intake.db.fetchval(
+                "SELECT processed_at IS NOT NULL FROM line_events WHERE webhook_event_id = $1",
+                after["webhookEventId"],
+            )
+            assert worked is True
