@@ -211,8 +211,11 @@ async def _file(
         log.warning("line.filing_refused", fields=[e.field for e in exc.errors])
         return None
     except IdempotencyConflict:
-        log.warning("line.filing_conflict", channel_ref=filing.channel_ref)
-        return None
+        # Filed before from this very message (LINE's ids are unique), with another
+        # receipt time: a retry on either side of the clock window.  It stands.
+        existing = await filer.store.find_duplicate(None, "line", filing.channel_ref)
+        log.warning("line.filing_conflict", found=existing is not None)
+        return None if existing is None else existing.tracking_no
     log.info("line.filed", complaint_id=str(filed.complaint_id), replayed=filed.replayed)
     return filed.tracking_no
 

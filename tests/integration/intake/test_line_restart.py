@@ -13,6 +13,7 @@ from typing import Any
 import asyncpg
 
 from services.intake.line import usecases
+from services.intake.line.domain import conversation as talk
 from services.intake.line.domain import texts
 from tests.fakes.line_api import FakeLineApi, delivery, new_user_id, signature, text_event
 from tests.infra import fresh_database
@@ -210,3 +211,30 @@ async def test_an_event_that_keeps_failing_is_retried_then_given_up(
                 after["webhookEventId"],
             )
             assert worked is True
+
+
+async def test_a_filing_retried_across_the_clock_window_answers_the_first_number(
+    infra: dict[str, str],
+) -> None:
+    """A retry after a crash may see the message's time differently (just ahead of our
+    clock, then behind it): the complaint filed from that message stands, and its number
+    is the answer."""
+    with FakeLineApi(access_token=TOKEN) as api:
+        async with (
+            fresh_database(infra["database_url"]) as url,
+            started(infra, url, uuid.uuid4().hex[:8], api, line_worker_enabled=False) as line,
+        ):
+            filer = usecases.Filer(line.app.state.store, line.intake.settings, KEYS)
+            draft = talk.Draft("ไฟดับ", STORY, "public_utilities", "1004", (), None)
+            filing = talk.Filing(draft, "m-" + uuid.uuid4().hex)
+            now = dt.datetime.now(dt.UTC)
+            ahead = int((now + dt.timedelta(seconds=5)).timestamp() * 1000)
+            user = new_user_id()
+            first = await usecases._file(filer, filing, ahead, user, now)
+            later = now + dt.timedelta(seconds=10)
+            second = await usecases._file(filer, filing, ahead, user, later)
+            assert first is not None and second == first
+            rows = await line.intake.db.fetch(
+                "SELECT received_at FROM complaints WHERE channel_ref = $1", filing.channel_ref
+            )
+            assert len(rows) == 1
