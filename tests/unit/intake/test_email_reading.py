@@ -187,6 +187,19 @@ def test_no_sender_anywhere_is_refused() -> None:
     assert isinstance(decision, Refuse) and decision.reason == "no_sender"
 
 
+def test_folded_display_name_is_one_line() -> None:
+    raw = b"From: =?utf-8?B?4Liq4Lih4LiK4Liy4Lii?=\r\n\t=?utf-8?B?IOC5g+C4iOC4lOC4tQ==?=\r\n"
+    raw += b"  Jr. <s@example.com>\r\nSubject: s\r\n\r\nt\r\n"
+    assert filing(read(raw))["complainant"]["name"] == "สมชาย ใจดี Jr."
+
+
+def test_encoded_display_name_with_a_comma_and_an_at_sign_is_only_a_name() -> None:
+    raw = b"From: =?utf-8?Q?Doe=2C_John_x=40evil.example?= <john@example.com>\r\n\r\nt\r\n"
+    complainant = filing(read(raw))["complainant"]
+    assert complainant["email"] == "john@example.com"
+    assert complainant["name"] == "Doe, John x@evil.example"
+
+
 def test_display_name_absent_uses_the_address_as_name() -> None:
     body = filing(read(message(From="plain@example.com").as_bytes()))
     assert body["complainant"]["name"] == "plain@example.com"

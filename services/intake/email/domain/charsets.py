@@ -18,9 +18,10 @@ Strict decoding means a wrong guess fails instead of filing mojibake.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import codecs
 import re
-from email.header import decode_header
 
 THAI = "cp874"
 _THAI_NAMES = frozenset(
@@ -33,6 +34,9 @@ _WESTERN = frozenset(
 _THAI_LETTER = re.compile("[\u0e00-\u0e7f]")
 _LETTER = re.compile(r"[^\W\d_]")
 THAI_SHARE = 0.6
+_ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
+_BETWEEN_WORDS = re.compile(r"(\?=)[ \t]+(=\?)")
+_FOLD = re.compile(r"\r?\n(?=[ \t])")
 
 
 class Unreadable(ValueError):
@@ -92,24 +96,46 @@ def decode_text(data: bytes, declared: str | None) -> str:
 
 
 def decode_header_value(raw: str) -> str:
-    """A header's text from its raw value: RFC 2047 encoded words in any charset above,
-    and raw 8-bit bytes (carried as surrogate escapes by the parser) by the same rule.
+    """A header's text from its raw value: unfolded, RFC 2047 encoded words in any charset
+    above (the space between two encoded words is not text, the space around one is), and
+    raw 8-bit bytes (carried as surrogate escapes by the parser) by the same rule as bodies.
 
     A word that cannot be read is kept as U+FFFD characters rather than refused: a header
-    is a label, the body is what matters.
+    is a label, the body is what matters.  (The standard library's ``decode_header`` loses
+    the space between an encoded word and plain text, and knows no ``windows-874``.)
     """
+    raw = _BETWEEN_WORDS.sub(r"\1\2", _FOLD.sub("", raw))
     out: list[str] = []
-    try:
-        chunks = decode_header(raw)
-    except (ValueError, AssertionError):  # a malformed encoded word
-        chunks = [(raw, None)]
-    for chunk, charset in chunks:
-        data = _bytes_of(chunk) if isinstance(chunk, str) else bytes(chunk)
-        try:
-            out.append(decode_text(data, charset))
-        except Unreadable:
-            out.append(data.decode(codec_of(charset) or "utf-8", "replace"))
+    at = 0
+    for word in _ENCODED_WORD.finditer(raw):
+        out.append(_plain(raw[at : word.start()]))
+        out.append(_word(*word.groups()))
+        at = word.end()
+    out.append(_plain(raw[at:]))
     return "".join(out)
+
+
+def _plain(text: str) -> str:
+    data = _bytes_of(text)
+    try:
+        return decode_text(data, None)
+    except Unreadable:
+        return data.decode("utf-8", "replace")
+
+
+def _word(charset: str, encoding: str, encoded: str) -> str:
+    charset = charset.split("*", 1)[0]  # RFC 2231 adds a language: utf-8*th
+    try:
+        if encoding in "bB":
+            data = base64.b64decode(encoded + "=" * (-len(encoded) % 4))
+        else:
+            data = binascii.a2b_qp(encoded.encode("ascii", "replace"), header=True)
+    except (binascii.Error, ValueError):
+        return "\ufffd"
+    try:
+        return decode_text(data, charset)
+    except Unreadable:
+        return data.decode(codec_of(charset) or "utf-8", "replace")
 
 
 def _bytes_of(text: str) -> bytes:

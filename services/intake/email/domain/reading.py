@@ -110,7 +110,7 @@ def _read(
         "description": description,
         "complainant": {
             "anonymous": False,
-            "name": _cut(_clean(name) or address, NAME_MAX, ""),
+            "name": _cut(_SPACES.sub(" ", _clean(name)) or address, NAME_MAX, ""),
             "email": address,
             # Writing to us by e-mail asks for the answer by e-mail: the receipt with the
             # tracking number and the case's news go back to this address.
@@ -160,9 +160,15 @@ def _header(msg: EmailMessage, name: str) -> str:
 
 
 def _from(msg: EmailMessage) -> list[tuple[str, str]]:
-    """(display name, addr-spec) of each From address; malformed entries left out."""
-    values = [decode_header_value(str(v)) for k, v in msg.raw_items() if k.lower() == "from"]
-    return [(n, a) for n, a in getaddresses(values) if "@" in a and "\ufffd" not in a]
+    """(display name, addr-spec) of each From address; malformed entries left out.  The
+    addresses are found before the names are decoded: a decoded name may hold a comma or
+    an "@" of its own."""
+    values = [str(v) for k, v in msg.raw_items() if k.lower() == "from"]
+    return [
+        (decode_header_value(name), address)
+        for name, address in getaddresses(values)
+        if "@" in address and address.isascii() and address.isprintable()
+    ]
 
 
 def _text_of(part: MIMEPart) -> str:
