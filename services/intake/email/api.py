@@ -6,6 +6,7 @@
 each SMTP step to a reply: RCPT (550 for an address that names no centre, 452 beyond
 ``EMAIL_MAX_RECIPIENTS``), DATA (``usecases.receive_message``: 250, or the refusal's
 552/554 with its reason, or 451 when the database fails and the sender should retry).
+aiosmtpd's own refusals (size, line length) are reworded to the same 552/554 replies.
 A filed and an ignored message get the same 250, so a robot learns nothing from it.
 
 Logs name the outcome and reason codes, the complaint and correlation ids: never an
@@ -30,6 +31,7 @@ from fastapi import APIRouter, FastAPI
 
 from services.intake.email.config import EmailSettings
 from services.intake.email.domain.addresses import centre_of
+from services.intake.email.domain.costs import MAX_LINE
 from services.intake.email.domain.outcomes import Ignore, Limits, Refuse
 from services.intake.email.usecases import Accepted, Mailroom, receive_message
 from shared.faults import is_transient
@@ -46,7 +48,8 @@ UNKNOWN_RECIPIENT = (
     "550 5.1.1 No such Damrongtham centre: write to d<DOPA district code>@ or "
     "p<DOPA province code>@"
 )
-# aiosmtpd's own refusals, logged as ours are: (start of its reply, our reason code).
+# aiosmtpd's own refusals (the size announced or counted, a line over RFC 5321's limit),
+# answered and logged as ours are: (start of its reply, our reason code).
 _LIBRARY_REFUSALS = (
     ("552 Error: message size exceeds", "too_large"),
     ("552 Error: Too much mail data", "too_large"),
@@ -143,8 +146,17 @@ class _Smtp(SMTP):
         text = status if isinstance(status, str) else status.decode("ascii", "replace")
         for start, reason in _LIBRARY_REFUSALS:
             if text.startswith(start):
-                log.info("email.refused", reason=reason, smtp_code=int(text[:3]))
+                refusal = self._refusal(reason)
+                log.info("email.refused", reason=reason, smtp_code=refusal.code)
+                await super().push(refusal.reply())
+                return
         await super().push(status)
+
+    def _refusal(self, reason: str) -> Refuse:
+        if reason == "too_large":
+            text = f"message too large: at most {self.data_size_limit} bytes"
+            return Refuse(552, "5.3.4", reason, text)
+        return Refuse(554, "5.6.0", reason, f"a line is longer than {MAX_LINE} octets")
 
 
 @dataclass
