@@ -32,6 +32,7 @@ from services.intake.domain.validation import (
     parse_complaint,
 )
 from services.intake.line.domain import conversation as talk
+from services.intake.line.domain.complaint import complaint_body
 from services.intake.line.domain.delivery import read_delivery
 from services.intake.line.domain.secrets import seal, unseal, user_hash
 from services.intake.line.messenger import Messenger, SendFailed
@@ -199,7 +200,7 @@ async def _file(
     when it is refused."""
     received_at = _received_at(timestamp, now)
     consenting = user_id if CONSENT_ACCEPTED and LINE_USER_ID.match(user_id) else None
-    body: dict[str, Any] = talk.complaint_body(filing, received_at or now, consenting)
+    body: dict[str, Any] = complaint_body(filing, received_at or now, consenting)
     if received_at is None:
         del body["received_at"]  # then the same on every retry: filing time is used
     try:

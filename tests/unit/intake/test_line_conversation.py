@@ -8,6 +8,7 @@ import pytest
 
 from services.intake.domain.validation import parse_complaint
 from services.intake.line.domain import texts
+from services.intake.line.domain.complaint import complaint_body
 from services.intake.line.domain.conversation import (
     STORY_MAX,
     Draft,
@@ -20,7 +21,6 @@ from services.intake.line.domain.conversation import (
     State,
     Step,
     Text,
-    complaint_body,
     not_filed,
     step,
 )
@@ -127,6 +127,10 @@ def test_categories_by_quick_reply_fit_lines_limits_and_all_are_understood() -> 
         assert quick.text is not None
         chosen = step(at_category.state, Text(quick.text, "c"))
         assert chosen.state.draft.category == code.value
+    typed = step(at_category.state, Text("ที่ดิน", "c"))  # part of one label only
+    assert typed.state.draft.category == "land"
+    for unclear in ("หนี้", "/"):  # two labels, or too short to mean one
+        assert step(at_category.state, Text(unclear, "c")).state == at_category.state
     wrong = step(at_category.state, Text("ไม่รู้", "c"))
     assert wrong.state == at_category.state and wrong.replies == at_category.replies
 

@@ -13,7 +13,6 @@ tracking number (``after_filing``).  The confirming message's id becomes the com
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
@@ -184,29 +183,6 @@ def not_filed(state: State) -> Outcome:
     return Outcome(state, (Reply(texts.NOT_FILED, _confirm_quick()),))
 
 
-def complaint_body(
-    filing: Filing, received_at: dt.datetime, line_user_id: str | None = None
-) -> dict[str, Any]:
-    """The REST filing body of ``filing``.  A named complainant with ``line_user_id``
-    consents to be told on LINE (``notify``); without a name the complaint is anonymous."""
-    d = filing.draft
-    complainant: dict[str, Any] = {"anonymous": True}
-    if d.name is not None:
-        complainant = {"anonymous": False, "name": d.name}
-        if line_user_id is not None:
-            complainant |= {"notify": ["line"], "line_user_id": line_user_id}
-    return {
-        "channel": "line",
-        "district_code": d.district_code,
-        "category": d.category,
-        "subject": d.subject,
-        "description": d.description,
-        "received_at": received_at.isoformat(),
-        "complainant": complainant,
-        "channel_ref": filing.channel_ref,
-    }
-
-
 def _story(state: State, text: str) -> Outcome:
     if len(text) < STORY_MIN:
         return Outcome(state, (Reply(texts.STORY_TOO_SHORT, (CANCEL_QUICK,)),))
@@ -221,6 +197,9 @@ def _story(state: State, text: str) -> Outcome:
 
 def _category(state: State, text: str) -> Outcome:
     code = _CATEGORY_BY_TEXT.get(text)
+    if code is None and len(text) >= 3:  # typed, not tapped: part of one label will do
+        found = {c for c, (th, _) in CATEGORY_LABELS.items() if text in th}
+        code = found.pop() if len(found) == 1 else None
     if code is None:
         return Outcome(state, _prompt(state))
     new = State(Step.district, replace(state.draft, category=code.value))
