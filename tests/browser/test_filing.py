@@ -243,3 +243,85 @@ async def test_the_form_in_english(page: Page, console_platform: Platform) -> No
     await expect(page.get_by_role("alert")).to_contain_text("There is a problem")
     assert await serious_violations(page) == []
     await page.get_by_role("link", name="ภาษาไทย").click()
+
+
+async def test_consent_to_be_told_is_checked_by_intake_beside_its_field(
+    page: Page, console_platform: Platform
+) -> None:
+    await open_form(page, console_platform)
+    consent = page.get_by_role("group", name=re.compile("การแจ้งความคืบหน้าให้ผู้ร้องทราบ"))
+    await expect(consent).to_contain_text("ผู้ร้องเป็นผู้เลือกเอง")  # the PDPA explanation
+    await expect(consent.get_by_role("checkbox")).to_have_count(2)  # SMS and e-mail, no LINE
+    await fill(page, f"{tag()} แจ้งทาง SMS", phone="02-123-4567")  # a landline
+    await page.get_by_label("SMS ไปยังเบอร์มือถือที่ให้ไว้").check()
+    await page.get_by_role("button", name="บันทึกเรื่องร้องเรียน").click()
+
+    summary = page.locator(".error-summary")
+    link = summary.get_by_role("link", name=re.compile("^การแจ้งความคืบหน้า"))
+    await expect(link).to_have_attribute("href", "#f-notify")
+    await expect(page.locator("#f-notify-error")).to_contain_text("ต้องเป็นเบอร์มือถือ")
+    await expect(page.get_by_label("SMS ไปยังเบอร์มือถือที่ให้ไว้")).to_be_checked()  # kept
+    await expect(page.get_by_label("SMS ไปยังเบอร์มือถือที่ให้ไว้")).to_have_attribute(
+        "aria-invalid", "true"
+    )
+    assert await serious_violations(page) == []
+
+    # E-mail without an address: named again; with one and a mobile number, filed.
+    await page.get_by_label("SMS ไปยังเบอร์มือถือที่ให้ไว้").uncheck()
+    await page.get_by_label("อีเมลไปยังอีเมลที่ให้ไว้").check()
+    await page.get_by_role("button", name="บันทึกเรื่องร้องเรียน").click()
+    await expect(page.locator("#f-notify-error")).to_contain_text("ต้องกรอกอีเมล")
+    await page.get_by_label("โทรศัพท์").fill("0812345678")
+    await page.locator("#f-email").fill("somchai@example.com")
+    await page.get_by_label("SMS ไปยังเบอร์มือถือที่ให้ไว้").check()
+    await page.get_by_role("button", name="บันทึกเรื่องร้องเรียน").click()
+    await expect(page.locator("h1")).to_have_text("บันทึกเรื่องร้องเรียนแล้ว")
+    await expect(page.locator("#tracking-secret")).to_have_count(0)  # named: no secret
+
+    # Anonymous: the choice is hidden with the identity, and not sent.
+    await page.get_by_role("link", name="รับเรื่องใหม่").click()
+    await fill(page, f"{tag()} ไม่ออกนามแต่ติ๊กไว้")
+    await page.get_by_label("SMS ไปยังเบอร์มือถือที่ให้ไว้").check()
+    await page.get_by_label("ผู้ร้องไม่ประสงค์ออกนาม").check()
+    await expect(consent).to_be_hidden()
+    await page.get_by_role("button", name="บันทึกเรื่องร้องเรียน").click()
+    await expect(page.locator("h1")).to_have_text("บันทึกเรื่องร้องเรียนแล้ว")
+
+
+async def test_an_anonymous_receipt_shows_the_secret_once_and_it_tracks_the_case(
+    page: Page, console_platform: Platform
+) -> None:
+    await open_form(page, console_platform)
+    await fill(page, f"{tag()} ไม่ออกนาม ติดตามเอง")
+    await page.get_by_label("ผู้ร้องไม่ประสงค์ออกนาม").check()
+    await page.get_by_role("button", name="บันทึกเรื่องร้องเรียน").click()
+    await expect(page.locator("h1")).to_have_text("บันทึกเรื่องร้องเรียนแล้ว")
+    secret = (await page.locator("#tracking-secret").inner_text()).strip()
+    assert re.fullmatch(r"[0-9A-Z]{4}(-[0-9A-Z]{4}){3}", secret), secret
+    number = (await page.locator("#tracking-no").inner_text()).strip()
+    await expect(page.get_by_role("region", name=re.compile("รหัสลับ"))).to_contain_text("/track")
+    assert secret not in page.url
+    assert await serious_violations(page) == []
+    # Shown once: the cookie that carried it is gone, and a reload says so.
+    cookies = await page.context.cookies()
+    assert "damrong_receipt" not in {c["name"] for c in cookies}
+    await page.reload()
+    await expect(page.locator("#tracking-secret")).to_have_count(0)
+    await expect(page.locator("main")).to_contain_text("แสดงเพียงครั้งเดียว")
+    assert secret not in await page.content()
+
+    # The citizen, not signed in, follows the case on /track with the number and secret.
+    citizen = await page.context.browser.new_context()  # type: ignore[union-attr]
+    try:
+        track = await citizen.new_page()
+
+        async def shown() -> bool:
+            await track.goto(console_platform.url("console") + "/track")
+            await track.locator("#f-tracking_no").fill(number)
+            await track.locator("#f-secret").fill(secret)
+            await track.locator("form.track button[type=submit]").click()
+            return await track.locator("h1").inner_text() == f"สถานะเรื่อง {number}"
+
+        await eventually(shown, timeout=20, interval=3)
+    finally:
+        await citizen.close()

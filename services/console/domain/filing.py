@@ -4,7 +4,12 @@
 Intake decides what is valid (``services/intake/domain/validation.py``); the console only
 shapes the request and explains the answer.  An anonymous complaint sends no identity at
 all: whatever was typed in the identity fields before ticking "anonymous" is dropped here,
-so it never leaves the officer's browser.
+so it never leaves the officer's browser, and neither does a consent to be told (an
+anonymous complainant cannot be reached).
+
+Consent (PDPA) is the complainant's choice of how to be told what happens to the case:
+SMS and e-mail from this form (LINE only from the LINE channel, where the user's LINE id
+is known).  Intake checks that each chosen channel has its contact detail.
 """
 
 from __future__ import annotations
@@ -40,7 +45,10 @@ FIELD_ORDER = (
     "description",
     "anonymous",
     *IDENTITY_FIELDS,
+    "notify",
 )
+# The channels this form offers for consent, in page order (intake's codes).
+NOTIFY_OPTIONS = ("sms", "email")
 # Intake's error messages -> message keys (``filing.error.*``); the first match wins.
 _MESSAGES = (
     (re.compile(r"^(is required|must not be empty)"), "required"),
@@ -54,6 +62,9 @@ _MESSAGES = (
     (re.compile(r"^is not a valid e-mail"), "email"),
     (re.compile(r"^must not contain the control character"), "characters"),
     (re.compile(r"^must not be given for an anonymous"), "anonymous_identity"),
+    (re.compile(r"^sms needs a mobile"), "notify_sms_mobile"),
+    (re.compile(r"^sms needs complainant\.phone"), "notify_sms"),
+    (re.compile(r"^email needs complainant\.email"), "notify_email"),
 )
 
 
@@ -64,6 +75,7 @@ class FilingForm:
     values: Mapping[str, str]
     anonymous: bool
     idempotency_key: str
+    notify: tuple[str, ...] = ()  # consented channels, in ``NOTIFY_OPTIONS`` order
 
     def get(self, name: str) -> str:
         return self.values.get(name, "")
@@ -74,22 +86,30 @@ def new_key() -> str:
     return str(uuid.uuid4())
 
 
-def read_form(raw: Mapping[str, Any]) -> FilingForm:
+def read_form(raw: Mapping[str, Any], notify: Iterable[object] = ()) -> FilingForm:
     """The posted fields; a missing or malformed idempotency key is replaced by a fresh
-    one (a form that lost it can still be filed, only without the replay guard)."""
+    one (a form that lost it can still be filed, only without the replay guard).
+
+    ``notify`` is every value of the consent checkboxes (a form field given many times):
+    only the channels this form offers are kept, once each, whatever else was posted."""
     values = {name: str(raw.get(name) or "").strip() for name in TEXT_FIELDS}
     key = str(raw.get("idempotency_key") or "").strip()
     try:
         key = str(uuid.UUID(key))
     except ValueError:
         key = new_key()
+    chosen = {v for v in notify if isinstance(v, str)}
     return FilingForm(
-        values, anonymous=str(raw.get("anonymous") or "") == "yes", idempotency_key=key
+        values,
+        anonymous=str(raw.get("anonymous") or "") == "yes",
+        idempotency_key=key,
+        notify=tuple(c for c in NOTIFY_OPTIONS if c in chosen),
     )
 
 
 def to_request(form: FilingForm) -> dict[str, Any]:
-    """Intake's ``POST /v1/complaints`` body: blanks left out, no identity if anonymous."""
+    """Intake's ``POST /v1/complaints`` body: blanks left out, no identity and no consent
+    if anonymous."""
     body: dict[str, Any] = {
         name: form.get(name)
         for name in (
@@ -106,6 +126,8 @@ def to_request(form: FilingForm) -> dict[str, Any]:
     complainant: dict[str, Any] = {"anonymous": form.anonymous}
     if not form.anonymous:
         complainant.update({k: form.get(k) for k in IDENTITY_FIELDS if form.get(k)})
+        if form.notify:
+            complainant["notify"] = list(form.notify)
     body["complainant"] = complainant
     return body
 

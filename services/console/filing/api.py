@@ -4,11 +4,15 @@ Every rendered form carries a fresh idempotency key, sent to intake as ``Idempot
 a double click or a form sent again files once (intake answers the first filing again).
 Without script, the "show districts" button posts the form back to be shown again with
 the chosen province's districts; nothing is filed then.
+
+An anonymous complaint's receipt shows its tracking secret once (``receipt``: carried in an
+encrypted cookie, never in the URL).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import uuid
 from typing import Any
@@ -20,6 +24,7 @@ from services.console.backends import BackendError, UserApi
 from services.console.deps import Api, Page, Signed, lang_of, signed_session
 from services.console.domain import filing as f
 from services.console.domain.session import Session
+from services.console.filing import receipt
 from services.console.security import csrf_protect
 
 # Signed in first: a form sent after the session ended goes to sign in (and comes back
@@ -77,6 +82,7 @@ async def _form(
             "problems": problems,
             "errors": {p.field: p for p in problems},
             "inputs": f.FIELD_ORDER,
+            "notify_options": f.NOTIFY_OPTIONS,
             "notice": notice,
         },
         status_code=status_code,
@@ -111,15 +117,29 @@ async def new_complaint(
     except BackendError as exc:
         if exc.status != 404:  # 404: filed, but not for this officer's eyes (whistle-blower)
             raise
-    return page(
-        "filing/filed.html", {"complaint_id": filed, "tracking": tracking, "record": record}
+    secret = receipt.take(request, filed, session.principal.subject)
+    anonymous = bool(record and (record.get("complainant") or {}).get("anonymous"))
+    response = page(
+        "filing/filed.html",
+        {
+            "complaint_id": filed,
+            "tracking": tracking,
+            "record": record,
+            "secret": secret,
+            "anonymous": anonymous or secret is not None,
+            "track_url": str(request.base_url) + "track",
+        },
     )
+    receipt.drop(request, response)
+    return response
 
 
 @router.post("/complaints/new")
-async def post_complaint(request: Request, page: Page, api: Api) -> Response:
+async def post_complaint(request: Request, page: Page, api: Api, session: Signed) -> Response:
     raw = await request.form()
-    form = f.read_form({k: v for k, v in raw.items() if isinstance(v, str)})
+    form = f.read_form(
+        {k: v for k, v in raw.items() if isinstance(v, str)}, notify=raw.getlist("notify")
+    )
     if raw.get("step") == "areas":  # no script: show the chosen area's lists, file nothing
         return await _form(request, page, api, form)
     local = f.required_area(form)
@@ -139,12 +159,21 @@ async def post_complaint(request: Request, page: Page, api: Api) -> Response:
             problems = f.explain(exc.field_errors)
             return await _form(request, page, api, form, problems=problems, status_code=422)
         if exc.status == 409:  # this form's key already filed other values: a new form
-            fresh = f.FilingForm(form.values, form.anonymous, f.new_key())
+            fresh = dataclasses.replace(form, idempotency_key=f.new_key())
             return await _form(request, page, api, fresh, notice="filing.conflict", status_code=409)
         raise
     body = answer.json()
     target = f"/complaints/new?filed={body['complaint_id']}&tracking={body['tracking_no']}"
-    return RedirectResponse(target, status_code=303)
+    redirect = RedirectResponse(target, status_code=303)
+    if isinstance(body.get("tracking_secret"), str):
+        receipt.keep(
+            request,
+            redirect,
+            str(body["complaint_id"]),
+            body["tracking_secret"],
+            session.principal.subject,
+        )
+    return redirect
 
 
 @router.get("/complaints/new/districts")

@@ -90,3 +90,48 @@ def test_options_in_the_users_language_and_dopa_order() -> None:
     codes = [{"code": "land", "label_th": "ที่ดิน", "label_en": "Land"}]
     assert f.code_options(codes, "en") == [f.Option("land", "Land")]
     assert f.province_of("5001") == "50" and f.province_of("") == ""
+
+
+def test_consent_is_sent_for_a_named_complainant_in_a_fixed_order() -> None:
+    form = f.read_form(TYPED, notify=["email", "sms", "email"])
+    assert form.notify == ("sms", "email")
+    assert f.to_request(form)["complainant"]["notify"] == ["sms", "email"]
+    assert "notify" not in f.to_request(f.read_form(TYPED))["complainant"]  # none chosen
+
+
+def test_consent_keeps_only_the_offered_channels_whatever_is_posted() -> None:
+    posted: list[object] = ["line", "fax", "", "SMS", None, 7, "x" * 100_000, ["sms"], "sms"]
+    assert f.read_form(TYPED, notify=posted).notify == ("sms",)
+    assert f.read_form(TYPED, notify=["ข้อความ", "\x00sms"]).notify == ()
+
+
+def test_an_anonymous_complainant_sends_no_consent_even_if_ticked() -> None:
+    form = f.read_form({**TYPED, "anonymous": "yes"}, notify=["sms", "email"])
+    assert f.to_request(form)["complainant"] == {"anonymous": True}
+
+
+def test_intakes_consent_errors_are_named_beside_the_consent_field() -> None:
+    cases = {
+        "sms needs complainant.phone": "filing.error.notify_sms",
+        "sms needs a mobile complainant.phone": "filing.error.notify_sms_mobile",
+        "email needs complainant.email": "filing.error.notify_email",
+        "line needs complainant.line_user_id": "filing.error.other",
+    }
+    for message, key in cases.items():
+        [problem] = f.explain({"complainant.notify": message})
+        assert (problem.field, problem.key) == ("notify", key), message
+    # After the identity fields, as on the page.
+    problems = f.explain(
+        {"complainant.notify": "sms needs complainant.phone", "subject": "is required"}
+    )
+    assert [p.field for p in problems] == ["subject", "notify"]
+
+
+def test_consent_texts_exist_in_both_languages() -> None:
+    catalogue = load_catalogue()
+    keys = [f"filing.notify.{c}" for c in f.NOTIFY_OPTIONS]
+    keys += ["filing.hint.notify", "filing.hint.notify_what"]
+    keys += [f"filing.secret.{k}" for k in ("title", "once", "how", "print", "gone")]
+    for key in keys:
+        assert catalogue[key]["th"] and catalogue[key]["en"], key
+    assert "{url}" in catalogue["filing.secret.how"]["th"]
