@@ -1,8 +1,10 @@
 """The case page: the timeline, only the allowed actions, the answer to a case changed
-by someone else meanwhile, the auditor's hash chain, personal data behind "show"."""
+by someone else meanwhile, the auditor's hash chain, personal data behind "show", and the
+complainant's rating and reopen request of a closure."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
@@ -11,6 +13,7 @@ import pytest
 from playwright.async_api import Locator, Page, expect
 
 from damrong.embedded.platform import Platform
+from shared import feedback_links
 from shared.auth.principal import Grant, Principal, Role
 from tests.browser.conftest import serious_violations, sign_in
 from tests.waiting import eventually
@@ -163,3 +166,47 @@ async def test_another_districts_officer_gets_not_found_and_no_show_button(
     assert answer is not None and answer.status == 404
     assert "มาลี" not in await page.content()
     assert await serious_violations(page) == []
+
+
+async def feedback(platform: Platform, cid: str, closed_version: int, **answer: Any) -> None:
+    """The complainant answers the closure through status' public feedback route, with
+    the token a closure's link carries."""
+    token = feedback_links.issue(
+        uuid.UUID(cid), closed_version, platform.feedback_link_secret, dt.datetime.now(dt.UTC)
+    )
+    async with httpx.AsyncClient() as client:
+        r = await client.post(
+            f"{platform.url('status')}/v1/feedback", json={"token": token, **answer}
+        )
+        assert r.status_code == 201, r.text
+
+
+async def test_the_complainants_rating_and_reopen_request_are_shown_and_flagged(
+    page: Page, console_platform: Platform
+) -> None:
+    cid = await filed(console_platform)
+    await move(console_platform, cid, action="close", reason="resolved", expected_version=1)
+    await feedback(console_platform, cid, 2, score=4)
+    await sign_in(page, console_platform, OFFICER, f"/cases/{cid}")
+    rated = page.locator("tbody tr").nth(2)
+    await expect(rated).to_contain_text("ผู้ร้องประเมินความพึงพอใจ")
+    await expect(rated.locator(".score")).to_have_text("ความพึงพอใจ: 4 จาก 5")
+    await expect(rated).to_contain_text("ผู้ร้อง")  # the actor, named in Thai
+    await expect(page.locator("#reopen-request")).to_have_count(0)  # rated only: no flag
+    assert await serious_violations(page) == []
+
+    await feedback(console_platform, cid, 2, not_solved=True)
+    await page.reload()
+    asked = page.locator("tbody tr").nth(3)
+    await expect(asked).to_contain_text("ผู้ร้องแจ้งว่าปัญหายังไม่ได้รับการแก้ไข")
+    flag = page.locator("#reopen-request")
+    await expect(flag).to_contain_text("ผู้ร้องขอให้เปิดเรื่องใหม่")
+    await expect(flag).to_contain_text("ตอบการยุติเรื่องฉบับที่ 2")
+    await expect(flag).to_contain_text("ระบบไม่เปิดเรื่องใหม่ให้เอง")
+    await expect(page.locator("form.action h3")).to_have_text(["เปิดเรื่องใหม่"])
+    assert await serious_violations(page) == []
+
+    # Reopened by the officer: the request is answered, the flag goes.
+    await action_form(page, "reopen").get_by_role("button").click()
+    await expect(page.get_by_role("status")).to_have_text("บันทึกแล้ว")
+    await expect(page.locator("#reopen-request")).to_have_count(0)

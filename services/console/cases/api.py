@@ -73,6 +73,8 @@ async def _show(
         notice = "cases.done"
     if as_of is not None:
         rows = [r for r in rows if r.occurred_at <= as_of]
+    # Beside the case's status: why it stands in the officers' "reopen requests" list.
+    reopen_request = cs.pending_reopen(str(case.get("status")), rows)
     lang = lang_of(request)
     label = "label_en" if lang == "en" else "label_th"
     may_move = permits(principal, Operation.transition) and as_of is None
@@ -82,6 +84,7 @@ async def _show(
             "case": _times(case, "received_at", "recorded_at", "closed_at", "last_event_at"),
             "record": record,
             "rows": rows,
+            "reopen_request": reopen_request,
             "chain": chain,
             "auditing": permits(principal, Operation.audit),
             "actions": case.get("actions", []) if may_move else [],

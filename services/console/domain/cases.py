@@ -1,6 +1,7 @@
 """A case page's pure parts: the timeline rows, whether the hash chain holds (recomputed
-from the history status returns, with the shared chain rules), the transition a form
-asks for, and what a moment typed for "the case as of" means.  No I/O."""
+from the history status returns, with the shared chain rules), a reopen request still
+waiting for an officer, the transition a form asks for, and what a moment typed for "the
+case as of" means.  No I/O."""
 
 from __future__ import annotations
 
@@ -45,7 +46,19 @@ class Chain:
     breaks: tuple[str, ...]  # "v3: altered", ...
 
 
-_SHOWN = ("reason", "agency", "due_date", "note", "channel", "category")
+# ``score`` and ``closed_version``: the complainant's answer to a closure (rating 1..5,
+# reopen request), which names the closure it answers.
+_SHOWN = (
+    "reason",
+    "agency",
+    "due_date",
+    "note",
+    "channel",
+    "category",
+    "score",
+    "closed_version",
+)
+CLOSED, REOPEN_REQUESTED = "case.closed", "case.reopen_requested"
 
 
 def _kind(type_: str) -> str:
@@ -101,6 +114,22 @@ def timeline(
         breaks=tuple(f"v{b.version}: {b.problem}" for b in verdict.breaks),
     )
     return rows, chain
+
+
+def pending_reopen(status: str, rows: Sequence[TimelineRow]) -> TimelineRow | None:
+    """The complainant's reopen request ("the problem was not actually solved") that an
+    officer has still to act on: one answering the case's latest closure while the case is
+    still closed (a reopening answers it; a request on an earlier closure is history)."""
+    if status != "closed":
+        return None
+    closures = [r.version for r in rows if r.type == CLOSED]
+    if not closures:
+        return None
+    latest = max(closures)
+    for row in rows:
+        if row.type == REOPEN_REQUESTED and row.details.get("closed_version") == latest:
+            return row
+    return None
 
 
 @dataclass(frozen=True, slots=True)
