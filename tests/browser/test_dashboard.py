@@ -1,6 +1,7 @@
 """The KPI dashboard as supervisors use it: its tiles and monthly table equal kpi's own
 answers under the same filters, every table downloads, the monthly report prints as a Thai
-A4 PDF, an officer sees only their own area, and axe finds nothing serious."""
+A4 PDF, an officer sees only their own area, the complainants' satisfaction panel equals
+kpi's report, and axe finds nothing serious."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from playwright.async_api import Page, expect
 
 from damrong.embedded.platform import Platform
 from services.console.templating import percent
+from shared import feedback_links
 from shared.auth.principal import Principal, Role
 from shared.thai_calendar import BANGKOK, fiscal_year
 from tests.browser.conftest import serious_violations, sign_in
@@ -263,3 +265,68 @@ async def test_a_silent_district_is_marked_in_words_not_colour_alone(
     await expect(row.locator("td").last).to_have_text("⚠ เงียบ")
     await expect(page.locator(".notice.bad")).to_contain_text("อำเภอที่ไม่ได้บันทึกข้อมูลมานาน")
     assert await serious_violations(page) == []
+
+
+async def rate(platform: Platform, complaint_id: str, **answer: Any) -> None:
+    """The complainant answers the closure (version 2) through status' public route."""
+    token = feedback_links.issue(
+        uuid.UUID(complaint_id), 2, platform.feedback_link_secret, dt.datetime.now(dt.UTC)
+    )
+    async with httpx.AsyncClient(timeout=10) as c:
+        r = await c.post(f"{platform.url('status')}/v1/feedback", json={"token": token, **answer})
+        assert r.status_code == 201, r.text
+
+
+async def test_the_satisfaction_panel_equals_kpis_answer_and_downloads(
+    page: Page, console_platform: Platform, seeded: dict[str, Any]
+) -> None:
+    async with httpx.AsyncClient(timeout=10, headers=console_platform.auth_headers()) as c:
+        cid = await file(c, console_platform, DISTRICT)
+        await close(c, console_platform, cid)
+    await rate(console_platform, cid, score=2, not_solved=True)
+
+    async def figures() -> Any:
+        return await kpi(
+            console_platform, SUPERVISOR, "/v1/kpi/satisfaction",
+            fiscal_year=fiscal_year(dt.datetime.now(dt.UTC)), province_code=PROVINCE,
+        )  # fmt: skip
+
+    await eventually(figures, lambda d: d["total"]["rated"] >= 1 and d["total"]["disputed"] >= 1)
+    await sign_in(page, console_platform, SUPERVISOR, f"/dashboard?province={PROVINCE}")
+    period = await form_period(page)
+    doc = await kpi(
+        console_platform, SUPERVISOR, "/v1/kpi/satisfaction", **period, province_code=PROVINCE
+    )
+    total = doc["total"]
+    panel = page.get_by_role("region", name="ความพึงพอใจของผู้ร้องหลังยุติเรื่อง")
+    await expect(panel.locator("#sat-mean_score .value")).to_have_text(
+        f"{total['mean_score']:,.2f}"
+    )
+    await expect(panel.locator("#sat-response_rate .value")).to_have_text(
+        percent(total["response_rate"])
+    )
+    await expect(panel.locator("#sat-disputed_rate")).to_contain_text(
+        f"{total['disputed']} จาก {total['closures']} ครั้งที่ยุติเรื่อง"
+    )
+    await expect(panel.locator("#sat-reopened_rate .value")).to_have_text(
+        percent(total["reopened_rate"])
+    )
+    scores = panel.locator("#satisfaction-scores tbody tr")
+    await expect(scores).to_have_count(5)
+    await expect(scores.nth(1).locator("th")).to_have_text("2 จาก 5")
+    await expect(scores.nth(1).locator("td").first).to_have_text(str(total["score_2"]))
+    mine = next(d for d in doc["districts"] if d["district_code"] == DISTRICT)
+    row = panel.locator("#satisfaction-table tbody tr").filter(has_text=f"({DISTRICT})")
+    await expect(row.locator("th")).to_have_text(f"เมืองแม่ฮ่องสอน ({DISTRICT})")
+    await expect(row.locator("td").first).to_have_text(str(mine["closures"]))
+    await expect(row.locator("td").nth(3)).to_contain_text(str(mine["disputed"]))
+    assert await serious_violations(page) == []
+
+    async with page.expect_download() as info:
+        await panel.get_by_role("link", name=re.compile("^CSV ความพึงพอใจ")).click()
+    text = (await (await info.value).path()).read_text("utf-8-sig")
+    lines = [line.split(",") for line in text.splitlines() if line]
+    assert lines[0][:3] == ["รหัสอำเภอ", "อำเภอ/เขต", "ครั้งที่ยุติเรื่อง"]
+    assert len(lines) == 2 + len(doc["districts"])  # the header, the districts, the total
+    assert lines[-1][1:3] == ["รวม", str(total["closures"])]
+    assert [DISTRICT, "เมืองแม่ฮ่องสอน", str(mine["closures"])] in [r[:3] for r in lines]

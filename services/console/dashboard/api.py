@@ -1,6 +1,7 @@
-"""The KPI dashboard (/dashboard): tiles, the monthly chart and table, backlog aging and
-recording continuity, each table downloadable (CSV, XLSX) and the monthly report as an A4
-PDF, all under the same filters, all from kpi's answers to the user's own token.
+"""The KPI dashboard (/dashboard): tiles, the monthly chart and table, backlog aging,
+recording continuity and the complainants' satisfaction after closure, each table
+downloadable (CSV, XLSX) and the monthly report as an A4 PDF, all under the same filters,
+all from kpi's answers to the user's own token (asked at once, not one after another).
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ from shared.thai_calendar import BANGKOK
 
 router = APIRouter(dependencies=[Depends(csrf_protect)])
 
-TABLES = ("summary", "monthly", "aging", "recording")
+TABLES = ("summary", "monthly", "aging", "recording", "satisfaction")
+# Tables with a row per district, named from intake's reference lists.
+BY_DISTRICT = ("recording", "satisfaction")
 
 
 async def _choices(api: Api, scope: dict[str, Any], lang: str) -> dict[str, Any]:
@@ -93,6 +96,22 @@ def table(name: str, doc: dict[str, Any], t: Translator, area: dict[str, str]) -
         cols = ["bucket", "open"]
         rows = [{"bucket": b["bucket"], "open": b["open"]} for b in doc.get("buckets") or []]
         return exports.Table(file, cols, [t(f"dashboard.aging.{c}") for c in cols], rows)
+    if name == "satisfaction":
+        cols = ["district_code", "district", *dash.SATISFACTION_COLUMNS]
+        heads = [t(f"dashboard.satisfaction.col.{c}") for c in cols]
+        rows = [
+            {**r, "district": area.get(r["district_code"], r["district_code"])}
+            for r in dash.satisfaction_rows(doc)
+        ]
+        total = doc.get("total") or {}
+        rows.append(
+            {
+                "district_code": "",
+                "district": t("dashboard.satisfaction.total"),
+                **{c: total.get(c) for c in dash.SATISFACTION_COLUMNS},
+            }
+        )
+        return exports.Table(file, cols, heads, rows)
     cols = ["district_code", "district", "last_record_date", "days_since_last_record", "silent"]
     rows = [
         {
@@ -112,6 +131,7 @@ PATHS = {
     "monthly": "/v1/kpi/monthly",
     "aging": "/v1/kpi/aging",
     "recording": "/v1/kpi/recording",
+    "satisfaction": "/v1/kpi/satisfaction",
 }
 
 
@@ -125,16 +145,22 @@ async def district_names(api: Api, doc: dict[str, Any], lang: str) -> dict[str, 
     return names(await api.get("intake", "/v1/reference/districts", province_code=only), lang)
 
 
+def _districts(*docs: dict[str, Any]) -> dict[str, Any]:
+    """One document listing the districts of all of ``docs`` (to name them at once)."""
+    return {"districts": [d for doc in docs for d in doc.get("districts") or []]}
+
+
 @router.get("/dashboard")
 async def dashboard(request: Request, page: Page, api: Api) -> Response:
     t = translator(request)
     filters, errors = dash.parse_filters(request.query_params, now())
     params = filters.params()
-    summary, monthly, aging, recording = await asyncio.gather(
+    summary, monthly, aging, recording, satisfaction = await asyncio.gather(
         *(api.get("kpi", PATHS[n], **params) for n in TABLES)
     )
     choices, area = await asyncio.gather(
-        _choices(api, summary, t.lang), district_names(api, recording, t.lang)
+        _choices(api, summary, t.lang),
+        district_names(api, _districts(recording, satisfaction), t.lang),
     )
     months = dash.months(monthly)
     chart = charts.grouped_bars([_month_label(m, t.lang) for m in months], dash.series(months))
@@ -152,6 +178,9 @@ async def dashboard(request: Request, page: Page, api: Api) -> Response:
             "recording": recording,
             "continuity": dash.continuity(recording),
             "district_names": area,
+            "satisfaction": satisfaction,
+            "satisfaction_rows": dash.satisfaction_rows(satisfaction),
+            "scores": dash.distribution(satisfaction.get("total") or {}),
             "tiles": dash.TILES,
             "area": area_name(summary, choices, t),
         },
@@ -218,5 +247,5 @@ async def download(request: Request, api: Api, name: str, fmt: str) -> Response:
     t = translator(request)
     filters, _ = dash.parse_filters(request.query_params, now())
     doc = await api.get("kpi", PATHS[name], **filters.params())
-    area = await district_names(api, doc, t.lang) if name == "recording" else {}
+    area = await district_names(api, doc, t.lang) if name in BY_DISTRICT else {}
     return exports.download(table(name, doc, t, area), fmt)

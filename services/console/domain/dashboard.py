@@ -3,7 +3,8 @@
 ``parse_filters`` reads the GET form (fiscal year in BE, an as-of date, area, channel,
 category) into ``Filters`` plus field errors as message keys; ``Filters.params`` is what
 the kpi API takes, and ``Filters.query`` the same filters for a link (exports, the PDF).
-The rest turns kpi documents into the rows a page, a download and the PDF share.
+The rest turns kpi documents into the rows a page, a download and the PDF share (the
+satisfaction report: its 1..5 distribution as bars and its per-district rows).
 """
 
 from __future__ import annotations
@@ -197,3 +198,59 @@ def with_dates(doc: Mapping[str, Any], *fields: str) -> dict[str, Any]:
         if out.get(name):
             out[name] = dt.date.fromisoformat(str(out[name])[:10])
     return out
+
+
+# The satisfaction report's columns (kpi ``/v1/kpi/satisfaction``), counts beside rates.
+SATISFACTION_COLUMNS = (
+    "closures",
+    "rated",
+    "response_rate",
+    "mean_score",
+    "score_1",
+    "score_2",
+    "score_3",
+    "score_4",
+    "score_5",
+    "disputed",
+    "disputed_rate",
+    "reopened",
+    "reopened_rate",
+)
+SCORES = (1, 2, 3, 4, 5)
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    """One bar of the 1..5 distribution: how many closures were rated ``score``, their
+    share of the ratings (None with no rating) and the bar's length out of ``BAR``."""
+
+    score: int
+    count: int
+    share: float | None
+    bar: int
+
+
+BAR = 100
+
+
+def distribution(row: Mapping[str, Any]) -> list[Score]:
+    """The ratings 1..5 of a satisfaction row (the total or a district's)."""
+    counts = [int(row.get(f"score_{s}") or 0) for s in SCORES]
+    rated = sum(counts)
+    return [
+        Score(s, n, n / rated if rated else None, round(BAR * n / rated) if rated else 0)
+        for s, n in zip(SCORES, counts, strict=True)
+    ]
+
+
+def satisfaction_rows(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """kpi's per-district rows in its (DOPA code) order, each with its codes and only the
+    report's columns."""
+    return [
+        {
+            "province_code": str(d.get("province_code") or ""),
+            "district_code": str(d.get("district_code") or ""),
+            **{c: d.get(c) for c in SATISFACTION_COLUMNS},
+        }
+        for d in doc.get("districts") or []
+    ]
