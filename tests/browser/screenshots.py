@@ -3,7 +3,8 @@
     make screenshots        # .venv/bin/python -m tests.browser.screenshots
 
 Starts the whole platform embedded on free ports in a temporary directory, files demo
-complaints (and a few named ones in district 5001, Mueang Chiang Mai), signs in as a
+complaints (and a few in district 5001, Mueang Chiang Mai, two of them closed and answered
+by their complainants through feedback links), signs in as a
 district officer, a national supervisor and an auditor by one-time links, and saves each
 page as ``docs/screenshots/<page>-<th|en>.png`` in Debian's chromium.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import tempfile
 import uuid
 from pathlib import Path
@@ -21,6 +23,7 @@ from playwright.async_api import Browser, async_playwright
 
 from damrong.cli.demo import run_demo_async
 from damrong.embedded.platform import Platform
+from shared import feedback_links
 from shared.auth.principal import Principal, Role
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, login_url
 from tests.waiting import eventually
@@ -32,7 +35,8 @@ OFFICER = Principal("somchai.k", Role.district_officer, district_code=DISTRICT)
 SUPERVISOR = Principal("supervisor", Role.national_supervisor)
 AUDITOR = Principal("auditor", Role.auditor)
 
-# (file name, who, path); "{case}" is a case of DISTRICT.
+# (file name, who, path); "{case}" is a case of DISTRICT, "{reopen}" one closed whose
+# complainant rated it and said the problem was not solved.
 PAGES: tuple[tuple[str, Principal | None, str], ...] = (
     ("signin", None, "/signin"),
     ("home", OFFICER, "/"),
@@ -42,6 +46,7 @@ PAGES: tuple[tuple[str, Principal | None, str], ...] = (
     ("worklist-stale", OFFICER, "/worklists/stale"),
     ("case", OFFICER, "/cases/{case}"),
     ("case-auditor", AUDITOR, "/cases/{case}"),
+    ("case-reopen-request", OFFICER, "/cases/{reopen}"),
     ("dashboard", SUPERVISOR, "/dashboard"),
     ("provinces", SUPERVISOR, "/provinces"),
     ("province", SUPERVISOR, "/provinces/50"),
@@ -56,8 +61,9 @@ SUBJECTS = (
 )
 
 
-async def seed(platform: Platform) -> str:
-    """Demo complaints across the country, five in DISTRICT (two moved on); a case id."""
+async def seed(platform: Platform) -> dict[str, str]:
+    """Demo complaints across the country, five in DISTRICT (two moved on, two closed and
+    answered by their complainants); the cases the pages show."""
     await run_demo_async(
         platform.url("intake"), platform.url("status"), 120, token=platform.admin_token()
     )
@@ -93,10 +99,32 @@ async def seed(platform: Platform) -> str:
             )
             r.raise_for_status()
             version = r.json()["version"]
-    return str(ids[0])
+        # Two closures answered: one rated well, one rated low and disputed.
+        for cid, answer in ((ids[1], {"score": 2, "not_solved": True}), (ids[2], {"score": 5})):
+            url = f"{platform.url('status')}/v1/complaints/{cid}"
+
+            async def seen(url: str = url) -> bool:
+                return (await client.get(url)).status_code == 200
+
+            await eventually(seen, timeout=60)
+            r = await client.post(
+                f"{url}/transitions",
+                json={"action": "close", "expected_version": 1, "reason": "resolved"},
+            )
+            r.raise_for_status()
+            token = feedback_links.issue(
+                uuid.UUID(cid), 2, platform.feedback_link_secret, dt.datetime.now(dt.UTC)
+            )
+            r = await client.post(
+                f"{platform.url('status')}/v1/feedback", json={"token": token, **answer}
+            )
+            r.raise_for_status()
+    return {"case": str(ids[0]), "reopen": str(ids[1])}
 
 
-async def shoot(browser: Browser, platform: Platform, case: str, out: Path) -> list[Path]:
+async def shoot(
+    browser: Browser, platform: Platform, cases: dict[str, str], out: Path
+) -> list[Path]:
     saved = []
     for lang in ("th", "en"):
         for name, who, path in PAGES:
@@ -106,7 +134,7 @@ async def shoot(browser: Browser, platform: Platform, case: str, out: Path) -> l
             base = platform.url("console")
             await context.add_cookies([{"name": "damrong_lang", "value": lang, "url": base}])
             page = await context.new_page()
-            target = path.format(case=case)
+            target = path.format(**cases)
             if who is None:
                 await page.goto(base + target)
             else:
@@ -122,12 +150,12 @@ async def shoot(browser: Browser, platform: Platform, case: str, out: Path) -> l
 async def main(out: Path) -> None:
     with tempfile.TemporaryDirectory(prefix="damrong-shots-") as tmp:
         async with Platform.for_tests(Path(tmp)) as platform:
-            case = await seed(platform)
+            cases = await seed(platform)
             async with async_playwright() as pw:
                 browser = await pw.chromium.launch(
                     executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
                 )
-                saved = await shoot(browser, platform, case, out)
+                saved = await shoot(browser, platform, cases, out)
                 await browser.close()
     for file in saved:
         print(file.relative_to(ROOT))
