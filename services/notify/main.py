@@ -103,14 +103,10 @@ def create_app(settings: Settings | None = None, notify: NotifySettings | None =
             poll_s=n.notify_poll_s,
             link=link or no_link,
         )
+        # Runs until the runtime stops (cancels) it; a send cut short is sent again later.
         runtime.supervise("sender", lambda _attempt: sender.run())
 
-    async def stop_sender(app: FastAPI) -> None:
-        sender: Sender | None = getattr(app.state, "sender", None)
-        if sender is not None:
-            sender.stop()
-
-    return build_app("notify", runtime, [], on_start=start_sender, on_stop=stop_sender)
+    return build_app("notify", runtime, [], on_start=start_sender)
 
 
 def main() -> None:

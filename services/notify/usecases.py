@@ -15,12 +15,11 @@ by its retry key.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import random
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import asyncpg
 import structlog
@@ -62,18 +61,12 @@ class Sender:
     jitter: Callable[[], float] = random.random
     clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
     sent: int = 0
-    _stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def run(self) -> None:
-        """Send until ``stop``: a round, then a pause when it found nothing to do."""
-        while not self._stopping.is_set():
-            claimed = await self.round()
-            if claimed == 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), self.poll_s)
-
-    def stop(self) -> None:
-        self._stopping.set()
+        """Send until cancelled: a round, then a pause when it found nothing to do."""
+        while True:
+            if await self.round() == 0:
+                await asyncio.sleep(self.poll_s)
 
     async def round(self) -> int:
         """One round; returns how many messages it claimed."""
