@@ -48,6 +48,9 @@ def feedback_link(n: NotifySettings) -> LinkMaker | None:
     if n.feedback_link_secret is None:
         return None
     secret = n.feedback_link_secret.get_secret_value()
+    if len(secret.encode()) < feedback_links.MIN_SECRET_BYTES:
+        log.error("notify.no_feedback_link", reason="FEEDBACK_LINK_SECRET is too short")
+        return None
     base = n.console_public_url.rstrip("/")
 
     def make(complaint_id: uuid.UUID, closed_version: int, now: dt.datetime) -> str:
@@ -85,7 +88,7 @@ def create_app(settings: Settings | None = None, notify: NotifySettings | None =
             return
         assert runtime.pool is not None and runtime.producer is not None
         link = feedback_link(n)
-        if link is None:
+        if n.feedback_link_secret is None:
             log.warning("notify.no_feedback_link", reason="FEEDBACK_LINK_SECRET is not set")
         sender = app.state.sender = Sender(
             pool=runtime.pool,
@@ -98,7 +101,11 @@ def create_app(settings: Settings | None = None, notify: NotifySettings | None =
             policy=RetryPolicy(n.notify_max_attempts, n.notify_retry_first_s, n.notify_retry_cap_s),
             dlq_topic=settings.dlq_topic,
             group=settings.consumer_group("notify"),
-            lease=dt.timedelta(seconds=n.notify_lease_s),
+            # A round sends its batch one by one: the lease outlasts the slowest round, so
+            # a second sender never takes a message the first is still working on.
+            lease=dt.timedelta(
+                seconds=max(n.notify_lease_s, 2 * n.notify_batch * n.notify_http_timeout_s)
+            ),
             batch=n.notify_batch,
             poll_s=n.notify_poll_s,
             link=link or no_link,
