@@ -55,6 +55,12 @@ class NotifySettings(BaseSettings):
     feedback_link_secret: SecretStr | None = None
 
 
+def secret(value: SecretStr | None) -> str | None:
+    """A secret's text, None when unset or empty (compose passes ``${X:-}`` as "")."""
+    text = value.get_secret_value() if value is not None else ""
+    return text or None
+
+
 @lru_cache
 def get_notify_settings() -> NotifySettings:
     return NotifySettings()

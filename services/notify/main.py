@@ -18,7 +18,7 @@ import structlog
 from fastapi import FastAPI
 
 from services.notify.channels.setup import configured_channels
-from services.notify.config import NotifySettings, get_notify_settings
+from services.notify.config import NotifySettings, get_notify_settings, secret
 from services.notify.consumer import handle
 from services.notify.contacts import IntakeContacts
 from services.notify.domain.retry import RetryPolicy
@@ -36,7 +36,7 @@ log = structlog.get_logger()
 def enabled_channels(n: NotifySettings) -> list[str]:
     """The channels whose provider is configured (as ``configured_channels`` builds them)."""
     given = {
-        "line": n.line_channel_access_token is not None,
+        "line": secret(n.line_channel_access_token) is not None,
         "email": bool(n.notify_smtp_host),
         "sms": bool(n.notify_sms_url),
     }
@@ -45,16 +45,16 @@ def enabled_channels(n: NotifySettings) -> list[str]:
 
 def feedback_link(n: NotifySettings) -> LinkMaker | None:
     """The closure message's satisfaction link, or None without FEEDBACK_LINK_SECRET."""
-    if n.feedback_link_secret is None:
+    key = secret(n.feedback_link_secret)
+    if key is None:
         return None
-    secret = n.feedback_link_secret.get_secret_value()
-    if len(secret.encode()) < feedback_links.MIN_SECRET_BYTES:
+    if len(key.encode()) < feedback_links.MIN_SECRET_BYTES:
         log.error("notify.no_feedback_link", reason="FEEDBACK_LINK_SECRET is too short")
         return None
     base = n.console_public_url.rstrip("/")
 
     def make(complaint_id: uuid.UUID, closed_version: int, now: dt.datetime) -> str:
-        token = feedback_links.issue(complaint_id, closed_version, secret, now)
+        token = feedback_links.issue(complaint_id, closed_version, key, now)
         return f"{base}/feedback/{token}"
 
     return make
@@ -83,20 +83,19 @@ def create_app(settings: Settings | None = None, notify: NotifySettings | None =
         if not n.notify_sender_enabled:
             log.warning("notify.sender_disabled", reason="NOTIFY_SENDER_ENABLED is false")
             return
-        if n.notify_service_token is None:
+        token = secret(n.notify_service_token)
+        if token is None:
             log.warning("notify.sender_disabled", reason="NOTIFY_SERVICE_TOKEN is not set")
             return
         assert runtime.pool is not None and runtime.producer is not None
         link = feedback_link(n)
-        if n.feedback_link_secret is None:
+        if secret(n.feedback_link_secret) is None:
             log.warning("notify.no_feedback_link", reason="FEEDBACK_LINK_SECRET is not set")
         sender = app.state.sender = Sender(
             pool=runtime.pool,
             producer=runtime.producer,
             channels=configured_channels(n),
-            contacts=IntakeContacts(
-                n.intake_url, n.notify_service_token.get_secret_value(), n.notify_http_timeout_s
-            ),
+            contacts=IntakeContacts(n.intake_url, token, n.notify_http_timeout_s),
             templates=templates,
             policy=RetryPolicy(n.notify_max_attempts, n.notify_retry_first_s, n.notify_retry_cap_s),
             dlq_topic=settings.dlq_topic,

@@ -12,7 +12,7 @@ from services.notify.channels import Channel
 from services.notify.channels.email import SmtpMail
 from services.notify.channels.line import LinePush
 from services.notify.channels.sms import SmsGateway
-from services.notify.config import NotifySettings
+from services.notify.config import NotifySettings, secret
 
 log = structlog.get_logger()
 
@@ -21,25 +21,23 @@ def configured_channels(s: NotifySettings) -> dict[str, Channel]:
     """name -> channel, for every channel whose provider the settings name."""
     out: dict[str, Channel] = {}
     timeout = s.notify_http_timeout_s
-    if s.line_channel_access_token is not None:
-        token = s.line_channel_access_token.get_secret_value()
-        out["line"] = LinePush(s.line_api_base_url, token, timeout)
+    line_token = secret(s.line_channel_access_token)
+    if line_token is not None:
+        out["line"] = LinePush(s.line_api_base_url, line_token, timeout)
     if s.notify_smtp_host:
-        password = s.notify_smtp_password
         out["email"] = SmtpMail(
             s.notify_smtp_host,
             s.notify_smtp_port,
             s.notify_smtp_from,
             starttls=s.notify_smtp_starttls,
             user=s.notify_smtp_user,
-            password=None if password is None else password.get_secret_value(),
+            password=secret(s.notify_smtp_password),
             timeout_s=timeout,
         )
     if s.notify_sms_url:
-        token_ = s.notify_sms_token
         out["sms"] = SmsGateway(
             s.notify_sms_url,
-            None if token_ is None else token_.get_secret_value(),
+            secret(s.notify_sms_token),
             s.notify_sms_sender,
             timeout,
         )

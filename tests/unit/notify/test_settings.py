@@ -23,6 +23,9 @@ def test_a_channel_is_enabled_by_its_provider_only() -> None:
     assert enabled_channels(settings(notify_sms_url="http://sms.test/send")) == ["sms"]
     both = settings(notify_smtp_host="smtp.test", line_channel_access_token="t")
     assert enabled_channels(both) == ["line", "email"]
+    # Compose passes an unset ${X:-} as an empty value: still off.
+    empty = settings(notify_smtp_host="", line_channel_access_token="", notify_sms_url="")
+    assert enabled_channels(empty) == []
 
 
 def test_the_link_carries_a_token_for_the_closure() -> None:
@@ -40,3 +43,4 @@ def test_the_link_carries_a_token_for_the_closure() -> None:
 def test_no_link_without_a_usable_secret() -> None:
     assert feedback_link(settings()) is None
     assert feedback_link(settings(feedback_link_secret="short")) is None
+    assert feedback_link(settings(feedback_link_secret="")) is None
