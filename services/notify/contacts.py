@@ -37,10 +37,17 @@ class _Answer(BaseModel):
 
 
 class IntakeContacts:
-    def __init__(self, intake_url: str, token: str, timeout_s: float) -> None:
+    def __init__(
+        self,
+        intake_url: str,
+        token: str,
+        timeout_s: float,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self._base = intake_url.rstrip("/")
         self._client = httpx.AsyncClient(
-            timeout=timeout_s, headers={"Authorization": f"Bearer {token}"}
+            timeout=timeout_s, headers={"Authorization": f"Bearer {token}"}, transport=transport
         )
 
     async def consent(self, complaint_id: uuid.UUID) -> Consent:
