@@ -158,10 +158,10 @@ def test_make_test_runs_the_default_suite_unless_backend_is_containers() -> None
         assert run.returncode == 0, run.stderr
         return run.stdout.strip().splitlines()[-1]
 
-    assert command() == ".venv/bin/python -m pytest -q -x"
+    assert command() == ".venv/bin/python -m pytest -q --durations=20 -x"
     assert command("BACKEND=embedded") == command()
     assert command("BACKEND=containers") == (
-        "DAMRONG_TEST_BACKEND=containers .venv/bin/python -m pytest -q "
+        "DAMRONG_TEST_BACKEND=containers .venv/bin/python -m pytest -q --durations=20 "
         "tests/integration tests/e2e -x"
     )
     wrong = subprocess.run(
