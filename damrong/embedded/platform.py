@@ -38,7 +38,7 @@ from damrong.embedded.instance import InstanceLock, stop_leftovers
 from damrong.embedded.pii_keys import configured_pii_keys
 from damrong.embedded.postgres import EmbeddedPostgres
 from damrong.embedded.secret_files import load_or_create
-from shared.auth.principal import Principal
+from shared.auth.principal import Principal, Role
 
 log = structlog.get_logger()
 
@@ -58,8 +58,13 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("status", "services.status.main", "STATUS_PORT", 8002),
     ServiceSpec("kpi", "services.kpi.main", "KPI_PORT", 8003),
     ServiceSpec("console", "services.console.main", "CONSOLE_PORT", 8004),
+    ServiceSpec("notify", "services.notify.main", "NOTIFY_PORT", 8005),
 )
 SPECS = {spec.name: spec for spec in SERVICES}
+# Notify asks intake for contact details with a token of its own: it needs no personal-data
+# key and publishes no event.  Its token lives as long as a launch is expected to.
+NOTIFY_WITHHELD = ("PII_RETIRED_MASTER_KEYS", "EVENT_SIGNING_KEY")
+NOTIFY_TOKEN_TTL = dt.timedelta(days=365)
 CONSOLE_WITHHELD = (
     "DATABASE_URL",
     "KAFKA_BOOTSTRAP_SERVERS",
@@ -107,7 +112,7 @@ class Platform(Managed):
 
     Settings default to the environment (DATABASE_URL, KAFKA_BOOTSTRAP_SERVERS, DAMRONG_DATA_DIR,
     DAMRONG_PG_PORT, DAMRONG_KAFKA_PORT, INTAKE_PORT, STATUS_PORT, KPI_PORT, CONSOLE_PORT,
-    HOST); an empty
+    NOTIFY_PORT, HOST); an empty
     DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS means "embedded".
     """
 
@@ -271,6 +276,20 @@ class Platform(Managed):
         # Intake's personal-data keys: the environment's, else the data dir's own.
         return {**env, **configured_pii_keys(self.base_env, self.data_dir)}
 
+    def _notify_env(self) -> dict[str, str]:
+        """Where intake is, and a token of the notifier role (the only one intake gives
+        contact details to) signed with the platform's secret; the environment's win."""
+        out = {
+            "INTAKE_URL": self.base_env.get("INTAKE_URL") or self.url("intake"),
+            "CONSOLE_PUBLIC_URL": self.base_env.get("CONSOLE_PUBLIC_URL") or self.url("console"),
+        }
+        token = self.base_env.get("NOTIFY_SERVICE_TOKEN") or self.token(
+            Principal("notify", Role.notifier), ttl=NOTIFY_TOKEN_TTL
+        )
+        if token:
+            out["NOTIFY_SERVICE_TOKEN"] = token
+        return out
+
     # -- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
         """Start everything; ``AlreadyRunning`` (touching nothing) while another launcher runs
@@ -325,6 +344,10 @@ class Platform(Managed):
             # Its own signing key (publishers) and everyone's public keys.
             **service_event_env(spec.name, self.base_env, self.data_dir),
         }
+        if spec.name == "notify":
+            env.update(self._notify_env())
+            for secret in (*NOTIFY_WITHHELD, *configured_pii_keys(self.base_env, self.data_dir)):
+                env.pop(secret, None)
         if spec.name == "console":
             # The console reaches data only through the services: it gets their URLs, not
             # the database's, and none of the personal-data or event keys.

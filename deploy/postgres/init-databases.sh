@@ -4,7 +4,7 @@
 # on the first start with an empty data volume; passwords come from the compose file.
 set -euo pipefail
 
-for service in intake status kpi; do
+for service in intake status kpi notify; do
   password_var="${service^^}_DB_PASSWORD"
   psql -v ON_ERROR_STOP=1 --username "${POSTGRES_USER:-postgres}" --dbname postgres \
        -v service="$service" -v password="${!password_var}" <<'SQL'

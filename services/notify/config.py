@@ -42,7 +42,7 @@ class NotifySettings(BaseSettings):
     # --- e-mail over SMTP (off while NOTIFY_SMTP_HOST is unset)
     notify_smtp_host: str | None = None
     notify_smtp_port: int = 25
-    notify_smtp_from: str = "no-reply@damrongdham.go.th"
+    notify_smtp_from: str = "no-reply@damrongtham.go.th"
     notify_smtp_starttls: bool = False
     notify_smtp_user: str | None = None
     notify_smtp_password: SecretStr | None = None

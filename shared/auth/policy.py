@@ -25,6 +25,7 @@ class Operation(StrEnum):
     read_kpi = "read_kpi"  # KPI reports
     reference = "reference"  # code lists: any authenticated principal
     erase_personal_data = "erase_personal_data"  # PDPA erasure of one complainant
+    read_contact = "read_contact"  # a consenting complainant's contact details, to tell them
 
 
 WRITES = frozenset(
@@ -50,6 +51,7 @@ ROLE_OPERATIONS: dict[Role, frozenset[Operation]] = {
     Role.national_supervisor: _READS,
     Role.auditor: frozenset({Operation.audit, *_READS}),
     Role.admin: frozenset(Operation),
+    Role.notifier: frozenset({Operation.read_contact}),
 }
 
 

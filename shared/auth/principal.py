@@ -22,6 +22,7 @@ class Role(StrEnum):
     national_supervisor = "national_supervisor"  # read everything, KPIs
     auditor = "auditor"  # read-only everything, no personal data
     admin = "admin"  # everything (the embedded default's token)
+    notifier = "notifier"  # the notify service: reads consented contact details, nothing else
 
 
 class Grant(StrEnum):

@@ -213,20 +213,24 @@ def test_gateway_forwards_each_service_port_to_its_replicas(service: str) -> Non
     assert f"{port}:{port}" in m.compose()["services"]["gateway"]["ports"]
 
 
+# Every service with a database: notify's deployment is checked in test_notify_deploy.
+OWNERS = (*m.SERVICES, "notify")
+
+
 def test_postgres_init_creates_one_database_per_service() -> None:
     script = m.ROOT / "deploy" / "postgres" / "init-databases.sh"
     assert script.stat().st_mode & 0o111, "the postgres image sources non-executable scripts"
-    assert f"for service in {' '.join(m.SERVICES)}; do" in script.read_text(encoding="utf-8")
+    assert f"for service in {' '.join(OWNERS)}; do" in script.read_text(encoding="utf-8")
     postgres = m.compose()["services"]["postgres"]
     assert (
         f"./deploy/postgres/{script.name}:/docker-entrypoint-initdb.d/10-databases.sh:ro"
         in postgres["volumes"]
     )
-    for service in m.SERVICES:
+    for service in OWNERS:
         assert f"{service.upper()}_DB_PASSWORD" in postgres["environment"]
     databases = {d.body["spec"]["name"]: d.body["spec"]["owner"] for d in m.k8s("Database")}
-    assert databases == {s: s for s in m.SERVICES}
+    assert databases == {s: s for s in OWNERS}
     roles = m.one("Cluster", "damrong-pg")["spec"]["managed"]["roles"]
     assert {r["name"]: r["passwordSecret"]["name"] for r in roles} == {
-        s: f"damrong-db-{s}" for s in m.SERVICES
+        s: f"damrong-db-{s}" for s in OWNERS
     }

@@ -49,6 +49,7 @@ TOKENS = {
     Role.national_supervisor: token(Role.national_supervisor, "n-1"),
     Role.auditor: token(Role.auditor, "a-1"),
     Role.admin: token(Role.admin, "admin-1"),
+    Role.notifier: token(Role.notifier, "notify"),
 }
 OTHER_OFFICER = token(Role.district_officer, "o-1001", district_code="1001")
 
@@ -253,7 +254,11 @@ async def _erase(p: Platform, h: dict[str, str], inside: bool) -> tuple[int, int
 # -- the answers: role -> (in, out) -------------------------------------------------------------
 
 R = Role
-ALL = dict.fromkeys(Role, (200, 200))
+# The notify service's role may read consented contact details and nothing else.
+NOTIFIER = {R.notifier: (403, 403)}
+# Code lists are for any authenticated caller, the notify service included.
+REFERENCE = dict.fromkeys(Role, (200, 200))
+ALL = {**REFERENCE, **NOTIFIER}
 CASE_READ = {
     R.channel: (403, 403),
     R.district_officer: (200, 404),
@@ -261,6 +266,7 @@ CASE_READ = {
     R.national_supervisor: (200, 200),
     R.auditor: (200, 200),
     R.admin: (200, 200),
+    **NOTIFIER,
 }
 LISTS = {**CASE_READ, R.district_officer: (200, 403), R.provincial_officer: (200, 403)}
 UNSCOPED_READ = {**ALL, R.channel: (403, 403)}
@@ -271,6 +277,7 @@ MOVE = {
     R.national_supervisor: (403, 403),
     R.auditor: (403, 403),
     R.admin: (200, 200),
+    **NOTIFIER,
 }
 BULK = {
     R.channel: ((403, None), (403, None)),
@@ -279,6 +286,7 @@ BULK = {
     R.national_supervisor: ((403, None), (403, None)),
     R.auditor: ((403, None), (403, None)),
     R.admin: ((200, 200), (200, 200)),
+    R.notifier: ((403, None), (403, None)),
 }
 FILE = {
     R.channel: (201, 403),
@@ -287,6 +295,7 @@ FILE = {
     R.national_supervisor: (403, 403),
     R.auditor: (403, 403),
     R.admin: (201, 201),
+    **NOTIFIER,
 }
 IMPORT = {
     **dict.fromkeys(Role, ((403, None), (403, None))),
@@ -306,6 +315,7 @@ AUDIT = {**dict.fromkeys(Role, (403, 403)), R.auditor: (200, 200), R.admin: (200
 # Clear personal data needs the pii_reader grant, which none of TOKENS has.
 CLEAR_READ = {
     **dict.fromkeys(Role, (403, 404)),
+    **NOTIFIER,
     R.channel: (403, 403),
     R.national_supervisor: (403, 403),
     R.auditor: (403, 403),
@@ -316,6 +326,8 @@ ERASE = {
     R.district_officer: ((204, 204), (403, 403)),
     R.admin: ((204, 204), (204, 204)),
 }
+# Contact details go to the notify service only: not even to an admin.
+CONTACT = {**dict.fromkeys(Role, (403, 403)), R.notifier: (200, 200)}
 FY = {"fiscal_year": 2569}
 
 MATRIX: dict[tuple[str, str, str], tuple[Call, dict[Role, tuple[Any, Any]]]] = {
@@ -343,14 +355,21 @@ MATRIX: dict[tuple[str, str, str], tuple[Call, dict[Role, tuple[Any, Any]]]] = {
         CLEAR_READ,
     ),
     ("intake", "GET", "/v1/pii-access"): (_get("intake", "/v1/pii-access"), AUDIT),
+    ("intake", "GET", "/internal/v1/complaints/{complaint_id}/contact"): (
+        _get("intake", "/internal/v1/complaints/{cid}/contact"),
+        CONTACT,
+    ),
     ("intake", "DELETE", "/v1/complainants/{complainant_ref}"): (_erase, ERASE),
     **{
-        ("intake", "GET", f"/v1/reference/{name}"): (_get("intake", f"/v1/reference/{name}"), ALL)
+        ("intake", "GET", f"/v1/reference/{name}"): (
+            _get("intake", f"/v1/reference/{name}"),
+            REFERENCE,
+        )
         for name in ("channels", "categories", "provinces", "districts")
     },
     ("intake", "GET", "/v1/reference/subdistricts"): (
         _get("intake", "/v1/reference/subdistricts", district_code="5001"),
-        ALL,
+        REFERENCE,
     ),
     ("status", "POST", "/v1/complaints/{complaint_id}/transitions"): (_transition, MOVE),
     ("status", "POST", "/v1/complaints:bulk-transition"): (_bulk, BULK),
@@ -367,7 +386,7 @@ MATRIX: dict[tuple[str, str, str], tuple[Call, dict[Role, tuple[Any, Any]]]] = {
             _filtered("status", f"/v1/worklists/{name}"),
             LISTS,
         )
-        for name in ("stale", "overdue", "backlog")
+        for name in ("stale", "overdue", "backlog", "reopen_requests")
     },
     **{
         ("kpi", "GET", f"/v1/kpi/{name}"): (_filtered("kpi", f"/v1/kpi/{name}", **FY), LISTS)
@@ -379,6 +398,7 @@ MATRIX: dict[tuple[str, str, str], tuple[Call, dict[Role, tuple[Any, Any]]]] = {
             "recording",
             "monthly",
             "districts",
+            "satisfaction",
         )
     },
     ("kpi", "GET", "/v1/kpi/progress"): (_get("kpi", "/v1/kpi/progress"), UNSCOPED_READ),
@@ -412,15 +432,49 @@ def routes(app: FastAPI) -> set[tuple[str, str]]:
     }
 
 
+# Routes whose credential is not a caller's token but in the request itself (a feedback
+# link's token): decided public, and tested with their own credential where they live.
+PUBLIC = {
+    ("status", "GET", "/v1/feedback/{token}"),
+    ("status", "POST", "/v1/feedback"),
+    # LINE's deliveries: the X-Line-Signature (HMAC of the body with the channel secret).
+    ("intake", "POST", "/channels/line/webhook"),
+    # Public tracking: the proof (the phone's last digits or the secret) is in the request;
+    # tested in tests/integration/intake/test_tracking.py.
+    ("intake", "GET", "/v1/track/{tracking_no}"),
+    # Open311 GeoReport v2: the public view of requests, and filing with a channel's
+    # api_key in the form (tests/integration/intake/test_open311_*.py); any other method
+    # or path under the prefix answers the specification's error document.
+    *(
+        ("intake", "GET", f"/open311/v2/{path}.{{fmt}}")
+        for path in (
+            "discovery",
+            "services",
+            "services/{code}",
+            "requests",
+            "requests/{request_id}",
+            "tokens/{token}",
+        )
+    ),
+    ("intake", "POST", "/open311/v2/requests.json"),
+    ("intake", "POST", "/open311/v2/requests.xml"),
+    *(
+        ("intake", method, "/open311/v2/{rest:path}")
+        for method in ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+    ),
+}
+
+
 def test_every_route_is_in_the_matrix() -> None:
-    """A route without a row here is a route nobody decided the access rules of."""
+    """A route without a row here (or in PUBLIC) is a route nobody decided the access
+    rules of."""
     settings = Settings(auth_jwt_secret=SecretStr(TEST_SECRET))
     served = {
         (svc, m, path)
         for svc, make in (("intake", intake_app), ("status", status_app), ("kpi", kpi_app))
         for m, path in routes(make(settings))
     }
-    assert served == set(MATRIX)
+    assert served == set(MATRIX) | PUBLIC
 
 
 @pytest.mark.parametrize("route", list(MATRIX), ids=lambda r: f"{r[0]} {r[1]} {r[2]}")

@@ -63,6 +63,7 @@ def _env(tmp_path: Path) -> dict[str, str]:
         "STATUS_PORT": str(free_port()),
         "KPI_PORT": str(free_port()),
         "CONSOLE_PORT": str(free_port()),
+        "NOTIFY_PORT": str(free_port()),
         "COLUMNS": "200",
     }
 
@@ -89,7 +90,7 @@ def _launch(
 
 def _children(proc: subprocess.Popen[bytes]) -> list[psutil.Process]:
     kids = psutil.Process(proc.pid).children()
-    assert len(kids) == 6, kids  # postgres, broker, three services and the console
+    assert len(kids) == 7, kids  # postgres, broker, three services, the console and notify
     return kids
 
 

@@ -18,6 +18,12 @@ import phonenumbers
 from stdnum.exceptions import ValidationError
 from stdnum.th import pin as thai_pin
 
+from services.intake.contacts.domain.consent import (
+    CHANNEL_FIELDS,
+    LINE_USER_ID,
+    NOTIFY_CHANNELS,
+    ConsentingComplainant,
+)
 from services.intake.domain.filing import Complainant, FileComplaint
 from shared.codes import CategoryCode, ChannelCode
 from shared.text import text_problem
@@ -46,7 +52,9 @@ TOP_FIELDS = frozenset(
     }
 )
 IDENTITY_FIELDS = ("title", "name", "national_id", "phone", "email", "address")
-COMPLAINANT_FIELDS = frozenset({"anonymous", *IDENTITY_FIELDS})
+# Consent to be told (services/intake/contacts): the channels, and LINE's id for the user.
+CONSENT_FIELDS = ("notify", "line_user_id")
+COMPLAINANT_FIELDS = frozenset({"anonymous", *IDENTITY_FIELDS, *CONSENT_FIELDS})
 _PHONE_TYPES = frozenset(
     {
         phonenumbers.PhoneNumberType.MOBILE,
@@ -222,6 +230,7 @@ def _complainant(c: _Collector, raw: Any) -> Complainant | None:
         return None
     if anonymous:
         given = [k for k in IDENTITY_FIELDS if _given(raw.get(k))]
+        given += [k for k in CONSENT_FIELDS if raw.get(k) not in (None, [], "")]
         for key in given:
             c.add(f"complainant.{key}", "must not be given for an anonymous complaint")
         return None if given else Complainant(anonymous=True)
@@ -239,7 +248,16 @@ def _complainant(c: _Collector, raw: Any) -> Complainant | None:
     if email is not None and not _EMAIL.match(email):
         c.add("complainant.email", "is not a valid e-mail address")
         email = None
-    return Complainant(
+    line_user_id = c.text(
+        raw, "line_user_id", "complainant.line_user_id", required=False, max_len=33
+    )
+    if line_user_id is not None and not LINE_USER_ID.match(line_user_id):
+        c.add("complainant.line_user_id", "is not a LINE user id (U and 32 hex digits)")
+        line_user_id = None
+    notify = _notify(
+        c, raw.get("notify"), {"phone": phone, "email": email, "line_user_id": line_user_id}
+    )
+    return ConsentingComplainant(
         anonymous=False,
         title=title,
         name=name,
@@ -247,6 +265,39 @@ def _complainant(c: _Collector, raw: Any) -> Complainant | None:
         phone=phone,
         email=email,
         address=address,
+        notify=notify,
+        line_user_id=line_user_id,
+    )
+
+
+def _notify(c: _Collector, raw: Any, contact: Mapping[str, str | None]) -> tuple[str, ...]:
+    """The channels chosen (none if not given), each with the contact detail it needs;
+    an SMS goes to a mobile number only."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or len(raw) > len(NOTIFY_CHANNELS):
+        c.add("complainant.notify", 'must be a list of at most 3 of "line", "email", "sms"')
+        return ()
+    chosen: list[str] = []
+    for item in raw:
+        if not isinstance(item, str) or item not in CHANNEL_FIELDS:
+            c.add("complainant.notify", f'{str(item)[:20]!r} is not one of "line", "email", "sms"')
+        elif item not in chosen:
+            chosen.append(item)
+    for channel in chosen:
+        field = CHANNEL_FIELDS[channel]
+        if not contact.get(field):
+            c.add("complainant.notify", f"{channel} needs complainant.{field}")
+        elif channel == "sms" and not _mobile(str(contact[field])):
+            c.add("complainant.notify", "sms needs a mobile complainant.phone")
+    return tuple(ch for ch in NOTIFY_CHANNELS if ch in chosen)
+
+
+def _mobile(e164: str) -> bool:
+    number = phonenumbers.parse(e164, "TH")
+    return phonenumbers.number_type(number) in (
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
     )
 
 

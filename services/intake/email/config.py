@@ -12,7 +12,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class EmailSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
+    # An empty variable is unset (compose passes ``${EMAIL_SMTP_PORT:-}`` as ""): off.
+    model_config = SettingsConfigDict(
+        env_prefix="", extra="ignore", case_sensitive=False, env_parse_none_str=""
+    )
 
     # Port of the SMTP receiver; None: no receiver.
     email_smtp_port: int | None = Field(default=None, ge=0, le=65535)

@@ -206,6 +206,8 @@ def test_refusal_reply_is_one_ascii_line() -> None:
 def test_the_receiver_is_off_until_a_port_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("EMAIL_SMTP_PORT", raising=False)
     assert not EmailSettings().enabled
+    monkeypatch.setenv("EMAIL_SMTP_PORT", "")  # compose's ${EMAIL_SMTP_PORT:-} when unset
+    assert not EmailSettings().enabled
     monkeypatch.setenv("EMAIL_SMTP_PORT", "2525")
     monkeypatch.setenv("EMAIL_DOMAIN", "example.go.th")
     config = EmailSettings()
