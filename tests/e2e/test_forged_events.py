@@ -29,7 +29,9 @@ pytestmark = pytest.mark.e2e
 
 DISTRICT = "5007"  # used by this test only
 STATUS = PUBLISHERS["status"]
-GROUPS = {b"damrong-status", b"damrong-kpi"}
+# Every consumer of the case events checks every record: status, kpi, intake (its public
+# view of cases) and notify.
+GROUPS = {b"damrong-status", b"damrong-kpi", b"damrong-intake", b"damrong-notify"}
 Record = tuple[bytes, list[tuple[str, bytes]], bytes]
 
 
