@@ -14,11 +14,15 @@ does not state.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 import geothai
+
+from shared import feedback_links
 
 NATIONAL_ID = "1101700230708"  # a valid checksum
 PHONE = "0812345678"
@@ -72,7 +76,35 @@ def _period(case: Any) -> None:
         query["from"], query["to"] = query["to"], query["from"]
 
 
+def _track(case: Any) -> None:
+    """Public tracking takes one proof, the phone's last four digits or the secret (an
+    unknown number then answers 404, as a wrong proof does)."""
+    case.query = {"phone_last4": "1234"}
+
+
+# The hostile platform's secret of feedback links (tests/e2e/test_hostile.py).
+FEEDBACK_LINK_SECRET = "hostile-feedback-link-secret-of-32-characters-or-more"
+
+
+def _feedback_token() -> str:
+    """A genuine link to a case nobody filed: answered 404, as any unknown resource."""
+    return feedback_links.issue(uuid.uuid4(), 5, FEEDBACK_LINK_SECRET, dt.datetime.now(dt.UTC))
+
+
+def _feedback(case: Any) -> None:
+    if isinstance(case.body, dict):
+        case.body["token"] = _feedback_token()
+        case.body.setdefault("score", 3)
+
+
+def _feedback_view(case: Any) -> None:
+    case.path_parameters = {**(case.path_parameters or {}), "token": _feedback_token()}
+
+
 REPAIRS: dict[str, Callable[[Any], None]] = {
+    "POST /v1/feedback": _feedback,
+    "GET /v1/feedback/{token}": _feedback_view,
+    "GET /v1/track/{tracking_no}": _track,
     "POST /v1/complaints": _complaint,
     "POST /v1/imports": _register,
     "POST /v1/imports/jobs": _register,

@@ -46,7 +46,12 @@ async def hostile_platform(
     tmp_path_factory: pytest.TempPathFactory, shared_infra: dict[str, str] | None
 ) -> AsyncIterator[Platform]:
     async with platform_for_tests(
-        Path(tmp_path_factory.mktemp("hostile")), shared_infra, env={"AUTH_JWT_SECRET": TEST_SECRET}
+        Path(tmp_path_factory.mktemp("hostile")),
+        shared_infra,
+        env={
+            "AUTH_JWT_SECRET": TEST_SECRET,
+            "FEEDBACK_LINK_SECRET": realistic.FEEDBACK_LINK_SECRET,
+        },
     ) as p:
         yield p
 
@@ -108,7 +113,8 @@ def _finding(phase: str, recorder: Any, case_id: str, failure: Any) -> str:
     )
     return (
         f"{failure.operation}: {failure.code} {failure.title}: "
-        f"{failure.message.splitlines()[0]} | {phase}: {case.method} {case.formatted_path} "
+        f"{(failure.message.splitlines() or [''])[0]} | "
+        f"{phase}: {case.method} {case.formatted_path} "
         f"query={case.query} body={str(case.body)[:200]} -> {answer}"
     )
 

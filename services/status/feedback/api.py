@@ -57,6 +57,7 @@ def _link(token: str, secret: str, clock: Clock) -> FeedbackLink:
     responses={
         400: {"description": "not a feedback link"},
         401: {"description": "the link expired"},
+        404: {"description": "a genuine link to a case not known here"},
         410: {"description": "the case changed since the closure the link answers"},
     },
 )
@@ -88,6 +89,7 @@ async def get_feedback(
     responses={
         400: {"description": "not a feedback link"},
         401: {"description": "the link expired"},
+        404: {"description": "a genuine link to a case not known here"},
         409: {"description": "this closure already has that rating or reopen request"},
         410: {"description": "the case changed since the closure the link answers"},
     },

@@ -81,9 +81,10 @@ def problem_for(exc: Exception) -> Problem:
             errors=[{"field": field, "message": str(exc)}],
         )
     if isinstance(exc, usecases.CaseNotFound):
-        # A genuine link to a case this service does not hold: the link is of no use.
+        # A genuine link to a case this service does not hold: the link is of no use, and
+        # what it names is not here (404, as for any unknown resource).
         return Problem(
-            410,
+            404,
             "Feedback link no longer valid",
             "the case this link answers is not known here",
             type_=problem_type("feedback-link-superseded"),

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from annotated_types import Interval
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict
 
 from shared.codes import ClosureReason
 from shared.feedback_links import MAX_TOKEN_CHARS
+
+
+def _integral(value: Any) -> Any:
+    # JSON's 4.0 is the integer 4, as JSON Schema has it; 4.5 and "4" stay refused.
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+Score = Annotated[int, Strict(), Interval(ge=1, le=5), BeforeValidator(_integral)]
 
 
 class FeedbackIn(BaseModel):
@@ -16,7 +26,7 @@ class FeedbackIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     token: str = Field(min_length=1, max_length=MAX_TOKEN_CHARS)
-    score: int | None = Field(default=None, ge=1, le=5, strict=True)
+    score: Score | None = None
     not_solved: bool = Field(default=False, strict=True)
 
 

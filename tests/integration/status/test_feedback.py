@@ -237,7 +237,7 @@ async def test_only_a_closed_case_takes_feedback(
     rejected = await _case(svc, _district(), [("reject", {"reason": "not ours"})])
     assert (await _post(public, {"token": _token(rejected, 2), "score": 5})).status_code == 410
     unknown = _token(uuid.uuid4())
-    assert (await _post(public, {"token": unknown, "score": 5})).status_code == 410
+    assert (await _post(public, {"token": unknown, "score": 5})).status_code == 404
 
 
 async def test_bad_and_expired_tokens(svc: StatusService, public: httpx.AsyncClient) -> None:
