@@ -13,7 +13,9 @@ informational.  Failures split three ways (as in arroyo):
   deadlock, serialization failure, lock or statement timeout, server out of resources,
   broker timeout) rolls the batch back, discards the connection (it may be mid-operation:
   it is terminated, never handed back for reuse) and retries the batch after a growing
-  pause, storing nothing meanwhile;
+  pause, storing nothing meanwhile; so does a batch still not done after a deadline (a
+  connection that hangs rather than fails: the deadline doubles on each retry, so a batch
+  that is merely slow gets through);
 * anything else is a bug: the transaction rolls back and ``run`` raises it, leaving the
   stored offsets where they were, so the service reports unhealthy and the valid event is
   applied once the code is fixed, never lost to the dead-letter topic.
@@ -40,11 +42,25 @@ from shared.signed_records import verifier_from_settings
 
 log = structlog.get_logger()
 
+# A batch of a few thousand events applies in well under a second; one still running after
+# this long waits on something that may never answer (a half-open connection, a lock held
+# by a session that is gone).  It is abandoned as a transient fault: its connection is
+# terminated, which rolls it back, and it is tried again with twice the time.
+BATCH_DEADLINE_S = 30.0
+BATCH_DEADLINE_CAP_S = 480.0
+# Positioning during a rebalance blocks the whole group's join: never wait long for it
+# there; ``run`` positions what was left with retries.
+SEEK_DEADLINE_S = 10.0
+
 __all__ = ["BatchHandler", "EventConsumer", "Handler", "PoisonEvent", "RefuseBatch"]
 
 Handler = batches.Handler[Envelope]
 # Applies many events at once; must have exactly the effect of ``Handler`` on each in turn.
 BatchHandler = batches.BatchHandler[Envelope]
+
+
+class BatchTimeout(TimeoutError):
+    """A batch ran past its deadline and was abandoned (transient: ``TimeoutError``)."""
 
 
 class _Rebalance(ConsumerRebalanceListener):
@@ -60,7 +76,8 @@ class _Rebalance(ConsumerRebalanceListener):
         # the beginning: a partition not positioned here is positioned by ``run``.
         self._owner._unpositioned.update(assigned)
         try:
-            await self._owner._seek_stored(list(assigned))
+            async with asyncio.timeout(SEEK_DEADLINE_S):
+                await self._owner._seek_stored(list(assigned))
         except Exception as exc:  # noqa: BLE001 - ``run`` retries it, or stops on it
             log.warning("consumer.seek_deferred", error=repr(exc))
         self._owner.assigned.set()
@@ -80,6 +97,7 @@ class EventConsumer:
         *,
         batch_handler: BatchHandler | None = None,
         max_records: int = 2000,
+        batch_deadline_s: float = BATCH_DEADLINE_S,
     ) -> None:
         self._pool = pool
         self._producer = producer
@@ -89,6 +107,7 @@ class EventConsumer:
         self._handler = handler
         self._batch_handler = batch_handler
         self._max_records = max_records
+        self._batch_deadline_s = batch_deadline_s
         self._consumer: AIOKafkaConsumer | None = None
         # Assigned partitions not yet moved to their stored offsets (the database did
         # not answer during the rebalance): none of their records is applied until then.
@@ -186,10 +205,17 @@ class EventConsumer:
             except DecodeError as exc:
                 undecodable.append((rec, str(exc)))
         backoff = Backoff(first=0.2)
+        deadline = self._batch_deadline_s
         while True:
             try:
-                await self._process(tp, records, decoded, undecodable)
-                return
+                try:
+                    async with asyncio.timeout(deadline):
+                        await self._process(tp, records, decoded, undecodable)
+                    return
+                except TimeoutError as exc:
+                    late = BatchTimeout(f"batch not done within {deadline:g} s")
+                    deadline = min(deadline * 2, BATCH_DEADLINE_CAP_S)
+                    raise late from exc
             except Exception as exc:
                 first, last = records[0].offset, records[-1].offset
                 if not is_transient(exc):

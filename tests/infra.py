@@ -40,15 +40,15 @@ def embedded_only(why: str) -> pytest.MarkDecorator:
 
 def isolation(suffix: str, backend_name: str | None = None) -> dict[str, Any]:
     """Settings that keep one test's (or platform's) traffic to itself on a shared broker:
-    topics of its own and, on Apache Kafka (containers), consumer groups of its own (a
-    group shared by accident would rebalance across tests) and idempotent producers as in
-    production (the embedded broker lacks them)."""
+    topics and consumer groups of its own (apps of several tests consuming different topics
+    in one group would keep it rebalancing, on any broker) and, on Apache Kafka
+    (containers), idempotent producers as in production (the embedded broker lacks them)."""
     values: dict[str, Any] = {
         "events_topic": f"complaints.events.{suffix}",
         "dlq_topic": f"complaints.events.dlq.{suffix}",
+        "consumer_group_prefix": f"damrong-{suffix}",
     }
     if (backend_name or backend()) == "containers":
-        values["consumer_group_prefix"] = f"damrong-{suffix}"
         values["kafka_enable_idempotence"] = True
     return values
 

@@ -47,10 +47,7 @@ async def running_app(
         **{
             "database_url": f"{infra['database_url'].rsplit('/', 1)[0]}/{name}",
             "kafka_bootstrap_servers": infra["kafka_bootstrap"],
-            **isolation(suffix),  # topics; on Apache Kafka also groups and idempotence
-            # Groups of its own, on the embedded broker too: apps of several modules (and two in
-            # one test) consuming different topics in one group make it rebalance endlessly.
-            "consumer_group_prefix": f"damrong-{suffix}",
+            **isolation(suffix),  # topics and groups; on Apache Kafka also idempotence
             "topic_partitions": 4,
             "auth_jwt_secret": TEST_SECRET,
             **PII_SETTINGS,

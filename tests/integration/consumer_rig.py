@@ -29,7 +29,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from shared.batches import PoisonEvent
 from shared.config import Settings
-from shared.consumer import EventConsumer
+from shared.consumer import BATCH_DEADLINE_S, EventConsumer
 from shared.db import create_pool, migrate
 from shared.dbtypes import Conn
 from shared.events import Envelope
@@ -79,6 +79,7 @@ class Rig:
         self.batch = batch
         self.timeouts = {"lock_timeout": "0", "statement_timeout": "0"}
         self.fixed = False  # the bug of ``boom`` notes is fixed
+        self.batch_deadline_s = BATCH_DEADLINE_S
         self.group = f"g-{uuid.uuid4().hex[:6]}"
         self.produced = 0
         self.pool: asyncpg.Pool
@@ -106,6 +107,7 @@ class Rig:
             self.group,
             self.handle,
             batch_handler=self.handle_batch if self.batch else None,
+            batch_deadline_s=self.batch_deadline_s,
         )
         self.task = asyncio.create_task(self.consumer.run())
 

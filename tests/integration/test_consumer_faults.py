@@ -145,6 +145,37 @@ async def test_connections_terminated_mid_batch_are_replaced(
     assert await rig.stored_offset() == rig.produced
 
 
+async def test_a_batch_that_hangs_is_abandoned_at_its_deadline_and_retried(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    """A batch waiting on something that never answers (no lock or statement timeout is
+    set): past its deadline it is rolled back with its connection and tried again, with
+    twice the time each round, until it goes through, applied once."""
+    rig = Rig(make_settings(topic_partitions=1))
+    rig.batch_deadline_s = 0.5
+    await rig.open(tmp_path)
+    rig.start()
+    try:
+        round_ = notes(10)
+        await rig.arm(round_[5], gate=True)
+        await rig.admin.execute("SELECT pg_advisory_lock($1)", GATE)
+        try:
+            await rig.send(round_)
+            state = await eventually(partial(rig.state, round_), lambda s: s["retries"] >= 2)
+            assert (state["applied"], state["dead"], state["done"]) == (0, 0, False)
+            assert (rig.consumer.last_fault or "").startswith("BatchTimeout: batch not done within")
+            # Abandoned means its connection is gone, not left waiting at the gate: only
+            # the attempt under way waits there.
+            await eventually(rig.waiting_at_gate, lambda n: n <= 1)
+        finally:
+            await rig.admin.execute("SELECT pg_advisory_unlock($1)", GATE)
+        state = await rig.settled(round_)
+        assert (state["applied"], state["dead"], state["done"]) == (10, 0, False)
+        assert await rig.stored_offset() == rig.produced
+    finally:
+        await rig.close()
+
+
 async def test_a_pooled_connection_that_read_its_termination_is_discarded(
     make_settings: Callable[..., Settings], tmp_path: Path
 ) -> None:

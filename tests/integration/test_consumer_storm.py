@@ -70,10 +70,16 @@ async def test_consumer_outlives_terminated_connections(
             await asyncio.gather(storming, return_exceptions=True)
         try:
             assert terminated > 0
-            count = await eventually(
-                lambda: admin.fetchval(f"SELECT count(*) FROM {schema}.cases"),
-                lambda n: n >= FILINGS or consumer.restarts,
-                timeout=60,
+
+            async def progress() -> tuple[int, int, str | None]:
+                # The consumer's retries and last fault say where it stands if it stalls.
+                cases = await admin.fetchval(f"SELECT count(*) FROM {schema}.cases")
+                return cases, runtime.consumer.retries, runtime.consumer.last_fault
+
+            # A batch stuck on a connection that never answers is abandoned after
+            # shared.consumer.BATCH_DEADLINE_S: the wait leaves room for one.
+            count, _, _ = await eventually(
+                progress, lambda p: p[0] >= FILINGS or consumer.restarts, timeout=90
             )
             assert consumer.describe() == {"state": "running", "restarts": 0, "last_error": None}
             assert count == FILINGS

@@ -28,10 +28,11 @@ def test_the_backend_is_embedded_unless_containers_are_asked_for() -> None:
         backend({"DAMRONG_TEST_BACKEND": "container"})
 
 
-def test_embedded_isolation_is_the_topics_alone() -> None:
+def test_embedded_isolation_is_topics_and_groups_without_idempotence() -> None:
     assert isolation("ab12", "embedded") == {
         "events_topic": "complaints.events.ab12",
         "dlq_topic": "complaints.events.dlq.ab12",
+        "consumer_group_prefix": "damrong-ab12",
     }
 
 

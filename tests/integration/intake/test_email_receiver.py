@@ -91,10 +91,7 @@ async def intake_with_mail(infra: dict[str, str], database_url: str) -> AsyncIte
     values: dict[str, Any] = {
         "database_url": database_url,
         "kafka_bootstrap_servers": infra["kafka_bootstrap"],
-        **isolation(suffix := uuid.uuid4().hex[:8]),
-        # Groups of its own: apps of other modules share the broker (and, on the
-        # embedded one, would share "damrong-intake" across different topics).
-        "consumer_group_prefix": f"damrong-{suffix}",
+        **isolation(uuid.uuid4().hex[:8]),  # topics and consumer groups of its own
         "topic_partitions": 4,
         "auth_jwt_secret": TEST_SECRET,
         **PII_SETTINGS,

@@ -104,10 +104,7 @@ async def intake_with_line(
     values: dict[str, Any] = {
         "database_url": database_url,
         "kafka_bootstrap_servers": infra["kafka_bootstrap"],
-        **isolation(suffix),
-        # Groups of its own, on the embedded broker too: apps of several modules (and two in
-        # one test) consuming different topics in one group make it rebalance endlessly.
-        "consumer_group_prefix": f"damrong-{suffix}",
+        **isolation(suffix),  # topics and consumer groups of its own
         "topic_partitions": 4,
         "auth_jwt_secret": TEST_SECRET,
         **PII_SETTINGS,
