@@ -38,10 +38,14 @@ run: $(STAMP)
 
 # BACKEND=containers: the integration and end-to-end tiers on Apache Kafka and PostgreSQL
 # in Docker containers (skipped, saying why, without a Docker engine).
+# The tests mostly wait (on servers, consumers, browsers), so TEST_WORKERS processes run them
+# side by side, each with servers of its own; one file's tests stay in one worker.
+TEST_WORKERS ?= 4
+PYTEST := $(PYTHON) -m pytest -q --durations=20 -n $(TEST_WORKERS) --dist loadfile
 ifeq ($(BACKEND),containers)
-TEST_RUN := DAMRONG_TEST_BACKEND=containers $(PYTHON) -m pytest -q --durations=20 tests/integration tests/e2e
+TEST_RUN := DAMRONG_TEST_BACKEND=containers $(PYTEST) tests/integration tests/e2e
 else ifeq ($(filter-out embedded,$(BACKEND)),)
-TEST_RUN := $(PYTHON) -m pytest -q --durations=20
+TEST_RUN := $(PYTEST)
 else
 TEST_RUN = $(error BACKEND=$(BACKEND): expected embedded (the default) or containers)
 endif

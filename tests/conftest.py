@@ -60,6 +60,13 @@ def make_settings(infra: dict[str, str], fresh_db: str) -> Callable[..., Setting
 
 def pytest_configure(config: pytest.Config) -> None:
     backend()  # a misspelt DAMRONG_TEST_BACKEND stops the run before any test
+    # Parallel workers (pytest-xdist: gw0, gw1, ...) each start their own servers and
+    # platforms: ports are split between them (damrong.embedded._proc.free_port), and the
+    # processes they launch inherit the split.
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if worker.startswith("gw"):
+        count = os.environ["PYTEST_XDIST_WORKER_COUNT"]
+        os.environ["DAMRONG_PORT_STRIPE"] = f"{worker.removeprefix('gw')}/{count}"
 
 
 def pytest_report_header() -> str:

@@ -37,16 +37,34 @@ def free_port(host: str = "127.0.0.1") -> int:
 
     The socket is closed before the caller binds, so the OS may offer the same port again to the
     next call: a platform given the same port for two services saw one of them refuse to start.
-    A port is therefore handed out at most once per process.
+    A port is therefore handed out at most once per process.  Processes that pick ports side
+    by side (parallel test workers) cannot see each other's: ``DAMRONG_PORT_STRIPE=i/n`` makes
+    this one take only ports ``p`` with ``(p // 2) % n == i``, so no two of them ever get the
+    same (halved: Linux hands out odd ports to ``bind`` and keeps the even ones for ``connect``).
     """
+    index, count = _stripe()
     with _handed_out_lock:
-        while True:
+        for _ in range(10_000):
             with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
                 sock.bind((host, 0))
                 port = int(sock.getsockname()[1])
-            if port not in _handed_out:
+            if port not in _handed_out and (port // 2) % count == index:
                 _handed_out.add(port)
                 return port
+    raise RuntimeError(f"no free port on {host} in stripe {index}/{count}")
+
+
+def _stripe() -> tuple[int, int]:
+    value = os.environ.get("DAMRONG_PORT_STRIPE", "")
+    if not value:
+        return 0, 1
+    try:
+        index, count = (int(part) for part in value.split("/"))
+    except ValueError:
+        raise ValueError(f"DAMRONG_PORT_STRIPE={value!r}: expected i/n, e.g. 0/2") from None
+    if not 0 <= index < count:
+        raise ValueError(f"DAMRONG_PORT_STRIPE={value!r}: i must be at least 0 and below n")
+    return index, count
 
 
 def port_in_use(host: str, port: int) -> bool:

@@ -94,6 +94,27 @@ def test_free_port_never_hands_out_a_port_twice(monkeypatch: pytest.MonkeyPatch)
         def getsockname(self) -> tuple[str, int]:
             return ("127.0.0.1", self.port)
 
+    monkeypatch.delenv("DAMRONG_PORT_STRIPE", raising=False)
     monkeypatch.setattr(_proc, "_handed_out", set())
     monkeypatch.setattr(socket, "socket", RepeatingSocket)
     assert [_proc.free_port(), _proc.free_port()] == [41001, 41002]
+
+
+@pytest.mark.parametrize("stripe", ["0/3", "1/3", "2/3"])
+def test_side_by_side_processes_take_ports_of_their_own_stripe(
+    monkeypatch: pytest.MonkeyPatch, stripe: str
+) -> None:
+    from damrong.embedded import _proc
+
+    monkeypatch.setenv("DAMRONG_PORT_STRIPE", stripe)
+    index = int(stripe[0])
+    assert {(_proc.free_port() // 2) % 3 for _ in range(5)} == {index}
+
+
+@pytest.mark.parametrize("stripe", ["1", "a/2", "2/2", "-1/2"])
+def test_a_bad_stripe_is_named(monkeypatch: pytest.MonkeyPatch, stripe: str) -> None:
+    from damrong.embedded import _proc
+
+    monkeypatch.setenv("DAMRONG_PORT_STRIPE", stripe)
+    with pytest.raises(ValueError, match="DAMRONG_PORT_STRIPE"):
+        _proc.free_port()

@@ -39,6 +39,17 @@ def test_signatures_are_deterministic_so_re_feeds_publish_the_same_bytes() -> No
         ("/damrong/intake", base64.b64encode(b"too short"), "intake's key"),
         ("/elsewhere", Signer(INTAKE).sign(DIGEST), "no public key"),
     ],
+    # Named, not by value: the keys are made afresh in each process, and parallel workers
+    # must collect the same test ids.
+    ids=[
+        "another-source",
+        "other-content",
+        "none",
+        "empty",
+        "not-base64",
+        "too-short",
+        "unknown-source",
+    ],
 )
 def test_anything_else_is_refused_with_a_reason(
     source: str, signature: bytes | None, reason: str

@@ -145,7 +145,11 @@ def test_a_containers_run_without_docker_skips_instead_of_failing(tmp_path: Path
 def test_make_test_runs_the_default_suite_unless_backend_is_containers() -> None:
     # Run as from a shell even when this suite itself runs under `make test`: a parent
     # make's MAKEFLAGS would add "Entering/Leaving directory" lines.
-    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS", "TEST_WORKERS")
+    }
 
     def command(*args: str) -> str:
         run = subprocess.run(
@@ -159,12 +163,14 @@ def test_make_test_runs_the_default_suite_unless_backend_is_containers() -> None
         assert run.returncode == 0, run.stderr
         return run.stdout.strip().splitlines()[-1]
 
-    assert command() == ".venv/bin/python -m pytest -q --durations=20 -x"
+    pytest = ".venv/bin/python -m pytest -q --durations=20"
+    assert command() == f"{pytest} -n 4 --dist loadfile -x"
     assert command("BACKEND=embedded") == command()
     assert command("BACKEND=containers") == (
-        "DAMRONG_TEST_BACKEND=containers .venv/bin/python -m pytest -q --durations=20 "
+        f"DAMRONG_TEST_BACKEND=containers {pytest} -n 4 --dist loadfile "
         "tests/integration tests/e2e -x"
     )
+    assert command("TEST_WORKERS=0") == f"{pytest} -n 0 --dist loadfile -x"
     wrong = subprocess.run(
         ["make", "-n", "test", "BACKEND=dokcer"],
         cwd=REPO,
