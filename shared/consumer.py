@@ -49,7 +49,7 @@ log = structlog.get_logger()
 BATCH_DEADLINE_S = 30.0
 BATCH_DEADLINE_CAP_S = 480.0
 # Positioning during a rebalance blocks the whole group's join: never wait long for it
-# there; ``run`` positions what was left with retries.
+# there; ``run`` positions what was left with retries, each attempt bounded the same way.
 SEEK_DEADLINE_S = 10.0
 
 __all__ = ["BatchHandler", "EventConsumer", "Handler", "PoisonEvent", "RefuseBatch"]
@@ -164,11 +164,16 @@ class EventConsumer:
                 await self._consumer.seek_to_beginning(tp)
             self._unpositioned.discard(tp)
 
+    async def _seek_unpositioned(self) -> None:
+        # Bounded like a batch: a connection that hangs here would stall every partition.
+        async with asyncio.timeout(SEEK_DEADLINE_S):
+            await self._seek_stored(list(self._unpositioned))
+
     async def _position(self) -> None:
         """Seek the unpositioned partitions, retrying transient faults; raise the rest."""
         try:
             await retry_transient(
-                lambda: self._seek_stored(list(self._unpositioned)),
+                self._seek_unpositioned,
                 what="consumer seek",
                 attempts=None,
                 backoff=Backoff(),

@@ -7,6 +7,7 @@ would have restarted it: it counts restarts)."""
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Callable
 
 import asyncpg
@@ -78,9 +79,15 @@ async def test_consumer_outlives_terminated_connections(
 
             # A batch stuck on a connection that never answers is abandoned after
             # shared.consumer.BATCH_DEADLINE_S: the wait leaves room for one.
-            count, _, _ = await eventually(
-                progress, lambda p: p[0] >= FILINGS or consumer.restarts, timeout=90
-            )
+            try:
+                count, _, _ = await eventually(
+                    progress, lambda p: p[0] >= FILINGS or consumer.restarts, timeout=90
+                )
+            except AssertionError:
+                # Where everything waits: a stall shows its await chain in the report.
+                for task in asyncio.all_tasks():
+                    task.print_stack(file=sys.stderr)
+                raise
             assert consumer.describe() == {"state": "running", "restarts": 0, "last_error": None}
             assert count == FILINGS
             assert runtime.consumer.dead_lettered == 0
