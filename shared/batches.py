@@ -11,7 +11,8 @@ The one contract shared by the live consumers (``shared.consumer``) and ``kpi re
   can never apply, which ``apply_events`` reports and skips (its savepoint is rolled back:
   whatever it wrote is undone).
 
-Any other exception propagates unchanged, with the transaction rolled back: a transient
+Any other exception propagates unchanged, with the transaction rolled back (on cancellation
+by ending the connection's session: ``atomic``): a transient
 fault (``shared.faults.is_transient``) for the caller to retry on a fresh connection
 (``retry_on_fresh_connection`` does, without limit; ``pooled`` gives a connection that is
 discarded on failure), or a bug for it to stop on.  Neither ever turns into a refused
@@ -20,6 +21,7 @@ event.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -74,10 +76,10 @@ async def apply_events(
     """
     if not events:
         return []
-    async with conn.transaction():
+    async with atomic(conn):
         if handle_batch is not None:
             try:
-                async with conn.transaction():
+                async with atomic(conn):
                     await handle_batch(conn, list(events))
                 return []
             except (RefuseBatch, PoisonEvent) as exc:
@@ -85,11 +87,33 @@ async def apply_events(
         refused: list[Refused[E]] = []
         for i, event in enumerate(events):
             try:
-                async with conn.transaction():
+                async with atomic(conn):
                     await handle(conn, event)
             except PoisonEvent as exc:
                 refused.append(Refused(i, event, exc))
         return refused
+
+
+@contextlib.asynccontextmanager
+async def atomic(conn: Conn) -> AsyncIterator[None]:
+    """``conn.transaction()`` (a savepoint inside one), except when the block is cancelled or
+    a statement timed out: the connection is then terminated, which rolls everything back
+    on the server.  After a cancelled statement asyncpg makes the next one (the ROLLBACK)
+    wait until the server acknowledges the cancellation, and over a half-open connection
+    that was seen never to happen, leaving a consumer stuck for good past its deadline.
+    The caller discards such a connection anyway (``pooled``)."""
+    tx = conn.transaction()
+    await tx.start()
+    try:
+        yield
+    except (asyncio.CancelledError, TimeoutError):
+        with contextlib.suppress(asyncpg.InterfaceError):
+            conn.terminate()
+        raise
+    except BaseException:
+        await tx.rollback()
+        raise
+    await tx.commit()
 
 
 @contextlib.asynccontextmanager

@@ -256,7 +256,7 @@ class EventConsumer:
         decoded: list[tuple[ConsumerRecord, Envelope]],
         undecodable: list[tuple[ConsumerRecord, str]],
     ) -> None:
-        async with batches.pooled(self._pool) as conn, conn.transaction():
+        async with batches.pooled(self._pool) as conn, batches.atomic(conn):
             refused = await batches.apply_events(
                 conn, [env for _rec, env in decoded], self._handler, self._batch_handler
             )
