@@ -45,15 +45,21 @@ async def test_survivors_finish_with_exact_totals(own_platform: Platform) -> Non
                 r = await c.get(f"{p.url(key)}/v1/kpi/summary", params={"fiscal_year": fy})
                 return dict(r.json())
 
-            got = await eventually(
-                lambda: summary(kpi_2),
-                lambda s: {k: s[k] for k in want} == want,
-                timeout=120,
-                interval=0.25,
-            )
-            for channel, counts in driver.truth.by_channel().items():
-                assert got["by_channel"][channel]["received"] == counts["received"]
-                assert got["by_channel"][channel]["closed"] == counts["closed"]
+            channels = {
+                channel: {"received": counts["received"], "closed": counts["closed"]}
+                for channel, counts in driver.truth.by_channel().items()
+            }
+
+            def caught_up(s: dict[str, Any]) -> bool:
+                # Totals alone can match while kpi still lags: a close not yet applied in
+                # one channel and a reopen not yet applied in another cancel out.
+                by_channel = {
+                    ch: {"received": c["received"], "closed": c["closed"]}
+                    for ch, c in s["by_channel"].items()
+                }
+                return {k: s[k] for k in want} == want and by_channel == channels
+
+            await eventually(lambda: summary(kpi_2), caught_up, timeout=120, interval=0.25)
             for case in driver.truth.cases.values():
                 r = await c.get(f"{p.url(status_2)}/v1/complaints/{case.complaint_id}")
                 assert (r.json()["status"], r.json()["version"]) == (case.status, case.version)

@@ -139,6 +139,16 @@ class Rig:
         )
         assert answer.status_code == 201, answer.text
         body = answer.json()
+        # Intake's relay publishes the filing a moment after the answer: wait for it, so
+        # that the case's later events, which the tests publish as status would, never
+        # overtake it (status, reading the filing first, never lets that happen).
+        await eventually(
+            lambda: self.db.fetchval(
+                "SELECT count(*) FROM intake.outbox WHERE published_at IS NULL"
+            ),
+            lambda unpublished: unpublished == 0,
+            timeout=60,
+        )
         return Filed(uuid.UUID(body["complaint_id"]), body["tracking_no"])
 
     async def publish(self, case: Filed, version: int, data: EventData) -> Envelope:
