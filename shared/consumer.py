@@ -19,12 +19,16 @@ informational.  Failures split three ways (as in arroyo):
 * anything else is a bug: the transaction rolls back and ``run`` raises it, leaving the
   stored offsets where they were, so the service reports unhealthy and the valid event is
   applied once the code is fixed, never lost to the dead-letter topic.
+
+Handlers get decoded events.  A subscriber that also needs the records they were read from
+(notify keeps an event's signed record, to dead-letter it later) passes ``around_batch``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable, Sequence
 
 import asyncpg
 import structlog
@@ -35,6 +39,7 @@ from shared import batches
 from shared.batches import PoisonEvent, RefuseBatch
 from shared.config import Settings
 from shared.db import retry_transient
+from shared.dbtypes import Conn
 from shared.envelope_codec import DecodeError, from_link
 from shared.events import Envelope
 from shared.faults import Backoff, is_transient
@@ -52,11 +57,27 @@ BATCH_DEADLINE_CAP_S = 480.0
 # there; ``run`` positions what was left with retries, each attempt bounded the same way.
 SEEK_DEADLINE_S = 10.0
 
-__all__ = ["BatchHandler", "EventConsumer", "Handler", "PoisonEvent", "RefuseBatch"]
+__all__ = [
+    "AroundBatch",
+    "BatchHandler",
+    "EventConsumer",
+    "Handler",
+    "PoisonEvent",
+    "Received",
+    "RefuseBatch",
+]
 
 Handler = batches.Handler[Envelope]
 # Applies many events at once; must have exactly the effect of ``Handler`` on each in turn.
 BatchHandler = batches.BatchHandler[Envelope]
+# A record as read from the topic, with the event it carries (signature checked, decoded).
+Received = tuple[ConsumerRecord, Envelope]
+# ``around_batch(conn, received)``: a context entered around the handlers of each batch,
+# inside the batch's transaction on ``conn``, with the batch's decodable records in order
+# (the undecodable ones go to the dead-letter topic unseen); it is entered afresh each
+# time the batch is tried again.  What it raises is a transient fault or a bug, as for the
+# handlers (``PoisonEvent`` too: it refuses no single event).
+AroundBatch = Callable[[Conn, Sequence[Received]], contextlib.AbstractAsyncContextManager[object]]
 
 
 class BatchTimeout(TimeoutError):
@@ -98,6 +119,7 @@ class EventConsumer:
         batch_handler: BatchHandler | None = None,
         max_records: int = 2000,
         batch_deadline_s: float = BATCH_DEADLINE_S,
+        around_batch: AroundBatch | None = None,
     ) -> None:
         self._pool = pool
         self._producer = producer
@@ -108,6 +130,7 @@ class EventConsumer:
         self._batch_handler = batch_handler
         self._max_records = max_records
         self._batch_deadline_s = batch_deadline_s
+        self._around_batch = around_batch
         self._consumer: AIOKafkaConsumer | None = None
         # Assigned partitions not yet moved to their stored offsets (the database did
         # not answer during the rebalance): none of their records is applied until then.
@@ -201,7 +224,7 @@ class EventConsumer:
     async def _process_with_retry(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
         assert self._consumer is not None
         # Decode once: retries reuse the result.
-        decoded: list[tuple[ConsumerRecord, Envelope]] = []
+        decoded: list[Received] = []
         undecodable: list[tuple[ConsumerRecord, str]] = []
         for rec in records:
             try:
@@ -253,13 +276,15 @@ class EventConsumer:
         self,
         tp: TopicPartition,
         records: list[ConsumerRecord],
-        decoded: list[tuple[ConsumerRecord, Envelope]],
+        decoded: list[Received],
         undecodable: list[tuple[ConsumerRecord, str]],
     ) -> None:
         async with batches.pooled(self._pool) as conn, batches.atomic(conn):
-            refused = await batches.apply_events(
-                conn, [env for _rec, env in decoded], self._handler, self._batch_handler
-            )
+            around = self._around_batch
+            async with around(conn, decoded) if around else contextlib.nullcontext():
+                refused = await batches.apply_events(
+                    conn, [env for _rec, env in decoded], self._handler, self._batch_handler
+                )
             poison = undecodable + [(decoded[r.index][0], str(r.error)) for r in refused]
             # Dead letters go out before the offset commits: a crash in between resends
             # them (at-least-once), never drops them.

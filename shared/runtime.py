@@ -30,7 +30,7 @@ import structlog
 from aiokafka import AIOKafkaProducer
 
 from shared.config import Settings
-from shared.consumer import BatchHandler, EventConsumer, Handler
+from shared.consumer import AroundBatch, BatchHandler, EventConsumer, Handler
 from shared.db import create_pool, migrate, reachable, retry_transient
 from shared.faults import Backoff
 from shared.http import Readiness
@@ -72,6 +72,7 @@ class Runtime:
         consumer_group: str | None = None,
         handler: Handler | None = None,
         batch_handler: BatchHandler | None = None,
+        around_batch: AroundBatch | None = None,
         relay: bool = True,
         source: str | None = None,
         restart_backoff: tuple[float, float] = (0.5, 30.0),
@@ -84,6 +85,7 @@ class Runtime:
         self._group = consumer_group
         self._handler = handler
         self._batch_handler = batch_handler
+        self._around_batch = around_batch  # the consumer's (``shared.consumer.AroundBatch``)
         self._want_relay = relay
         self._source = source
         self._restart_backoff = restart_backoff  # first pause and cap, in seconds
@@ -162,6 +164,7 @@ class Runtime:
             self._group,
             self._handler,
             batch_handler=self._batch_handler,
+            around_batch=self._around_batch,
         )
 
     async def _consume(self, attempt: int) -> None:

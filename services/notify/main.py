@@ -23,10 +23,11 @@ from services.notify.consumer import handle
 from services.notify.contacts import IntakeContacts
 from services.notify.domain.retry import RetryPolicy
 from services.notify.messages import load_templates
-from services.notify.recording import NotifyRuntime
+from services.notify.recording import lend_records
 from services.notify.usecases import LinkMaker, Sender, no_link
 from shared import feedback_links
 from shared.config import Settings, get_settings
+from shared.runtime import Runtime
 from shared.service import build_app, serve
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -65,7 +66,7 @@ def create_app(settings: Settings | None = None, notify: NotifySettings | None =
     settings = settings or get_settings()
     n = notify or get_notify_settings()
     templates = load_templates()
-    runtime = NotifyRuntime(
+    runtime = Runtime(
         settings,
         "notify",
         MIGRATIONS,
@@ -75,6 +76,8 @@ def create_app(settings: Settings | None = None, notify: NotifySettings | None =
             channels=tuple(enabled_channels(n)),
             max_age=dt.timedelta(hours=n.notify_max_age_hours),
         ),
+        # The handler keeps an event's record as read, signature included (``recording``).
+        around_batch=lend_records,
         relay=False,
     )
 

@@ -2,29 +2,41 @@
 
 A dead message dead-letters the record of the event that sent it, so that `damrong dlq
 replay` can feed it back; that record must carry the original signature, which only the
-consumer sees (handlers get the decoded event).  ``RecordingConsumer`` lends each batch's
-records to the handlers through a context variable, and ``NotifyRuntime`` builds it
-instead of the plain consumer.  Outside a consumer (a test calling the handler), the
-record is the event's encoding, unsigned.
+consumer sees (handlers get the decoded event).  ``lend_records``, the consumer's
+``around_batch`` hook, lends each batch's records to the handlers through a context
+variable.  Outside a consumer (a test calling the handler), the record is the event's
+encoding, unsigned.
 """
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import uuid
+from collections.abc import AsyncIterator, Sequence
 
-from aiokafka import TopicPartition
 from aiokafka.structs import ConsumerRecord
 
 from services.notify.store import SourceRecord
-from shared.consumer import EventConsumer
+from shared.consumer import Received
+from shared.dbtypes import Conn
 from shared.envelope_codec import to_record
 from shared.events import Envelope
-from shared.runtime import Runtime
 
 _RECORDS: contextvars.ContextVar[dict[uuid.UUID, ConsumerRecord]] = contextvars.ContextVar(
     "notify_records"
 )
+
+
+@contextlib.asynccontextmanager
+async def lend_records(_conn: Conn, received: Sequence[Received]) -> AsyncIterator[None]:
+    """While the batch ``received`` is applied, ``record_of`` finds its events' records
+    (``shared.consumer.AroundBatch``)."""
+    token = _RECORDS.set({env.event_id: rec for rec, env in received})
+    try:
+        yield
+    finally:
+        _RECORDS.reset(token)
 
 
 def record_of(env: Envelope) -> SourceRecord:
@@ -39,36 +51,3 @@ def record_of(env: Envelope) -> SourceRecord:
         rec.value or b"",
         [(k, bytes(v)) for k, v in rec.headers or ()],
     )
-
-
-class RecordingConsumer(EventConsumer):
-    """An EventConsumer whose handlers can see the records of the batch they apply."""
-
-    async def _process(
-        self,
-        tp: TopicPartition,
-        records: list[ConsumerRecord],
-        decoded: list[tuple[ConsumerRecord, Envelope]],
-        undecodable: list[tuple[ConsumerRecord, str]],
-    ) -> None:
-        token = _RECORDS.set({env.event_id: rec for rec, env in decoded})
-        try:
-            await super()._process(tp, records, decoded, undecodable)
-        finally:
-            _RECORDS.reset(token)
-
-
-class NotifyRuntime(Runtime):
-    """The shared Runtime, consuming with a ``RecordingConsumer``."""
-
-    def _new_consumer(self) -> EventConsumer:
-        assert self.pool is not None and self.producer is not None
-        assert self._group is not None and self._handler is not None
-        return RecordingConsumer(
-            self.pool,
-            self.producer,
-            self.settings,
-            self._group,
-            self._handler,
-            batch_handler=self._batch_handler,
-        )

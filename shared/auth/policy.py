@@ -35,6 +35,7 @@ _FILINGS = frozenset({Operation.file, Operation.import_})
 _READS = frozenset(
     {Operation.read_case, Operation.list_cases, Operation.read_kpi, Operation.reference}
 )
+_NOTIFIER_ONLY = frozenset({Operation.read_contact})
 
 ROLE_OPERATIONS: dict[Role, frozenset[Operation]] = {
     Role.channel: frozenset({Operation.file, Operation.reference}),
@@ -50,8 +51,10 @@ ROLE_OPERATIONS: dict[Role, frozenset[Operation]] = {
     Role.provincial_officer: frozenset({Operation.transition, *_READS}),
     Role.national_supervisor: _READS,
     Role.auditor: frozenset({Operation.audit, *_READS}),
-    Role.admin: frozenset(Operation),
-    Role.notifier: frozenset({Operation.read_contact}),
+    # Everything but contact details: a complainant's phone, e-mail and LINE id are given
+    # out only to send the messages they asked for, by the notify service.
+    Role.admin: frozenset(Operation) - _NOTIFIER_ONLY,
+    Role.notifier: _NOTIFIER_ONLY,
 }
 
 

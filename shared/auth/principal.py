@@ -21,7 +21,7 @@ class Role(StrEnum):
     provincial_officer = "provincial_officer"  # one province: read all, transition
     national_supervisor = "national_supervisor"  # read everything, KPIs
     auditor = "auditor"  # read-only everything, no personal data
-    admin = "admin"  # everything (the embedded default's token)
+    admin = "admin"  # everything but contact details (the embedded default's token)
     notifier = "notifier"  # the notify service: reads consented contact details, nothing else
 
 

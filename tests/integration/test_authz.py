@@ -326,7 +326,8 @@ ERASE = {
     R.district_officer: ((204, 204), (403, 403)),
     R.admin: ((204, 204), (204, 204)),
 }
-# Contact details go to the notify service only: not even to an admin.
+# Contact details go to the notify service only (the policy grants ``read_contact`` to the
+# notifier role alone): not even to an admin.
 CONTACT = {**dict.fromkeys(Role, (403, 403)), R.notifier: (200, 200)}
 FY = {"fiscal_year": 2569}
 

@@ -27,9 +27,18 @@ from shared.auth.principal import (
     Role,
     principal_from_claims,
 )
-from tests.unit.auth.principals import ADMIN, AUDITOR, DISTRICT, LINE, NATIONAL, PROVINCE
+from tests.unit.auth.principals import (
+    ADMIN,
+    AUDITOR,
+    DISTRICT,
+    LINE,
+    NATIONAL,
+    NOTIFIER,
+    PROVINCE,
+)
 
 Op = Operation
+CONTACT = Op.read_contact
 CHIANG_MAI = Area("50", "5001", "walk_in")  # district 5001, province 50
 SAN_SAI = Area("50", "5004", "line")  # same province, another district
 BANGKOK = Area("10", "1001", "line")  # another province
@@ -65,8 +74,13 @@ BANGKOK = Area("10", "1001", "line")  # another province
         (AUDITOR, Op.audit, None, Decision.allow),
         (AUDITOR, Op.file, BANGKOK, Decision.forbidden),
         (AUDITOR, Op.transition, BANGKOK, Decision.forbidden),
-        # the embedded default's admin does everything
-        *[(ADMIN, op, BANGKOK, Decision.allow) for op in Operation],
+        # the embedded default's admin does everything but read contact details, which
+        # only the notify service (the notifier role) does, and nothing else
+        *[(ADMIN, op, BANGKOK, Decision.allow) for op in Operation if op is not CONTACT],
+        (ADMIN, Op.read_contact, None, Decision.forbidden),
+        (NOTIFIER, Op.read_contact, None, Decision.allow),
+        *[(NOTIFIER, op, BANGKOK, Decision.forbidden) for op in Operation if op is not CONTACT],
+        *[(who, Op.read_contact, None, Decision.forbidden) for who in (LINE, DISTRICT, AUDITOR)],
     ],
 )
 def test_decide(who: Principal, op: Operation, area: Area | None, expected: Decision) -> None:
