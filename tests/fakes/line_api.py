@@ -1,9 +1,9 @@
 """A local fake of LINE's Messaging API: reply and push, recording every call.
 
-The real API (https://api.line.me) is not reachable from our machines.  This fake is a
-real HTTP server on a free local port, run in a thread, so that both in-process apps
-(line-bot-sdk's aiohttp client) and service processes can reach it through
-``LINE_API_BASE_URL``::
+The real API (https://api.line.me) is not reachable from our machines.  This fake runs on a
+``tests.fakes.recording_http`` server (real HTTP on a free local port, in a thread), so
+both in-process apps (line-bot-sdk's aiohttp client) and service processes can reach it
+through ``LINE_API_BASE_URL``::
 
     with FakeLineApi(access_token="t") as line:
         settings = {"LINE_API_BASE_URL": line.base_url, "LINE_CHANNEL_ACCESS_TOKEN": "t"}
@@ -22,16 +22,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import http.server
 import json
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
-from damrong.embedded import free_port
+from tests.fakes.recording_http import Answer, Exchange, RecordingServer, Request
 
 REPLY = "/v2/bot/message/reply"
 PUSH = "/v2/bot/message/push"
@@ -55,19 +54,15 @@ class Call:
     json: Any  # the decoded body, None if it was not JSON
     status: int  # what the fake answered
 
+    @classmethod
+    def of(cls, exchange: Exchange) -> Call:
+        r = exchange.request
+        return cls(r.method, r.path, r.headers, r.body, r.json, exchange.status)
+
     def texts(self) -> list[str]:
         """The ``text`` of each text message sent in this call."""
         messages = self.json.get("messages", []) if isinstance(self.json, dict) else []
         return [m["text"] for m in messages if isinstance(m, dict) and m.get("type") == "text"]
-
-
-@dataclass
-class _State:
-    calls: list[Call] = field(default_factory=list)
-    used_reply_tokens: set[str] = field(default_factory=set)
-    retry_keys: dict[str, str] = field(default_factory=dict)  # retry key -> request id
-    failures: list[int] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 class FakeLineApi:
@@ -75,23 +70,25 @@ class FakeLineApi:
 
     def __init__(self, access_token: str = "test-line-token", host: str = "127.0.0.1") -> None:
         self.access_token = access_token
+        self._used_reply_tokens: set[str] = set()
+        self._retry_keys: dict[str, str] = {}  # retry key -> request id
+        self._lock = threading.Lock()  # for expire_reply_token; _respond runs serially
+        self._server = RecordingServer(
+            self._respond, paths={REPLY, PUSH}, error=_answer, name="fake-line-api", host=host
+        )
         self.host = host
-        self.port = free_port(host)
-        self._state = _State()
-        self._server: http.server.ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self.port = self._server.port
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return self._server.base_url
 
     # -- what was sent ------------------------------------------------------------------
 
     @property
     def calls(self) -> list[Call]:
         """Every call so far, in order (a copy)."""
-        with self._state.lock:
-            return list(self._state.calls)
+        return [Call.of(e) for e in self._server.exchanges]
 
     def replies(self) -> list[Call]:
         """The accepted (200) reply calls."""
@@ -107,32 +104,21 @@ class FakeLineApi:
 
     def fail_next(self, status: int = 500, times: int = 1) -> None:
         """Answer the next ``times`` calls with ``status`` (a LINE error body)."""
-        with self._state.lock:
-            self._state.failures.extend([status] * times)
+        self._server.fail_next(status, times)
 
     def expire_reply_token(self, token: str) -> None:
         """Make ``token`` refused as LINE refuses an expired or used one."""
-        with self._state.lock:
-            self._state.used_reply_tokens.add(token)
+        with self._lock:
+            self._used_reply_tokens.add(token)
 
     # -- life ---------------------------------------------------------------------------
 
     def start(self) -> FakeLineApi:
-        handler = _handler(self.access_token, self._state)
-        self._server = http.server.ThreadingHTTPServer((self.host, self.port), handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="fake-line-api", daemon=True
-        )
-        self._thread.start()
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        self._server.stop()
 
     def __enter__(self) -> FakeLineApi:
         return self.start()
@@ -145,83 +131,62 @@ class FakeLineApi:
     ) -> None:
         self.stop()
 
+    # -- LINE's answers -----------------------------------------------------------------
 
-def _handler(access_token: str, state: _State) -> type[http.server.BaseHTTPRequestHandler]:
-    class Handler(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+    def _respond(self, request: Request) -> Answer:
+        """LINE's answer to a reply or push that no scripted failure pre-empted."""
+        headers, body = request.headers, request.json
+        if headers.get("authorization") != f"Bearer {self.access_token}":
+            return _answer(401, "Authentication failed. Confirm that the access token...")
+        if not isinstance(body, dict):
+            return _answer(400, "The request body has 1 error(s)")
+        messages = body.get("messages")
+        if not isinstance(messages, list) or not 1 <= len(messages) <= MAX_MESSAGES:
+            return _answer(400, "The request body has 1 error(s)", details=["messages"])
+        if request.path == REPLY:
+            token = body.get("replyToken")
+            if not isinstance(token, str) or not token:
+                return _answer(400, "The request body has 1 error(s)")
+            with self._lock:
+                if token in self._used_reply_tokens:
+                    return _answer(400, "Invalid reply token")
+                self._used_reply_tokens.add(token)
+        else:
+            to = body.get("to")
+            if not isinstance(to, str) or not to:
+                return _answer(400, "The request body has 1 error(s)")
+            retry_key = headers.get("x-line-retry-key")
+            if retry_key is not None:
+                accepted = self._retry_keys.get(retry_key)
+                if accepted is not None:
+                    return _answer(
+                        409,
+                        "The retry key is already accepted",
+                        headers={"x-line-accepted-request-id": accepted},
+                    )
+                self._retry_keys[retry_key] = str(uuid.uuid4())
+        sent = [
+            {"id": str(uuid.uuid4().int)[:18], "quoteToken": uuid.uuid4().hex} for _ in messages
+        ]
+        return _stamped(200, {"sentMessages": sent}, {})
 
-        def do_POST(self) -> None:
-            length = int(self.headers.get("content-length") or 0)
-            body = self.rfile.read(length) if length > 0 else b""
-            try:
-                decoded: Any = json.loads(body)
-            except ValueError:
-                decoded = None
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            with state.lock:
-                status, answer, extra = _decide(self.path, headers, decoded, access_token, state)
-                state.calls.append(Call("POST", self.path, headers, body, decoded, status))
-            self._answer(status, answer, extra)
 
-        def do_GET(self) -> None:
-            self._answer(404, {"message": "Not found"}, {})
-
-        def _answer(self, status: int, body: dict[str, Any], extra: dict[str, str]) -> None:
-            raw = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(raw)))
-            self.send_header("x-line-request-id", str(uuid.uuid4()))
-            for name, value in extra.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(raw)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    return Handler
+def _answer(
+    status: int,
+    message: str,
+    details: list[str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Answer:
+    """A LINE error answer: ``{"message": ..., "details"?: [...]}``."""
+    body: dict[str, Any] = {"message": message}
+    if details is not None:
+        body["details"] = details
+    return _stamped(status, body, headers or {})
 
 
-def _decide(
-    path: str, headers: dict[str, str], body: Any, access_token: str, state: _State
-) -> tuple[int, dict[str, Any], dict[str, str]]:
-    """Status, JSON body and extra headers of the answer; called under the state lock."""
-    if path not in (REPLY, PUSH):
-        return 404, {"message": "Not found"}, {}
-    if state.failures:
-        status = state.failures.pop(0)
-        return status, {"message": "The fake was told to fail"}, {}
-    if headers.get("authorization") != f"Bearer {access_token}":
-        return 401, {"message": "Authentication failed. Confirm that the access token..."}, {}
-    if not isinstance(body, dict):
-        return 400, {"message": "The request body has 1 error(s)"}, {}
-    messages = body.get("messages")
-    if not isinstance(messages, list) or not 1 <= len(messages) <= MAX_MESSAGES:
-        return 400, {"message": "The request body has 1 error(s)", "details": ["messages"]}, {}
-    if path == REPLY:
-        token = body.get("replyToken")
-        if not isinstance(token, str) or not token:
-            return 400, {"message": "The request body has 1 error(s)"}, {}
-        if token in state.used_reply_tokens:
-            return 400, {"message": "Invalid reply token"}, {}
-        state.used_reply_tokens.add(token)
-    else:
-        to = body.get("to")
-        if not isinstance(to, str) or not to:
-            return 400, {"message": "The request body has 1 error(s)"}, {}
-        retry_key = headers.get("x-line-retry-key")
-        if retry_key is not None:
-            accepted = state.retry_keys.get(retry_key)
-            if accepted is not None:
-                return (
-                    409,
-                    {"message": "The retry key is already accepted"},
-                    {"x-line-accepted-request-id": accepted},
-                )
-            state.retry_keys[retry_key] = str(uuid.uuid4())
-    sent = [{"id": str(uuid.uuid4().int)[:18], "quoteToken": uuid.uuid4().hex} for _ in messages]
-    return 200, {"sentMessages": sent}, {}
+def _stamped(status: int, body: dict[str, Any], headers: dict[str, str]) -> Answer:
+    """Every LINE answer carries a request id."""
+    return Answer(status, body, {"x-line-request-id": str(uuid.uuid4()), **headers})
 
 
 # -- webhook deliveries, as LINE posts them --------------------------------------------------

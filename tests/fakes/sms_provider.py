@@ -1,8 +1,9 @@
 """A local fake of a JSON SMS gateway (the shape ``services.notify.channels.sms`` speaks),
 recording every message; it can be told to fail.
 
-A real HTTP server on a free local port, run in a thread, so that in-process apps and
-service processes reach it alike (``NOTIFY_SMS_URL = fake.url``)::
+It runs on a ``tests.fakes.recording_http`` server (real HTTP on a free local port, in a
+thread), so that in-process apps and service processes reach it alike
+(``NOTIFY_SMS_URL = fake.url``)::
 
     with FakeSmsProvider(token="t") as sms:
         sms.fail_next(503, times=2)
@@ -16,17 +17,14 @@ the next calls with the given status first.
 
 from __future__ import annotations
 
-import http.server
-import json
-import threading
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
 
-from damrong.embedded import free_port
+from tests.fakes.recording_http import Answer, RecordingServer, Request
 
 PATH = "/send"
+TEXT = ("to", "text")  # the fields a message must have, as strings
 
 
 @dataclass(frozen=True)
@@ -39,61 +37,45 @@ class Sms:
     reference: str | None
 
 
-@dataclass
-class _State:
-    sent: list[Sms] = field(default_factory=list)
-    statuses: list[int] = field(default_factory=list)  # every answer, in order
-    failures: list[int] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-
 class FakeSmsProvider:
     def __init__(self, token: str | None = None, host: str = "127.0.0.1") -> None:
         self.token = token
+        self._server = RecordingServer(
+            self._respond, paths={PATH}, error=_error, name="fake-sms", host=host
+        )
         self.host = host
-        self.port = free_port(host)
-        self._state = _State()
-        self._server: http.server.ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self.port = self._server.port
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}{PATH}"
+        return self._server.base_url + PATH
 
     @property
     def sent(self) -> list[Sms]:
-        with self._state.lock:
-            return list(self._state.sent)
+        """The accepted messages, in order."""
+        return [
+            Sms(b["to"], b["text"], b.get("sender"), b.get("reference"))
+            for e in self._server.exchanges
+            if e.status == 200 and isinstance(b := e.request.json, dict)
+        ]
 
     @property
     def statuses(self) -> list[int]:
         """Every status answered so far (accepted and failed calls)."""
-        with self._state.lock:
-            return list(self._state.statuses)
+        return [e.status for e in self._server.exchanges]
 
     def texts_to(self, phone: str) -> list[str]:
         return [s.text for s in self.sent if s.to == phone]
 
     def fail_next(self, status: int = 503, times: int = 1) -> None:
-        with self._state.lock:
-            self._state.failures.extend([status] * times)
+        self._server.fail_next(status, times)
 
     def start(self) -> FakeSmsProvider:
-        handler = _handler(self.token, self._state)
-        self._server = http.server.ThreadingHTTPServer((self.host, self.port), handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="fake-sms", daemon=True
-        )
-        self._thread.start()
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        self._server.stop()
 
     def __enter__(self) -> FakeSmsProvider:
         return self.start()
@@ -106,45 +88,15 @@ class FakeSmsProvider:
     ) -> None:
         self.stop()
 
-
-def _handler(token: str | None, state: _State) -> type[http.server.BaseHTTPRequestHandler]:
-    class Handler(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_POST(self) -> None:
-            length = int(self.headers.get("content-length") or 0)
-            body = self.rfile.read(length) if length > 0 else b""
-            try:
-                decoded: Any = json.loads(body)
-            except ValueError:
-                decoded = None
-            with state.lock:
-                status = _decide(
-                    self.path, self.headers.get("authorization"), decoded, token, state
-                )
-                state.statuses.append(status)
-            answer = json.dumps({"id": str(uuid.uuid4())} if status == 200 else {"error": status})
-            raw = answer.encode()
-            self.send_response(status)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(raw)))
-            self.end_headers()
-            self.wfile.write(raw)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    return Handler
+    def _respond(self, request: Request) -> Answer:
+        auth = request.headers.get("authorization")
+        if self.token is not None and auth != f"Bearer {self.token}":
+            return _error(401, "Unauthorized")
+        body = request.json
+        if not isinstance(body, dict) or not all(isinstance(body.get(k), str) for k in TEXT):
+            return _error(400, "Bad request")
+        return Answer(200, {"id": str(uuid.uuid4())})
 
 
-def _decide(path: str, auth: str | None, body: Any, token: str | None, state: _State) -> int:
-    if path != PATH:
-        return 404
-    if state.failures:
-        return state.failures.pop(0)
-    if token is not None and auth != f"Bearer {token}":
-        return 401
-    if not isinstance(body, dict) or not all(isinstance(body.get(k), str) for k in ("to", "text")):
-        return 400
-    state.sent.append(Sms(body["to"], body["text"], body.get("sender"), body.get("reference")))
-    return 200
+def _error(status: int, reason: str) -> Answer:
+    return Answer(status, {"error": status})
