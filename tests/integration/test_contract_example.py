@@ -24,8 +24,9 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from shared.chain import Link, compute_hash
 from shared.events import STATUS_SOURCE
-from tests.integration.test_contract import DOCS, Platform, platform, read_all
+from tests.integration.test_contract import DOCS, Platform, platform
 from tests.signing import PUBLIC_KEYS, sign
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
 __all__ = ["platform"]  # the module's own running intake and status
@@ -110,11 +111,14 @@ async def test_it_refuses_what_breaks_the_chain(platform: Platform) -> None:
     cid = await p.file()
     for action, kw in (("accept", {}), ("start", {}), ("close", {"reason": "resolved"})):
         await p.move(cid, action, **kw)
+    mine = await eventually(  # status's relay publishes after the moves have answered
+        lambda: p.records(p.topic),
+        lambda recs: len([r for r in recs if r.key == cid.encode()]) == 4,
+    )
     case = sorted(
-        (r for r in await p.records(p.topic) if r.key == cid.encode()),
+        (r for r in mine if r.key == cid.encode()),
         key=lambda r: int(_text(list(r.headers), "ce_version")),
     )
-    assert len(case) == 4
     v1, v2, v3, v4 = ((list(r.headers), r.value) for r in case)
     altered = (v3[0], v3[1].replace(b'"actor":"', b'"actor":"x'))
     topic = f"{p.topic}.partner.{uuid.uuid4().hex[:8]}"
@@ -127,7 +131,7 @@ async def test_it_refuses_what_breaks_the_chain(platform: Platform) -> None:
     sent = [v1, v2, v2, altered, v4, v3, v4, _forked(cid, 5)]
     for headers, value in sent:
         await p.producer.send_and_wait(topic, value, key=cid.encode(), headers=headers)
-    assert len(await read_all(p.bootstrap, topic)) == len(sent)
+    assert len(await p.records(topic)) == len(sent)
 
     verdicts = await run_example(p.bootstrap, topic, f"partner-{uuid.uuid4().hex[:8]}")
     said = [(v["verdict"], v.get("reason", "").split(":")[0]) for v in verdicts]

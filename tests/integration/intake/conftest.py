@@ -12,10 +12,10 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from services.intake.main import create_app
 from shared.config import Settings
+from shared.topic_reader import read_topic
 from tests.service_app import running_app
 
 
@@ -26,29 +26,8 @@ class IntakeService:
     db: asyncpg.Connection  # direct access to the intake schema, for assertions
 
     async def records(self) -> list[Any]:
-        """Every record on the events topic so far (manual assignment: no group join)."""
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.kafka_bootstrap_servers,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-        )
-        await consumer.start()
-        try:
-            parts = [
-                TopicPartition(self.settings.events_topic, p)
-                for p in range(self.settings.topic_partitions)
-            ]
-            consumer.assign(parts)
-            await consumer.seek_to_beginning(*parts)
-            out: list[Any] = []
-            batch = await consumer.getmany(timeout_ms=1000)
-            while batch:
-                for msgs in batch.values():
-                    out.extend(msgs)
-                batch = await consumer.getmany(timeout_ms=300)
-            return out
-        finally:
-            await consumer.stop()
+        """Every record on the events topic so far."""
+        return [rec async for rec in read_topic(self.settings)]
 
 
 @pytest.fixture(scope="module")
