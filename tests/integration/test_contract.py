@@ -168,6 +168,8 @@ def texts(rec: ConsumerRecord) -> dict[str, str]:
 async def legacy_forwarding(p: Platform, cid: str) -> tuple[bytes, list[tuple[str, bytes]], bytes]:
     """A ``case.forwarded.v1`` at version 2 of ``cid``, chained and signed as status wrote
     them before v2 existed."""
+    # Headers by hand, not tests.events: an Envelope holds only current payloads (a v1
+    # is upcast on read), so no envelope can be encoded as the v1 record an old writer left.
     history = (await p.status.client.get(f"/v1/complaints/{cid}/history")).json()["events"]
     now = dt.datetime.now(dt.UTC)
     data = {"actor": "officer-legacy", "note": None, "agency": "สำนักงานที่ดิน", "due_date": DUE}

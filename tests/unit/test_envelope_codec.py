@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import uuid
 
 import orjson
 import pytest
@@ -21,10 +20,10 @@ from shared.events import (
     CaseReopened,
     CaseStarted,
     ComplaintFiled,
-    Envelope,
     EventData,
     ReplyDue,
 )
+from tests.events import envelope
 
 T = dt.datetime(2026, 3, 1, 9, 30, tzinfo=dt.UTC)
 BKK = dt.timezone(dt.timedelta(hours=7))
@@ -54,31 +53,11 @@ PAYLOADS: list[EventData] = [
 ]
 
 
-def _env(
-    payload: EventData, version: int, at: dt.datetime = T, cid: str | None = "c-1"
-) -> Envelope:
-    return Envelope(
-        event_id=uuid.uuid4(),
-        complaint_id=uuid.uuid4(),
-        version=version,
-        source="/damrong/test",
-        occurred_at=at,
-        recorded_at=at,
-        correlation_id=cid,
-        data=payload,
-    )
-
-
 @pytest.mark.parametrize("payload", PAYLOADS, ids=lambda p: p.kind)
 def test_round_trip_and_cloudevents_reads_the_same_event(payload: EventData) -> None:
-    env = seal(
-        _env(
-            payload,
-            1 if isinstance(payload, ComplaintFiled) else 3,
-            at=dt.datetime(2026, 3, 1, 16, 30, tzinfo=BKK),
-        ),
-        GENESIS,
-    )
+    version = 1 if isinstance(payload, ComplaintFiled) else 3
+    at = dt.datetime(2026, 3, 1, 16, 30, tzinfo=BKK)
+    env = seal(envelope(payload, version=version, at=at, correlation_id="c-1"), GENESIS)
     key, headers, value = to_record(env)
     assert key == str(env.complaint_id).encode()
     assert from_record(headers, value) == env
@@ -98,14 +77,14 @@ def test_round_trip_and_cloudevents_reads_the_same_event(payload: EventData) -> 
 
 
 def test_utc_times_travel_with_z_suffix() -> None:
-    _key, headers, _value = to_record(_env(PAYLOADS[1], 2, cid=None))
+    _key, headers, _value = to_record(envelope(PAYLOADS[1], at=T))
     hdrs = dict(headers)
     assert hdrs["ce_time"] == b"2026-03-01T09:30:00Z"
     assert "ce_correlationid" not in hdrs
 
 
 def _good() -> tuple[dict[str, bytes], bytes]:
-    _key, headers, value = to_record(_env(PAYLOADS[3], 4))
+    _key, headers, value = to_record(envelope(PAYLOADS[3], version=4))
     return dict(headers), value
 
 
@@ -160,7 +139,7 @@ def test_defective_records_are_decode_errors(defect: str) -> None:
 def test_a_v1_forwarded_record_is_upcast_and_verifies_as_written() -> None:
     """Written before v2: read as v2 (reply due counted from the forwarding's Bangkok
     date), while its chain link keeps the v1 payload its hash covers."""
-    _key, headers, _value = to_record(_env(PAYLOADS[3], 4))
+    _key, headers, _value = to_record(envelope(PAYLOADS[3], version=4))
     hdrs = dict(headers)
     hdrs["ce_type"] = b"th.go.dopa.damrong.case.forwarded.v1"
     hdrs["ce_time"] = b"2026-03-01T18:00:00Z"  # already 2 March in Bangkok

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
 import pytest
 
@@ -18,26 +17,14 @@ from shared.events import (
     CaseReopened,
     CaseStarted,
     ComplaintFiled,
-    Envelope,
     EventData,
     reply_due,
 )
+from tests.events import envelope
 
 NOW = dt.datetime(2026, 3, 2, 4, tzinfo=dt.UTC)
 CASE = decisions.CaseFacts("1001-2569-0000042", anonymous=False, backfilled=False)
 MAX_AGE = dt.timedelta(hours=72)
-
-
-def env(data: EventData, version: int = 2, recorded_at: dt.datetime = NOW) -> Envelope:
-    return Envelope(
-        event_id=uuid.uuid4(),
-        complaint_id=uuid.uuid4(),
-        version=version,
-        source="/test",
-        occurred_at=recorded_at,
-        recorded_at=recorded_at,
-        data=data,
-    )
 
 
 def filed(*, anonymous: bool = False, backfilled: bool = False) -> ComplaintFiled:
@@ -73,7 +60,8 @@ FORWARDED = CaseForwarded(
 )
 def test_each_kind_its_message_or_none(data: EventData, template: str | None) -> None:
     assert (
-        decisions.to_notify(env(data, version=1 if template == "received" else 2), CASE) == template
+        decisions.to_notify(envelope(data, version=1 if template == "received" else 2), CASE)
+        == template
     )
 
 
@@ -84,7 +72,7 @@ def test_a_kind_notify_does_not_know_tells_nothing() -> None:
 
 
 def test_anonymous_backfilled_and_unknown_cases_tell_nothing() -> None:
-    accepted = env(CaseAccepted(actor="o"))
+    accepted = envelope(CaseAccepted(actor="o"))
     assert decisions.to_notify(accepted, None) is None
     anonymous = decisions.case_facts(filed(anonymous=True))
     assert decisions.to_notify(accepted, anonymous) is None
@@ -94,21 +82,21 @@ def test_anonymous_backfilled_and_unknown_cases_tell_nothing() -> None:
 
 
 def test_an_old_event_is_stale() -> None:
-    old = env(CaseAccepted(actor="o"), recorded_at=NOW - dt.timedelta(hours=73))
-    fresh = env(CaseAccepted(actor="o"), recorded_at=NOW - dt.timedelta(hours=71))
+    old = envelope(CaseAccepted(actor="o"), at=NOW - dt.timedelta(hours=73))
+    fresh = envelope(CaseAccepted(actor="o"), at=NOW - dt.timedelta(hours=71))
     assert decisions.stale(old, NOW, MAX_AGE)
     assert not decisions.stale(fresh, NOW, MAX_AGE)
 
 
 def test_params_carry_the_agency_and_the_closure_reason_in_thai_and_no_notes() -> None:
-    assert decisions.params_of(env(FORWARDED), "T-1") == {
+    assert decisions.params_of(envelope(FORWARDED), "T-1") == {
         "tracking_no": "T-1",
         "agency": "การไฟฟ้าส่วนภูมิภาค",
     }
     closed = CaseClosed(actor="o", note="โทร 0812345678", reason=ClosureReason.mediated)
-    assert decisions.params_of(env(closed), "T-1") == {
+    assert decisions.params_of(envelope(closed), "T-1") == {
         "tracking_no": "T-1",
         "reason": "ไกล่เกลี่ยสำเร็จ",
     }
     reopened = CaseReopened(actor="o", reason="ผู้ร้อง นายสมชาย แจ้งว่า")
-    assert decisions.params_of(env(reopened), "T-1") == {"tracking_no": "T-1"}
+    assert decisions.params_of(envelope(reopened), "T-1") == {"tracking_no": "T-1"}
