@@ -27,10 +27,10 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any
 
 from tests.fakes.recording_http import Answer, Exchange, RecordingServer, Request
+from tests.fakes.running import Running
 
 REPLY = "/v2/bot/message/reply"
 PUSH = "/v2/bot/message/push"
@@ -65,7 +65,7 @@ class Call:
         return [m["text"] for m in messages if isinstance(m, dict) and m.get("type") == "text"]
 
 
-class FakeLineApi:
+class FakeLineApi(Running):
     """The fake server; a context manager (``start()``/``stop()`` also work)."""
 
     def __init__(self, access_token: str = "test-line-token", host: str = "127.0.0.1") -> None:
@@ -119,17 +119,6 @@ class FakeLineApi:
 
     def stop(self) -> None:
         self._server.stop()
-
-    def __enter__(self) -> FakeLineApi:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- LINE's answers -----------------------------------------------------------------
 

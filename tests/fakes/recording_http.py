@@ -25,10 +25,10 @@ import json
 import threading
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 
 from damrong.embedded import free_port
+from tests.fakes.running import Running
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ Respond = Callable[[Request], Answer]
 Error = Callable[[int, str], Answer]  # status, reason -> the fake's error answer
 
 
-class RecordingServer:
+class RecordingServer(Running):
     """The server; a context manager (``start()``/``stop()`` also work)."""
 
     def __init__(
@@ -131,17 +131,6 @@ class RecordingServer:
             self._server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
-
-    def __enter__(self) -> RecordingServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def _handler(server: RecordingServer) -> type[http.server.BaseHTTPRequestHandler]:

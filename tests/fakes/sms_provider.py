@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from types import TracebackType
 
 from tests.fakes.recording_http import Answer, RecordingServer, Request
+from tests.fakes.running import Running
 
 PATH = "/send"
 TEXT = ("to", "text")  # the fields a message must have, as strings
@@ -37,7 +37,7 @@ class Sms:
     reference: str | None
 
 
-class FakeSmsProvider:
+class FakeSmsProvider(Running):
     def __init__(self, token: str | None = None, host: str = "127.0.0.1") -> None:
         self.token = token
         self._server = RecordingServer(
@@ -76,17 +76,6 @@ class FakeSmsProvider:
 
     def stop(self) -> None:
         self._server.stop()
-
-    def __enter__(self) -> FakeSmsProvider:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def _respond(self, request: Request) -> Answer:
         auth = request.headers.get("authorization")

@@ -13,12 +13,12 @@ import email.policy
 import threading
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from types import TracebackType
 from typing import Any
 
 from aiosmtpd.controller import Controller
 
 from damrong.embedded import free_port
+from tests.fakes.running import Running
 
 
 @dataclass
@@ -49,7 +49,7 @@ class _Handler:
         return "250 Message accepted"
 
 
-class SmtpSink:
+class SmtpSink(Running):
     def __init__(self, host: str = "127.0.0.1") -> None:
         self.host = host
         self.port = free_port(host)
@@ -76,14 +76,3 @@ class SmtpSink:
 
     def stop(self) -> None:
         self._controller.stop()
-
-    def __enter__(self) -> SmtpSink:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
