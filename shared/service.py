@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
-from shared import http, logs, openapi
+from shared import http, logs, metrics, openapi
 from shared.auth import deps as auth_deps
 from shared.auth.credentials import Authenticator
 from shared.auth.tokens import AuthNotConfigured
@@ -57,6 +57,7 @@ def build_app(
     app.state.runtime = runtime
     app.state.settings = runtime.settings
     http.install(app, keyed=frozenset(keyed))
+    metrics.install(app, name, runtime, lambda: list(_routes(app.routes)))
     auth_deps.install(app, runtime.settings)
     runtime.readiness.route(app)
     for router in routers:

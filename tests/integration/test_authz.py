@@ -40,7 +40,7 @@ pytestmark = pytest.mark.integration
 IN = {"district_code": "5001", "province_code": "50", "channel": "line"}
 OUT = {"district_code": "1001", "province_code": "10", "channel": "walk_in"}
 CASES_PER_POOL = 10  # each transition that succeeds consumes one
-NOT_ROUTES = {"/healthz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+NOT_ROUTES = {"/healthz", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
 
 TOKENS = {
     Role.channel: token(Role.channel, "channel-line", channel="line"),
