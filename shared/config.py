@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     intake_port: int = 8001
     status_port: int = 8002
     kpi_port: int = 8003
+    # kpi keeps this many report answers, each for the state of the projection it was
+    # computed at (services/kpi/reports/answers.py); 0 computes every answer afresh.
+    kpi_answer_cache: int = Field(default=256, ge=0)
     log_level: str = "info"
     db_pool_max: int = 10
     # Larger request bodies get 413 (register uploads have their own, larger limit).

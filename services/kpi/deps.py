@@ -1,5 +1,6 @@
-"""FastAPI dependencies of the kpi routes, as ``Annotated`` aliases: the pool, the SLA
-policy, the clock, and the filters every report takes, confined to the caller's area."""
+"""FastAPI dependencies of the kpi routes, as ``Annotated`` aliases: the pool, the kept
+answers, the SLA policy, the clock, and the filters every report takes, confined to the
+caller's area."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from fastapi import Depends, Query, Request
 from services.kpi.domain import sla
 from services.kpi.domain.asof import Scope
 from services.kpi.domain.metrics import SlaPolicy
+from services.kpi.reports.answers import Answers
 from shared.auth.deps import Caller, confined
 from shared.auth.policy import Operation
 from shared.codes import CategoryCode, ChannelCode
@@ -45,7 +47,14 @@ def _sla(request: Request) -> SlaPolicy:
     return policy if isinstance(policy, SlaPolicy) else _default_sla()
 
 
+def _answers(request: Request) -> Answers:
+    """The app's kept answers (``app.state.answers``), else none kept."""
+    kept = getattr(request.app.state, "answers", None)
+    return kept if isinstance(kept, Answers) else Answers(0)
+
+
 Pool = Annotated[asyncpg.Pool, Depends(_pool)]
+Kept = Annotated[Answers, Depends(_answers)]
 Sla = Annotated[SlaPolicy, Depends(_sla)]
 FiscalYear = Query(ge=2500, le=2700, description="Thai fiscal year (BE)")
 Format = Annotated[Literal["json", "csv"], Query(description="json, or csv: the table")]

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from services.kpi import api, history
 from services.kpi.consumer import handle, handle_batch
 from services.kpi.reports import api as reports_api
+from services.kpi.reports.answers import Answers
 from services.kpi.satisfaction import api as satisfaction_api
 from shared.config import Settings, get_settings
 from shared.runtime import Runtime
@@ -40,12 +41,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         assert runtime.pool is not None
         await history.fill_missing(runtime.pool)
 
-    return build_app(
+    app = build_app(
         "kpi",
         runtime,
         [api.router, reports_api.router, satisfaction_api.router],
         on_start=fill_history,
     )
+    app.state.answers = Answers(settings.kpi_answer_cache)
+    return app
 
 
 def main() -> None:

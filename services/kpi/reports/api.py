@@ -9,71 +9,110 @@ time without a zone is Bangkok time).  ``?format=csv`` answers the same table as
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+import dataclasses
+import datetime as dt
+from collections.abc import Awaitable, Callable, Hashable
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from services.kpi.deps import AnyYear, Format, Now, OfYear, Pool, Sla
-from services.kpi.reports import schemas
+from services.kpi.deps import AnyYear, Format, Kept, Now, OfYear, Pool, Sla
+from services.kpi.domain.asof import Scope, reference_date
+from services.kpi.domain.metrics import SlaPolicy
+from services.kpi.reports import answers, schemas
 from services.kpi.reports import usecases as reports
 from shared.csv_export import csv_response
 
 router = APIRouter(prefix="/v1/kpi", tags=["kpi"])
 
 
+def _sla_key(policy: SlaPolicy) -> Hashable:
+    return policy.default_days, tuple(sorted(policy.by_category.items()))
+
+
 async def _answer(
-    make: Awaitable[reports.Report], model: type[BaseModel], fmt: str, name: str
+    kept: answers.Answers,
+    pool: Pool,
+    question: tuple[Hashable, ...],
+    make: Callable[[], Awaitable[reports.Report]],
+    model: type[BaseModel],
+    fmt: str,
 ) -> Any:
-    report = await make
+    """The report asked (``question[0]`` names it), once per state of the projection
+    (``answers``), as JSON or its table as CSV."""
+    report = await kept.get(question, make, partial(answers.position, pool))
     if fmt == "csv":
-        return csv_response(report.columns, report.rows, name)
+        return csv_response(report.columns, report.rows, str(question[0]))
     return model.model_validate(report.doc)
 
 
+def _asked(name: str, scope: Scope, *more: Hashable) -> tuple[Hashable, ...]:
+    return (name, dataclasses.astuple(scope), *more)
+
+
+def _day(scope: Scope, now: dt.datetime) -> dt.date:
+    """The day a report's ages and silences count to: part of its question."""
+    return reference_date(scope.as_of, now)
+
+
 @router.get("/summary", response_model=schemas.Summary)
-async def summary(pool: Pool, scope: OfYear, policy: Sla, format: Format = "json") -> Any:
+async def summary(
+    kept: Kept, pool: Pool, scope: OfYear, policy: Sla, format: Format = "json"
+) -> Any:
     """Cases received in the fiscal year (by the end of ``as_of``), closed, open, closure
     rate, closed within their category's SLA, SLA rate (of those closed), median and p90
     days to close; by channel and by category."""
-    return await _answer(reports.summary(pool, scope, policy), schemas.Summary, format, "summary")
+    question = _asked("summary", scope, _sla_key(policy))
+    make = partial(reports.summary, pool, scope, policy)
+    return await _answer(kept, pool, question, make, schemas.Summary, format)
 
 
 @router.get("/backlog", response_model=schemas.Backlog)
-async def backlog(pool: Pool, scope: AnyYear, format: Format = "json") -> Any:
+async def backlog(kept: Kept, pool: Pool, scope: AnyYear, format: Format = "json") -> Any:
     """Open cases at the end of ``as_of`` (default: now), by fiscal year of origin."""
-    return await _answer(reports.backlog(pool, scope), schemas.Backlog, format, "backlog")
+    make = partial(reports.backlog, pool, scope)
+    return await _answer(kept, pool, _asked("backlog", scope), make, schemas.Backlog, format)
 
 
 @router.get("/carry-over", response_model=schemas.CarryOver)
-async def carry_over(pool: Pool, scope: OfYear, format: Format = "json") -> Any:
+async def carry_over(kept: Kept, pool: Pool, scope: OfYear, format: Format = "json") -> Any:
     """Cases open when the fiscal year began, from N−2 and N−1, and how many closed in N."""
-    return await _answer(reports.carry_over(pool, scope), schemas.CarryOver, format, "carry-over")
+    make = partial(reports.carry_over, pool, scope)
+    question = _asked("carry-over", scope)
+    return await _answer(kept, pool, question, make, schemas.CarryOver, format)
 
 
 @router.get("/aging", response_model=schemas.Aging)
-async def aging(pool: Pool, scope: AnyYear, now: Now, format: Format = "json") -> Any:
+async def aging(kept: Kept, pool: Pool, scope: AnyYear, now: Now, format: Format = "json") -> Any:
     """The open backlog at the end of ``as_of`` in age buckets of 0–15 .. >90 days."""
-    return await _answer(reports.aging(pool, scope, now), schemas.Aging, format, "aging")
+    make = partial(reports.aging, pool, scope, now)
+    question = _asked("aging", scope, _day(scope, now))
+    return await _answer(kept, pool, question, make, schemas.Aging, format)
 
 
 @router.get("/recording", response_model=schemas.Recording)
-async def recording(pool: Pool, scope: AnyYear, now: Now, format: Format = "json") -> Any:
+async def recording(
+    kept: Kept, pool: Pool, scope: AnyYear, now: Now, format: Format = "json"
+) -> Any:
     """Recording lag and each district's recording continuity (CSV: the districts)."""
-    return await _answer(
-        reports.recording(pool, scope, now), schemas.Recording, format, "recording"
-    )
+    make = partial(reports.recording, pool, scope, now)
+    question = _asked("recording", scope, _day(scope, now))
+    return await _answer(kept, pool, question, make, schemas.Recording, format)
 
 
 @router.get("/monthly", response_model=schemas.Monthly)
-async def monthly(pool: Pool, scope: OfYear, format: Format = "json") -> Any:
+async def monthly(kept: Kept, pool: Pool, scope: OfYear, format: Format = "json") -> Any:
     """The monthly report: carried in, received, closed, reopened, remaining, cumulative."""
-    return await _answer(reports.monthly(pool, scope), schemas.Monthly, format, "monthly")
+    make = partial(reports.monthly, pool, scope)
+    return await _answer(kept, pool, _asked("monthly", scope), make, schemas.Monthly, format)
 
 
 @router.get("/districts", response_model=schemas.Districts)
-async def districts(pool: Pool, scope: OfYear, format: Format = "json") -> Any:
+async def districts(kept: Kept, pool: Pool, scope: OfYear, format: Format = "json") -> Any:
     """All districts: the year's received/closed and closure rate with its Wilson lower
     bound, the backlog, ranked by backlog and by (fair) closure rate."""
-    return await _answer(reports.districts(pool, scope), schemas.Districts, format, "districts")
+    make = partial(reports.districts, pool, scope)
+    question = _asked("districts", scope)
+    return await _answer(kept, pool, question, make, schemas.Districts, format)

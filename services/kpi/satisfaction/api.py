@@ -9,12 +9,15 @@ answers the districts as a table.
 
 from __future__ import annotations
 
+import dataclasses
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter
 
-from services.kpi.deps import Format, OfYear, Pool
+from services.kpi.deps import Format, Kept, OfYear, Pool
 from services.kpi.domain import satisfaction
+from services.kpi.reports import answers
 from services.kpi.satisfaction import store
 from services.kpi.satisfaction.schemas import Satisfaction, SatisfactionRow
 from shared.auth.deps import Caller, require
@@ -27,12 +30,17 @@ COLUMNS = tuple(SatisfactionRow.model_fields)
 
 @router.get("/satisfaction", response_model=Satisfaction)
 async def satisfaction_report(
-    pool: Pool, scope: OfYear, principal: Caller, format: Format = "json"
+    kept: Kept, pool: Pool, scope: OfYear, principal: Caller, format: Format = "json"
 ) -> Any:
     """Closures of the fiscal year's cases per district: rated, mean score, scores 1..5,
     response rate; disputed and reopened, with their rates (counts beside rates)."""
     require(principal, Operation.read_kpi)
-    found = satisfaction.report(await store.counts(pool, scope))
+    counts = await kept.get(
+        ("satisfaction", dataclasses.astuple(scope)),
+        partial(store.counts, pool, scope),
+        partial(answers.position, pool),
+    )
+    found = satisfaction.report(counts)
     if format == "csv":
         return csv_response(COLUMNS, found.districts, "satisfaction")
     return Satisfaction(

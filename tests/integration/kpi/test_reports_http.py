@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import io
 import random
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -248,3 +249,45 @@ async def test_bad_parameters_are_problems(client: httpx.AsyncClient) -> None:
         r = await client.get(f"/v1/kpi/{path}", params=params)
         assert r.status_code == 422, (path, params, r.text)
         assert r.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_answers_are_kept_while_the_projection_stands_still(pool: asyncpg.Pool) -> None:
+    """Asked twice with nothing applied in between, a report is computed once; a batch
+    applied as the consumer applies one (its offset stored in the same transaction)
+    makes the next answer a new one, with the new case in it."""
+    app = create_app(Settings(auth_jwt_secret=SecretStr(TEST_SECRET)))
+    app.state.runtime.pool = pool
+    kept = app.state.answers
+    offset = 0
+
+    async def apply(env: Envelope) -> None:
+        nonlocal offset
+        offset += 1
+        async with pooled(pool) as conn, conn.transaction():
+            await handle_batch(conn, [env])
+            await conn.execute(
+                "INSERT INTO consumer_offsets (group_id, topic, partition, epoch, next_offset) "
+                "VALUES ('damrong-kpi', 'complaints.events', 0, '', $1) "
+                "ON CONFLICT (group_id, topic, partition) DO UPDATE SET next_offset = $1",
+                offset,
+            )
+
+    def case() -> Envelope:
+        return scenario.filed(uuid.uuid4(), "2026-01-05T03:00:00", "1001", "walk_in", "land")
+
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t", headers=admin_headers()
+    ) as c:
+        await apply(case())
+        first = await _get(c, "summary", fiscal_year=2569)
+        assert await _get(c, "summary", fiscal_year=2569) == first
+        assert (kept.computed, kept.hits) == (1, 1)
+        # Another question (another filter, or CSV of the same) is its own or the same.
+        await _get(c, "summary", fiscal_year=2569, district_code="1001")
+        await _csv(c, "summary", fiscal_year=2569)
+        assert (kept.computed, kept.hits) == (2, 2)
+
+        await apply(case())
+        second = await _get(c, "summary", fiscal_year=2569)
+        assert (first["received"], second["received"]) == (1, 2)
+        assert kept.computed == 3
