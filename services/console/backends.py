@@ -3,20 +3,29 @@
 Every call carries the user's own bearer token, so the services decide every permission;
 the console never holds a token of its own.  A problem+json answer becomes ``BackendError``
 with the service's fields kept, for the page to show beside the right input.
+
+The one thing kept between requests is intake's reference lists (provinces, districts,
+channels, categories: the country's geography and the code lists, the same for every
+user and fixed by the release), for ``REFERENCE_TTL_S``: a national page names hundreds
+of districts, and asking for them again on every page was a third of its cost.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import orjson
 import structlog
 
 log = structlog.get_logger()
 
 SERVICES = ("intake", "status", "kpi")
+REFERENCE = ("intake", "/v1/reference/")
+REFERENCE_TTL_S = 3600.0
 
 
 @dataclass
@@ -55,6 +64,8 @@ class Backends:
         self._urls = dict(urls)
         self._timeout = timeout_s
         self._clients: dict[str, httpx.AsyncClient] = {}
+        # (path, params) -> (kept until, answer): a few dozen lists at most.
+        self.reference: dict[tuple[str, tuple[tuple[str, Any], ...]], tuple[float, Any]] = {}
 
     async def start(self) -> None:
         limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
@@ -122,4 +133,14 @@ class UserApi:
         raise BackendError(service, response.status_code, problem)
 
     async def get(self, service: str, path: str, **params: Any) -> Any:
-        return (await self.request(service, "GET", path, params=params)).json()
+        """The JSON answer of a GET (a reference list kept for a while: see above)."""
+        if service != REFERENCE[0] or not path.startswith(REFERENCE[1]):
+            return orjson.loads((await self.request(service, "GET", path, params=params)).content)
+        key = (path, tuple(sorted((k, v) for k, v in params.items() if v not in (None, ""))))
+        kept = self._backends.reference.get(key)
+        now = time.monotonic()
+        if kept is not None and kept[0] > now:
+            return kept[1]
+        answer = orjson.loads((await self.request(service, "GET", path, params=params)).content)
+        self._backends.reference[key] = (now + REFERENCE_TTL_S, answer)
+        return answer

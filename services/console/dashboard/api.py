@@ -145,11 +145,6 @@ async def district_names(api: Api, doc: dict[str, Any], lang: str) -> dict[str, 
     return names(await api.get("intake", "/v1/reference/districts", province_code=only), lang)
 
 
-def _districts(*docs: dict[str, Any]) -> dict[str, Any]:
-    """One document listing the districts of all of ``docs`` (to name them at once)."""
-    return {"districts": [d for doc in docs for d in doc.get("districts") or []]}
-
-
 @router.get("/dashboard")
 async def dashboard(request: Request, page: Page, api: Api) -> Response:
     t = translator(request)
@@ -158,9 +153,16 @@ async def dashboard(request: Request, page: Page, api: Api) -> Response:
     summary, monthly, aging, recording, satisfaction = await asyncio.gather(
         *(api.get("kpi", PATHS[n], **params) for n in TABLES)
     )
+    continuity = dash.continuity(recording)
+    concerns = dash.most_concerning(dash.satisfaction_rows(satisfaction))
+    shown = dash.SHOWN_DISTRICTS
+    # Only the districts shown are named (one province's list, not the country's).
+    named = {
+        "districts": [{"province_code": r.province_code} for r in continuity[:shown]]
+        + list(concerns[:shown])
+    }
     choices, area = await asyncio.gather(
-        _choices(api, summary, t.lang),
-        district_names(api, _districts(recording, satisfaction), t.lang),
+        _choices(api, summary, t.lang), district_names(api, named, t.lang)
     )
     months = dash.months(monthly)
     chart = charts.grouped_bars([_month_label(m, t.lang) for m in months], dash.series(months))
@@ -176,10 +178,12 @@ async def dashboard(request: Request, page: Page, api: Api) -> Response:
             "series": dash.MONTH_SERIES,
             "aging": dash.with_dates(aging, "reference_date"),
             "recording": recording,
-            "continuity": dash.continuity(recording),
+            "continuity": continuity[:shown],
+            "continuity_all": len(continuity),
             "district_names": area,
             "satisfaction": satisfaction,
-            "satisfaction_rows": dash.satisfaction_rows(satisfaction),
+            "satisfaction_rows": concerns[:shown],
+            "satisfaction_all": len(concerns),
             "scores": dash.distribution(satisfaction.get("total") or {}),
             "tiles": dash.TILES,
             "area": area_name(summary, choices, t),

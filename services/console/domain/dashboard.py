@@ -243,6 +243,21 @@ def distribution(row: Mapping[str, Any]) -> list[Score]:
     ]
 
 
+# The dashboard lists the districts that most need attention, not all of them: a national
+# page of some 900 districts twice over is unreadable (and most of the page's cost).  The
+# downloads carry every district; the province pages list each province's.
+SHOWN_DISTRICTS = 25
+
+
+def most_concerning(rows: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Satisfaction rows, the most disputed and reopened closures first (then by code)."""
+    return sorted(
+        rows,
+        key=lambda r: (-(int(r.get("disputed") or 0) + int(r.get("reopened") or 0)),
+                       str(r.get("district_code"))),
+    )  # fmt: skip
+
+
 def satisfaction_rows(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
     """kpi's per-district rows in its (DOPA code) order, each with its codes and only the
     report's columns."""

@@ -92,3 +92,19 @@ def test_every_satisfaction_text_has_both_languages() -> None:
         assert catalogue[key]["th"] and catalogue[key]["en"], key
     for column in ("district_code", "district", *dash.SATISFACTION_COLUMNS):
         assert f"dashboard.satisfaction.col.{column}" in catalogue
+
+
+def test_the_dashboard_shows_the_most_disputed_and_reopened_first() -> None:
+    rows = [
+        {"district_code": "5801", "disputed": 1, "reopened": 0},
+        {"district_code": "5803", "disputed": 2, "reopened": 3},
+        {"district_code": "5802", "disputed": None, "reopened": 1},
+        {"district_code": "5804", "disputed": 0, "reopened": 1},
+    ]
+    assert [r["district_code"] for r in dash.most_concerning(rows)] == [
+        "5803",  # five
+        "5801",  # one each, then by code
+        "5802",
+        "5804",
+    ]
+    assert dash.SHOWN_DISTRICTS >= 20  # a screenful, not the country
