@@ -28,7 +28,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import asyncpg
 import structlog
@@ -43,7 +45,7 @@ from shared.dbtypes import Conn
 from shared.envelope_codec import DecodeError, from_link
 from shared.events import Envelope
 from shared.faults import Backoff, is_transient
-from shared.signed_records import verifier_from_settings
+from shared.signed_records import Forged, verifier_from_settings
 
 log = structlog.get_logger()
 
@@ -78,6 +80,22 @@ Received = tuple[ConsumerRecord, Envelope]
 # time the batch is tried again.  What it raises is a transient fault or a bug, as for the
 # handlers (``PoisonEvent`` too: it refuses no single event).
 AroundBatch = Callable[[Conn, Sequence[Received]], contextlib.AbstractAsyncContextManager[object]]
+# Why a record went to the dead-letter topic, in words an alert can count by (the full
+# reason travels in the record's ``dlq_error`` header).
+FORGED = "forged"  # not signed by its source's key, altered, or out of its chain
+UNDECODABLE = "undecodable"  # not a CloudEvents record of a known event type and version
+REFUSED = "refused"  # refused by the handler as impossible in the domain
+# A record that can never apply, the reason in full and in words.
+Poison = tuple[ConsumerRecord, str, str]
+
+
+@dataclass
+class PartitionFigures:
+    """What the consumer did with one partition since it started (for ``/metrics``)."""
+
+    applied: int = 0
+    dead_lettered: int = 0
+    next_offset: int | None = None  # stored with the last batch applied
 
 
 class BatchTimeout(TimeoutError):
@@ -143,6 +161,22 @@ class EventConsumer:
         self.dead_lettered = 0
         self.retries = 0  # transient faults retried, since start
         self.last_fault: str | None = None  # the latest of them, for logs and probes
+        self.partitions: dict[int, PartitionFigures] = {}
+        self.dead_by_reason: Counter[str] = Counter()
+
+    def lag(self) -> dict[int, tuple[int | None, int | None]]:
+        """Per assigned partition: the next offset stored and the high-water mark last
+        fetched (either unknown until the first batch), whose difference is the lag."""
+        if self._consumer is None:
+            return {}
+        out: dict[int, tuple[int | None, int | None]] = {}
+        for tp in self._consumer.assignment():
+            figures = self.partitions.get(tp.partition)
+            out[tp.partition] = (
+                None if figures is None else figures.next_offset,
+                self._consumer.highwater(tp),
+            )
+        return out
 
     async def start(self) -> None:
         s = self._settings
@@ -183,6 +217,8 @@ class EventConsumer:
                 continue
             if tp.partition in stored:
                 self._consumer.seek(tp, stored[tp.partition])
+                figures = self.partitions.setdefault(tp.partition, PartitionFigures())
+                figures.next_offset = stored[tp.partition]
             else:
                 await self._consumer.seek_to_beginning(tp)
             self._unpositioned.discard(tp)
@@ -225,13 +261,15 @@ class EventConsumer:
         assert self._consumer is not None
         # Decode once: retries reuse the result.
         decoded: list[Received] = []
-        undecodable: list[tuple[ConsumerRecord, str]] = []
+        undecodable: list[Poison] = []
         for rec in records:
             try:
                 link = self._verifier.check(rec.headers, rec.value)  # before any trust
                 decoded.append((rec, from_link(link)))
             except DecodeError as exc:
-                undecodable.append((rec, str(exc)))
+                undecodable.append(
+                    (rec, str(exc), FORGED if isinstance(exc, Forged) else UNDECODABLE)
+                )
         backoff = Backoff(first=0.2)
         deadline = self._batch_deadline_s
         while True:
@@ -277,7 +315,7 @@ class EventConsumer:
         tp: TopicPartition,
         records: list[ConsumerRecord],
         decoded: list[Received],
-        undecodable: list[tuple[ConsumerRecord, str]],
+        undecodable: list[Poison],
     ) -> None:
         async with batches.pooled(self._pool) as conn, batches.atomic(conn):
             around = self._around_batch
@@ -285,10 +323,10 @@ class EventConsumer:
                 refused = await batches.apply_events(
                     conn, [env for _rec, env in decoded], self._handler, self._batch_handler
                 )
-            poison = undecodable + [(decoded[r.index][0], str(r.error)) for r in refused]
+            poison = undecodable + [(decoded[r.index][0], str(r.error), REFUSED) for r in refused]
             # Dead letters go out before the offset commits: a crash in between resends
             # them (at-least-once), never drops them.
-            for rec, error in poison:
+            for rec, error, _reason in poison:
                 await self._dead_letter(rec, error)
             await conn.execute(
                 "INSERT INTO consumer_offsets (group_id, topic, partition, epoch, "
@@ -303,6 +341,11 @@ class EventConsumer:
             )
         self.applied += len(records) - len(poison)
         self.dead_lettered += len(poison)
+        figures = self.partitions.setdefault(tp.partition, PartitionFigures())
+        figures.applied += len(records) - len(poison)
+        figures.dead_lettered += len(poison)
+        figures.next_offset = records[-1].offset + 1
+        self.dead_by_reason.update(reason for _rec, _error, reason in poison)
 
     async def _dead_letter(self, rec: ConsumerRecord, error: str) -> None:
         headers = [

@@ -8,10 +8,12 @@ container (``shared.service.serve``); were it to run several workers, each would
 * HTTP: requests by route *template* (``/v1/complaints/{complaint_id}``, never the path
   itself: ids and tracking numbers must not become label values), method and status, and a
   latency histogram by route and method;
-* the runtime: events applied and dead-lettered and transient faults retried by the
-  consumer, events published and faults met by the outbox relay (read from the objects'
-  own counters at scrape time), and the outbox's depth and the age of its oldest
-  unpublished row (asked of the database at scrape time).
+* the runtime: per partition, the consumer's events applied, its position (the next
+  offset it stored) and its lag behind the high-water mark last fetched; its dead letters
+  by reason and the transient faults it retried; events published and faults met by the
+  outbox relay (read from the objects' own counters at scrape time), and the outbox's
+  depth and the age of its oldest unpublished row (asked of the database at scrape time);
+* what a service adds (``Metrics.on_scrape``: refreshed before each scrape).
 
 ``/metrics`` asks for no token, like ``/healthz``: it tells counts, never personal data,
 and must be reachable only from inside the deployment (see deploy/ and the README).
@@ -20,18 +22,22 @@ and must be reachable only from inside the deployment (see deploy/ and the READM
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+import structlog
 from fastapi import FastAPI, Request, Response
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.consumer import FORGED, REFUSED, UNDECODABLE, EventConsumer
 from shared.db import reachable
+
+log = structlog.get_logger()
 
 if TYPE_CHECKING:
     from shared.runtime import Runtime
@@ -70,6 +76,18 @@ class Metrics:
             ["service"],
             registry=self.registry,
         )
+        # Refreshed before each scrape, in order: a service's figures that are read from
+        # its database (``install`` adds the outbox's first).
+        self.on_scrape: list[Callable[[], Awaitable[None]]] = []
+
+    async def refresh(self) -> None:
+        """Run every ``on_scrape``; one that fails leaves its figures as they were (a
+        scrape still answers, and the failure is logged)."""
+        for refresh in self.on_scrape:
+            try:
+                await refresh()
+            except Exception as exc:  # noqa: BLE001 - a stale figure beats no metrics
+                log.warning("metrics.refresh_failed", service=self.service, error=repr(exc))
 
 
 class _RuntimeCounters(Collector):
@@ -82,13 +100,9 @@ class _RuntimeCounters(Collector):
 
     def collect(self) -> Iterator[Metric]:
         consumer, relay = self._runtime.consumer, self._runtime.relay
+        if consumer is not None:
+            yield from self._consumer(consumer)
         figures: list[tuple[str, str, float | None]] = [
-            ("damrong_consumer_events_applied", "Events applied by the consumer.",
-             consumer.applied if consumer else None),
-            ("damrong_consumer_dead_lettered", "Records the consumer sent to the DLQ.",
-             consumer.dead_lettered if consumer else None),
-            ("damrong_consumer_retries", "Transient faults the consumer retried.",
-             consumer.retries if consumer else None),
             ("damrong_outbox_published", "Outbox rows the relay published.",
              relay.published if relay else None),
             ("damrong_outbox_faults", "Connection faults the relay met.",
@@ -96,10 +110,53 @@ class _RuntimeCounters(Collector):
         ]  # fmt: skip
         for name, doc, value in figures:
             if value is None:
-                continue  # this service has no consumer, or no relay
+                continue  # this service has no relay
             family = CounterMetricFamily(name, doc, labels=["service"])
             family.add_metric([self._service], value)
             yield family
+
+    def _consumer(self, consumer: EventConsumer) -> Iterator[Metric]:
+        service = self._service
+        applied = CounterMetricFamily(
+            "damrong_consumer_events_applied",
+            "Events the consumer applied, by partition.",
+            labels=["service", "partition"],
+        )
+        for partition, figures in sorted(consumer.partitions.items()):
+            applied.add_metric([service, str(partition)], figures.applied)
+        yield applied
+        position = GaugeMetricFamily(
+            "damrong_consumer_position",
+            "The next offset the consumer stored, by assigned partition.",
+            labels=["service", "partition"],
+        )
+        lag = GaugeMetricFamily(
+            "damrong_consumer_lag",
+            "Records of an assigned partition not yet applied (high-water mark last "
+            "fetched minus the position).",
+            labels=["service", "partition"],
+        )
+        for partition, (stored, high) in sorted(consumer.lag().items()):
+            if stored is not None:
+                position.add_metric([service, str(partition)], stored)
+            if stored is not None and high is not None:
+                lag.add_metric([service, str(partition)], max(0, high - stored))
+        yield position
+        yield lag
+        dead = CounterMetricFamily(
+            "damrong_consumer_dead_lettered",
+            "Records the consumer sent to the dead-letter topic, by reason (forged, "
+            "undecodable, refused).",
+            labels=["service", "reason"],
+        )
+        for reason in (FORGED, UNDECODABLE, REFUSED):  # each one present, 0 until it happens
+            dead.add_metric([service, reason], consumer.dead_by_reason[reason])
+        yield dead
+        retries = CounterMetricFamily(
+            "damrong_consumer_retries", "Transient faults the consumer retried.", labels=["service"]
+        )
+        retries.add_metric([service], consumer.retries)
+        yield retries
 
 
 async def _refresh_outbox(metrics: Metrics, runtime: Runtime) -> None:
@@ -169,10 +226,11 @@ def install(
     metrics.registry.register(_RuntimeCounters(service, runtime))
     app.state.metrics = metrics
     app.add_middleware(_HttpMetrics, metrics=metrics, routes=routes)
+    metrics.on_scrape.append(lambda: _refresh_outbox(metrics, runtime))
 
     @app.get("/metrics", include_in_schema=False)
     async def scrape(request: Request) -> Response:
-        await _refresh_outbox(metrics, runtime)
+        await metrics.refresh()
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return metrics

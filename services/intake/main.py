@@ -11,12 +11,14 @@ from fastapi import FastAPI
 
 from services.intake.api import router
 from services.intake.backfill.api import router as import_router
+from services.intake.backfill.staged.domain import STALE_AFTER
 from services.intake.channels import EXTENSIONS
 from services.intake.domain.filing import SOURCE
 from services.intake.pii.api import router as pii_router
 from services.intake.pii.domain.keys import PiiKeys, PiiNotConfigured
 from services.intake.pii.store import seal_plaintext_rows
 from services.intake.store import IntakeStore
+from services.intake.telemetry import IntakeFigures
 from services.intake.tracking import consumer as tracking_consumer
 from shared.config import Settings, get_settings
 from shared.runtime import Runtime
@@ -65,7 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # A filing with an Idempotency-Key answers a repeat with the first outcome: safe to
     # run again after a lost database connection.
-    return build_app(
+    app = build_app(
         "intake",
         runtime,
         [router, import_router, pii_router, *(e.router for e in EXTENSIONS)],
@@ -73,6 +75,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         on_stop=close_store,
         keyed={"/v1/complaints"},
     )
+    app.state.figures = figures = IntakeFigures(app.state.metrics, STALE_AFTER)
+    app.state.metrics.on_scrape.append(figures.watch(lambda: runtime.pool))
+    return app
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.kpi import api, history
+from services.kpi import api, history, silence
 from services.kpi.consumer import handle, handle_batch
 from services.kpi.reports import api as reports_api
 from services.kpi.reports.answers import Answers
@@ -48,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         on_start=fill_history,
     )
     app.state.answers = Answers(settings.kpi_answer_cache)
+    silence.install(app.state.metrics, lambda: runtime.pool)
     return app
 
 

@@ -3,13 +3,26 @@ no token), and its counters move with the work."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
+from aiokafka import AIOKafkaProducer
 from prometheus_client.parser import text_string_to_metric_families
 
 from services.intake.main import create_app as intake_app
+from services.kpi.main import create_app as kpi_app
 from services.status.main import create_app as status_app
+from shared.auth.principal import Role
+from shared.envelope_codec import to_record
+from tests.auth import bearer, token
+from tests.events import accepted
 from tests.service_app import running_app
 from tests.waiting import eventually
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "backfill-example.csv"
+READER = bearer(
+    token(Role.district_officer, "reader-1001", district_code="1001", grants=("pii_reader",))
+)
 
 BODY = {
     "channel": "walk_in",
@@ -73,6 +86,42 @@ async def test_intake_counts_requests_by_route_template_and_its_outbox(
         assert value(after, "damrong_http_request_duration_seconds_count", method="POST") >= 1
         assert value(after, "damrong_outbox_oldest_unpublished_seconds", service="intake") == 0
 
+        # A clear read of the complainant, and an import's rows filed.
+        assert value(after, "damrong_pii_clear_reads_total", kind="identity") == 0
+        shown = await intake.client.get(f"/v1/complaints/{complaint}/complainant", headers=READER)
+        assert shown.status_code == 200, shown.text
+        imported = await intake.client.post(
+            "/v1/imports", files={"file": ("register.csv", EXAMPLE.read_bytes())}
+        )
+        assert imported.status_code == 200, imported.text
+        text = await scrape(intake.client)
+        assert value(text, "damrong_pii_clear_reads_total", kind="identity") == 1
+        assert value(text, "damrong_pii_clear_reads_total", kind="contact") == 0
+        filed_rows = imported.json()["filed"]
+        assert filed_rows > 0
+        assert value(text, "damrong_import_rows_filed_total") == filed_rows
+        assert value(text, "damrong_imports_running", service="intake") == 0
+
+        # Intake reads the case events too (its public view): per partition, what it
+        # applied, where it stands and that it has caught up.
+        async def caught_up() -> str:
+            return await scrape(intake.client)
+
+        text = await eventually(
+            caught_up,
+            lambda t: (
+                value(t, "damrong_consumer_events_applied_total", service="intake")
+                >= 1 + filed_rows
+                and value(t, "damrong_consumer_lag", service="intake") == 0
+            ),
+        )
+        positions = [
+            labels
+            for (name, labels), _v in samples(text).items()
+            if name == "damrong_consumer_position"
+        ]
+        assert positions and all(dict(p)["partition"].isdigit() for p in positions)
+
 
 async def test_status_counts_the_events_its_consumer_applies(infra: dict[str, str]) -> None:
     async with (
@@ -93,4 +142,57 @@ async def test_status_counts_the_events_its_consumer_applies(infra: dict[str, st
 
         assert await eventually(applied, lambda n: n >= before + 3) == before + 3
         text = await scrape(status.client)
-        assert value(text, "damrong_consumer_dead_lettered_total", service="status") == 0
+        for reason in ("forged", "undecodable", "refused"):
+            assert value(text, "damrong_consumer_dead_lettered_total", reason=reason) == 0
+
+        # A record that is no event and one nobody signed: each dead-lettered by reason.
+        producer = AIOKafkaProducer(bootstrap_servers=status.settings.kafka_bootstrap_servers)
+        await producer.start()
+        try:
+            await producer.send_and_wait(status.settings.events_topic, b"not an event")
+            key, headers, body = to_record(accepted("nobody signed this"))
+            await producer.send_and_wait(
+                status.settings.events_topic, body, key=key, headers=headers
+            )
+        finally:
+            await producer.stop()
+
+        async def dead() -> str:
+            return await scrape(status.client)
+
+        text = await eventually(
+            dead, lambda t: value(t, "damrong_consumer_dead_lettered_total") >= 2
+        )
+        assert value(text, "damrong_consumer_dead_lettered_total", reason="undecodable") == 1
+        assert value(text, "damrong_consumer_dead_lettered_total", reason="forged") == 1
+
+
+async def test_kpi_tells_each_districts_days_since_its_last_record(
+    infra: dict[str, str],
+) -> None:
+    async with (
+        running_app(intake_app, infra) as intake,
+        running_app(
+            kpi_app,
+            infra,
+            events_topic=intake.settings.events_topic,
+            dlq_topic=intake.settings.dlq_topic,
+        ) as kpi,
+    ):
+        assert (await intake.client.post("/v1/complaints", json=BODY)).status_code == 201
+
+        async def scraped() -> str:
+            return await scrape(kpi.client)
+
+        text = await eventually(
+            scraped,
+            lambda t: any(
+                name == "damrong_district_days_since_last_record" for (name, _labels) in samples(t)
+            ),
+        )
+        # Recorded just now: 0 days, under its province.
+        assert (
+            value(text, "damrong_district_days_since_last_record", province="10", district="1001")
+            == 0
+        )
+        assert value(text, "damrong_http_requests_total", service="kpi", route="/metrics") >= 1

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Request, UploadFile
 
+from services.intake import telemetry
 from services.intake.backfill.domain.reader import UnreadableFile
 from services.intake.backfill.schemas import ImportOut
 from services.intake.backfill.staged.api import router as staged_router
@@ -53,6 +54,7 @@ async def post_import(
             dt.datetime.now(dt.UTC),
             district=import_district(principal),
             filed_by=principal.subject,
+            filed=telemetry.filed_counter(request),
         )
     except UnreadableFile as exc:
         raise unreadable_import(str(exc)) from None

@@ -78,13 +78,15 @@ async def import_file(
     district: str | None = None,
     filed_by: str | None = None,
     progress: Callable[[int, int], Awaitable[None]] | None = None,
+    filed: Callable[[int], None] | None = None,
 ) -> ImportResult:
     """Import one register file at ``now``; every row is filed, a duplicate or rejected
     (also, with ``district``, every row of another district).
 
     ``workers`` processes parse and encode chunks (default ``default_workers``; 0: one
     thread) while this task writes the chunks before them, one statement per chunk.
-    ``progress`` is awaited after each chunk is written with the rows done and filed so far.
+    ``progress`` is awaited after each chunk is written with the rows done and filed so far;
+    ``filed`` is told how many rows each write filed (the metrics' counter).
     """
     now = now.astimezone(dt.UTC)
     table = await asyncio.to_thread(read_table, data)
@@ -144,7 +146,7 @@ async def import_file(
                 if progress is not None:
                     await progress(done, result.filed)
             done += len(prepared.accepted) + len(prepared.rejected)
-            writing = asyncio.create_task(_write(store, fresh, result))
+            writing = asyncio.create_task(_write(store, fresh, result, filed))
         if writing is not None:
             await writing
             if progress is not None:
@@ -170,9 +172,16 @@ async def import_file(
     return result
 
 
-async def _write(store: IntakeStore, rows: list[Encoded], result: ImportResult) -> None:
+async def _write(
+    store: IntakeStore,
+    rows: list[Encoded],
+    result: ImportResult,
+    filed: Callable[[int], None] | None,
+) -> None:
     inserted = await store.insert_encoded([item.record for item in rows])
     result.filed += len(inserted)
+    if filed is not None:
+        filed(len(inserted))
     # Not inserted: a complaint with the same row identity was filed by an earlier import.
     result.duplicates.extend(
         Duplicate(item.row, None) for item in rows if item.complaint_id not in inserted

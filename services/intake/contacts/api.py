@@ -14,6 +14,7 @@ import structlog
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
+from services.intake import telemetry
 from services.intake.contacts import store
 from services.intake.pii.domain.keys import PiiKeys
 from services.intake.problems import complaint_not_found
@@ -69,6 +70,7 @@ async def get_contact(complaint_id: uuid.UUID, request: Request, principal: Call
         raise complaint_not_found(complaint_id)
     if contact.details:
         log.info("pii.read", complaint_id=str(complaint_id), fields=sorted(contact.details))
+        telemetry.read_clear(request, telemetry.CONTACT)
     return ContactOut(
         complaint_id=complaint_id,
         anonymous=contact.anonymous,

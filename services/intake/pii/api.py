@@ -15,6 +15,7 @@ import structlog
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
+from services.intake import telemetry
 from services.intake.pii import store as pii
 from services.intake.pii.domain.keys import PiiKeys
 from services.intake.problems import not_found
@@ -90,6 +91,7 @@ async def get_clear_complainant(
     if clear is None:
         raise missing
     log.info("pii.read", complaint_id=str(complaint_id), fields=sorted(clear.identity))
+    telemetry.read_clear(request, telemetry.IDENTITY)
     return ClearComplainantOut(
         complaint_id=complaint_id,
         complainant_ref=clear.complainant_ref,

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Request, Response, UploadFile
 
+from services.intake import telemetry
 from services.intake.backfill.domain.reader import UnreadableFile
 from services.intake.backfill.staged import usecases
 from services.intake.backfill.staged.domain import may_use, shown_status
@@ -152,6 +153,7 @@ async def confirm_import(request: Request, principal: Caller, job_id: uuid.UUID)
             request.app.state.settings,
             request.app.state.pii_keys,
             claimed,
+            telemetry.filed_counter(request),
         )
         job = claimed
     return _out(job, _now())

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -136,9 +137,11 @@ def confirm(
     settings: Settings,
     keys: PiiKeys,
     job: JobRow,
+    filed: Callable[[int], None] | None = None,
 ) -> None:
-    """File the claimed ``job`` in a background task kept in ``running``."""
-    task = asyncio.create_task(_run(jobs, store, settings, keys, job), name="import-job")
+    """File the claimed ``job`` in a background task kept in ``running`` (``filed``: see
+    ``import_file``)."""
+    task = asyncio.create_task(_run(jobs, store, settings, keys, job, filed), name="import-job")
     running.add(task)
     task.add_done_callback(running.discard)
 
@@ -155,7 +158,12 @@ async def _beat(jobs: JobStore, job_id: uuid.UUID) -> None:
 
 
 async def _run(
-    jobs: JobStore, store: IntakeStore, settings: Settings, keys: PiiKeys, job: JobRow
+    jobs: JobStore,
+    store: IntakeStore,
+    settings: Settings,
+    keys: PiiKeys,
+    job: JobRow,
+    filed: Callable[[int], None] | None,
 ) -> None:
     job_id = job.job_id
     beating = asyncio.create_task(_beat(jobs, job_id))
@@ -178,6 +186,7 @@ async def _run(
             district=job.district_code,
             filed_by=job.staged_by,
             progress=progress,
+            filed=filed,
         )
         result = outcome.body()
     except asyncio.CancelledError:
