@@ -4,7 +4,9 @@ these queries are tested against).
 
 The cases are those of the scope (fiscal year of filing, province, district, channel,
 category); their events count up to the case's applied version (as the live projection),
-effective before the cut and recorded by ``known_at``.
+effective before the cut and recorded by ``known_at``.  Each closure meets its answers
+and its case's reopenings by joins over grouped rows (linear), never by a subquery per
+closure (which scanned every event again for each: 3.5 s for 60,000 cases).
 """
 
 from __future__ import annotations
@@ -34,18 +36,24 @@ async def counts(db: Db, scope: Scope) -> list[Counts]:
                    (e.data->>'score')::int AS score
               FROM cases AS c JOIN events AS e USING (complaint_id)
              WHERE {q.sql} AND e.kind = ANY({kinds}::text[])
+        ), answers AS (  -- per closure: the lowest score given, and whether disputed
+            SELECT complaint_id, closed_version,
+                   min(score) FILTER (WHERE kind = {rated}) AS score,
+                   bool_or(kind = {disputed}) AS disputed
+              FROM ev WHERE kind IN ({rated}, {disputed})
+             GROUP BY complaint_id, closed_version
+        ), reopens AS (  -- per case: its last reopening
+            SELECT complaint_id, max(version) AS last
+              FROM ev WHERE kind = {reopened} GROUP BY complaint_id
         ), closure AS (
-            SELECT cl.province_code, cl.district_code,
-                   (SELECT min(r.score) FROM ev AS r
-                     WHERE r.complaint_id = cl.complaint_id AND r.kind = {rated}
-                       AND r.closed_version = cl.version) AS score,
-                   EXISTS (SELECT 1 FROM ev AS d
-                            WHERE d.complaint_id = cl.complaint_id AND d.kind = {disputed}
-                              AND d.closed_version = cl.version) AS disputed,
-                   EXISTS (SELECT 1 FROM ev AS o
-                            WHERE o.complaint_id = cl.complaint_id AND o.kind = {reopened}
-                              AND o.version > cl.version) AS reopened
-              FROM ev AS cl WHERE cl.kind = {closed}
+            SELECT cl.province_code, cl.district_code, a.score,
+                   coalesce(a.disputed, false) AS disputed,
+                   coalesce(o.last > cl.version, false) AS reopened
+              FROM ev AS cl
+              LEFT JOIN answers AS a
+                ON a.complaint_id = cl.complaint_id AND a.closed_version = cl.version
+              LEFT JOIN reopens AS o ON o.complaint_id = cl.complaint_id
+             WHERE cl.kind = {closed}
         )
         SELECT province_code, district_code, count(*)::int AS closures,
                count(*) FILTER (WHERE disputed)::int AS disputed,
