@@ -30,9 +30,13 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass
+from functools import partial
 from typing import Any, TypeVar, cast
 
 import asyncpg
+from fastapi import Response
+from pydantic import BaseModel
 
 T = TypeVar("T")
 
@@ -100,3 +104,38 @@ class Answers:
             while len(self._kept) > self.size:
                 self._kept.popitem(last=False)
         return answer
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """An HTTP answer as bytes, kept instead of the report it was made from: a national
+    report names every district, and rendering it again for each viewer cost more than
+    computing it once."""
+
+    body: bytes
+    media_type: str
+    headers: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def of(cls, response: Response) -> Rendered:
+        """A response built in full (a CSV download), as it would be sent."""
+        headers = tuple((k, v) for k, v in response.headers.items() if k != "content-length")
+        return cls(bytes(response.body), response.media_type or "", headers)
+
+    @classmethod
+    def json(cls, model: BaseModel) -> Rendered:
+        return cls(model.model_dump_json().encode(), "application/json")
+
+    def response(self) -> Response:
+        return Response(self.body, media_type=self.media_type, headers=dict(self.headers))
+
+
+async def answer(
+    kept: Answers,
+    pool: asyncpg.Pool,
+    question: Hashable,
+    render: Callable[[], Awaitable[Rendered]],
+) -> Response:
+    """``render()``'s answer to ``question``, kept for the projection's state."""
+    done = await kept.get(question, render, partial(position, pool))
+    return done.response()

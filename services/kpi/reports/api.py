@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Hashable
 from functools import partial
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from pydantic import BaseModel
 
 from services.kpi.deps import AnyYear, Format, Kept, Now, OfYear, Pool, Sla
@@ -39,13 +39,17 @@ async def _answer(
     make: Callable[[], Awaitable[reports.Report]],
     model: type[BaseModel],
     fmt: str,
-) -> Any:
-    """The report asked (``question[0]`` names it), once per state of the projection
-    (``answers``), as JSON or its table as CSV."""
-    report = await kept.get(question, make, partial(answers.position, pool))
-    if fmt == "csv":
-        return csv_response(report.columns, report.rows, str(question[0]))
-    return model.model_validate(report.doc)
+) -> Response:
+    """The report asked (``question[0]`` names it) as JSON (validated by ``model``) or its
+    table as CSV, computed and rendered once per state of the projection (``answers``)."""
+
+    async def render() -> answers.Rendered:
+        report = await make()
+        if fmt == "csv":
+            return answers.Rendered.of(csv_response(report.columns, report.rows, str(question[0])))
+        return answers.Rendered.json(model.model_validate(report.doc))
+
+    return await answers.answer(kept, pool, (*question, fmt), render)
 
 
 def _asked(name: str, scope: Scope, *more: Hashable) -> tuple[Hashable, ...]:

@@ -10,7 +10,6 @@ answers the districts as a table.
 from __future__ import annotations
 
 import dataclasses
-from functools import partial
 from typing import Any
 
 from fastapi import APIRouter
@@ -35,22 +34,24 @@ async def satisfaction_report(
     """Closures of the fiscal year's cases per district: rated, mean score, scores 1..5,
     response rate; disputed and reopened, with their rates (counts beside rates)."""
     require(principal, Operation.read_kpi)
-    counts = await kept.get(
-        ("satisfaction", dataclasses.astuple(scope)),
-        partial(store.counts, pool, scope),
-        partial(answers.position, pool),
-    )
-    found = satisfaction.report(counts)
-    if format == "csv":
-        return csv_response(COLUMNS, found.districts, "satisfaction")
-    return Satisfaction(
-        fiscal_year=scope.fiscal_year,
-        province_code=scope.province_code,
-        district_code=scope.district_code,
-        channel=scope.channel,
-        category=scope.category,
-        as_of=scope.as_of,
-        known_at=scope.known_at,
-        total=SatisfactionRow.model_validate(found.total),
-        districts=[SatisfactionRow.model_validate(d) for d in found.districts],
-    )
+
+    async def render() -> answers.Rendered:
+        found = satisfaction.report(await store.counts(pool, scope))
+        if format == "csv":
+            return answers.Rendered.of(csv_response(COLUMNS, found.districts, "satisfaction"))
+        return answers.Rendered.json(
+            Satisfaction(
+                fiscal_year=scope.fiscal_year,
+                province_code=scope.province_code,
+                district_code=scope.district_code,
+                channel=scope.channel,
+                category=scope.category,
+                as_of=scope.as_of,
+                known_at=scope.known_at,
+                total=SatisfactionRow.model_validate(found.total),
+                districts=[SatisfactionRow.model_validate(d) for d in found.districts],
+            )
+        )
+
+    question = ("satisfaction", dataclasses.astuple(scope), format)
+    return await answers.answer(kept, pool, question, render)
