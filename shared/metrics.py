@@ -7,7 +7,7 @@ container (``shared.service.serve``); were it to run several workers, each would
 
 * HTTP: requests by route *template* (``/v1/complaints/{complaint_id}``, never the path
   itself: ids and tracking numbers must not become label values), method and status, and a
-  latency histogram by route and method;
+  latency histogram by the same;
 * the runtime: per partition, the consumer's events applied, its position (the next
   offset it stored) and its lag behind the high-water mark last fetched; its dead letters
   by reason and the transient faults it retried; events published and faults met by the
@@ -37,10 +37,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared.consumer import FORGED, REFUSED, UNDECODABLE, EventConsumer
 from shared.db import reachable
 
-log = structlog.get_logger()
-
 if TYPE_CHECKING:
     from shared.runtime import Runtime
+
+log = structlog.get_logger()
 
 UNMATCHED = "unmatched"  # a path no route serves: one label value, whatever was asked
 
@@ -59,8 +59,8 @@ class Metrics:
         )
         self.latency = Histogram(
             "damrong_http_request_duration_seconds",
-            "Time to answer an HTTP request, by route template and method.",
-            ["service", "route", "method"],
+            "Time to answer an HTTP request, by route template, method and status.",
+            ["service", "route", "method", "status"],
             registry=self.registry,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
         )
@@ -76,8 +76,8 @@ class Metrics:
             ["service"],
             registry=self.registry,
         )
-        # Refreshed before each scrape, in order: a service's figures that are read from
-        # its database (``install`` adds the outbox's first).
+        # Refreshed before each scrape, in order: the figures a service reads from its
+        # database (``install`` adds the outbox's first when there is a runtime).
         self.on_scrape: list[Callable[[], Awaitable[None]]] = []
 
     async def refresh(self) -> None:
@@ -214,19 +214,22 @@ class _HttpMetrics:
             method = scope["method"]
             m = self.metrics
             m.requests.labels(m.service, template, method, str(status)).inc()
-            m.latency.labels(m.service, template, method).observe(time.perf_counter() - began)
+            took = time.perf_counter() - began
+            m.latency.labels(m.service, template, method, str(status)).observe(took)
 
 
 def install(
-    app: FastAPI, service: str, runtime: Runtime, routes: Callable[[], list[Any]]
+    app: FastAPI, service: str, runtime: Runtime | None, routes: Callable[[], list[Any]]
 ) -> Metrics:
     """Add the HTTP metrics and ``GET /metrics`` to ``app``; ``routes()`` lists its leaf
-    routes (asked once, at the first request)."""
+    routes (asked once, at the first request).  ``runtime`` (a service's consumer, relay
+    and pool) adds their figures; the console has none."""
     metrics = Metrics(service)
-    metrics.registry.register(_RuntimeCounters(service, runtime))
     app.state.metrics = metrics
     app.add_middleware(_HttpMetrics, metrics=metrics, routes=routes)
-    metrics.on_scrape.append(lambda: _refresh_outbox(metrics, runtime))
+    if runtime is not None:
+        metrics.registry.register(_RuntimeCounters(service, runtime))
+        metrics.on_scrape.append(lambda: _refresh_outbox(metrics, runtime))
 
     @app.get("/metrics", include_in_schema=False)
     async def scrape(request: Request) -> Response:

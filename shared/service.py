@@ -57,7 +57,7 @@ def build_app(
     app.state.runtime = runtime
     app.state.settings = runtime.settings
     http.install(app, keyed=frozenset(keyed))
-    metrics.install(app, name, runtime, lambda: list(_routes(app.routes)))
+    metrics.install(app, name, runtime, lambda: list(leaf_routes(app.routes)))
     auth_deps.install(app, runtime.settings)
     runtime.readiness.route(app)
     for router in routers:
@@ -65,21 +65,21 @@ def build_app(
     # A route may allow a larger body than the service's default (``max_body_size=``).
     limits = {
         route.path: route.max_body_size
-        for route in _routes(app.routes)
+        for route in leaf_routes(app.routes)
         if getattr(route, "max_body_size", None) is not None
     }
     app.add_middleware(http.BodyLimit, default=runtime.settings.max_body_bytes, limits=limits)
-    openapi.declare_answers(app, _routes(app.routes))
+    openapi.declare_answers(app, leaf_routes(app.routes))
     return app
 
 
-def _routes(routes: Iterable[Any]) -> Iterator[Any]:
+def leaf_routes(routes: Iterable[Any]) -> Iterator[Any]:
     """Every route, also those of included routers (kept apart since FastAPI 0.16x).
     Routers are included without a prefix here, so a route's path is its full path."""
     for route in routes:
         included = getattr(route, "original_router", None)
         if included is not None:
-            yield from _routes(included.routes)
+            yield from leaf_routes(included.routes)
         else:
             yield route
 

@@ -37,8 +37,9 @@ from services.console.sessions import SessionCodec
 from services.console.templating import STATIC, load_catalogue, make_templates
 from services.console.tracking import api as tracking_api
 from services.console.worklists import api as worklists_api
-from shared import logs
+from shared import logs, metrics
 from shared.http import CorrelationId
+from shared.service import leaf_routes
 
 # One router per area of the console, each in its own package (ARCHITECTURE.md, console).
 ROUTERS = (
@@ -111,6 +112,8 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     problems.install(app)
+    # HTTP requests and latency by route, like every service (the console has no events).
+    metrics.install(app, "console", None, lambda: list(leaf_routes(app.routes)))
     app.add_middleware(SecurityHeaders)
     app.add_middleware(CorrelationId)
     return app

@@ -83,8 +83,8 @@ def test_the_rule_tests_would_catch_a_changed_rule(tmp_path: Path) -> None:
 def test_every_service_job_is_scraped_and_matched_by_the_down_alert() -> None:
     config = yaml.safe_load((MONITORING / "prometheus.yml").read_text(encoding="utf-8"))
     jobs = {c["job_name"]: c for c in config["scrape_configs"]}
-    assert set(jobs) == {f"damrong-{s}" for s in ("intake", "status", "kpi", "notify")}
-    ports = {"intake": 8001, "status": 8002, "kpi": 8003, "notify": 8005}
+    ports = {"intake": 8001, "status": 8002, "kpi": 8003, "console": 8004, "notify": 8005}
+    assert set(jobs) == {f"damrong-{s}" for s in ports}
     for service, port in ports.items():
         (sd,) = jobs[f"damrong-{service}"]["dns_sd_configs"]
         assert sd == {"names": [service], "type": "A", "port": port}
@@ -98,7 +98,7 @@ def test_the_kubernetes_rules_are_the_alert_rules() -> None:
     (endpoint,) = monitor["podMetricsEndpoints"]
     assert (endpoint["port"], endpoint["path"]) == ("http", "/metrics")
     (names,) = monitor["selector"]["matchExpressions"]
-    assert names["values"] == ["intake", "status", "kpi", "notify"]  # not the console
+    assert names["values"] == ["intake", "status", "kpi", "notify", "console"]
 
 
 def _exported() -> set[str]:
@@ -158,9 +158,9 @@ def test_compose_runs_prometheus_and_grafana_and_keeps_metrics_inside() -> None:
     assert "${GRAFANA_ADMIN_PASSWORD:?" in grafana["environment"]["GF_SECURITY_ADMIN_PASSWORD"]
     example = (m.ROOT / "deploy" / "compose.env.example").read_text(encoding="utf-8")
     assert "GRAFANA_ADMIN_PASSWORD=" in example
-    # The gateway publishes intake, status and kpi, but not their /metrics.
+    # The gateway publishes intake, status, kpi and the console, but not their /metrics.
     nginx = (m.ROOT / "deploy" / "nginx.conf").read_text(encoding="utf-8")
     servers = nginx.split("server {")[1:]
-    for port in (8001, 8002, 8003):
+    for port in (8001, 8002, 8003, 8004):
         (server,) = [s for s in servers if f"listen {port};" in s]
         assert re.search(r"location = /metrics \{\s*return 404;", server), port

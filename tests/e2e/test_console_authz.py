@@ -172,7 +172,7 @@ def console_get_routes() -> set[str]:
                 found.add(route.path)
 
     walk(app.routes)
-    return found - {"/healthz"}
+    return found - {"/healthz", "/metrics"}
 
 
 async def sign_in(client: httpx.AsyncClient, platform: Platform, principal: Principal) -> None:

@@ -7,8 +7,12 @@ from pathlib import Path
 
 import httpx
 from aiokafka import AIOKafkaProducer
+from cryptography.fernet import Fernet
 from prometheus_client.parser import text_string_to_metric_families
+from pydantic import SecretStr
 
+from services.console.config import ConsoleSettings
+from services.console.main import create_app as console_app
 from services.intake.main import create_app as intake_app
 from services.kpi.main import create_app as kpi_app
 from services.status.main import create_app as status_app
@@ -196,3 +200,16 @@ async def test_kpi_tells_each_districts_days_since_its_last_record(
             == 0
         )
         assert value(text, "damrong_http_requests_total", service="kpi", route="/metrics") >= 1
+
+
+async def test_the_console_counts_its_pages_by_route() -> None:
+    settings = ConsoleSettings(console_session_key=SecretStr(Fernet.generate_key().decode()))
+    app = console_app(settings)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://c") as client:
+        for _ in range(2):
+            assert (await client.get("/healthz")).status_code == 200
+        text = await scrape(client)
+    assert value(text, "damrong_http_requests_total", service="console", route="/healthz") == 2
+    assert value(text, "damrong_http_request_duration_seconds_count", route="/healthz") == 2
+    assert "damrong_consumer" not in text  # no events in the console

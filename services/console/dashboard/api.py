@@ -153,14 +153,11 @@ async def dashboard(request: Request, page: Page, api: Api) -> Response:
     summary, monthly, aging, recording, satisfaction = await asyncio.gather(
         *(api.get("kpi", PATHS[n], **params) for n in TABLES)
     )
-    continuity = dash.continuity(recording)
-    concerns = dash.most_concerning(dash.satisfaction_rows(satisfaction))
     shown = dash.SHOWN_DISTRICTS
+    continuity = dash.continuity(recording, shown)
+    concerns = dash.most_concerning(satisfaction, shown)
     # Only the districts shown are named (one province's list, not the country's).
-    named = {
-        "districts": [{"province_code": r.province_code} for r in continuity[:shown]]
-        + list(concerns[:shown])
-    }
+    named = {"districts": [{"province_code": r.province_code} for r in continuity] + concerns}
     choices, area = await asyncio.gather(
         _choices(api, summary, t.lang), district_names(api, named, t.lang)
     )
@@ -178,12 +175,12 @@ async def dashboard(request: Request, page: Page, api: Api) -> Response:
             "series": dash.MONTH_SERIES,
             "aging": dash.with_dates(aging, "reference_date"),
             "recording": recording,
-            "continuity": continuity[:shown],
-            "continuity_all": len(continuity),
+            "continuity": continuity,
+            "continuity_all": len(recording.get("districts") or []),
             "district_names": area,
             "satisfaction": satisfaction,
-            "satisfaction_rows": concerns[:shown],
-            "satisfaction_all": len(concerns),
+            "satisfaction_rows": concerns,
+            "satisfaction_all": len(satisfaction.get("districts") or []),
             "scores": dash.distribution(satisfaction.get("total") or {}),
             "tiles": dash.TILES,
             "area": area_name(summary, choices, t),

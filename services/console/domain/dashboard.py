@@ -10,6 +10,7 @@ satisfaction report: its 1..5 distribution as bars and its per-district rows).
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -174,9 +175,18 @@ class Silence:
     silent: bool
 
 
-def continuity(recording: Mapping[str, Any]) -> list[Silence]:
-    """Each district's recording continuity, the silent ones first (longest silence first)."""
-    rows = [
+def continuity(recording: Mapping[str, Any], limit: int | None = None) -> list[Silence]:
+    """Each district's recording continuity, the silent ones first (longest silence first);
+    only the first ``limit`` when given (picked before any is read in full)."""
+    docs = recording.get("districts") or []
+
+    def order(d: Mapping[str, Any]) -> tuple[bool, int, str]:
+        return not d["silent"], -int(d["days_since_last_record"]), str(d["district_code"])
+
+    first = (
+        heapq.nsmallest(limit, docs, key=order) if limit is not None else sorted(docs, key=order)
+    )
+    return [
         Silence(
             str(d["province_code"]),
             str(d["district_code"]),
@@ -186,9 +196,8 @@ def continuity(recording: Mapping[str, Any]) -> list[Silence]:
             int(d["weeks_elapsed"]),
             bool(d["silent"]),
         )
-        for d in recording.get("districts") or []
+        for d in first
     ]
-    return sorted(rows, key=lambda r: (not r.silent, -r.days_since_last_record, r.district_code))
 
 
 def with_dates(doc: Mapping[str, Any], *fields: str) -> dict[str, Any]:
@@ -249,13 +258,16 @@ def distribution(row: Mapping[str, Any]) -> list[Score]:
 SHOWN_DISTRICTS = 25
 
 
-def most_concerning(rows: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    """Satisfaction rows, the most disputed and reopened closures first (then by code)."""
-    return sorted(
-        rows,
-        key=lambda r: (-(int(r.get("disputed") or 0) + int(r.get("reopened") or 0)),
-                       str(r.get("district_code"))),
-    )  # fmt: skip
+def most_concerning(doc: Mapping[str, Any], limit: int) -> list[dict[str, Any]]:
+    """The ``limit`` districts of a satisfaction report with the most disputed and
+    reopened closures (then by code), as ``satisfaction_rows``."""
+
+    def order(d: Mapping[str, Any]) -> tuple[int, str]:
+        concern = int(d.get("disputed") or 0) + int(d.get("reopened") or 0)
+        return -concern, str(d.get("district_code"))
+
+    first = heapq.nsmallest(limit, doc.get("districts") or [], key=order)
+    return satisfaction_rows({"districts": first})
 
 
 def satisfaction_rows(doc: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -7,8 +7,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import httpx
 import pytest
 from aiokafka.structs import ConsumerRecord
+from prometheus_client.parser import text_string_to_metric_families
 
 from shared.events import CaseForwarded, CaseReopened, CaseStarted, reply_due
 from shared.topic_reader import read_topic
@@ -21,10 +23,21 @@ NOW = dt.datetime.now(dt.UTC)
 
 async def test_each_event_tells_each_consented_channel_once(rig: Rig) -> None:
     who = person()
-    async with rig.notify():
+    async with rig.notify() as app:
         case = await rig.file(who, ["sms", "email", "line"])
         await rig.accept_and_close(case)
         rows = await rig.settled(case, 9)
+        # Its /metrics counts the three events its consumer applied.
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://n") as client:
+            text = (await client.get("/metrics")).text
+        applied = [
+            s.value
+            for family in text_string_to_metric_families(text)
+            for s in family.samples
+            if s.name == "damrong_consumer_events_applied_total"
+        ]
+        assert sum(applied) >= 3
     assert {(r["version"], r["template"]) for r in rows} == {
         (1, "received"),
         (2, "accepted"),

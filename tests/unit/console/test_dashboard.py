@@ -101,6 +101,7 @@ def test_silent_districts_come_first_longest_silence_first() -> None:
 
     doc = {"districts": [row("5801", 3, False), row("5802", 20, True), row("5803", 40, True)]}
     assert [r.district_code for r in dash.continuity(doc)] == ["5803", "5802", "5801"]
+    assert [r.district_code for r in dash.continuity(doc, 2)] == ["5803", "5802"]
 
 
 def test_with_dates_reads_iso_dates() -> None:
