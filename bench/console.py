@@ -78,7 +78,7 @@ def targets(district: str, fy: int, today: dt.date) -> list[Target]:
     # The console keeps intake's reference lists (provinces, districts, channels,
     # categories) for an hour, so under load a page makes only the calls below; the
     # first page of the hour also asks intake for its lists.
-    dashboard = report.Par(tuple(call("kpi", f"/v1/kpi/{n}", **kpi) for n in TABLES_OF_DASHBOARD))
+    dashboard = call("kpi", "/v1/kpi/dashboard", **kpi)  # the five reports in one answer
     return [
         Target("dashboard (national)", "/dashboard", SUPERVISOR, dashboard),
         Target(f"dashboard (district {district})", "/dashboard", officer, dashboard),
@@ -97,8 +97,6 @@ def targets(district: str, fy: int, today: dt.date) -> list[Target]:
     ]
 
 
-# The kpi reports a dashboard asks for, together (services/console/dashboard/api.py).
-TABLES_OF_DASHBOARD = ("summary", "monthly", "aging", "recording", "satisfaction")
 
 
 def wrk(url: str, headers: dict[str, str], *, seconds: int, connections: int) -> report.Latency:

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 
 from services.kpi import api, history, silence
 from services.kpi.consumer import handle, handle_batch
+from services.kpi.dashboard import api as dashboard_api
 from services.kpi.reports import api as reports_api
 from services.kpi.reports.answers import Answers
 from services.kpi.satisfaction import api as satisfaction_api
@@ -44,7 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = build_app(
         "kpi",
         runtime,
-        [api.router, reports_api.router, satisfaction_api.router],
+        [api.router, reports_api.router, satisfaction_api.router, dashboard_api.router],
         on_start=fill_history,
     )
     app.state.answers = Answers(settings.kpi_answer_cache)

@@ -398,6 +398,7 @@ MATRIX: dict[tuple[str, str, str], tuple[Call, dict[Role, tuple[Any, Any]]]] = {
             "aging",
             "recording",
             "monthly",
+            "dashboard",
             "districts",
             "satisfaction",
         )

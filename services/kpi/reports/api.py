@@ -28,7 +28,8 @@ from shared.csv_export import csv_response
 router = APIRouter(prefix="/v1/kpi", tags=["kpi"])
 
 
-def _sla_key(policy: SlaPolicy) -> Hashable:
+def sla_key(policy: SlaPolicy) -> Hashable:
+    """The SLA policy as part of a question (its answer depends on it)."""
     return policy.default_days, tuple(sorted(policy.by_category.items()))
 
 
@@ -68,7 +69,7 @@ async def summary(
     """Cases received in the fiscal year (by the end of ``as_of``), closed, open, closure
     rate, closed within their category's SLA, SLA rate (of those closed), median and p90
     days to close; by channel and by category."""
-    question = _asked("summary", scope, _sla_key(policy))
+    question = _asked("summary", scope, sla_key(policy))
     make = partial(reports.summary, pool, scope, policy)
     return await _answer(kept, pool, question, make, schemas.Summary, format)
 

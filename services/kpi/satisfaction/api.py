@@ -16,6 +16,7 @@ from fastapi import APIRouter
 
 from services.kpi.deps import Format, Kept, OfYear, Pool
 from services.kpi.domain import satisfaction
+from services.kpi.domain.asof import Scope
 from services.kpi.reports import answers
 from services.kpi.satisfaction import store
 from services.kpi.satisfaction.schemas import Satisfaction, SatisfactionRow
@@ -25,6 +26,21 @@ from shared.csv_export import csv_response
 
 router = APIRouter(prefix="/v1/kpi", tags=["kpi"])
 COLUMNS = tuple(SatisfactionRow.model_fields)
+
+
+def document(scope: Scope, found: satisfaction.Report) -> Satisfaction:
+    """The JSON answer of the report ``found`` for ``scope``."""
+    return Satisfaction(
+        fiscal_year=scope.fiscal_year,
+        province_code=scope.province_code,
+        district_code=scope.district_code,
+        channel=scope.channel,
+        category=scope.category,
+        as_of=scope.as_of,
+        known_at=scope.known_at,
+        total=SatisfactionRow.model_validate(found.total),
+        districts=[SatisfactionRow.model_validate(d) for d in found.districts],
+    )
 
 
 @router.get("/satisfaction", response_model=Satisfaction)
@@ -39,19 +55,7 @@ async def satisfaction_report(
         found = satisfaction.report(await store.counts(pool, scope))
         if format == "csv":
             return answers.Rendered.of(csv_response(COLUMNS, found.districts, "satisfaction"))
-        return answers.Rendered.json(
-            Satisfaction(
-                fiscal_year=scope.fiscal_year,
-                province_code=scope.province_code,
-                district_code=scope.district_code,
-                channel=scope.channel,
-                category=scope.category,
-                as_of=scope.as_of,
-                known_at=scope.known_at,
-                total=SatisfactionRow.model_validate(found.total),
-                districts=[SatisfactionRow.model_validate(d) for d in found.districts],
-            )
-        )
+        return answers.Rendered.json(document(scope, found))
 
     question = ("satisfaction", dataclasses.astuple(scope), format)
     return await answers.answer(kept, pool, question, render)

@@ -292,3 +292,18 @@ async def test_answers_are_kept_while_the_projection_stands_still(pool: asyncpg.
         second = await _get(c, "summary", fiscal_year=2569)
         assert (first["received"], second["received"]) == (1, 2)
         assert kept.computed == 4
+
+
+async def test_the_dashboard_is_the_five_reports_as_their_endpoints_answer(
+    pool: asyncpg.Pool, client: httpx.AsyncClient
+) -> None:
+    cases = scenario_asof.build()
+    await _feed(pool, [e for es in cases.values() for e in es], seed=7)
+    for axes in (_axes(None, None), _axes(dt.date(2026, 3, 31), None)):
+        for area in ({}, {"province_code": "50"}, {"district_code": "1001"}):
+            params = {"fiscal_year": 2569, **area, **axes}
+            bundle = await _get(client, "dashboard", **params)
+            assert set(bundle) == {"summary", "monthly", "aging", "recording", "satisfaction"}
+            for part, doc in bundle.items():
+                assert doc == await _get(client, part, **params), (part, params)
+            assert bundle["summary"]["received"] > 0 or area
