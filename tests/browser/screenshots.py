@@ -3,8 +3,8 @@
     make screenshots        # .venv/bin/python -m tests.browser.screenshots
 
 Starts the whole platform embedded on free ports in a temporary directory, files demo
-complaints (and a few in district 5001, Mueang Chiang Mai, two of them closed and answered
-by their complainants through feedback links), signs in as a
+complaints (and a few in district 5001, Mueang Chiang Mai, three of them closed, two
+answered by their complainants through feedback links), signs in as a
 district officer, a national supervisor and an auditor by one-time links, and saves each
 page as ``docs/screenshots/<page>-<th|en>.png`` in Debian's chromium.
 """
@@ -36,7 +36,8 @@ SUPERVISOR = Principal("supervisor", Role.national_supervisor)
 AUDITOR = Principal("auditor", Role.auditor)
 
 # (file name, who, path); "{case}" is a case of DISTRICT, "{reopen}" one closed whose
-# complainant rated it and said the problem was not solved.
+# complainant rated it and said the problem was not solved, "{feedback}" the link of a
+# closure not rated yet.
 PAGES: tuple[tuple[str, Principal | None, str], ...] = (
     ("signin", None, "/signin"),
     ("home", OFFICER, "/"),
@@ -51,6 +52,9 @@ PAGES: tuple[tuple[str, Principal | None, str], ...] = (
     ("provinces", SUPERVISOR, "/provinces"),
     ("province", SUPERVISOR, "/provinces/50"),
     ("compare", SUPERVISOR, "/compare"),
+    # The complainants' pages: no sign-in.
+    ("track", None, "/track"),
+    ("feedback", None, "/feedback/{feedback}"),
 )
 SUBJECTS = (
     "ถนนในหมู่บ้านชำรุด น้ำท่วมขัง",
@@ -119,7 +123,18 @@ async def seed(platform: Platform) -> dict[str, str]:
                 f"{platform.url('status')}/v1/feedback", json={"token": token, **answer}
             )
             r.raise_for_status()
-    return {"case": str(ids[0]), "reopen": str(ids[1])}
+        # A closure whose complainant has not answered yet: the page its link opens.
+        url = f"{platform.url('status')}/v1/complaints/{ids[3]}"
+        await eventually(lambda: seen(url), timeout=60)
+        r = await client.post(
+            f"{url}/transitions",
+            json={"action": "close", "expected_version": 1, "reason": "resolved"},
+        )
+        r.raise_for_status()
+        link = feedback_links.issue(
+            uuid.UUID(ids[3]), 2, platform.feedback_link_secret, dt.datetime.now(dt.UTC)
+        )
+    return {"case": str(ids[0]), "reopen": str(ids[1]), "feedback": link}
 
 
 async def shoot(
