@@ -97,8 +97,6 @@ def targets(district: str, fy: int, today: dt.date) -> list[Target]:
     ]
 
 
-
-
 def wrk(url: str, headers: dict[str, str], *, seconds: int, connections: int) -> report.Latency:
     """One wrk run of ``url``: one thread (wrk is event-driven; the cores stay with the
     servers), a 30 s timeout so that slow answers count in the latencies, not as errors."""
