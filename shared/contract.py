@@ -28,6 +28,7 @@ from shared.envelope_codec import CONTENT_TYPE
 from shared.upcasting import UPCASTERS
 
 Schema = dict[str, Any]
+CONTRACT_MAJOR = 2
 ASYNCAPI = "3.0.0"
 KAFKA_BINDING = "0.5.0"
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -60,7 +61,13 @@ _TIME: Schema = {"type": "string", "format": "date-time"}
 _HASH: Schema = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
 _TEXT: Schema = {"type": "string"}
 _NUMBER: Schema = {"type": "string", "pattern": "^[1-9][0-9]*$"}
-_BASE64_SIGNATURE: Schema = {"type": "string", "pattern": "^[A-Za-z0-9+/]{86}==$"}
+# v2 (what relays write): "v2:<index>:<size>:<base64 signature of the batch's root>:<the
+# inclusion proof's hashes, hex>"; v1 (older records): the base64 signature of the digest.
+_SIGNATURE: Schema = {
+    "type": "string",
+    "pattern": "^(v2:(0|[1-9][0-9]*):[1-9][0-9]*:[A-Za-z0-9+/]{86}==:([0-9a-f]{64})*"
+    "|[A-Za-z0-9+/]{86}==)$",
+}
 
 
 def _headers(wire: Wire) -> tuple[_Header, ...]:
@@ -82,9 +89,13 @@ def _headers(wire: Wire) -> tuple[_Header, ...]:
         H("ce_prevhash", "prevhash", _HASH, False, "SHA-256 (hex) of the case's previous event; "
           "64 zeros for version 1. Absent (with ce_hash) only on events from before chaining."),
         H("ce_hash", "hash", _HASH, False, "SHA-256 (hex) of this event's canonical form."),
-        H(wire.signature_header, "signature", _BASE64_SIGNATURE, True, "Base64 Ed25519 "
-          "signature, by the source's key, of the canonical form's SHA-256 as 64 lowercase "
-          "hex characters (ASCII)."),
+        H(wire.signature_header, "signature", _SIGNATURE, True, "v2 (batch): "
+          "'v2:<index>:<size>:<signature>:<proof>', the record's place in a published batch, "
+          "the batch's size, the base64 Ed25519 signature by the source's key of the batch's "
+          "RFC 9162 Merkle root over the records' SHA-256 digests (bound to source and size), "
+          "and the record's inclusion proof as hex. v1 (older records): the base64 Ed25519 "
+          "signature of the canonical form's SHA-256 as 64 lowercase hex characters (ASCII). "
+          "See README.md beside this document."),
     )  # fmt: skip
 
 
@@ -290,7 +301,9 @@ def asyncapi(wire: Wire) -> Schema:
         "components": {"messages": messages, "schemas": dict(sorted(schemas.items()))},
     }
     digest = hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
-    doc["info"]["version"] = f"1.0.0+{digest[:12]}"  # changes whenever the contract does
+    # The build part changes whenever the contract does; the major version when a reader
+    # written for the previous one would refuse what is published now (2: batch signatures).
+    doc["info"]["version"] = f"{CONTRACT_MAJOR}.0.0+{digest[:12]}"
     return doc
 
 

@@ -10,9 +10,13 @@ A lost database connection is a pause, not an end: the relay gives up the lock's
 connection, waits a growing pause and takes the lock again on a fresh one; rows the
 broker acknowledged before the cut are marked then, not sent again.
 
-Each record is signed as it is published (``shared.signed_records``), by the key of the
-service's own source: a row of another source is a bug, not data, so the relay holds it
-(and everything after it, to keep the order) and says so in the log.
+Each batch is signed as it is first published (``shared.signed_records``: one signature
+over the Merkle root of its rows' digests, and each row's inclusion proof), by the key of
+the service's own source.  The row's signature is stored before it is sent, and a row
+sent again (after a crash before its mark, or to a broker that came back empty) goes out
+with the signature it was first given: the same bytes, whatever batch it falls into then.
+A row of another source is a bug, not data, so the relay holds it (and everything after
+it, to keep the order) and says so in the log.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from asyncpg.pool import PoolConnectionProxy
 from shared.envelope_codec import encode
 from shared.events import Envelope
 from shared.faults import Backoff, is_transient
-from shared.signed_records import NotOurs, RecordSigner
+from shared.signed_records import NotOurs, RecordSigner, with_signature
 
 log = structlog.get_logger()
 
@@ -200,27 +204,19 @@ class OutboxRelay:
                 # rather than send them a second time.
                 await self._mark(conn)
             rows = await conn.fetch(
-                "SELECT id, topic, key, headers, value FROM outbox "
+                "SELECT id, topic, key, headers, value, signature FROM outbox "
                 "WHERE published_at IS NULL ORDER BY id LIMIT $1",
                 self._batch,
             )
+            rows, signatures = await self._signatures(conn, rows)
             if not rows:
                 return 0
             futures = []
-            for i, r in enumerate(rows):
-                try:
-                    headers = self._signer.sign(
-                        [(k, v.encode()) for k, v in r["headers"]], r["value"]
-                    )
-                except NotOurs as exc:
-                    self._hold(r["id"], str(exc))
-                    rows = rows[:i]
-                    break
+            for r, signature in zip(rows, signatures, strict=True):
+                headers = with_signature([(k, v.encode()) for k, v in r["headers"]], signature)
                 futures.append(
                     await self._producer.send(r["topic"], r["value"], key=r["key"], headers=headers)
                 )
-            if not rows:
-                return 0
             # Wait for every ack before marking: an unacked row is sent again later.
             await asyncio.gather(*futures)
             self._acked = [r["id"] for r in rows]
@@ -228,6 +224,37 @@ class OutboxRelay:
             await self._mark(conn)
             log.debug("outbox.published", count=len(rows), last_id=rows[-1]["id"])
             return len(rows)
+
+    async def _signatures(
+        self, conn: Conn, rows: list[asyncpg.Record]
+    ) -> tuple[list[asyncpg.Record], list[bytes]]:
+        """The rows that may go out (up to the first not ours to sign) and the signature of
+        each: the stored one, else a new batch signature over those without, stored
+        before anything is sent."""
+        new: list[tuple[int, str]] = []  # (position in rows, digest) of rows to sign
+        for i, r in enumerate(rows):
+            if r["signature"] is not None:
+                continue
+            try:
+                digest = self._signer.digest([(k, v.encode()) for k, v in r["headers"]], r["value"])
+            except NotOurs as exc:
+                self._hold(r["id"], str(exc))
+                rows = rows[:i]
+                new = [(at, d) for at, d in new if at < i]
+                break
+            new.append((i, digest))
+        signatures: list[bytes] = [r["signature"] for r in rows]
+        if new:
+            signed = self._signer.sign_digests([digest for _, digest in new])
+            for (at, _), signature in zip(new, signed, strict=True):
+                signatures[at] = signature
+            await conn.execute(
+                "UPDATE outbox o SET signature = s.signature "
+                "FROM unnest($1::bigint[], $2::bytea[]) AS s(id, signature) WHERE o.id = s.id",
+                [rows[at]["id"] for at, _ in new],
+                signed,
+            )
+        return rows, signatures
 
     async def _mark(self, conn: Conn) -> None:
         await conn.execute(

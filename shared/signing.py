@@ -62,7 +62,11 @@ class Signer:
 
     def sign(self, digest: str) -> bytes:
         """The header value for an event whose chain digest is ``digest`` (hex)."""
-        return base64.b64encode(self._key.sign(digest.encode("ascii")).signature)
+        return base64.b64encode(self.sign_message(digest.encode("ascii")))
+
+    def sign_message(self, message: bytes) -> bytes:
+        """The raw 64-byte signature of ``message``."""
+        return self._key.sign(message).signature
 
 
 class Verifier:
@@ -85,7 +89,14 @@ class Verifier:
             raw = base64.b64decode(signature, validate=True)
         except (binascii.Error, ValueError):
             raise BadSignature("the signature is not base64") from None
+        self.verify_message(source, digest.encode("ascii"), raw)
+
+    def verify_message(self, source: str, message: bytes, raw: bytes) -> None:
+        """Return if ``raw`` is ``source``'s signature of ``message``; BadSignature otherwise."""
+        key = self._keys.get(source)
+        if key is None:
+            raise BadSignature(f"no public key for source {source!r}")
         try:
-            key.verify(digest.encode("ascii"), raw)
+            key.verify(message, raw)
         except (BadSignatureError, ValueError, TypeError):  # wrong key, content or length
             raise BadSignature(f"not signed by {source}'s key over this content") from None

@@ -10,8 +10,8 @@ from typing import Any
 from damrong.embedded.event_keys import PUBLISHERS
 from shared.envelope_codec import to_record
 from shared.events import Envelope
-from shared.signed_records import Headers, RecordSigner
-from shared.signing import public_key_of
+from shared.signed_records import Headers, RecordSigner, with_signature
+from shared.signing import Signer, public_key_of
 
 # The services' own sources, and those hand-built test events claim.
 SOURCES = (
@@ -58,3 +58,11 @@ def signed_record(env: Envelope) -> tuple[bytes, Headers, bytes]:
     """``to_record(env)``, signed by ``env.source``'s key, as a relay would publish it."""
     key, headers, value = to_record(env)
     return key, sign(headers, value), value
+
+
+def sign_v1(headers: Headers, value: bytes) -> Headers:
+    """``headers`` signed as relays signed before batch signatures (v1): the Ed25519
+    signature of the record's own digest, what older records on a topic carry."""
+    source = next(v.decode() for k, v in headers if k == "ce_source")
+    digest = signer(source).digest(headers, value)
+    return with_signature(headers, Signer(PRIVATE_KEYS[source]).sign(digest))

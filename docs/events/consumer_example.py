@@ -8,8 +8,11 @@ Each record is checked as damrong's own readers check it, before anything trusts
 
 1. it is a CloudEvents 1.0 record of ours (the ce_* headers, a JSON object as value);
 2. its content hashes to its ``ce_hash`` (SHA-256 of the canonical form below);
-3. ``ce_signature`` is the Ed25519 signature of that hash (64 hex characters, ASCII) by the
-   key of the service named in ``ce_source``, and that service may publish this type;
+3. ``ce_signature`` proves that hash was signed by the key of the service named in
+   ``ce_source``, and that service may publish this type: either (v2, what is published
+   now) ``v2:<index>:<size>:<signature>:<proof>``, the record's inclusion proof in a
+   batch whose RFC 9162 Merkle root is signed, or (v1, older records) the Ed25519
+   signature of the hash's 64 hex characters (ASCII);
 4. its ``ce_prevhash`` is the hash of the case's previous event (64 zeros for version 1).
 
 It prints one JSON line per record with its verdict: ``applied``, ``duplicate`` (a version
@@ -134,13 +137,51 @@ def verify(keys: dict[str, Ed25519PublicKey], headers: Any, value: bytes | None)
     key = keys.get(attrs["source"])
     if key is None:
         raise Refused(f"no public key for source {attrs['source']!r}")
+    signature = attrs.get("signature", "")
     try:
-        key.verify(base64.b64decode(attrs.get("signature", ""), validate=True), computed.encode())
+        if signature.startswith("v2:"):
+            signed, message = batch_root(attrs["source"], computed, signature)
+        else:  # v1: one signature per record
+            signed, message = base64.b64decode(signature, validate=True), computed.encode()
+        if (attrs["source"], message, signed) not in VERIFIED:
+            key.verify(signed, message)
+            VERIFIED.add((attrs["source"], message, signed))  # unbounded here: bound yours
     except (InvalidSignature, ValueError):
         raise Refused(f"bad signature: not signed by {attrs['source']}'s key") from None
     if not attrs["type"][len(PREFIX) :].startswith(PUBLISHES.get(attrs["source"], ("",))):
         raise Refused(f"{attrs['source']} may not publish {attrs['type']}")
     return Event(attrs, data, attrs.get("hash") or computed)
+
+
+# Batch signatures already checked: each batch's records share one, so a reader verifies
+# it once.  Only what verified is kept; the verdict on a record never depends on it.
+VERIFIED: set[tuple[str, bytes, bytes]] = set()
+
+
+def batch_root(source: str, digest: str, signature: str) -> tuple[bytes, bytes]:
+    """A v2 signature's Ed25519 signature and the message it must sign: the batch's root,
+    recomputed from the record's own digest and inclusion proof (RFC 9162 §2.1.3.2)."""
+    index_text, size_text, signed, proof = signature[3:].split(":")
+    index, size = int(index_text), int(size_text)
+    if not 0 <= index < size or len(proof) % 64:
+        raise ValueError("a proof that does not fit its batch")
+    fn, sn = index, size - 1
+    node = hashlib.sha256(b"\x00" + bytes.fromhex(digest)).digest()
+    for at in range(0, len(proof), 64):
+        sibling = bytes.fromhex(proof[at : at + 64])
+        if sn == 0:
+            raise ValueError("a proof longer than its tree is deep")
+        if fn & 1 or fn == sn:
+            node = hashlib.sha256(b"\x01" + sibling + node).digest()
+            while fn and not fn & 1:
+                fn, sn = fn >> 1, sn >> 1
+        else:
+            node = hashlib.sha256(b"\x01" + node + sibling).digest()
+        fn, sn = fn >> 1, sn >> 1
+    if sn != 0:
+        raise ValueError("a proof shorter than its tree is deep")
+    message = b"damrong/event-batch/v2\x00" + source.encode() + b"\x00"
+    return base64.b64decode(signed, validate=True), message + size.to_bytes(8, "big") + node
 
 
 @dataclass

@@ -1,6 +1,7 @@
-"""The outbox relay signs what it publishes with its own source's key: a consumer's
-verifier accepts it, a re-feed publishes the same bytes, and a row of another source is
-held (with everything after it) instead of going out under the wrong key."""
+"""The outbox relay signs what it publishes with its own source's key, a batch at a time:
+a consumer's verifier accepts each record alone, a re-feed publishes the same bytes even
+when the rows fall into another batch, and a row of another source is held (with
+everything after it) instead of going out under the wrong key."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from shared.db import create_pool, migrate
 from shared.events import CaseAccepted, Envelope
 from shared.kafka import ensure_topics, make_producer
 from shared.outbox import OutboxRelay, append
-from shared.signed_records import verifier_from_settings
+from shared.signed_records import BatchSignature, signature_of, verifier_from_settings
 from shared.signing import SIGNATURE_HEADER
 from tests.signing import signer
 from tests.waiting import eventually
@@ -70,23 +71,34 @@ async def test_relay_signs_refeeds_identically_and_holds_foreign_rows(
         async with pool.acquire() as conn:
             await append(conn, settings.events_topic, [_event("first"), _event("second")])
         await eventually(read, lambda got: len(got) == 2, timeout=20)
-        verifier = verifier_from_settings(settings)
         for rec in records:
-            assert verifier.check(rec.headers, rec.value).source == "/test"
+            # Each record alone, by a reader that has seen no other.
+            assert verifier_from_settings(settings).check(rec.headers, rec.value).source == "/test"
             assert [k for k, _v in rec.headers].count(SIGNATURE_HEADER) == 1
+        first = [signature_of(r.headers) or b"" for r in records]
+        assert all(s.startswith(b"v2:") for s in first)
+        assert {BatchSignature.parse(s).size for s in first} == {2}  # one batch, one signature
+        stored = await pool.fetch("SELECT signature FROM outbox ORDER BY id")
+        assert [r["signature"] for r in stored] == first
 
         # A memory-only broker came back empty: the new epoch publishes everything again,
-        # byte for byte (a stored signature header is replaced, never doubled).
+        # byte for byte (a stored signature header is replaced, never doubled), though the
+        # two rows now go out in one batch with a third, which gets a signature of its own.
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+        async with pool.acquire() as conn:
+            await append(conn, settings.events_topic, [_event("third")])
         relay = OutboxRelay(
             pool, producer, name="signing", signer=signer("/test"), epoch="two", idle_poll_s=0.05
         )
         task = asyncio.create_task(relay.run())
-        await eventually(read, lambda got: len(got) == 4, timeout=20)
-        assert [(r.key, r.headers, r.value) for r in records[2:]] == [
+        await eventually(read, lambda got: len(got) == 5, timeout=20)
+        assert [(r.key, r.headers, r.value) for r in records[2:4]] == [
             (r.key, r.headers, r.value) for r in records[:2]
         ]
+        third = BatchSignature.parse(signature_of(records[4].headers) or b"")
+        assert third.size == 1
+        assert verifier_from_settings(settings).check(records[4].headers, records[4].value)
 
         # Another source's row is not this relay's to sign: it and what follows wait.
         async with pool.acquire() as conn:
@@ -95,8 +107,8 @@ async def test_relay_signs_refeeds_identically_and_holds_foreign_rows(
         theirs = await pool.fetchval("SELECT min(id) FROM outbox WHERE published_at IS NULL")
         await eventually(lambda: asyncio.sleep(0, relay.held), lambda held: held == theirs)
         assert await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 2
-        assert len(await read()) == 4
-        assert relay.published == 2
+        assert len(await read()) == 5
+        assert relay.published == 3
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)

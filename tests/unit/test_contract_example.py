@@ -19,10 +19,10 @@ from shared.chain import compute_hash, seal
 from shared.codes import ClosureReason
 from shared.envelope_codec import link_from_record, to_record
 from shared.events import STATUS_SOURCE, CaseClosed
-from shared.signed_records import RecordVerifier
+from shared.signed_records import RecordVerifier, signature_of
 from shared.signing import Signer
 from shared.upcasting import upcast as our_upcast
-from tests.signing import PRIVATE_KEYS, PUBLIC_KEYS, sign
+from tests.signing import PRIVATE_KEYS, PUBLIC_KEYS, sign, sign_v1, signer
 from tests.unit.test_contract import samples, signed
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "events" / "consumer_example.py"
@@ -82,6 +82,28 @@ def test_genuine_records_are_applied_in_order_and_redeliveries_are_duplicates(
         assert chains.verdict(ex.verify(keys, headers, value)) == "applied"
     _key, headers, value = records[3]
     assert chains.verdict(ex.verify(keys, headers, value)) == "duplicate"
+
+
+def test_batch_signatures_and_older_record_signatures_are_both_read(
+    ex: ModuleType, keys: Any
+) -> None:
+    # A batch as a relay publishes it (v2), each record checked alone; then the same
+    # records as relays signed them before batches (v1).
+    records = [to_record(env) for env in samples()]
+    by_source: dict[str, list[tuple[Headers, bytes]]] = {}
+    for _key, headers, value in records:
+        by_source.setdefault(ex.attributes(headers)["source"], []).append((headers, value))
+    for source, batch in by_source.items():
+        for headers, (_, value) in zip(signer(source).sign_batch(batch), batch, strict=True):
+            assert (ex.attributes(headers)["signature"]).startswith("v2:")
+            assert ex.verify(keys, headers, value).attrs["source"] == source
+        for headers, value in batch:
+            assert ex.verify(keys, sign_v1(headers, value), value).attrs["source"] == source
+    # A batch record given another record's proof and place: both readers refuse it.
+    batch = by_source["/damrong/status"]
+    first, second = signer("/damrong/status").sign_batch(batch)[:2]
+    moved = _with(first, "ce_signature", signature_of(second))
+    assert "bad signature" in _refusal(ex, keys, moved, batch[0][1])
 
 
 def _refusal(ex: ModuleType, keys: Any, headers: Headers, value: bytes) -> str:

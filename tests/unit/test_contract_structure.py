@@ -51,7 +51,7 @@ def test_asyncapi_document_structure() -> None:
         "asyncapi", "id", "info", "servers", "defaultContentType", "channels", "operations",
         "components",
     }  # fmt: skip
-    assert doc["info"]["title"] and re.match(r"^1\.0\.0\+[0-9a-f]{12}$", doc["info"]["version"])
+    assert doc["info"]["title"] and re.match(r"^2\.0\.0\+[0-9a-f]{12}$", doc["info"]["version"])
     for server in doc["servers"].values():
         assert server["protocol"] == "kafka" and server["host"]
     for ref in refs(doc):

@@ -3,6 +3,7 @@ the key settings."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import re
 import uuid
@@ -18,7 +19,9 @@ from shared.config import Settings
 from shared.envelope_codec import DecodeError, to_record
 from shared.events import CaseAccepted, Envelope
 from shared.signed_records import (
+    BatchSignature,
     Forged,
+    Headers,
     NotOurs,
     RecordSigner,
     RecordVerifier,
@@ -29,7 +32,7 @@ from shared.signed_records import (
     verifier_from_settings,
 )
 from shared.signing import SIGNATURE_HEADER, Signer, new_private_key
-from tests.signing import PRIVATE_KEYS, PUBLIC_KEYS, sign, signer
+from tests.signing import PRIVATE_KEYS, PUBLIC_KEYS, sign, sign_v1, signer
 
 NOW = dt.datetime(2026, 1, 5, 3, tzinfo=dt.UTC)
 VERIFIER = RecordVerifier(PUBLIC_KEYS)
@@ -178,7 +181,108 @@ def test_a_chained_record_is_signed_by_its_digest_and_still_refused_if_altered()
     _key, headers, value = to_record(env)
     signed = signer(STATUS).sign(headers, value)
     # The same signature as signing the recomputed digest: the shortcut changes nothing.
-    assert signature_of(signed) == Signer(PRIVATE_KEYS[STATUS]).sign(compute_hash(link_of(env)))
+    assert signature_of(signed) == signer(STATUS).sign_digests([compute_hash(link_of(env))])[0]
     altered = value.replace(b'"n"', b'"x"')
     with pytest.raises(Forged, match="content does not match its hash"):
         VERIFIER.check(signer(STATUS).sign(headers, altered), altered)
+
+
+# -- v2: batch signatures ----------------------------------------------------------------
+
+
+def _batch(n: int, note: str = "n") -> list[tuple[Headers, bytes]]:
+    records = []
+    for i in range(n):
+        _key, headers, value = to_record(seal(_event(note=f"{note}{i}"), GENESIS))
+        records.append((headers, value))
+    signed = signer(STATUS).sign_batch(records)
+    return [(h, v) for h, (_, v) in zip(signed, records, strict=True)]
+
+
+def test_each_record_of_a_signed_batch_is_verified_alone() -> None:
+    batch = _batch(7)
+    assert len({BatchSignature.parse(signature_of(h) or b"").signature for h, _ in batch}) == 1
+    for headers, value in reversed(batch):  # any one, in any order, by a fresh reader
+        assert RecordVerifier(PUBLIC_KEYS).check(headers, value).source == STATUS
+
+
+def test_a_reader_verifies_a_batch_signature_once_and_keeps_the_root() -> None:
+    verifier = RecordVerifier(PUBLIC_KEYS)
+    calls: list[str] = []
+    real = verifier._verifier.verify_message
+
+    def counted(source: str, message: bytes, raw: bytes) -> None:
+        calls.append(source)
+        real(source, message, raw)
+
+    verifier._verifier.verify_message = counted  # type: ignore[method-assign]
+    for headers, value in _batch(100) + _batch(50, "m"):
+        verifier.check(headers, value)
+    assert calls == [STATUS, STATUS]
+
+
+def _with(headers: Headers, signature: bytes) -> Headers:
+    return [(k, signature if k == SIGNATURE_HEADER else v) for k, v in headers]
+
+
+def test_each_batch_forgery_is_refused_alone_with_its_reason_warm_or_cold() -> None:
+    batch, other = _batch(8), _batch(8, "o")
+    (h3, v3), (h4, _v4) = batch[3], batch[4]
+    mine = BatchSignature.parse(signature_of(h3) or b"")
+    theirs = BatchSignature.parse(signature_of(other[3][0]) or b"")
+    stranger = RecordSigner(STATUS, new_private_key()).sign_batch([(h3, v3)])[0]
+    cases = [
+        # Another record's proof and place in the same batch.
+        (_with(h3, signature_of(h4) or b""), "not signed by"),
+        # Moved into another batch: that batch's signature and proof at the same place.
+        (_with(h3, theirs.header()), "not signed by"),
+        # Its own proof under another batch's signature.
+        (_with(h3, BatchSignature(3, 8, theirs.signature, mine.proof).header()), "not signed by"),
+        # Its own proof and signature, another place or size claimed.
+        (_with(h3, BatchSignature(2, 8, mine.signature, mine.proof).header()), "not signed by"),
+        # A size whose tree has the same path shape: the same root, but the size is signed.
+        (_with(h3, BatchSignature(3, 7, mine.signature, mine.proof).header()), "not signed by"),
+        (_with(h3, BatchSignature(3, 9, mine.signature, mine.proof).header()), "shorter"),
+        (_with(h3, BatchSignature(3, 16, mine.signature, mine.proof).header()), "shorter"),
+        (_with(h3, BatchSignature(9, 8, mine.signature, mine.proof).header()), "outside"),
+        (_with(h3, BatchSignature(3, 8, mine.signature, mine.proof[:-32]).header()), "shorter"),
+        # A proof that is not hex, a header spelled otherwise, a field missing.
+        (_with(h3, signature_of(h3).replace(b":", b":0", 1)), "malformed"),  # type: ignore[union-attr]
+        (_with(h3, (signature_of(h3) or b"")[:-1] + b"Z"), "lowercase hex"),
+        (_with(h3, b"v2:3:8:" + base64.b64encode(mine.signature)), "malformed"),
+        # A genuine batch signature by a key that is not status's.
+        (stranger, "not signed by"),
+    ]
+    warm = RecordVerifier(PUBLIC_KEYS)
+    for headers, value in batch + other:  # every genuine root already verified and kept
+        warm.check(headers, value)
+    for headers, reason in cases:
+        for verifier in (warm, RecordVerifier(PUBLIC_KEYS)):
+            with pytest.raises(Forged, match=f"bad signature: .*{reason}"):
+                verifier.check(headers, v3)
+
+
+def test_a_batch_signature_cannot_pass_for_a_record_signature_nor_the_reverse() -> None:
+    (headers, value), _ = _batch(2)
+    batch = BatchSignature.parse(signature_of(headers) or b"")
+    # The root's signature presented as v1 (a signature over the digest): refused.
+    as_v1 = _with(headers, base64.b64encode(batch.signature))
+    with pytest.raises(Forged, match="not signed by"):
+        VERIFIER.check(as_v1, value)
+    # A v1 record signature presented as a batch of one: refused.
+    v1 = signature_of(sign_v1(headers, value)) or b""
+    as_v2 = _with(headers, BatchSignature(0, 1, base64.b64decode(v1), b"").header())
+    with pytest.raises(Forged, match="not signed by"):
+        VERIFIER.check(as_v2, value)
+
+
+@pytest.mark.parametrize("chained", [False, True])
+def test_records_signed_one_by_one_before_batches_are_still_read(chained: bool) -> None:
+    env = seal(_event(), GENESIS) if chained else _event()
+    _key, headers, value = to_record(env)
+    v1 = sign_v1(headers, value)
+    assert not (signature_of(v1) or b"").startswith(b"v2:")
+    assert VERIFIER.check(v1, value).event_id == env.event_id
+    altered = value.replace(b'"n"', b'"x"')
+    with pytest.raises(Forged, match="content does not match" if chained else "not signed by"):
+        VERIFIER.check(v1, altered)
