@@ -4,7 +4,11 @@
 
 Starts embedded PostgreSQL and broker only (no services) on free ports, produces
 ``--events`` events (80 % filings, 20 % next-version transitions of earlier cases) to
-the events topic (signed, as the services' relays sign them), then per round measures (a)
+the events topic (signed as the services' relays sign them: each source's records in
+published batches of ``--relay-batch``, one signed Merkle root per batch), then measures
+what checking a record costs as the rebuild reads the topic (partition batches, one
+verifier): the whole check (decode, chain digest, signature), and the signature part,
+beside the same records signed one by one (v1) in the same run.  Then per round (a)
 reading the whole topic with a bare aiokafka consumer (records/s; no decoding) and (b)
 ``services.kpi.rebuild.rebuild`` (events/s: read, decode, project into fresh tables, switch
 over; the default fast path, bulk load).  Prints each round, the medians and their ratio
@@ -26,15 +30,17 @@ import uuid
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.partitioner import DefaultPartitioner
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from damrong.embedded.platform import Platform  # noqa: E402
 from services.kpi.rebuild.usecases import rebuild  # noqa: E402
+from shared.chain import compute_hash  # noqa: E402
 from shared.codes import CategoryCode, ChannelCode, ClosureReason  # noqa: E402
 from shared.config import Settings  # noqa: E402
-from shared.envelope_codec import to_record  # noqa: E402
+from shared.envelope_codec import link_from_record, to_record  # noqa: E402
 from shared.events import (  # noqa: E402
     CaseAccepted,
     CaseClosed,
@@ -44,8 +50,13 @@ from shared.events import (  # noqa: E402
     EventData,
 )
 from shared.kafka import ensure_topics, make_producer  # noqa: E402
-from shared.signed_records import RecordSigner  # noqa: E402
-from shared.signing import new_private_key, public_key_of  # noqa: E402
+from shared.signed_records import (  # noqa: E402
+    RecordSigner,
+    RecordVerifier,
+    signature_of,
+    with_signature,
+)
+from shared.signing import Signer, new_private_key, public_key_of  # noqa: E402
 
 DISTRICTS = ["1001", "1030", "5001", "5003", "4001", "4901", "8301", "9001", "3401", "2001"]
 CHANNELS = list(ChannelCode)
@@ -54,6 +65,7 @@ LAG = dt.timedelta(minutes=30)
 # A key per source, for this run only: the rebuild checks every record's signature.
 KEYS = {source: new_private_key() for source in ("bench/intake", "bench/status")}
 SIGNERS = {source: RecordSigner(source, key) for source, key in KEYS.items()}
+PARTITIONER = DefaultPartitioner()
 
 
 def _step(version: int) -> EventData:
@@ -65,8 +77,14 @@ def _step(version: int) -> EventData:
     return steps[(version - 2) % 3]
 
 
-def events(n: int, seed: int = 2569) -> list[tuple[bytes, list[tuple[str, bytes]], bytes]]:
-    """``n`` encoded records: 80 % filings, 20 % the next version of an earlier case."""
+Record = tuple[bytes, list[tuple[str, bytes]], bytes]
+
+
+def events(n: int, relay_batch: int, partitions: int, seed: int = 2569) -> list[Record]:
+    """``n`` encoded records: 80 % filings, 20 % the next version of an earlier case, each
+    source's signed in batches of ``relay_batch`` as its relay publishes them (leaves
+    grouped by partition, as ``shared.outbox`` does)."""
+    every = list(range(partitions))
     rng = random.Random(seed)
     start = dt.datetime(2024, 10, 1, 3, tzinfo=dt.UTC)
     cases: list[tuple[uuid.UUID, int, dt.datetime]] = []
@@ -109,18 +127,32 @@ def events(n: int, seed: int = 2569) -> list[tuple[bytes, list[tuple[str, bytes]
                 ),
             )
             cases.append((cid, 1, at))
-        key, headers, value = to_record(env)
-        out.append((key, SIGNERS[env.source].sign(headers, value), value))
+        out.append(to_record(env))
+    for source, signer in SIGNERS.items():
+        mine = [
+            i
+            for i, (_k, headers, _v) in enumerate(out)
+            if dict(headers)["ce_source"] == source.encode()
+        ]
+        for first in range(0, len(mine), relay_batch):
+            chunk = sorted(
+                mine[first : first + relay_batch],
+                key=lambda i: (PARTITIONER(out[i][0], every, every), i),
+            )
+            signed = signer.sign_batch([(out[i][1], out[i][2]) for i in chunk])
+            for i, headers in zip(chunk, signed, strict=True):
+                out[i] = (out[i][0], headers, out[i][2])
     return out
 
 
-async def produce(settings: Settings, n: int) -> None:
+async def produce(settings: Settings, n: int, relay_batch: int) -> None:
+    records = events(n, relay_batch, settings.topic_partitions)
     await ensure_topics(settings)
     producer = make_producer(settings)
     await producer.start()
     try:
         sent = []
-        for key, headers, value in events(n):
+        for key, headers, value in records:
             sent.append(await producer.send(settings.events_topic, value, key=key, headers=headers))
             if len(sent) >= 20_000:  # bounded in-flight: modest memory on both sides
                 await asyncio.gather(*sent)
@@ -155,6 +187,65 @@ async def raw_consume(settings: Settings, n: int) -> float:
         await consumer.stop()
 
 
+async def read_records(settings: Settings, n: int) -> list[tuple[list[tuple[str, bytes]], bytes]]:
+    """The first ``n`` records as the rebuild's reader gets them (partition batches)."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        group_id=None,
+        enable_auto_commit=False,
+        max_partition_fetch_bytes=16 << 20,
+        fetch_max_bytes=64 << 20,
+    )
+    await consumer.start()
+    try:
+        parts = consumer.partitions_for_topic(settings.events_topic) or set()
+        tps = [TopicPartition(settings.events_topic, p) for p in sorted(parts)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        out: list[tuple[list[tuple[str, bytes]], bytes]] = []
+        while len(out) < n:
+            batches = await consumer.getmany(timeout_ms=1000, max_records=10_000)
+            for recs in batches.values():
+                out.extend((list(r.headers), r.value or b"") for r in recs)
+        return out[:n]
+    finally:
+        await consumer.stop()
+
+
+def check_costs(records: list[tuple[list[tuple[str, bytes]], bytes]]) -> dict[str, float]:
+    """µs per record: the whole check and its signature part, batch-signed (as read) and
+    signed one by one (v1, the same records), each by a fresh verifier."""
+    public = {s: public_key_of(k) for s, k in KEYS.items()}
+    v1 = []
+    for headers, value in records:
+        source = dict(headers)["ce_source"].decode()
+        digest = SIGNERS[source].digest(headers, value)
+        v1.append((with_signature(headers, Signer(KEYS[source]).sign(digest)), value))
+
+    def per_record(seconds: float) -> float:
+        return seconds / len(records) * 1e6
+
+    links = [(link_from_record(h, v), signature_of(h)) for h, v in records]
+    v1_links = [(link_from_record(h, v), signature_of(h)) for h, v in v1]
+    out: dict[str, float] = {}
+    t0 = time.perf_counter()
+    for link, _sig in links:
+        compute_hash(link)
+    digest_only = per_record(time.perf_counter() - t0)
+    for name, recs, decoded in (("v2", records, links), ("v1", v1, v1_links)):
+        verifier = RecordVerifier(public)
+        t0 = time.perf_counter()
+        for headers, value in recs:
+            verifier.check(headers, value)
+        out[name] = per_record(time.perf_counter() - t0)
+        verifier = RecordVerifier(public)
+        t0 = time.perf_counter()
+        for link, sig in decoded:
+            verifier.check_link(link, sig)
+        out[f"{name} signature"] = per_record(time.perf_counter() - t0) - digest_only
+    return out
+
+
 async def main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="damrong-replay-") as tmp:
         platform = Platform.for_tests(Path(tmp), services=False)
@@ -167,8 +258,18 @@ async def main(args: argparse.Namespace) -> None:
                 event_public_keys={s: public_key_of(k) for s, k in KEYS.items()},
             )
             t0 = time.perf_counter()
-            await produce(settings, args.events)
+            await produce(settings, args.events, args.relay_batch)
             print(f"produced {args.events} events in {time.perf_counter() - t0:.1f} s")
+            sample = min(args.events, args.check_sample)
+            rounds = [check_costs(await read_records(settings, sample)) for _ in range(3)]
+            cost = {k: statistics.median(r[k] for r in rounds) for k in rounds[0]}
+            print(
+                f"checking a record ({sample:,} as read, median of 3): batch-signed (v2) "
+                f"{cost['v2']:.1f} µs, of which the signature {cost['v2 signature']:.1f} µs; "
+                f"signed one by one (v1) {cost['v1']:.1f} µs, of which the signature "
+                f"{cost['v1 signature']:.1f} µs; the signature "
+                f"{cost['v1 signature'] / cost['v2 signature']:.1f}x cheaper (goal: <= 5 µs)"
+            )
             raws, rebuilds, carefuls = [], [], []
             for i in range(args.rounds):
                 raw = args.events / await raw_consume(settings, args.events)
@@ -208,6 +309,12 @@ if __name__ == "__main__":
     parser.add_argument("--appliers", type=int, default=3)
     parser.add_argument("--batch", type=int, default=10_000)
     parser.add_argument("--partitions", type=int, default=8)
+    parser.add_argument(
+        "--relay-batch", type=int, default=1000, help="records per signed batch (the relay's)"
+    )
+    parser.add_argument(
+        "--check-sample", type=int, default=100_000, help="records timed for the check cost"
+    )
     parser.add_argument(
         "--careful",
         action="store_true",

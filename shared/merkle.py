@@ -120,49 +120,51 @@ class ProofMemo:
         """The root ``proof_hex`` (the siblings' hex, concatenated, bottom-up) leads to."""
         if not 0 <= index < size:
             raise BadProof(f"leaf {index} outside a tree of {size}")
-        if len(proof_hex) % HEX_BYTES or proof_hex != proof_hex.lower():
+        if len(proof_hex) % HEX_BYTES:
             raise BadProof("the proof is not a list of lowercase hex hashes")
         walks = self._walks
         fn, sn, r = index, size - 1, leaf
         seen: list[tuple[bytes, int, int, int]] = []
         at = 0
         end = len(proof_hex)
-        while True:
-            # A leaf is new to every walk (records are not read twice in a row): look
-            # from its parent up, where the batch's walks meet.
-            if at:
+        try:
+            while at < end:
+                if sn == 0:
+                    raise BadProof("the proof is longer than the tree is deep")
+                text = proof_hex[at : at + HEX_BYTES]
+                # Lowercase, as written (one spelling per proof); the rest of a proof that
+                # meets a remembered walk equals one checked so when it was remembered.
+                if not text.islower() and text != text.lower():  # islower: False for digits
+                    raise BadProof("the proof is not a list of lowercase hex hashes")
+                sibling = unhexlify(text)
+                at += HEX_BYTES
+                if fn & 1 or fn == sn:
+                    r = _sha256(_NODE + sibling + r).digest()
+                    while fn and not fn & 1:  # only when fn == sn: the RFC's right edge
+                        fn >>= 1
+                        sn >>= 1
+                else:
+                    r = _sha256(_NODE + r + sibling).digest()
+                fn >>= 1
+                sn >>= 1
+                # A leaf is new to every walk, its parent and those above are where the
+                # walks of a batch meet.
                 found = walks.get(r)
                 if (
                     found is not None
                     and found[0] == fn
                     and found[1] == sn
-                    and proof_hex[at:] == found[2]
+                    and found[2] == proof_hex[at:]
                 ):
                     root = found[3]
                     break
                 seen.append((r, fn, sn, at))
-            if at == end:
+            else:
                 if sn != 0:
                     raise BadProof("the proof is shorter than the tree is deep")
                 root = r
-                break
-            if sn == 0:
-                raise BadProof("the proof is longer than the tree is deep")
-            try:
-                sibling = unhexlify(proof_hex[at : at + HEX_BYTES])
-            except binascii.Error:
-                raise BadProof("the proof is not a list of lowercase hex hashes") from None
-            at += HEX_BYTES
-            if fn & 1 or fn == sn:
-                r = _sha256(_NODE + sibling + r).digest()
-                if not fn & 1:
-                    while fn and not fn & 1:
-                        fn >>= 1
-                        sn >>= 1
-            else:
-                r = _sha256(_NODE + r + sibling).digest()
-            fn >>= 1
-            sn >>= 1
+        except binascii.Error:
+            raise BadProof("the proof is not a list of lowercase hex hashes") from None
         if seen:
             if len(walks) + len(seen) > self._kept:
                 walks.clear()

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -125,9 +126,13 @@ class BatchSignature:
         return parsed
 
 
-def _count(text: bytes) -> int:
+def _is_count(text: bytes) -> bool:
     """A decimal count as ``header`` writes it: digits, no sign, no leading zero."""
-    if not text.isdigit() or (text[0] == 0x30 and len(text) > 1):
+    return text.isdigit() and (text[0] != 0x30 or len(text) == 1)
+
+
+def _count(text: bytes) -> int:
+    if not _is_count(text):
         raise ValueError("not a count")
     return int(text)
 
@@ -225,19 +230,18 @@ class RecordVerifier:
                 self._verifier.verify(link.source, digest, signature)
         except BadSignature as exc:
             raise Forged(f"bad signature: {exc}") from None
-        kind, _ = parse_type_name(link.type)  # link_from_record checked it parses
-        if not may_publish(link.source, kind):
+        if not _may_publish_type(link.source, link.type):
+            kind, _ = parse_type_name(link.type)
             raise Forged(f"{link.source} may not publish {kind} events")
 
     def _check_batch(self, source: str, digest: str, header: bytes) -> None:
         # Parsed by hand rather than by BatchSignature.parse: this runs for every record
         # read, and the batch's signature is decoded only when its root is not yet kept.
         fields = header[len(BATCH_V2) :].split(b":")
-        try:
-            index_text, size_text, signature_text, proof_text = fields
-            index, size = _count(index_text), _count(size_text)
-        except ValueError:
-            raise BadSignature("malformed v2 batch signature") from None
+        if len(fields) != 4 or not _is_count(fields[0]) or not _is_count(fields[1]):
+            raise BadSignature("malformed v2 batch signature")
+        index_text, size_text, signature_text, proof_text = fields
+        index, size = int(index_text), int(size_text)
         if size > MAX_BATCH:
             raise BadSignature("malformed v2 batch signature")
         leaf = merkle.leaf_hash(bytes.fromhex(digest))
@@ -272,6 +276,13 @@ PUBLISHES: dict[str, Callable[[str], bool]] = {
 def may_publish(source: str, kind: str) -> bool:
     rule = PUBLISHES.get(source)
     return rule is None or rule(kind)
+
+
+@functools.lru_cache(maxsize=256)
+def _may_publish_type(source: str, ce_type: str) -> bool:
+    # Asked for every record read, about a handful of (source, type) pairs.
+    kind, _ = parse_type_name(ce_type)  # link_from_record checked it parses
+    return may_publish(source, kind)
 
 
 # -- from the settings -----------------------------------------------------------------

@@ -19,7 +19,7 @@ from shared.codes import ClosureReason
 from shared.config import DLQ_TOPIC, EVENTS_TOPIC, Settings
 from shared.envelope_codec import to_record
 from shared.events import CaseClosed, Envelope
-from shared.signed_records import RecordSigner
+from shared.signed_records import RecordSigner, signature_of, with_signature
 from shared.signing import new_private_key
 from shared.thai_calendar import fiscal_year
 from shared.topic_reader import read_topic
@@ -36,7 +36,7 @@ Record = tuple[bytes, list[tuple[str, bytes]], bytes]
 
 
 def _forgeries(cid: uuid.UUID, genuine_status_key: str) -> list[tuple[Record, str]]:
-    """A closure of the case at its next version, four ways, each with its reason."""
+    """A closure of the case at its next version, five ways, each with its reason."""
 
     def closure(**kw: Any) -> Envelope:
         now = dt.datetime.now(dt.UTC)
@@ -58,6 +58,13 @@ def _forgeries(cid: uuid.UUID, genuine_status_key: str) -> list[tuple[Record, st
     k, h, v = to_record(seal(closure(), GENESIS))
     signed = RecordSigner(STATUS, genuine_status_key).sign(h, v)
     altered = (k, signed, orjson.dumps({**orjson.loads(v), "actor": "someone else"}))
+    # A genuine closure given the signature and proof of a record of another genuine batch
+    # (signed with status's real key): moved into a batch it was never in.
+    genuine = RecordSigner(STATUS, genuine_status_key)
+    k, h, v = to_record(seal(closure(), GENESIS))
+    _k2, other_h, other_v = to_record(seal(closure(), GENESIS))
+    theirs = genuine.sign_batch([(other_h, other_v), (other_h, other_v)])[1]
+    moved = (k, with_signature(h, signature_of(theirs) or b""), v)
     k, h, v = to_record(closure())
     unknown = (
         k,
@@ -68,6 +75,7 @@ def _forgeries(cid: uuid.UUID, genuine_status_key: str) -> list[tuple[Record, st
         (unsigned, "bad signature: unsigned"),
         (stranger, f"bad signature: not signed by {STATUS}'s key over this content"),
         (altered, "content does not match its hash"),
+        (moved, f"bad signature: not signed by {STATUS}'s key over this content"),
         (unknown, "unknown event type"),
     ]
 

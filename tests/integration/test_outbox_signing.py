@@ -115,3 +115,50 @@ async def test_relay_signs_refeeds_identically_and_holds_foreign_rows(
         await consumer.stop()
         await producer.stop()
         await pool.close()
+
+
+async def test_a_batch_s_leaves_are_grouped_by_partition(
+    make_settings: Callable[..., Settings],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    # A partition's reader meets its share of a batch as neighbouring leaves.
+    settings = make_settings(topic_partitions=4)
+    pool = await create_pool(settings.database_url, "leaves")
+    await migrate(pool, "leaves", tmp_path_factory.mktemp("mig"))
+    await ensure_topics(settings)
+    producer = make_producer(settings)
+    await producer.start()
+    consumer = AIOKafkaConsumer(
+        settings.events_topic,
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    records: list[ConsumerRecord] = []
+
+    async def read() -> list[ConsumerRecord]:
+        for batch in (await consumer.getmany(timeout_ms=300)).values():
+            records.extend(batch)
+        return records
+
+    async with pool.acquire() as conn:  # before the relay starts: one batch of 40
+        await append(conn, settings.events_topic, [_event(f"e{i}") for i in range(40)])
+    relay = OutboxRelay(pool, producer, name="leaves", signer=signer("/test"), idle_poll_s=0.05)
+    task = asyncio.create_task(relay.run())
+    try:
+        await eventually(read, lambda got: len(got) == 40, timeout=20)
+        places: dict[int, list[int]] = {}
+        for rec in records:
+            batch = BatchSignature.parse(signature_of(rec.headers) or b"")
+            assert batch.size == 40
+            places.setdefault(rec.partition, []).append(batch.index)
+        assert len(places) > 1
+        for indexes in places.values():  # in offset order: consecutive leaves, ascending
+            assert indexes == list(range(indexes[0], indexes[0] + len(indexes)))
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await consumer.stop()
+        await producer.stop()
+        await pool.close()
