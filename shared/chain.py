@@ -48,10 +48,16 @@ class Link:
 
 
 def utc_text(moment: dt.datetime) -> str:
-    """The one format of a time in the canonical form: UTC, microseconds, ``Z``."""
+    """The one format of a time in the canonical form: UTC, microseconds, ``Z``
+    (``%Y-%m-%dT%H:%M:%S.%fZ``)."""
     if moment.tzinfo is None:
         raise ValueError(f"naive time {moment.isoformat()} in an event")
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    utc = moment.astimezone(dt.UTC)
+    if utc.year < 1000:  # isoformat pads the year to four digits, strftime does not
+        return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # The same text as the strftime above, in a fifth of the time: every record read
+    # formats two (tests/unit/test_chain.py holds them equal).
+    return utc.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def canonical(link: Link) -> bytes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import random
 import uuid
 from typing import Any
 
@@ -19,6 +20,7 @@ from shared.chain import (
     head,
     link_of,
     seal,
+    utc_text,
     verify_case,
 )
 from shared.codes import ClosureReason
@@ -184,3 +186,22 @@ def test_the_fast_canonical_form_is_byte_equal_to_its_definition() -> None:
     # Only the slow form takes what orjson refuses, and gives the defined bytes.
     odd = dataclasses.replace(link_of(_case(2)[1]), data={"note": "\ud800", "big": 2**70})
     assert canonical(odd) == canonical_json.slow(canonical_doc(odd))
+
+
+def test_a_time_s_canonical_text_is_the_strftime_format_for_every_moment() -> None:
+    # utc_text takes a faster path than strftime for years from 1000: the same text.
+    rng = random.Random(9)
+    zones = [dt.UTC, dt.timezone(dt.timedelta(hours=7)), dt.timezone(dt.timedelta(hours=-9))]
+    moments = [
+        dt.datetime(1, 1, 1, tzinfo=dt.UTC),
+        dt.datetime(999, 12, 31, 23, 59, 59, 999999, tzinfo=dt.UTC),
+        dt.datetime(1000, 1, 1, tzinfo=dt.UTC),
+        dt.datetime(9999, 12, 31, 16, 59, 59, 999999, tzinfo=zones[1]),
+    ] + [
+        dt.datetime(rng.randint(1000, 9998), 1, 1, tzinfo=rng.choice(zones))
+        + dt.timedelta(microseconds=rng.randrange(366 * 86_400 * 10**6))
+        for _ in range(2000)
+    ]
+    for moment in moments:
+        expected = moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        assert utc_text(moment) == expected
