@@ -107,12 +107,16 @@ class _Rebalance(ConsumerRebalanceListener):
         self._owner = owner
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        # A rebalance is worth an operator's line: a consumer frozen past its session
+        # timeout, or one replica more or less, shows here first.
+        log.info("consumer.partitions_revoked", partitions=sorted(tp.partition for tp in revoked))
         self._owner.assigned.clear()
         self._owner._unpositioned.clear()
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         # aiokafka logs and swallows a listener's exception, and would then read from
         # the beginning: a partition not positioned here is positioned by ``run``.
+        log.info("consumer.partitions_assigned", partitions=sorted(tp.partition for tp in assigned))
         self._owner._unpositioned.update(assigned)
         try:
             async with asyncio.timeout(SEEK_DEADLINE_S):
