@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -80,14 +81,28 @@ def _step(version: int) -> EventData:
 Record = tuple[bytes, list[tuple[str, bytes]], bytes]
 
 
-def events(n: int, relay_batch: int, partitions: int, seed: int = 2569) -> list[Record]:
-    """``n`` encoded records: 80 % filings, 20 % the next version of an earlier case, each
-    source's signed in batches of ``relay_batch`` as its relay publishes them (leaves
-    grouped by partition, as ``shared.outbox`` does)."""
-    every = list(range(partitions))
+def events(
+    n: int, relay_batch: int, partitions: int, seed: int = 2569, chunk: int = 100_000
+) -> Iterator[list[Record]]:
+    """``n`` encoded records, ``chunk`` at a time (a few million do not fit in memory at
+    once): 80 % filings, 20 % the next version of an earlier case, each source's signed in
+    batches of ``relay_batch`` as its relay publishes them (leaves grouped by partition,
+    as ``shared.outbox`` does)."""
     rng = random.Random(seed)
-    start = dt.datetime(2024, 10, 1, 3, tzinfo=dt.UTC)
     cases: list[tuple[uuid.UUID, int, dt.datetime]] = []
+    for first in range(0, n, chunk):
+        yield _chunk(min(chunk, n - first), relay_batch, partitions, rng, cases)
+
+
+def _chunk(
+    n: int,
+    relay_batch: int,
+    partitions: int,
+    rng: random.Random,
+    cases: list[tuple[uuid.UUID, int, dt.datetime]],
+) -> list[Record]:
+    every = list(range(partitions))
+    start = dt.datetime(2024, 10, 1, 3, tzinfo=dt.UTC)
     out = []
     for _ in range(n):
         if cases and rng.random() < 0.2:
@@ -146,17 +161,19 @@ def events(n: int, relay_batch: int, partitions: int, seed: int = 2569) -> list[
 
 
 async def produce(settings: Settings, n: int, relay_batch: int) -> None:
-    records = events(n, relay_batch, settings.topic_partitions)
     await ensure_topics(settings)
     producer = make_producer(settings)
     await producer.start()
     try:
         sent = []
-        for key, headers, value in records:
-            sent.append(await producer.send(settings.events_topic, value, key=key, headers=headers))
-            if len(sent) >= 20_000:  # bounded in-flight: modest memory on both sides
-                await asyncio.gather(*sent)
-                sent.clear()
+        for records in events(n, relay_batch, settings.topic_partitions):
+            for key, headers, value in records:
+                sent.append(
+                    await producer.send(settings.events_topic, value, key=key, headers=headers)
+                )
+                if len(sent) >= 20_000:  # bounded in-flight: modest memory on both sides
+                    await asyncio.gather(*sent)
+                    sent.clear()
         await asyncio.gather(*sent)
     finally:
         await producer.stop()

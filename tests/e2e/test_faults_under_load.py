@@ -227,7 +227,7 @@ async def test_postgres_disk_full_mid_stream_then_freed(tmp_path: Path) -> None:
     pg_dir = tmp_path / "platform" / "pg"
     why = _mount_tmpfs(pg_dir, 256)
     if why is not None:
-        pytest.skip(f"SKIPPED LOUDLY: cannot mount a tmpfs to fill (needs root): {why}")
+        pytest.skip(f"PostgreSQL's disk cannot be filled here: mounting a tmpfs failed ({why})")
     filler = pg_dir / "filler"
     try:
         async with platform_for_tests(tmp_path / "platform", None) as platform:
