@@ -15,7 +15,7 @@ import datetime as dt
 from collections.abc import Awaitable, Callable
 
 import asyncpg
-from fastapi import Request
+from fastapi import FastAPI, Request
 from prometheus_client import Counter, Gauge
 
 from shared.metrics import Metrics
@@ -88,5 +88,9 @@ def read_clear(request: Request, kind: str) -> None:
 
 
 def filed_counter(request: Request) -> Callable[[int], None] | None:
-    figures = _of(request)
-    return None if figures is None else figures.filed
+    return filed_of(request.app)
+
+
+def filed_of(app: FastAPI) -> Callable[[int], None] | None:
+    figures = getattr(app.state, "figures", None)
+    return figures.filed if isinstance(figures, IntakeFigures) else None
