@@ -5,6 +5,7 @@ one an uninterrupted import gives."""
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import uuid
 from pathlib import Path
@@ -13,7 +14,9 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from typer.testing import CliRunner
 
+from damrong.cli.main import app as cli
 from damrong.embedded.platform import Platform
 from tests.e2e.platforms import platform_for_tests
 from tests.waiting import eventually
@@ -50,7 +53,7 @@ async def intake_only(tmp_path: Path, shared_infra: dict[str, str] | None) -> An
 
 
 async def test_an_import_killed_mid_way_resumes_and_files_every_row_once(
-    intake_only: Platform,
+    intake_only: Platform, tmp_path: Path
 ) -> None:
     platform = intake_only
     tag = uuid.uuid4().hex[:8]
@@ -110,6 +113,22 @@ async def test_an_import_killed_mid_way_resumes_and_files_every_row_once(
                 f"{tag}%",
             )
             assert outbox is not None and (outbox["n"], outbox["keys"]) == (valid, valid)
+
+            # The command line follows a job to its end too: the same register again files
+            # nothing, and its rejected rows go beside the file.
+            source = tmp_path / "register.csv"
+            source.write_bytes(data)
+            bearer = platform.auth_headers()["Authorization"].removeprefix("Bearer ")
+            args = ["import", str(source), "--intake-url", platform.url("intake")]
+            ran = await asyncio.to_thread(
+                CliRunner().invoke, cli, [*args, "--token", bearer], env={"COLUMNS": "200"}
+            )
+            assert ran.exit_code == 0, ran.output
+            assert f"{ROWS} แถว (rows) — บันทึกแล้ว 0 (filed)" in ran.output
+            assert f"ซ้ำ {valid + repeated} (duplicates)" in ran.output
+            written = (tmp_path / "register.rejected.csv").read_text(encoding="utf-8-sig")
+            assert len(written.splitlines()) == rejected + 1
+            assert await count(db, tag) == valid
         finally:
             await db.close()
 
