@@ -136,6 +136,13 @@ async def post_import(
     return _job_out(running, _now())
 
 
+# The staged import (preview before anything is filed) shares this router, and so main.
+# Included before the route below: a request for ``/v1/imports/jobs`` with a method it
+# does not allow matches ``/v1/imports/{job_id}`` too, and the first match names the
+# allowed methods (POST, not GET).
+router.include_router(staged_router)
+
+
 @router.get("/v1/imports/{job_id}", response_model=ImportJobOut, tags=["imports"])
 async def get_import_job(request: Request, principal: Caller, job_id: uuid.UUID) -> ImportJobOut:
     """The import job: ``running`` (``stalled`` when its replica stopped: another resumes
@@ -146,7 +153,3 @@ async def get_import_job(request: Request, principal: Caller, job_id: uuid.UUID)
     if job is None or not may_use(principal, job.staged_by) or job.status == "staged":
         raise not_found(f"no import {job_id} (or it expired)")
     return _job_out(job, _now())
-
-
-# The staged import (preview before anything is filed) shares this router, and so main.
-router.include_router(staged_router)
