@@ -9,9 +9,9 @@ open ones filed, accepted, in progress or forwarded (some past their reply date)
 rejected; about a third name their complainant (a valid national ID and phone), whose
 personal data intake seals as in production.
 
-``load`` posts the chunks to ``POST /v1/imports`` one after another (each import parses
-with its own worker processes) and ``wait_caught_up`` polls status and kpi until both
-show every case and every open case.
+``load`` posts the chunks to ``POST /v1/imports?wait=true`` one after another (each import
+parses with its own worker processes and answers its summary once filed) and
+``wait_caught_up`` polls status and kpi until both show every case and every open case.
 """
 
 from __future__ import annotations
@@ -257,7 +257,9 @@ async def load(intake_url: str, headers: dict[str, str], register: Register) -> 
     async with httpx.AsyncClient(base_url=intake_url, headers=headers, timeout=900) as client:
         for n, chunk in enumerate(register.chunks):
             r = await client.post(
-                "/v1/imports", files={"file": (f"register-{n}.csv", chunk, "text/csv")}
+                "/v1/imports",
+                params={"wait": "true"},
+                files={"file": (f"register-{n}.csv", chunk, "text/csv")},
             )
             r.raise_for_status()
             body = r.json()

@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     kpi_answer_cache: int = Field(default=256, ge=0)
     log_level: str = "info"
     db_pool_max: int = 10
+    # Rows of a register parsed per task and written per statement by an import (unset:
+    # services/intake/backfill/usecases.CHUNK); smaller makes progress finer, not faster.
+    import_chunk_rows: int | None = Field(default=None, ge=1)
     # Larger request bodies get 413 (register uploads have their own, larger limit).
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     # Authentication (shared/auth): bearer JWTs signed with exactly one of a shared secret

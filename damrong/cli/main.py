@@ -88,8 +88,10 @@ def import_(
 ) -> None:
     """Backfill complaints from a register (CSV or Excel) through intake's API.
 
-    Prints how many rows were filed, duplicates and rejected; rejected rows, with their
-    reasons, go to <FILE stem>.rejected.csv beside it.  Importing again files nothing twice.
+    Shows the upload, then the rows as intake files them (the import is a job at intake:
+    it survives a restart of intake), then how many rows were filed, duplicates and
+    rejected; rejected rows, with their reasons, go to <FILE stem>.rejected.csv beside it.
+    Importing again files nothing twice.
     """
     from rich.console import Console
 

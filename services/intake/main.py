@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from services.intake.api import router
 from services.intake.backfill.api import router as import_router
+from services.intake.backfill.staged import worker as import_worker
 from services.intake.backfill.staged.domain import STALE_AFTER
 from services.intake.channels import EXTENSIONS
 from services.intake.domain.filing import SOURCE
@@ -51,12 +52,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if sealed:
             log.info("pii.sealed_plaintext_rows", rows=sealed)
         app.state.store = IntakeStore(runtime.pool)
+        # Import jobs a killed replica left running are taken over now, and by any replica
+        # every half minute after.
+        await import_worker.start(app)
         for extension in EXTENSIONS:
             start = getattr(extension, "start", None)
             if start is not None:
                 await start(app, runtime)
 
     async def close_store(app: FastAPI) -> None:
+        await import_worker.stop(app)
         for extension in reversed(EXTENSIONS):
             stop = getattr(extension, "stop", None)
             if stop is not None:

@@ -3,10 +3,12 @@
 * ``damrong_pii_clear_reads_total{kind}``: personal data read in clear, ``identity`` by a
   ``pii_reader`` (the case page's "show") or ``contact`` by the notify service; each is
   also a row of ``pii_access``, this is the rate to watch;
-* ``damrong_import_rows_filed_total``: register rows filed by imports, direct or staged;
-* ``damrong_imports_running``: staged import jobs being filed now, by any replica (read
-  from ``import_jobs`` at each scrape; a job whose replica stopped beating is not
-  counted, it is stalled).
+* ``damrong_import_rows_filed_total``: register rows filed by imports (jobs, staged or
+  not, and ``wait=true`` imports); a resumed job counts only the rows it files itself,
+  not those its killed runner filed before;
+* ``damrong_imports_running``: import jobs being filed now, by any replica (read from
+  ``import_jobs`` at each scrape; a job whose replica stopped beating is not counted, it
+  is stalled).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import datetime as dt
 from collections.abc import Awaitable, Callable
 
 import asyncpg
-from fastapi import Request
+from fastapi import FastAPI, Request
 from prometheus_client import Counter, Gauge
 
 from shared.metrics import Metrics
@@ -47,7 +49,7 @@ class IntakeFigures:
         self.rows_filed.labels(self._service)
         self.running = Gauge(
             "damrong_imports_running",
-            "Staged import jobs being filed now (any replica).",
+            "Import jobs being filed now (any replica).",
             ["service"],
             registry=metrics.registry,
         )
@@ -88,5 +90,9 @@ def read_clear(request: Request, kind: str) -> None:
 
 
 def filed_counter(request: Request) -> Callable[[int], None] | None:
-    figures = _of(request)
-    return None if figures is None else figures.filed
+    return filed_of(request.app)
+
+
+def filed_of(app: FastAPI) -> Callable[[int], None] | None:
+    figures = getattr(app.state, "figures", None)
+    return figures.filed if isinstance(figures, IntakeFigures) else None

@@ -302,7 +302,9 @@ async def test_control_characters_are_refused_by_field(
         "เขต,วันที่รับเรื่อง,ประเภท,ช่องทาง,เรื่อง\n"
         f"5001,1/1/2567,land,walk_in,{bad}\n5001,1/1/2567,land,walk_in,ปกติ {uuid.uuid4()}\n"
     )
-    r = await client.post(f"{intake}/v1/imports", files={"file": ("r.csv", csv.encode())})
+    r = await client.post(
+        f"{intake}/v1/imports", params={"wait": "true"}, files={"file": ("r.csv", csv.encode())}
+    )
     assert r.status_code == 200, r.text
     assert r.json()["filed"] == 1
     assert [x["row"] for x in r.json()["rejected"]] == [2]

@@ -150,7 +150,12 @@ async def _import(c: httpx.AsyncClient, intake: str) -> None:
         f"{p['national_id']},{p['phone']},{p['email']},{p['address']}\n"
     ).encode()
     r = await c.post(f"{intake}/v1/imports", files={"file": ("r.csv", csv, "text/csv")})
-    assert r.status_code == 200 and r.json()["filed"] == 1, r.text
+    assert r.status_code == 202, r.text
+    job = await eventually(
+        lambda: c.get(f"{intake}{r.headers['location']}"),
+        lambda got: got.json()["status"] == "done",
+    )
+    assert job.json()["result"]["filed"] == 1, job.text
 
 
 async def _kpi(c: httpx.AsyncClient, platform: Platform) -> dict[str, Any]:

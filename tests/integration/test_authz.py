@@ -155,8 +155,9 @@ async def _import(p: Platform, h: dict[str, str], inside: bool) -> tuple[int, in
         "district_code,category,subject,received_at,channel\r\n"
         f"{_area(inside)['district_code']},land,{uuid.uuid4().hex},01/10/2567,letter\r\n"
     )
+    # wait=true: the summary in the answer (the job's access is the row of GET below).
     r = await p.client("intake").post(
-        "/v1/imports", headers=h, files={"file": ("r.csv", csv.encode())}
+        "/v1/imports", headers=h, params={"wait": "true"}, files={"file": ("r.csv", csv.encode())}
     )
     return r.status_code, r.json().get("filed")
 
@@ -193,6 +194,18 @@ def _staged_job(method: str, path: str) -> Call:
         return (await p.client("intake").request(method, url, headers=h)).status_code
 
     return call
+
+
+async def _import_job(p: Platform, h: dict[str, str], inside: bool) -> int:
+    """An import job of o-5001 (inside) or of another officer (outside), read as the
+    caller."""
+    owner = TOKENS[Role.district_officer] if inside else OTHER_OFFICER
+    district = "5001" if inside else "1001"
+    job = await p.client("intake").post(
+        "/v1/imports", headers=bearer(owner), files={"file": ("r.csv", _register(district))}
+    )
+    assert job.status_code == 202, job.text
+    return (await p.client("intake").get(job.headers["location"], headers=h)).status_code
 
 
 def _get(service: str, path: str, **params: Any) -> Call:
@@ -334,6 +347,7 @@ FY = {"fiscal_year": 2569}
 MATRIX: dict[tuple[str, str, str], tuple[Call, dict[Role, tuple[Any, Any]]]] = {
     ("intake", "POST", "/v1/complaints"): (_post_complaint, FILE),
     ("intake", "POST", "/v1/imports"): (_import, IMPORT),
+    ("intake", "GET", "/v1/imports/{job_id}"): (_import_job, OWN_JOB),
     ("intake", "POST", "/v1/imports/jobs"): (_stage, STAGE),
     ("intake", "POST", "/v1/imports/jobs/{job_id}/confirm"): (
         _staged_job("POST", "/v1/imports/jobs/{job}/confirm"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Literal
 
 from pydantic import BaseModel
 
@@ -26,3 +27,31 @@ class ImportOut(BaseModel):
     rejected: list[RejectedRowOut]
     duplicate_rows: list[DuplicateRowOut]
     ignored_columns: list[str]
+
+
+class JobProgressOut(BaseModel):
+    """Rows read from the file, rows gone through so far, and rows filed so far."""
+
+    total: int
+    done: int
+    filed: int
+
+
+class ExpectedOut(BaseModel):
+    """What the upload's check of every row found: rows to file, rows already imported
+    (inside the file or by an earlier import) and rejected rows, before anything is filed."""
+
+    to_file: int
+    duplicates: int
+    rejected: int
+
+
+class ImportJobOut(BaseModel):
+    """An import job: its status and progress, and once ``done`` the summary."""
+
+    job_id: uuid.UUID
+    status: Literal["running", "stalled", "done", "failed"]
+    progress: JobProgressOut
+    expected: ExpectedOut
+    result: ImportOut | None = None
+    error: str | None = None

@@ -1,12 +1,17 @@
 """Backfill import use case: a register file -> filed complaints, duplicates, rejections.
 
-The rows go in chunks of ``CHUNK``.  Parsing, validation and encoding each chunk's events
-are pure and CPU-bound, so they run in worker processes for large files (a thread for
-small ones) while this task writes the chunks before them, each chunk one statement
-(complaints and their outbox rows together, ``ON CONFLICT DO NOTHING``).  Duplicates
-inside the file are decided here, in row order, since only here the whole file is seen.
-A row that collides with a complaint filed by an earlier import (same row identity) is a
-duplicate, never a second filing.  Bad rows never stop the good ones.
+The rows go in chunks of ``CHUNK`` (or the setting ``import_chunk_rows``).  Parsing,
+validation and encoding each chunk's events are pure and CPU-bound, so they run in worker
+processes for large files (a thread for small ones) while this task writes the chunks
+before them, each chunk one statement (complaints and their outbox rows together,
+``ON CONFLICT DO NOTHING``).  Duplicates inside the file are decided here, in row order,
+since only here the whole file is seen.  A row that collides with a complaint filed by an
+earlier import (same row identity) is a duplicate, never a second filing.  Bad rows never
+stop the good ones.
+
+A job resumed after its replica died runs the file again from the start: ``ours`` tells
+which of the colliding rows that job itself filed before the crash, so that they count as
+filed, not as already imported, and the summary is the one an uninterrupted run gives.
 """
 
 from __future__ import annotations
@@ -79,6 +84,7 @@ async def import_file(
     filed_by: str | None = None,
     progress: Callable[[int, int], Awaitable[None]] | None = None,
     filed: Callable[[int], None] | None = None,
+    ours: Callable[[list[str]], Awaitable[set[str]]] | None = None,
 ) -> ImportResult:
     """Import one register file at ``now``; every row is filed, a duplicate or rejected
     (also, with ``district``, every row of another district).
@@ -86,7 +92,8 @@ async def import_file(
     ``workers`` processes parse and encode chunks (default ``default_workers``; 0: one
     thread) while this task writes the chunks before them, one statement per chunk.
     ``progress`` is awaited after each chunk is written with the rows done and filed so far;
-    ``filed`` is told how many rows each write filed (the metrics' counter).
+    ``filed`` is told how many rows each write filed (the metrics' counter); ``ours``
+    (a resumed job) answers which of the given row identities the same job already filed.
     """
     now = now.astimezone(dt.UTC)
     table = await asyncio.to_thread(read_table, data)
@@ -107,7 +114,8 @@ async def import_file(
         district=district,
         filed_by=filed_by,
     )
-    chunks = (table.rows[i : i + CHUNK] for i in range(0, len(table.rows), CHUNK))
+    size = settings.import_chunk_rows or CHUNK
+    chunks = (table.rows[i : i + size] for i in range(0, len(table.rows), size))
     executor = (
         ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
         if workers
@@ -146,7 +154,7 @@ async def import_file(
                 if progress is not None:
                     await progress(done, result.filed)
             done += len(prepared.accepted) + len(prepared.rejected)
-            writing = asyncio.create_task(_write(store, fresh, result, filed))
+            writing = asyncio.create_task(_write(store, fresh, result, filed, ours))
         if writing is not None:
             await writing
             if progress is not None:
@@ -177,12 +185,16 @@ async def _write(
     rows: list[Encoded],
     result: ImportResult,
     filed: Callable[[int], None] | None,
+    ours: Callable[[list[str]], Awaitable[set[str]]] | None,
 ) -> None:
     inserted = await store.insert_encoded([item.record for item in rows])
     result.filed += len(inserted)
     if filed is not None:
-        filed(len(inserted))
+        filed(len(inserted))  # not the rows of a resumed job's own: counted when filed
+    collided = [item for item in rows if item.complaint_id not in inserted]
+    mine = await ours([item.identity for item in collided]) if ours and collided else set()
+    result.filed += sum(1 for item in collided if item.identity in mine)
     # Not inserted: a complaint with the same row identity was filed by an earlier import.
     result.duplicates.extend(
-        Duplicate(item.row, None) for item in rows if item.complaint_id not in inserted
+        Duplicate(item.row, None) for item in collided if item.identity not in mine
     )

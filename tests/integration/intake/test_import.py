@@ -18,6 +18,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from damrong.cli.importer import write_rejected
 from services.intake.backfill.domain.values import parse_date
+from shared.auth.principal import Role
+from tests.auth import bearer, token
 from tests.integration.intake.conftest import IntakeService
 from tests.waiting import eventually
 
@@ -71,10 +73,25 @@ EXPECTED_REJECTED = [
 
 
 async def upload(intake: IntakeService, data: bytes, name: str) -> dict[str, Any]:
+    """Import ``data`` as a job (202), follow it to the end; its summary."""
     r = await intake.client.post("/v1/imports", files={"file": (name, data)})
-    assert r.status_code == 200, r.text
-    body: dict[str, Any] = r.json()
-    return body
+    assert r.status_code == 202, r.text
+    job = r.json()
+    assert r.headers["location"] == f"/v1/imports/{job['job_id']}"
+    assert job["status"] == "running" and job["result"] is None
+
+    async def probe() -> dict[str, Any]:
+        got = await intake.client.get(r.headers["location"])
+        assert got.status_code == 200, got.text
+        body: dict[str, Any] = got.json()
+        return body
+
+    done = await eventually(probe, lambda j: j["status"] in ("done", "failed"))
+    assert done["status"] == "done", done
+    assert done["progress"]["done"] == done["progress"]["total"] == done["result"]["rows"]
+    assert done["progress"]["filed"] == done["result"]["filed"]
+    summary: dict[str, Any] = done["result"]
+    return summary
 
 
 async def published(intake: IntakeService, ids: set[bytes]) -> dict[bytes, dict[str, Any]]:
@@ -196,12 +213,69 @@ async def test_xlsx_import_and_the_same_register_as_csv_files_nothing_twice(
     assert (again["rows"], again["filed"], again["duplicates"]) == (6, 0, 6)
 
 
-async def test_unreadable_upload_is_a_problem(intake: IntakeService) -> None:
-    r = await intake.client.post("/v1/imports", files={"file": ("x.csv", b"a,b\n1,2\n")})
-    assert r.status_code == 422
-    assert r.headers["content-type"].startswith("application/problem+json")
-    assert "no header row" in r.json()["detail"]
+async def test_unreadable_upload_is_a_problem_naming_the_file(intake: IntakeService) -> None:
+    for wait in ("false", "true"):
+        r = await intake.client.post(
+            "/v1/imports", params={"wait": wait}, files={"file": ("x.csv", b"a,b\n1,2\n")}
+        )
+        assert r.status_code == 422
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert "no header row" in r.json()["detail"]
+        assert [e["field"] for e in r.json()["errors"]] == ["file"]
+        r = await intake.client.post(
+            "/v1/imports",
+            params={"wait": wait},
+            files={"file": ("x.csv", "อำเภอ,เรื่อง\n5001,x\n".encode())},
+        )
+        assert r.status_code == 422 and "ประเภทเรื่อง (category)" in r.json()["detail"]
+    empty = await intake.client.post("/v1/imports", files={"file": ("x.csv", b"")})
+    assert empty.status_code == 422 and empty.json()["errors"][0]["field"] == "file"
+    bad_id = await intake.client.get("/v1/imports/not-a-job")
+    assert bad_id.status_code == 422
+    assert bad_id.headers["content-type"].startswith("application/problem+json")
+    assert "job_id" in bad_id.text
+    assert (await intake.client.get(f"/v1/imports/{uuid.uuid4()}")).status_code == 404
+
+
+async def test_wait_true_answers_the_summary_in_the_request(intake: IntakeService) -> None:
+    tag = uuid.uuid4().hex[:8]
     r = await intake.client.post(
-        "/v1/imports", files={"file": ("x.csv", "อำเภอ,เรื่อง\n5001,x\n".encode())}
+        "/v1/imports", params={"wait": "true"}, files={"file": ("r.csv", malformed_file(tag))}
     )
-    assert r.status_code == 422 and "ประเภทเรื่อง (category)" in r.json()["detail"]
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["rows"], body["filed"], body["duplicates"]) == (11, 3, 1)
+    assert body["rejected"] == EXPECTED_REJECTED
+    assert "location" not in r.headers
+    # Filed before the answer: the same file as a job finds every good row imported.
+    again = await upload(intake, malformed_file(tag), "r.csv")
+    assert (again["filed"], again["duplicates"]) == (0, 4)
+
+
+async def test_an_import_job_is_its_uploaders_and_shows_what_it_expects(
+    intake: IntakeService,
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    owner = bearer(token(Role.district_officer, f"owner-{tag}", district_code="5001"))
+    other = bearer(token(Role.district_officer, f"other-{tag}", district_code="5001"))
+    r = await intake.client.post(
+        "/v1/imports", files={"file": ("r.csv", malformed_file(tag))}, headers=owner
+    )
+    assert r.status_code == 202, r.text
+    # Row 10 (district 4001) is outside the officer's district.
+    assert r.json()["expected"] == {"to_file": 2, "duplicates": 1, "rejected": 8}
+    assert r.json()["progress"]["total"] == 11
+    url = r.headers["location"]
+    refused = await intake.client.get(url, headers=other)
+    assert refused.status_code == 404
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    done = await eventually(
+        lambda: intake.client.get(url, headers=owner), lambda j: j.json()["status"] == "done"
+    )
+    assert done.json()["result"]["filed"] == 2
+    assert (await intake.client.get(url)).status_code == 200  # an administrator
+    # The job's rejected rows download as a staged job's do.
+    rejected = await intake.client.get(f"/v1/imports/jobs/{r.json()['job_id']}/rejected")
+    assert rejected.status_code == 200
+    rows = list(csv.reader(io.StringIO(rejected.content.decode("utf-8-sig"))))
+    assert [int(x[0]) for x in rows[1:]] == [3, 4, 5, 6, 10, 11, 12, 13]

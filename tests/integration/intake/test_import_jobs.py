@@ -4,15 +4,20 @@ confirmed job files the rows the preview promised, once."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import uuid
 from typing import Any
 
+import asyncpg
 import pytest
 
 from services.intake.backfill.staged.domain import open_part
+from services.intake.backfill.staged.store import JobStore
+from services.intake.backfill.staged.usecases import resume_orphans
 from services.intake.pii.domain.keys import PiiKeys
+from services.intake.store import IntakeStore
 from shared.auth.principal import Role
 from tests.auth import bearer, token
 from tests.integration.intake.conftest import IntakeService
@@ -178,3 +183,52 @@ async def test_an_expired_job_is_gone_with_its_file(intake: IntakeService) -> No
         await intake.db.fetchval("SELECT count(*) FROM import_jobs WHERE job_id = $1", job_id) == 0
     )
     assert await subjects(intake, tag) == []
+
+
+class Finishes(JobStore):
+    """A job store that counts the runs that reach the end."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        super().__init__(pool)
+        self.finished: list[uuid.UUID] = []
+
+    async def finish(self, job_id: uuid.UUID, **kwargs: Any) -> None:
+        self.finished.append(job_id)
+        await super().finish(job_id, **kwargs)
+
+
+async def test_two_replicas_resuming_one_orphaned_job_file_it_once(intake: IntakeService) -> None:
+    """A job left running by a dead replica (its lock free), resumed by two replicas at
+    the same moment: one runs it, the other stands aside; every row filed once."""
+    tag = uuid.uuid4().hex[:8]
+    me = officer(f"o-{tag}")
+    job = await stage(intake, malformed_file(tag), me)
+    job_id = uuid.UUID(job["job_id"])
+    await intake.db.execute(
+        "UPDATE import_jobs SET status = 'running', confirmed_at = now(), "
+        "heartbeat_at = now() - interval '2 minutes' WHERE job_id = $1",
+        job_id,
+    )
+    pool = await asyncpg.create_pool(
+        intake.settings.database_url,
+        server_settings={"search_path": "intake"},
+        min_size=1,
+        max_size=6,
+    )
+    assert pool is not None
+    keys = PiiKeys.from_settings(intake.settings)
+    replicas: list[set[asyncio.Task[None]]] = [set(), set()]
+    try:
+        store, jobs = IntakeStore(pool), Finishes(pool)
+        resumed = await asyncio.gather(
+            *(resume_orphans(r, jobs, store, intake.settings, keys) for r in replicas)
+        )
+        assert sum(resumed) >= 1
+        await asyncio.gather(*(t for r in replicas for t in r))
+        assert jobs.finished == [job_id]  # one runner filed it to the end
+    finally:
+        await pool.close()
+    done = await finished(intake, job["job_id"], me)
+    assert done["status"] == "done" and done["result"]["filed"] == 2
+    assert done["result"]["duplicates"] == 1  # row 9 repeats row 2: none already imported
+    assert await subjects(intake, tag) == [f"{tag} ทวงหนี้", f"{tag} หนังสือ"]

@@ -300,7 +300,7 @@ async def test_who_filed_is_the_token_subject_for_filings_and_imports(
         f"อำเภอ,วันที่รับเรื่อง,ประเภท,ช่องทาง,เรื่อง\n5001,1/1/2567,land,walk_in,รั้วรุกล้ำ {uuid.uuid4()}\n"
     ).encode()
     r = await intake.client.post(
-        "/v1/imports", files={"file": ("r.csv", register)}, headers=officer
+        "/v1/imports", params={"wait": "true"}, files={"file": ("r.csv", register)}, headers=officer
     )
     assert r.status_code == 200 and r.json()["filed"] == 1, r.text
     filed_by = await intake.db.fetch(

@@ -15,7 +15,7 @@ from fastapi import APIRouter, File, Request, Response, UploadFile
 
 from services.intake import telemetry
 from services.intake.backfill.domain.reader import UnreadableFile
-from services.intake.backfill.staged import usecases
+from services.intake.backfill.staged import usecases, worker
 from services.intake.backfill.staged.domain import may_use, shown_status
 from services.intake.backfill.staged.schemas import JobOut
 from services.intake.backfill.staged.store import JobRow, JobStore
@@ -32,18 +32,12 @@ router = APIRouter(tags=["imports"])
 STAGE_MAX_BYTES = 50 * 1024 * 1024  # as POST /v1/imports
 
 
-def _jobs(request: Request) -> JobStore:
-    jobs: JobStore | None = getattr(request.app.state, "import_jobs", None)
-    if jobs is None:  # the store's pool exists once the lifespan ran
-        jobs = request.app.state.import_jobs = JobStore(store_of(request).pool)
-    return jobs
+def jobs_of(request: Request) -> JobStore:
+    return worker.jobs_of(request.app)
 
 
-def _running(request: Request) -> set[asyncio.Task[None]]:
-    tasks: set[asyncio.Task[None]] | None = getattr(request.app.state, "import_tasks", None)
-    if tasks is None:
-        tasks = request.app.state.import_tasks = set()
-    return tasks
+def tasks_of(request: Request) -> set[asyncio.Task[None]]:
+    return worker.tasks_of(request.app)
 
 
 def _now() -> dt.datetime:
@@ -76,7 +70,7 @@ def _gone(job_id: uuid.UUID) -> Problem:
 
 async def _own_job(request: Request, principal: Principal, job_id: uuid.UUID) -> JobRow:
     require(principal, Operation.import_)
-    job = await _jobs(request).get(job_id, _now())
+    job = await jobs_of(request).get(job_id, _now())
     if job is None or not may_use(principal, job.staged_by):
         raise _gone(job_id)
     return job
@@ -107,7 +101,7 @@ async def stage_import(
         raise invalid([FieldError("file", "is empty")])
     try:
         staged = await usecases.stage(
-            _jobs(request),
+            jobs_of(request),
             request.app.state.pii_keys,
             data,
             _now(),
@@ -130,7 +124,7 @@ async def confirm_import(request: Request, principal: Caller, job_id: uuid.UUID)
     a job that is already running answers its state (a double click files once); a
     stalled job (its replica stopped) is resumed.  403 for another officer's job."""
     require(principal, Operation.import_)
-    jobs = _jobs(request)
+    jobs = jobs_of(request)
     job = await jobs.get(job_id, _now())
     if job is None:
         raise _gone(job_id)
@@ -147,7 +141,7 @@ async def confirm_import(request: Request, principal: Caller, job_id: uuid.UUID)
         claimed = await jobs.get(job_id, _now())
         assert claimed is not None
         usecases.confirm(
-            _running(request),
+            tasks_of(request),
             jobs,
             store_of(request),
             request.app.state.settings,
@@ -167,7 +161,7 @@ async def get_import(
     the result once done; with ``sample=true`` the first rows as read."""
     job = await _own_job(request, principal, job_id)
     rows = (
-        await usecases.sample(_jobs(request), request.app.state.pii_keys, job) if sample else None
+        await usecases.sample(jobs_of(request), request.app.state.pii_keys, job) if sample else None
     )
     return _out(job, _now(), rows)
 
@@ -180,5 +174,5 @@ async def rejected_rows(request: Request, principal: Caller, job_id: uuid.UUID) 
     """The rejected rows (of the result once filed, else of the preview) as CSV with the
     row number, the reasons and the file's own columns: correct them and import again."""
     job = await _own_job(request, principal, job_id)
-    columns, rows = await usecases.rejected_rows(_jobs(request), request.app.state.pii_keys, job)
+    columns, rows = await usecases.rejected_rows(jobs_of(request), request.app.state.pii_keys, job)
     return csv_response(columns, rows, f"rejected-{job_id}")

@@ -8,8 +8,10 @@ their sealed file.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,6 +62,11 @@ class SealedParts:
     key_id: str
     wrapped_key: bytes
     sealed: bytes
+
+
+def _lock_key(job_id: uuid.UUID) -> int:
+    """The advisory lock key of a job: its first 8 bytes as a signed bigint."""
+    return int.from_bytes(job_id.bytes[:8], "big", signed=True)
 
 
 class JobStore:
@@ -146,6 +153,43 @@ class JobStore:
             now - STALE_AFTER,
         )
         return bool(claimed)
+
+    @contextlib.asynccontextmanager
+    async def running_lock(self, job_id: uuid.UUID) -> AsyncIterator[bool]:
+        """Hold the job's session advisory lock while the body runs (yields False, holding
+        nothing, when another session has it).  The lock lives as long as the connection:
+        a replica killed mid-import loses it at once, so its job can be resumed without
+        waiting for the heartbeat to go stale, and never by two replicas at a time."""
+        key = _lock_key(job_id)
+        async with self.pool.acquire() as conn:
+            held = bool(await conn.fetchval("SELECT pg_try_advisory_lock($1)", key))
+            try:
+                yield held
+            finally:
+                if held:
+                    with contextlib.suppress(Exception):  # a closed connection released it
+                        await conn.execute("SELECT pg_advisory_unlock($1)", key)
+
+    async def running_ids(self, now: dt.datetime) -> list[uuid.UUID]:
+        """The jobs left running (alive or not), oldest first."""
+        rows = await self.pool.fetch(
+            "SELECT job_id FROM import_jobs WHERE status = 'running' AND expires_at >= $1 "
+            "ORDER BY confirmed_at",
+            now,
+        )
+        return [r["job_id"] for r in rows]
+
+    async def resume_claim(self, job_id: uuid.UUID, now: dt.datetime) -> JobRow | None:
+        """Take over a running job whose lock this session holds (its runner is gone);
+        None when it finished in between."""
+        return JobRow.of(
+            await self.pool.fetchrow(
+                "UPDATE import_jobs SET heartbeat_at = $2 "
+                f"WHERE job_id = $1 AND status = 'running' RETURNING {_FIELDS}",
+                job_id,
+                now,
+            )
+        )
 
     async def beat(self, job_id: uuid.UUID, now: dt.datetime) -> None:
         await self.pool.execute(

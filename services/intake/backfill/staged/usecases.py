@@ -4,6 +4,13 @@ and file it in the background), read its progress and result, and its rejected r
 The filing itself is ``services.intake.backfill.usecases.import_file``, the one every import
 runs, fed the sealed file once it is opened; the task beats a heartbeat into the job so that
 a job whose replica died shows as stalled and may be confirmed again.
+
+The task holds the job's advisory lock (``JobStore.running_lock``) while it files: a job
+left ``running`` whose lock is free lost its replica, and ``resume_orphans`` (run by every
+replica at start and periodically) takes it over.  The resumed run files the rows at the
+job's first ``now`` (its ``confirmed_at``), so the rows it filed before the crash are
+recognised as its own (same identity, same ``recorded_at``, same filer): nothing is filed
+twice and they count as filed in the summary.
 """
 
 from __future__ import annotations
@@ -39,6 +46,11 @@ from services.intake.store import IntakeStore
 from shared.config import Settings
 
 log = structlog.get_logger()
+
+_FILED_BY_JOB = """
+SELECT idempotency_key FROM complaints
+WHERE idempotency_key = ANY($1::text[]) AND recorded_at = $2 AND filed_by IS NOT DISTINCT FROM $3
+"""
 
 _ALREADY_FILED = """
 SELECT idempotency_key, channel, channel_ref FROM complaints
@@ -165,8 +177,31 @@ async def _run(
     job: JobRow,
     filed: Callable[[int], None] | None,
 ) -> None:
+    async with jobs.running_lock(job.job_id) as held:
+        if not held:  # another replica resumed it first: it files, this task does not
+            log.info("import.job_elsewhere", job_id=str(job.job_id))
+            return
+        current = await jobs.get(job.job_id, now_utc())
+        if current is None or current.status != "running":  # finished before the lock
+            return
+        await _file(jobs, store, settings, keys, current, filed)
+
+
+async def _file(
+    jobs: JobStore,
+    store: IntakeStore,
+    settings: Settings,
+    keys: PiiKeys,
+    job: JobRow,
+    filed: Callable[[int], None] | None,
+) -> None:
     job_id = job.job_id
     beating = asyncio.create_task(_beat(jobs, job_id))
+    started = job.confirmed_at or now_utc()
+
+    async def ours(identities: list[str]) -> set[str]:
+        rows = await jobs.pool.fetch(_FILED_BY_JOB, identities, started, job.staged_by)
+        return {r["idempotency_key"] for r in rows}
 
     async def progress(done: int, filed: int) -> None:
         await jobs.progress(job_id, done, filed, now_utc())
@@ -182,11 +217,12 @@ async def _run(
             store,
             settings,
             data,
-            now_utc(),
+            started,
             district=job.district_code,
             filed_by=job.staged_by,
             progress=progress,
             filed=filed,
+            ours=ours,
         )
         result = outcome.body()
     except asyncio.CancelledError:
@@ -201,3 +237,27 @@ async def _run(
     now = now_utc()
     await jobs.finish(job_id, result=result, error=error, now=now, expires_at=now + KEPT_AFTER)
     log.info("import.job_done", job_id=str(job_id), failed=error is not None)
+
+
+async def resume_orphans(
+    running: set[asyncio.Task[None]],
+    jobs: JobStore,
+    store: IntakeStore,
+    settings: Settings,
+    keys: PiiKeys,
+    filed: Callable[[int], None] | None = None,
+) -> int:
+    """Resume every job left running whose runner is gone (its advisory lock is free);
+    how many.  Safe on any number of replicas at once: a job's lock admits one runner."""
+    resumed = 0
+    for job_id in await jobs.running_ids(now_utc()):
+        async with jobs.running_lock(job_id) as free:
+            if not free:
+                continue  # its runner is alive
+        job = await jobs.resume_claim(job_id, now_utc())
+        if job is None:
+            continue
+        log.info("import.job_resumed", job_id=str(job_id))
+        confirm(running, jobs, store, settings, keys, job, filed)
+        resumed += 1
+    return resumed
