@@ -39,6 +39,7 @@ OPTIONAL = {
     "damrong_broker_epoch": "the embedded broker's restart marker",
     "pii_retired_master_keys": "only after a PII master key rotation",
     "auth_api_keys": "channel systems may use bearer tokens instead",
+    "import_chunk_rows": "unset is the import's own chunk (services/intake/backfill/usecases)",
 }
 # One of each group is enough (shared/auth: a shared secret or a public key).
 ONE_OF = [frozenset({"auth_jwt_secret", "auth_public_key", "auth_public_key_file"})]
