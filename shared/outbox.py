@@ -36,7 +36,7 @@ from asyncpg.pool import PoolConnectionProxy
 from shared.envelope_codec import encode
 from shared.events import Envelope
 from shared.faults import Backoff, is_transient
-from shared.signed_records import NotOurs, RecordSigner, with_signature
+from shared.signed_records import Headers, NotOurs, RecordSigner, with_signature
 
 log = structlog.get_logger()
 
@@ -210,14 +210,20 @@ class OutboxRelay:
                 "WHERE published_at IS NULL ORDER BY id LIMIT $1",
                 self._batch,
             )
-            rows, signatures = await self._signatures(conn, rows)
+            headers = [[(k, v.encode()) for k, v in r["headers"]] for r in rows]
+            rows, signatures = await self._signatures(conn, rows, headers)
             if not rows:
                 return 0
             futures = []
-            for r, signature in zip(rows, signatures, strict=True):
-                headers = with_signature([(k, v.encode()) for k, v in r["headers"]], signature)
+            # headers may run on past a held row: zip stops with the rows that go out.
+            for r, hdrs, signature in zip(rows, headers, signatures, strict=False):
                 futures.append(
-                    await self._producer.send(r["topic"], r["value"], key=r["key"], headers=headers)
+                    await self._producer.send(
+                        r["topic"],
+                        r["value"],
+                        key=r["key"],
+                        headers=with_signature(hdrs, signature),
+                    )
                 )
             # Wait for every ack before marking: an unacked row is sent again later.
             await asyncio.gather(*futures)
@@ -228,7 +234,7 @@ class OutboxRelay:
             return len(rows)
 
     async def _signatures(
-        self, conn: Conn, rows: list[asyncpg.Record]
+        self, conn: Conn, rows: list[asyncpg.Record], headers: list[Headers]
     ) -> tuple[list[asyncpg.Record], list[bytes]]:
         """The rows that may go out (up to the first not ours to sign) and the signature of
         each: the stored one, else a new batch signature over those without, stored
@@ -238,7 +244,7 @@ class OutboxRelay:
             if r["signature"] is not None:
                 continue
             try:
-                digest = self._signer.digest([(k, v.encode()) for k, v in r["headers"]], r["value"])
+                digest = self._signer.digest(headers[i], r["value"])
             except NotOurs as exc:
                 self._hold(r["id"], str(exc))
                 rows = rows[:i]
