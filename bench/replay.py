@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import random
 import statistics
@@ -27,7 +28,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -179,8 +180,9 @@ async def produce(settings: Settings, n: int, relay_batch: int) -> None:
         await producer.stop()
 
 
-async def raw_consume(settings: Settings, n: int) -> float:
-    """Seconds to read ``n`` records from the beginning (assigned, no group, no decode)."""
+@contextlib.asynccontextmanager
+async def _from_beginning(settings: Settings) -> AsyncIterator[AIOKafkaConsumer]:
+    """A consumer assigned every partition of the topic, at its beginning (no group)."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap_servers,
         group_id=None,
@@ -194,39 +196,31 @@ async def raw_consume(settings: Settings, n: int) -> float:
         tps = [TopicPartition(settings.events_topic, p) for p in sorted(parts)]
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
+        yield consumer
+    finally:
+        await consumer.stop()
+
+
+async def raw_consume(settings: Settings, n: int) -> float:
+    """Seconds to read ``n`` records from the beginning (assigned, no group, no decode)."""
+    async with _from_beginning(settings) as consumer:
         t0 = time.perf_counter()
         got = 0
         while got < n:
             batches = await consumer.getmany(timeout_ms=1000, max_records=10_000)
             got += sum(len(r) for r in batches.values())
         return time.perf_counter() - t0
-    finally:
-        await consumer.stop()
 
 
 async def read_records(settings: Settings, n: int) -> list[tuple[list[tuple[str, bytes]], bytes]]:
     """The first ``n`` records as the rebuild's reader gets them (partition batches)."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        group_id=None,
-        enable_auto_commit=False,
-        max_partition_fetch_bytes=16 << 20,
-        fetch_max_bytes=64 << 20,
-    )
-    await consumer.start()
-    try:
-        parts = consumer.partitions_for_topic(settings.events_topic) or set()
-        tps = [TopicPartition(settings.events_topic, p) for p in sorted(parts)]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
+    async with _from_beginning(settings) as consumer:
         out: list[tuple[list[tuple[str, bytes]], bytes]] = []
         while len(out) < n:
             batches = await consumer.getmany(timeout_ms=1000, max_records=10_000)
             for recs in batches.values():
                 out.extend((list(r.headers), r.value or b"") for r in recs)
         return out[:n]
-    finally:
-        await consumer.stop()
 
 
 def check_costs(records: list[tuple[list[tuple[str, bytes]], bytes]]) -> dict[str, float]:
