@@ -6,13 +6,17 @@ everything after it) instead of going out under the wrong key."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
+from asyncpg import Pool
 
 from shared.config import Settings
 from shared.db import create_pool, migrate
@@ -39,13 +43,53 @@ def _event(note: str, source: str = "/test") -> Envelope:
     )
 
 
-async def test_relay_signs_refeeds_identically_and_holds_foreign_rows(
-    make_settings: Callable[..., Settings],
-    tmp_path_factory: pytest.TempPathFactory,
-) -> None:
-    settings = make_settings(topic_partitions=1)
-    pool = await create_pool(settings.database_url, "signing")
-    await migrate(pool, "signing", tmp_path_factory.mktemp("mig"))
+@dataclass
+class _Rig:
+    """A schema with an outbox, a producer, a relay run on demand, and a reader of the
+    topic that keeps every record it has read."""
+
+    settings: Settings
+    pool: Pool
+    producer: AIOKafkaProducer
+    consumer: AIOKafkaConsumer
+    name: str
+    records: list[ConsumerRecord] = field(default_factory=list)
+    task: asyncio.Task[None] | None = None
+
+    async def read(self) -> list[ConsumerRecord]:
+        for batch in (await self.consumer.getmany(timeout_ms=300)).values():
+            self.records.extend(batch)
+        return self.records
+
+    async def append(self, *events: Envelope) -> None:
+        async with self.pool.acquire() as conn:
+            await append(conn, self.settings.events_topic, events)
+
+    async def relay(self, epoch: str = "") -> OutboxRelay:
+        """A new relay (the running one stopped first), publishing."""
+        await self.stop_relay()
+        relay = OutboxRelay(
+            self.pool,
+            self.producer,
+            name=self.name,
+            signer=signer("/test"),
+            epoch=epoch,
+            idle_poll_s=0.05,
+        )
+        self.task = asyncio.create_task(relay.run())
+        return relay
+
+    async def stop_relay(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            await asyncio.gather(self.task, return_exceptions=True)
+            self.task = None
+
+
+@contextlib.asynccontextmanager
+async def _rig(settings: Settings, name: str, migrations: Path) -> AsyncIterator[_Rig]:
+    pool = await create_pool(settings.database_url, name)
+    await migrate(pool, name, migrations)
     await ensure_topics(settings)
     producer = make_producer(settings)
     await producer.start()
@@ -56,21 +100,26 @@ async def test_relay_signs_refeeds_identically_and_holds_foreign_rows(
         enable_auto_commit=False,
     )
     await consumer.start()
-    records: list[ConsumerRecord] = []
-
-    async def read() -> list[ConsumerRecord]:
-        for batch in (await consumer.getmany(timeout_ms=300)).values():
-            records.extend(batch)
-        return records
-
-    relay = OutboxRelay(
-        pool, producer, name="signing", signer=signer("/test"), epoch="one", idle_poll_s=0.05
-    )
-    task = asyncio.create_task(relay.run())
+    rig = _Rig(settings, pool, producer, consumer, name)
     try:
-        async with pool.acquire() as conn:
-            await append(conn, settings.events_topic, [_event("first"), _event("second")])
-        await eventually(read, lambda got: len(got) == 2, timeout=20)
+        yield rig
+    finally:
+        await rig.stop_relay()
+        await consumer.stop()
+        await producer.stop()
+        await pool.close()
+
+
+async def test_relay_signs_refeeds_identically_and_holds_foreign_rows(
+    make_settings: Callable[..., Settings],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    settings = make_settings(topic_partitions=1)
+    async with _rig(settings, "signing", tmp_path_factory.mktemp("mig")) as rig:
+        records, pool = rig.records, rig.pool
+        await rig.relay(epoch="one")
+        await rig.append(_event("first"), _event("second"))
+        await eventually(rig.read, lambda got: len(got) == 2, timeout=20)
         for rec in records:
             # Each record alone, by a reader that has seen no other.
             assert verifier_from_settings(settings).check(rec.headers, rec.value).source == "/test"
@@ -84,15 +133,10 @@ async def test_relay_signs_refeeds_identically_and_holds_foreign_rows(
         # A memory-only broker came back empty: the new epoch publishes everything again,
         # byte for byte (a stored signature header is replaced, never doubled), though the
         # two rows now go out in one batch with a third, which gets a signature of its own.
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        async with pool.acquire() as conn:
-            await append(conn, settings.events_topic, [_event("third")])
-        relay = OutboxRelay(
-            pool, producer, name="signing", signer=signer("/test"), epoch="two", idle_poll_s=0.05
-        )
-        task = asyncio.create_task(relay.run())
-        await eventually(read, lambda got: len(got) == 5, timeout=20)
+        await rig.stop_relay()
+        await rig.append(_event("third"))
+        relay = await rig.relay(epoch="two")
+        await eventually(rig.read, lambda got: len(got) == 5, timeout=20)
         assert [(r.key, r.headers, r.value) for r in records[2:4]] == [
             (r.key, r.headers, r.value) for r in records[:2]
         ]
@@ -101,20 +145,13 @@ async def test_relay_signs_refeeds_identically_and_holds_foreign_rows(
         assert verifier_from_settings(settings).check(records[4].headers, records[4].value)
 
         # Another source's row is not this relay's to sign: it and what follows wait.
-        async with pool.acquire() as conn:
-            await append(conn, settings.events_topic, [_event("theirs", "/damrong/intake")])
-            await append(conn, settings.events_topic, [_event("after")])
+        await rig.append(_event("theirs", "/damrong/intake"))
+        await rig.append(_event("after"))
         theirs = await pool.fetchval("SELECT min(id) FROM outbox WHERE published_at IS NULL")
         await eventually(lambda: asyncio.sleep(0, relay.held), lambda held: held == theirs)
         assert await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 2
-        assert len(await read()) == 5
+        assert len(await rig.read()) == 5
         assert relay.published == 3
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        await consumer.stop()
-        await producer.stop()
-        await pool.close()
 
 
 async def test_a_batch_s_leaves_are_grouped_by_partition(
@@ -123,42 +160,15 @@ async def test_a_batch_s_leaves_are_grouped_by_partition(
 ) -> None:
     # A partition's reader meets its share of a batch as neighbouring leaves.
     settings = make_settings(topic_partitions=4)
-    pool = await create_pool(settings.database_url, "leaves")
-    await migrate(pool, "leaves", tmp_path_factory.mktemp("mig"))
-    await ensure_topics(settings)
-    producer = make_producer(settings)
-    await producer.start()
-    consumer = AIOKafkaConsumer(
-        settings.events_topic,
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
-    await consumer.start()
-    records: list[ConsumerRecord] = []
-
-    async def read() -> list[ConsumerRecord]:
-        for batch in (await consumer.getmany(timeout_ms=300)).values():
-            records.extend(batch)
-        return records
-
-    async with pool.acquire() as conn:  # before the relay starts: one batch of 40
-        await append(conn, settings.events_topic, [_event(f"e{i}") for i in range(40)])
-    relay = OutboxRelay(pool, producer, name="leaves", signer=signer("/test"), idle_poll_s=0.05)
-    task = asyncio.create_task(relay.run())
-    try:
-        await eventually(read, lambda got: len(got) == 40, timeout=20)
+    async with _rig(settings, "leaves", tmp_path_factory.mktemp("mig")) as rig:
+        await rig.append(*(_event(f"e{i}") for i in range(40)))  # before the relay: one batch
+        await rig.relay()
+        await eventually(rig.read, lambda got: len(got) == 40, timeout=20)
         places: dict[int, list[int]] = {}
-        for rec in records:
+        for rec in rig.records:
             batch = BatchSignature.parse(signature_of(rec.headers) or b"")
             assert batch.size == 40
             places.setdefault(rec.partition, []).append(batch.index)
         assert len(places) > 1
         for indexes in places.values():  # in offset order: consecutive leaves, ascending
             assert indexes == list(range(indexes[0], indexes[0] + len(indexes)))
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        await consumer.stop()
-        await producer.stop()
-        await pool.close()
