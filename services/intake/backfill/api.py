@@ -21,7 +21,7 @@ from services.intake import telemetry
 from services.intake.backfill.domain.reader import UnreadableFile
 from services.intake.backfill.schemas import ImportJobOut, ImportOut
 from services.intake.backfill.staged import usecases as staged
-from services.intake.backfill.staged.api import jobs_of, tasks_of
+from services.intake.backfill.staged.api import claim_and_file, jobs_of
 from services.intake.backfill.staged.api import router as staged_router
 from services.intake.backfill.staged.domain import may_use, shown_status
 from services.intake.backfill.staged.store import JobRow
@@ -120,18 +120,8 @@ async def post_import(
         ).job
     except UnreadableFile as exc:
         raise invalid([FieldError("file", str(exc))]) from None
-    claimed = await jobs.claim(job.job_id, principal.subject, _now())
-    running = await jobs.get(job.job_id, _now())
-    assert claimed and running is not None  # staged a moment ago, by this request
-    staged.confirm(
-        tasks_of(request),
-        jobs,
-        store_of(request),
-        request.app.state.settings,
-        request.app.state.pii_keys,
-        running,
-        telemetry.filed_counter(request),
-    )
+    running = await claim_and_file(request, job.job_id, principal.subject)
+    assert running is not None  # staged a moment ago, by this request
     response.headers["Location"] = f"/v1/imports/{job.job_id}"
     return _job_out(running, _now())
 

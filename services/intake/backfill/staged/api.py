@@ -44,6 +44,26 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+async def claim_and_file(request: Request, job_id: uuid.UUID, subject: str) -> JobRow | None:
+    """Confirm a staged job for ``subject`` and start filing it; the running job, or None
+    if it was confirmed already (by another request, or running)."""
+    jobs = jobs_of(request)
+    if not await jobs.claim(job_id, subject, _now()):
+        return None
+    claimed = await jobs.get(job_id, _now())
+    assert claimed is not None  # claimed a moment ago
+    usecases.confirm(
+        tasks_of(request),
+        jobs,
+        store_of(request),
+        request.app.state.settings,
+        request.app.state.pii_keys,
+        claimed,
+        telemetry.filed_counter(request),
+    )
+    return claimed
+
+
 def _out(job: JobRow, now: dt.datetime, sample: list[dict[str, Any]] | None = None) -> JobOut:
     return JobOut.model_validate(
         {
@@ -137,20 +157,7 @@ async def confirm_import(request: Request, principal: Caller, job_id: uuid.UUID)
             f"import job {job_id} is {job.status}",
             type_=problem_type("import-finished"),
         )
-    if await jobs.claim(job_id, principal.subject, _now()):
-        claimed = await jobs.get(job_id, _now())
-        assert claimed is not None
-        usecases.confirm(
-            tasks_of(request),
-            jobs,
-            store_of(request),
-            request.app.state.settings,
-            request.app.state.pii_keys,
-            claimed,
-            telemetry.filed_counter(request),
-        )
-        job = claimed
-    return _out(job, _now())
+    return _out(await claim_and_file(request, job_id, principal.subject) or job, _now())
 
 
 @router.get("/v1/imports/jobs/{job_id}", response_model=JobOut)
