@@ -22,6 +22,7 @@ from pydantic import SecretStr
 
 from services.kpi.consumer import handle, handle_batch
 from services.kpi.deps import load_sla
+from services.kpi.domain import metrics
 from services.kpi.domain.asof import Scope
 from services.kpi.main import create_app
 from shared.batches import pooled
@@ -212,8 +213,10 @@ async def test_csv_is_the_same_table(pool: asyncpg.Pool, client: httpx.AsyncClie
 async def test_sql_agrees_with_the_pure_history_on_every_day(
     pool: asyncpg.Pool, client: httpx.AsyncClient
 ) -> None:
-    """Both scenarios, every few days across two years, on both axes: the SQL summary
-    equals the in-memory one (rectangles folded by ``timeline``, counted by ``metrics``)."""
+    """Both scenarios, every few days across two years, on both axes: the SQL summary and
+    districts table equal the in-memory ones (rectangles folded by ``timeline``, counted
+    by ``metrics``).  The districts table is two indexed statements (the year's cases,
+    the open segments), so this is also their sum checked against one pass."""
     cases = {**scenario.build(), **{k + "2": v for k, v in scenario_asof.build().items()}}
     await _feed(pool, [e for es in cases.values() for e in es], seed=1)
     hist = reference.history(cases)
@@ -229,6 +232,11 @@ async def test_sql_agrees_with_the_pure_history_on_every_day(
                 want["as_of"] = day.isoformat()
                 want["known_at"] = _head(fy, None, known_at)["known_at"]
                 assert got == want, (day, known_at, fy)
+                table = await _get(client, "districts", fiscal_year=fy, **_axes(day, known_at))
+                scope = Scope(fy, as_of=day, known_at=known_at)
+                assert table["districts"] == metrics.rank_districts(
+                    reference.districts(hist, scope)
+                ), (day, known_at, fy)
         day += dt.timedelta(days=9)
 
 

@@ -108,3 +108,18 @@ def snapshot_monthly(hist: dict[str, list[Interval]], scope: Scope) -> list[tupl
         (open_count(hist, scope, a), open_count(hist, scope, b))
         for a, b in itertools.pairwise(points)
     ]
+
+
+def districts(hist: dict[str, list[Interval]], scope: Scope) -> list[metrics.DistrictCounts]:
+    """Per district with a case of the fiscal year or an open case at the cut: the
+    year's received and closed, and the backlog of every year, sorted by district."""
+    out: dict[tuple[str, str], list[int]] = {}
+    for r in states(hist, scope, fiscal_year=False).values():
+        mine = r.fiscal_year == scope.fiscal_year
+        if not mine and r.closed_at is not None:
+            continue
+        counts = out.setdefault((r.province_code, r.district_code), [0, 0, 0])
+        counts[0] += mine
+        counts[1] += mine and r.closed_at is not None
+        counts[2] += r.closed_at is None
+    return [metrics.DistrictCounts(p, d, *counts) for (p, d), counts in sorted(out.items())]
