@@ -230,8 +230,11 @@ async def month_moves(
     after an open one, or a case received closed), reopenings (open after closed)."""
     q = Sql().known(scope.known_at).filters(scope, fiscal_year=False)
     s, e = q.p(start), q.p(end)
-    # Segments ending before ``start`` are skipped, except as the predecessor the lag
-    # needs: the one before a segment starting at or after ``start`` ends there too.
+    # The segments starting in [start, end) are counted; each needs its predecessor's
+    # state (lag).  A case's segments known at one time never overlap in effective time,
+    # so a counted segment's predecessor ends at or before the counted one starts: it
+    # starts in the window or ends in it.  Those two ranges (two indexes) hold every row
+    # the lag can reach, where "ends after start" reached every open case of the decade.
     rows = await db.fetch(
         f"""
         SELECT date_trunc('month', {LOCAL.format(col="valid_from")})::date AS month,
@@ -244,7 +247,9 @@ async def month_moves(
                        lag(i.closed_at IS NOT NULL) OVER (
                            PARTITION BY i.complaint_id ORDER BY i.valid_from) AS prev_closed
                   FROM case_intervals AS i
-                 WHERE {q.sql} AND i.valid_to >= {s} AND i.valid_from < {e}) AS seg
+                 WHERE {q.sql}
+                   AND ((i.valid_from >= {s} AND i.valid_from < {e})
+                        OR (i.valid_to >= {s} AND i.valid_to <= {e}))) AS seg
          WHERE valid_from >= {s}
          GROUP BY 1""",
         *q.args,

@@ -22,9 +22,10 @@ from pydantic import SecretStr
 
 from services.kpi.consumer import handle, handle_batch
 from services.kpi.deps import load_sla
-from services.kpi.domain import metrics
-from services.kpi.domain.asof import Scope
+from services.kpi.domain import asof, metrics
+from services.kpi.domain.asof import Scope, end_of_day
 from services.kpi.main import create_app
+from services.kpi.reports import store as queries
 from shared.batches import pooled
 from shared.config import Settings
 from shared.events import Envelope
@@ -213,10 +214,11 @@ async def test_csv_is_the_same_table(pool: asyncpg.Pool, client: httpx.AsyncClie
 async def test_sql_agrees_with_the_pure_history_on_every_day(
     pool: asyncpg.Pool, client: httpx.AsyncClient
 ) -> None:
-    """Both scenarios, every few days across two years, on both axes: the SQL summary and
-    districts table equal the in-memory ones (rectangles folded by ``timeline``, counted
-    by ``metrics``).  The districts table is two indexed statements (the year's cases,
-    the open segments), so this is also their sum checked against one pass."""
+    """Both scenarios, every few days across two years, on both axes: the SQL summary,
+    districts table and monthly moves equal the in-memory ones (rectangles folded by
+    ``timeline``, counted by ``metrics``).  The districts table is two indexed statements
+    (the year's cases, the open segments) and the moves read only the segments starting
+    or ending in the period, so this also checks them against one plain pass."""
     cases = {**scenario.build(), **{k + "2": v for k, v in scenario_asof.build().items()}}
     await _feed(pool, [e for es in cases.values() for e in es], seed=1)
     hist = reference.history(cases)
@@ -236,6 +238,12 @@ async def test_sql_agrees_with_the_pure_history_on_every_day(
                 scope = Scope(fy, as_of=day, known_at=known_at)
                 assert table["districts"] == metrics.rank_districts(
                     reference.districts(hist, scope)
+                ), (day, known_at, fy)
+                # The monthly moves from the start of the year to the cut.
+                start = asof.month_starts(fy)[0]
+                end = max(start, end_of_day(day))
+                assert await queries.month_moves(pool, scope, start, end) == (
+                    reference.month_moves(hist, scope, start, end)
                 ), (day, known_at, fy)
         day += dt.timedelta(days=9)
 

@@ -123,3 +123,48 @@ def districts(hist: dict[str, list[Interval]], scope: Scope) -> list[metrics.Dis
         counts[1] += mine and r.closed_at is not None
         counts[2] += r.closed_at is None
     return [metrics.DistrictCounts(p, d, *counts) for (p, d), counts in sorted(out.items())]
+
+
+def month_moves(
+    hist: dict[str, list[Interval]], scope: Scope, start: dt.datetime, end: dt.datetime
+) -> dict[dt.date, metrics.MonthMoves]:
+    """Per Bangkok month in [start, end): the segments known at ``scope.known_at`` that
+    start in it, each told apart by its predecessor among the case's segments that reach
+    into the period (the plain definition, before any index narrows the rows)."""
+    counts: dict[dt.date, list[int]] = {}
+    for rows in hist.values():
+        reach = sorted(
+            (
+                r
+                for r in rows
+                if _known(r, scope.known_at)
+                and all(
+                    v in (None, getattr(r, k))
+                    for k, v in (
+                        ("province_code", scope.province_code),
+                        ("district_code", scope.district_code),
+                        ("channel", scope.channel),
+                        ("category", scope.category),
+                    )
+                )
+                and (r.valid_to is None or r.valid_to >= start)
+                and r.valid_from < end
+            ),
+            key=lambda r: r.valid_from,
+        )
+        prev_closed: bool | None = None
+        for r in reach:
+            first, closed = r.valid_from == r.received_at, r.closed_at is not None
+            if r.valid_from >= start:
+                c = counts.setdefault(asof.local_date(r.valid_from).replace(day=1), [0, 0, 0])
+                c[0] += first
+                c[1] += closed and (first or prev_closed is False)
+                c[2] += (not first) and (not closed) and prev_closed is True
+            prev_closed = closed
+    return {m: metrics.MonthMoves(*c) for m, c in counts.items()}
+
+
+def _known(r: Interval, known_at: dt.datetime | None) -> bool:
+    if known_at is None:
+        return r.recorded_to is None
+    return r.recorded_from <= known_at and (r.recorded_to is None or known_at < r.recorded_to)
