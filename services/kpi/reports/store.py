@@ -189,29 +189,68 @@ async def continuity(
 ) -> list[DistrictRecords]:
     """Per district of ``scope`` (any fiscal year of origin): the Bangkok date of its last
     filing recorded before ``until``, and in how many weeks of ``year`` (counted from its
-    start) it recorded one."""
-    q = (
-        Sql()
-        .known(scope.known_at)
-        .filters(scope, fiscal_year=False)
-        .where("i.valid_from = i.received_at")
-    )  # one row per case: its first segment
+    start) it recorded one.
+
+    Read from two indexes of the cases' first segments (one row per case at any known
+    time), never from every case of the decade: the districts one after another (a skip
+    scan) each with its latest filing, then the filings recorded in ``year``."""
+    first = "i.valid_from = i.received_at"  # one row per case: its first segment
+    q = Sql().known(scope.known_at).filters(scope, fiscal_year=False).where(first)
     if until is not None:
         q.where(f"i.recorded_at < {q.p(until)}")
-    start, end = q.p(year[0]), q.p(year[1])
+    if scope.known_at is not None:
+        # Implied by the known filter (a case is known once its filing is recorded), and
+        # lets the latest-first probe start at the known time.
+        q.where(f"i.recorded_at <= {q.p(scope.known_at)}")
+    # The districts to visit: those of the area with any case (the probe then applies
+    # every filter of the question).
+    area = ["c.valid_from = c.received_at"]
+    area.extend(
+        f"c.{column} = {q.p(value)}"
+        for column in ("province_code", "district_code")
+        if (value := getattr(scope, column)) is not None
+    )
+    area_sql = " AND ".join(area)
     rows = await db.fetch(
         f"""
-        SELECT province_code, district_code,
-               max({LOCAL.format(col="i.recorded_at")})::date AS last,
-               count(DISTINCT floor(extract(epoch FROM i.recorded_at - {start}) / 604800))
-                   FILTER (WHERE i.recorded_at >= {start} AND i.recorded_at < {end})::int
-                   AS weeks
-          FROM case_intervals AS i WHERE {q.sql}
-         GROUP BY province_code, district_code""",
+        WITH RECURSIVE d AS (
+            (SELECT c.district_code FROM case_intervals AS c WHERE {area_sql}
+              ORDER BY c.district_code LIMIT 1)
+            UNION ALL
+            SELECT (SELECT c.district_code FROM case_intervals AS c
+                     WHERE {area_sql} AND c.district_code > d.district_code
+                     ORDER BY c.district_code LIMIT 1)
+              FROM d WHERE d.district_code IS NOT NULL
+        )
+        SELECT last.province_code, d.district_code,
+               ({LOCAL.format(col="last.recorded_at")})::date AS last
+          FROM d CROSS JOIN LATERAL (
+                SELECT i.province_code, i.recorded_at FROM case_intervals AS i
+                 WHERE {q.sql} AND i.district_code = d.district_code
+                 ORDER BY i.recorded_at DESC LIMIT 1) AS last""",
         *q.args,
     )
+    w = Sql().known(scope.known_at).filters(scope, fiscal_year=False).where(first)
+    if until is not None:
+        w.where(f"i.recorded_at < {w.p(until)}")
+    start, end = w.p(year[0]), w.p(year[1])
+    w.where(f"i.recorded_at >= {start} AND i.recorded_at < {end}")
+    weeks = {
+        r["district_code"]: r["weeks"]
+        for r in await db.fetch(
+            f"""
+            SELECT district_code,
+                   count(DISTINCT floor(extract(epoch FROM i.recorded_at - {start}) / 604800))
+                       ::int AS weeks
+              FROM case_intervals AS i WHERE {w.sql} GROUP BY district_code""",
+            *w.args,
+        )
+    }
     return [
-        DistrictRecords(r["province_code"], r["district_code"], r["last"], r["weeks"]) for r in rows
+        DistrictRecords(
+            r["province_code"], r["district_code"], r["last"], weeks.get(r["district_code"], 0)
+        )
+        for r in rows
     ]
 
 

@@ -29,6 +29,7 @@ from services.kpi.reports import store as queries
 from shared.batches import pooled
 from shared.config import Settings
 from shared.events import Envelope
+from shared.thai_calendar import fiscal_year_bounds
 from tests.auth import TEST_SECRET, admin_headers
 from tests.unit.kpi import reference, scenario, scenario_asof
 
@@ -215,10 +216,11 @@ async def test_sql_agrees_with_the_pure_history_on_every_day(
     pool: asyncpg.Pool, client: httpx.AsyncClient
 ) -> None:
     """Both scenarios, every few days across two years, on both axes: the SQL summary,
-    districts table and monthly moves equal the in-memory ones (rectangles folded by
-    ``timeline``, counted by ``metrics``).  The districts table is two indexed statements
-    (the year's cases, the open segments) and the moves read only the segments starting
-    or ending in the period, so this also checks them against one plain pass."""
+    districts table, monthly moves and recording continuity equal the in-memory ones
+    (rectangles folded by ``timeline``, counted by ``metrics``).  The districts table is
+    two indexed statements (the year's cases, the open segments), the moves read only the
+    segments starting or ending in the period and continuity probes each district's
+    latest filing, so this also checks them against one plain pass."""
     cases = {**scenario.build(), **{k + "2": v for k, v in scenario_asof.build().items()}}
     await _feed(pool, [e for es in cases.values() for e in es], seed=1)
     hist = reference.history(cases)
@@ -245,6 +247,17 @@ async def test_sql_agrees_with_the_pure_history_on_every_day(
                 assert await queries.month_moves(pool, scope, start, end) == (
                     reference.month_moves(hist, scope, start, end)
                 ), (day, known_at, fy)
+                # Recording continuity up to the cut, nationally and for one province.
+                bounds = fiscal_year_bounds(fy)
+                for area in (scope, Scope(fy, "50", as_of=day, known_at=known_at)):
+                    got_records = await queries.continuity(pool, area, area.cut, bounds)
+                    want_records = reference.continuity(hist, area, area.cut, bounds)
+                    assert sorted(got_records, key=lambda r: r.district_code) == want_records, (
+                        day,
+                        known_at,
+                        fy,
+                        area.province_code,
+                    )
         day += dt.timedelta(days=9)
 
 

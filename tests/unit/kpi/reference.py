@@ -168,3 +168,40 @@ def _known(r: Interval, known_at: dt.datetime | None) -> bool:
     if known_at is None:
         return r.recorded_to is None
     return r.recorded_from <= known_at and (r.recorded_to is None or known_at < r.recorded_to)
+
+
+def continuity(
+    hist: dict[str, list[Interval]],
+    scope: Scope,
+    until: dt.datetime | None,
+    year: tuple[dt.datetime, dt.datetime],
+) -> list[metrics.DistrictRecords]:
+    """Per district with a filing of ``scope`` known and recorded before ``until``: the
+    Bangkok date of the latest, and the weeks of ``year`` with one, sorted by district."""
+    last: dict[tuple[str, str], dt.date] = {}
+    weeks: dict[tuple[str, str], set[int]] = {}
+    for rows in hist.values():
+        for r in rows:
+            if r.valid_from != r.received_at or not _known(r, scope.known_at):
+                continue
+            if until is not None and r.recorded_at >= until:
+                continue
+            if any(
+                v not in (None, getattr(r, k))
+                for k, v in (
+                    ("province_code", scope.province_code),
+                    ("district_code", scope.district_code),
+                    ("channel", scope.channel),
+                    ("category", scope.category),
+                )
+            ):
+                continue
+            key = (r.province_code, r.district_code)
+            last[key] = max(last.get(key, dt.date.min), asof.local_date(r.recorded_at))
+            marks = weeks.setdefault(key, set())
+            if year[0] <= r.recorded_at < year[1]:
+                marks.add(int((r.recorded_at - year[0]).total_seconds() // 604800))
+    return [
+        metrics.DistrictRecords(p, d, day, len(weeks[(p, d)]))
+        for (p, d), day in sorted(last.items())
+    ]
