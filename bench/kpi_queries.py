@@ -45,7 +45,7 @@ from bench.console_load import CATEGORY_WEIGHTS, CHANNEL_WEIGHTS, district_codes
 from services.kpi import consumer  # noqa: E402
 from services.kpi.deps import load_sla  # noqa: E402
 from services.kpi.domain.asof import Scope, end_of_day  # noqa: E402
-from services.kpi.main import MIGRATIONS  # noqa: E402
+from services.kpi.main import MIGRATIONS, SESSION  # noqa: E402
 from services.kpi.reports import usecases as reports  # noqa: E402
 from services.kpi.reports.answers import Answers, position  # noqa: E402
 from shared.batches import pooled  # noqa: E402
@@ -219,7 +219,7 @@ async def main(args: argparse.Namespace) -> int:
             )
             url = pg.url
         schema = args.schema or f"kq_{uuid.uuid4().hex[:8]}"
-        pool = await create_pool(url, schema, max_size=4)
+        pool = await create_pool(url, schema, max_size=4, server_settings=SESSION)
         try:
             await migrate(pool, schema, MIGRATIONS)
             loaded = await pool.fetchval("SELECT count(*) FROM cases")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from importlib.resources import files
 from pathlib import Path
 from typing import TypeVar
@@ -37,8 +37,15 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         await conn.set_type_codec(typ, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
-async def create_pool(dsn: str, schema: str, *, max_size: int = 10) -> asyncpg.Pool:
-    """A pool whose connections see ``schema`` first; the schema is created if missing."""
+async def create_pool(
+    dsn: str,
+    schema: str,
+    *,
+    max_size: int = 10,
+    server_settings: Mapping[str, str] | None = None,
+) -> asyncpg.Pool:
+    """A pool whose connections see ``schema`` first (and any other ``server_settings``);
+    the schema is created if missing."""
     conn = await asyncpg.connect(dsn)
     try:
         await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
@@ -49,7 +56,11 @@ async def create_pool(dsn: str, schema: str, *, max_size: int = 10) -> asyncpg.P
         min_size=1,
         max_size=max_size,
         init=_init_connection,
-        server_settings={"search_path": schema, "application_name": f"damrong-{schema}"},
+        server_settings={
+            **(server_settings or {}),
+            "search_path": schema,
+            "application_name": f"damrong-{schema}",
+        },
     )
     assert pool is not None
     return pool

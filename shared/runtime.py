@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,6 +76,7 @@ class Runtime:
         relay: bool = True,
         source: str | None = None,
         restart_backoff: tuple[float, float] = (0.5, 30.0),
+        server_settings: Mapping[str, str] | None = None,
     ) -> None:
         if relay and source is None:
             raise ValueError("a service with an outbox relay publishes as a source")
@@ -89,6 +90,7 @@ class Runtime:
         self._want_relay = relay
         self._source = source
         self._restart_backoff = restart_backoff  # first pause and cap, in seconds
+        self._server_settings = server_settings  # the pool's session settings
         self.readiness = Readiness()
         self.readiness.details = self.describe_tasks
         self.pool: asyncpg.Pool | None = None
@@ -114,7 +116,12 @@ class Runtime:
         # A database that is failing over as the service starts is waited for a while.
         startup = Backoff(first=0.5, cap=5.0)
         self.pool = await retry_transient(
-            lambda: create_pool(s.database_url, self.schema, max_size=s.db_pool_max),
+            lambda: create_pool(
+                s.database_url,
+                self.schema,
+                max_size=s.db_pool_max,
+                server_settings=self._server_settings,
+            ),
             what="connect",
             attempts=12,
             backoff=startup,

@@ -210,6 +210,11 @@ async def continuity(
         for column in ("province_code", "district_code")
         if (value := getattr(scope, column)) is not None
     )
+    if scope.province_code is not None:
+        # A district's code starts with its province's (DOPA's numbering): the skip scan
+        # starts and ends inside the province instead of stepping through the country.
+        low, high = q.p(f"{scope.province_code}00"), q.p(f"{scope.province_code}99")
+        area.append(f"c.district_code BETWEEN {low} AND {high}")
     area_sql = " AND ".join(area)
     rows = await db.fetch(
         f"""
@@ -235,6 +240,9 @@ async def continuity(
         w.where(f"i.recorded_at < {w.p(until)}")
     start, end = w.p(year[0]), w.p(year[1])
     w.where(f"i.recorded_at >= {start} AND i.recorded_at < {end}")
+    if scope.province_code is not None:  # as above: the province's districts are a range
+        low, high = w.p(f"{scope.province_code}00"), w.p(f"{scope.province_code}99")
+        w.where(f"i.district_code BETWEEN {low} AND {high}")
     weeks = {
         r["district_code"]: r["weeks"]
         for r in await db.fetch(

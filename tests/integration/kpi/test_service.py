@@ -78,6 +78,9 @@ async def test_kpi_service_end_to_end(make_settings: Callable[..., Settings]) ->
     ):
         before = (await client.get("/v1/kpi/progress")).json()
         assert before == {"events_applied": 0, "cases": 0, "last_recorded_at": None}
+        # Reports are planned for their own cut every time (services.kpi.main.SESSION).
+        pool = app.state.runtime.pool
+        assert await pool.fetchval("SHOW plan_cache_mode") == "force_custom_plan"
 
         await _publish(settings, envs)
 
