@@ -305,8 +305,9 @@ async def month_moves(
 
 
 async def districts(db: Db, scope: Scope) -> list[DistrictCounts]:
-    """Per district: received and closed of ``scope.fiscal_year``, and the backlog of
-    every fiscal year, at the cut.
+    """Per district with a case of ``scope.fiscal_year`` or an open case at the cut:
+    received and closed of that year, and the backlog of every fiscal year, at the cut.
+    (A district whose cases are all closed and of other years has nothing to show.)
 
     Two statements, each reading only its own rows through an index: the fiscal year's
     cases (``case_intervals_fy``) and the segments open at the cut
