@@ -34,11 +34,12 @@ async def dashboard(kept: Kept, pool: Pool, scope: OfYear, policy: Sla, now: Now
     filters, each as its own endpoint answers it."""
 
     async def render() -> answers.Rendered:
-        summary = await reports.summary(pool, scope, policy)
-        monthly = await reports.monthly(pool, scope)
-        aging = await reports.aging(pool, scope, now)
-        recording = await reports.recording(pool, scope, now)
-        found = satisfaction.report(await store.counts(pool, scope))
+        async with answers.snapshot(pool) as db:  # the five parts count one state
+            summary = await reports.summary(db, scope, policy)
+            monthly = await reports.monthly(db, scope)
+            aging = await reports.aging(db, scope, now)
+            recording = await reports.recording(db, scope, now)
+            found = satisfaction.report(await store.counts(db, scope))
         return answers.Rendered.json(
             Dashboard(
                 summary=schemas.Summary.model_validate(summary.doc),

@@ -28,8 +28,9 @@ asyncio tasks, which is the part that matters under load.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar, cast
@@ -37,6 +38,8 @@ from typing import Any, TypeVar, cast
 import asyncpg
 from fastapi import Response
 from pydantic import BaseModel
+
+from shared.dbtypes import Conn
 
 T = TypeVar("T")
 
@@ -128,6 +131,23 @@ class Rendered:
 
     def response(self) -> Response:
         return Response(self.body, media_type=self.media_type, headers=dict(self.headers))
+
+
+@contextlib.asynccontextmanager
+async def snapshot(pool: asyncpg.Pool) -> AsyncIterator[Conn]:
+    """One connection in a read-only, repeatable-read transaction for one answer.
+
+    A report of several statements (the districts table, the monthly report, recording,
+    the dashboard's five) then counts one state of the projection: a batch applied
+    between two of its statements would otherwise put two states in one answer.  The
+    state ``answer`` keeps it for is read around it: equal before and after, it is the
+    snapshot's.
+    """
+    async with (
+        pool.acquire() as conn,
+        conn.transaction(isolation="repeatable_read", readonly=True),
+    ):
+        yield conn
 
 
 async def answer(

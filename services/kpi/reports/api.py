@@ -24,6 +24,7 @@ from services.kpi.domain.metrics import SlaPolicy
 from services.kpi.reports import answers, schemas
 from services.kpi.reports import usecases as reports
 from shared.csv_export import csv_response
+from shared.dbtypes import Db
 
 router = APIRouter(prefix="/v1/kpi", tags=["kpi"])
 
@@ -37,15 +38,17 @@ async def _answer(
     kept: answers.Answers,
     pool: Pool,
     question: tuple[Hashable, ...],
-    make: Callable[[], Awaitable[reports.Report]],
+    make: Callable[[Db], Awaitable[reports.Report]],
     model: type[BaseModel],
     fmt: str,
 ) -> Response:
     """The report asked (``question[0]`` names it) as JSON (validated by ``model``) or its
-    table as CSV, computed and rendered once per state of the projection (``answers``)."""
+    table as CSV, computed in one snapshot (``answers.snapshot``) and rendered once per
+    state of the projection (``answers``)."""
 
     async def render() -> answers.Rendered:
-        report = await make()
+        async with answers.snapshot(pool) as db:
+            report = await make(db)
         if fmt == "csv":
             return answers.Rendered.of(csv_response(report.columns, report.rows, str(question[0])))
         return answers.Rendered.json(model.model_validate(report.doc))
@@ -70,21 +73,21 @@ async def summary(
     rate, closed within their category's SLA, SLA rate (of those closed), median and p90
     days to close; by channel and by category."""
     question = _asked("summary", scope, sla_key(policy))
-    make = partial(reports.summary, pool, scope, policy)
+    make = partial(reports.summary, scope=scope, sla=policy)
     return await _answer(kept, pool, question, make, schemas.Summary, format)
 
 
 @router.get("/backlog", response_model=schemas.Backlog)
 async def backlog(kept: Kept, pool: Pool, scope: AnyYear, format: Format = "json") -> Any:
     """Open cases at the end of ``as_of`` (default: now), by fiscal year of origin."""
-    make = partial(reports.backlog, pool, scope)
+    make = partial(reports.backlog, scope=scope)
     return await _answer(kept, pool, _asked("backlog", scope), make, schemas.Backlog, format)
 
 
 @router.get("/carry-over", response_model=schemas.CarryOver)
 async def carry_over(kept: Kept, pool: Pool, scope: OfYear, format: Format = "json") -> Any:
     """Cases open when the fiscal year began, from N−2 and N−1, and how many closed in N."""
-    make = partial(reports.carry_over, pool, scope)
+    make = partial(reports.carry_over, scope=scope)
     question = _asked("carry-over", scope)
     return await _answer(kept, pool, question, make, schemas.CarryOver, format)
 
@@ -92,7 +95,7 @@ async def carry_over(kept: Kept, pool: Pool, scope: OfYear, format: Format = "js
 @router.get("/aging", response_model=schemas.Aging)
 async def aging(kept: Kept, pool: Pool, scope: AnyYear, now: Now, format: Format = "json") -> Any:
     """The open backlog at the end of ``as_of`` in age buckets of 0–15 .. >90 days."""
-    make = partial(reports.aging, pool, scope, now)
+    make = partial(reports.aging, scope=scope, now=now)
     question = _asked("aging", scope, _day(scope, now))
     return await _answer(kept, pool, question, make, schemas.Aging, format)
 
@@ -102,7 +105,7 @@ async def recording(
     kept: Kept, pool: Pool, scope: AnyYear, now: Now, format: Format = "json"
 ) -> Any:
     """Recording lag and each district's recording continuity (CSV: the districts)."""
-    make = partial(reports.recording, pool, scope, now)
+    make = partial(reports.recording, scope=scope, now=now)
     question = _asked("recording", scope, _day(scope, now))
     return await _answer(kept, pool, question, make, schemas.Recording, format)
 
@@ -110,7 +113,7 @@ async def recording(
 @router.get("/monthly", response_model=schemas.Monthly)
 async def monthly(kept: Kept, pool: Pool, scope: OfYear, format: Format = "json") -> Any:
     """The monthly report: carried in, received, closed, reopened, remaining, cumulative."""
-    make = partial(reports.monthly, pool, scope)
+    make = partial(reports.monthly, scope=scope)
     return await _answer(kept, pool, _asked("monthly", scope), make, schemas.Monthly, format)
 
 
@@ -118,6 +121,6 @@ async def monthly(kept: Kept, pool: Pool, scope: OfYear, format: Format = "json"
 async def districts(kept: Kept, pool: Pool, scope: OfYear, format: Format = "json") -> Any:
     """All districts: the year's received/closed and closure rate with its Wilson lower
     bound, the backlog, ranked by backlog and by (fair) closure rate."""
-    make = partial(reports.districts, pool, scope)
+    make = partial(reports.districts, scope=scope)
     question = _asked("districts", scope)
     return await _answer(kept, pool, question, make, schemas.Districts, format)

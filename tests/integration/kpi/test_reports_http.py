@@ -25,6 +25,7 @@ from services.kpi.deps import load_sla
 from services.kpi.domain import asof, metrics
 from services.kpi.domain.asof import Scope, end_of_day
 from services.kpi.main import create_app
+from services.kpi.reports import answers
 from services.kpi.reports import store as queries
 from shared.batches import pooled
 from shared.config import Settings
@@ -336,3 +337,19 @@ async def test_the_dashboard_is_the_five_reports_as_their_endpoints_answer(
             for part, doc in bundle.items():
                 assert doc == await _get(client, part, **params), (part, params)
             assert bundle["summary"]["received"] > 0 or area
+
+
+async def test_an_answer_counts_one_state_of_the_projection(pool: asyncpg.Pool) -> None:
+    """Inside ``answers.snapshot`` every statement sees the state at its first: a batch
+    applied meanwhile shows only after it.  It cannot write."""
+    cases = scenario.build()
+    names = list(cases)
+    await _feed(pool, [e for n in names[:-1] for e in cases[n]], seed=3)
+    async with answers.snapshot(pool) as db:
+        first = await db.fetchval("SELECT count(*) FROM cases")
+        async with pooled(pool) as conn, conn.transaction():
+            await handle_batch(conn, cases[names[-1]])
+        assert await db.fetchval("SELECT count(*) FROM cases") == first
+        with pytest.raises(asyncpg.ReadOnlySQLTransactionError):
+            await db.execute("DELETE FROM cases")
+    assert await pool.fetchval("SELECT count(*) FROM cases") == first + 1
