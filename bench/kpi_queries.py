@@ -303,6 +303,6 @@ if __name__ == "__main__":
         "--schema",
         default=None,
         help="keep the loaded cases in this schema (with --database-url) and reuse them "
-        "next time: loading 2,000,000 cases takes about a quarter of an hour",
+        "next time: loading 2,000,000 cases took about half an hour here",
     )
     sys.exit(asyncio.run(main(parser.parse_args())))

@@ -23,11 +23,11 @@ from shared.runtime import Runtime
 from shared.service import build_app, serve
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-# Every report statement is planned for its own cut and known time.  PostgreSQL's
-# generic plan (chosen from a prepared statement's sixth run on) cannot see that a cut
-# near today keeps few rows, and read the whole fiscal year's index in a slower way:
-# national as_of answers went from about 0.4 s to 2.3 s at 2,000,000 cases
-# (bench/kpi_queries.py).  Planning each time costs about a millisecond.
+# Every report statement is planned for its own cut and known time.  PostgreSQL switches
+# a prepared statement to a generic plan (made without the parameters' values) from its
+# sixth run on; for the reports that plan was slower: national as_of answers went from
+# about 0.4 s to 2.3 s at 2,000,000 cases (bench/kpi_queries.py).  Planning each time
+# costs about a millisecond.
 SESSION = {"plan_cache_mode": "force_custom_plan"}
 
 
