@@ -43,15 +43,7 @@ def states(
             continue
         if fiscal_year and scope.fiscal_year not in (None, r.fiscal_year):
             continue
-        if any(
-            v not in (None, getattr(r, k))
-            for k, v in (
-                ("province_code", scope.province_code),
-                ("district_code", scope.district_code),
-                ("channel", scope.channel),
-                ("category", scope.category),
-            )
-        ):
+        if not _in_area(r, scope):
             continue
         out[name] = r
     return out
@@ -138,15 +130,7 @@ def month_moves(
                 r
                 for r in rows
                 if _known(r, scope.known_at)
-                and all(
-                    v in (None, getattr(r, k))
-                    for k, v in (
-                        ("province_code", scope.province_code),
-                        ("district_code", scope.district_code),
-                        ("channel", scope.channel),
-                        ("category", scope.category),
-                    )
-                )
+                and _in_area(r, scope)
                 and (r.valid_to is None or r.valid_to >= start)
                 and r.valid_from < end
             ),
@@ -186,15 +170,7 @@ def continuity(
                 continue
             if until is not None and r.recorded_at >= until:
                 continue
-            if any(
-                v not in (None, getattr(r, k))
-                for k, v in (
-                    ("province_code", scope.province_code),
-                    ("district_code", scope.district_code),
-                    ("channel", scope.channel),
-                    ("category", scope.category),
-                )
-            ):
+            if not _in_area(r, scope):
                 continue
             key = (r.province_code, r.district_code)
             last[key] = max(last.get(key, dt.date.min), asof.local_date(r.recorded_at))
@@ -205,3 +181,16 @@ def continuity(
         metrics.DistrictRecords(p, d, day, len(weeks[(p, d)]))
         for (p, d), day in sorted(last.items())
     ]
+
+
+def _in_area(r: Interval, scope: Scope) -> bool:
+    """``r`` passes the scope's province, district, channel and category filters."""
+    return all(
+        v in (None, getattr(r, k))
+        for k, v in (
+            ("province_code", scope.province_code),
+            ("district_code", scope.district_code),
+            ("channel", scope.channel),
+            ("category", scope.category),
+        )
+    )
