@@ -19,9 +19,6 @@ class Settings(BaseSettings):
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     # Apache Kafka supports the idempotent producer; the embedded broker does not.
     kafka_enable_idempotence: bool = False
-    # The embedded broker is memory-only: each launch gets a fresh epoch, and a relay or
-    # consumer that sees a new epoch re-feeds the broker / re-reads from the beginning.
-    damrong_broker_epoch: str = ""
     events_topic: str = EVENTS_TOPIC
     dlq_topic: str = DLQ_TOPIC
     topic_partitions: int = Field(default=8, ge=1)

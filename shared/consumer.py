@@ -20,6 +20,13 @@ informational.  Failures split three ways (as in arroyo):
   stored offsets where they were, so the service reports unhealthy and the valid event is
   applied once the code is fixed, never lost to the dead-letter topic.
 
+Offsets are stored under the id of the broker they are offsets in (its cluster id,
+``shared.kafka.cluster_id``).  The consumer asks the id when it is assigned partitions and
+every ``BROKER_CHECK_S`` while it runs: under another id (the memory-only embedded broker
+killed and started again, empty, then re-fed by the relays) every partition is read again
+from the beginning, which the handlers skip as applied, instead of from offsets that
+belong to a log that is gone.
+
 Handlers get decoded events.  A subscriber that also needs the records they were read from
 (notify keeps an event's signed record, to dead-letter it later) passes ``around_batch``.
 """
@@ -28,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -35,6 +43,7 @@ from dataclasses import dataclass
 import asyncpg
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord
 
 from shared import batches
@@ -45,6 +54,7 @@ from shared.dbtypes import Conn
 from shared.envelope_codec import DecodeError, from_link
 from shared.events import Envelope
 from shared.faults import Backoff, is_transient
+from shared.kafka import cluster_id
 from shared.signed_records import Forged, verifier_from_settings
 
 log = structlog.get_logger()
@@ -58,6 +68,12 @@ BATCH_DEADLINE_CAP_S = 480.0
 # Positioning during a rebalance blocks the whole group's join: never wait long for it
 # there; ``run`` positions what was left with retries, each attempt bounded the same way.
 SEEK_DEADLINE_S = 10.0
+# How often a running consumer asks which broker it reads: a broker started again empty
+# is noticed within this, and the records read from it meanwhile are read again.
+BROKER_CHECK_S = 1.0
+# Offsets stored before brokers were told apart: taken to be the current broker's, so an
+# upgrade does not read a decade again (the relay does the same with its fed broker).
+UNTOLD_BROKER = ""
 
 __all__ = [
     "AroundBatch",
@@ -154,6 +170,10 @@ class EventConsumer:
         self._batch_deadline_s = batch_deadline_s
         self._around_batch = around_batch
         self._consumer: AIOKafkaConsumer | None = None
+        # The broker (cluster id) the stored offsets are read from and written under;
+        # known once the first partitions are positioned.
+        self.broker: str | None = None
+        self._broker_checked = 0.0
         # Assigned partitions not yet moved to their stored offsets (the database did
         # not answer during the rebalance): none of their records is applied until then.
         self._unpositioned: set[TopicPartition] = set()
@@ -204,28 +224,58 @@ class EventConsumer:
                 await self._consumer.stop()
 
     async def _seek_stored(self, partitions: list[TopicPartition]) -> None:
-        """Move ``partitions`` to their stored offsets (the beginning if none)."""
+        """Move ``partitions`` to their stored offsets in the broker now answering (the
+        beginning if none is stored for it)."""
         assert self._consumer is not None
+        broker = await cluster_id(self._producer.client)
         async with batches.pooled(self._pool) as conn:
             rows = await conn.fetch(
                 "SELECT partition, next_offset FROM consumer_offsets "
-                "WHERE group_id = $1 AND topic = $2 AND epoch = $3",
+                "WHERE group_id = $1 AND topic = $2 AND epoch IN ($3, $4)",
                 self._group,
                 self._settings.events_topic,
-                self._settings.damrong_broker_epoch,
+                broker,
+                UNTOLD_BROKER,
             )
+        self._note_broker(broker)
         stored = {r["partition"]: r["next_offset"] for r in rows}
         mine = self._consumer.assignment()
         for tp in partitions:
             if tp not in mine:
                 continue
+            figures = self.partitions.setdefault(tp.partition, PartitionFigures())
             if tp.partition in stored:
                 self._consumer.seek(tp, stored[tp.partition])
-                figures = self.partitions.setdefault(tp.partition, PartitionFigures())
                 figures.next_offset = stored[tp.partition]
             else:
                 await self._consumer.seek_to_beginning(tp)
+                figures.next_offset = None
             self._unpositioned.discard(tp)
+
+    def _note_broker(self, broker: str) -> None:
+        if broker != self.broker:
+            log.info("consumer.broker", group=self._group, broker=broker, was=self.broker)
+        self.broker = broker
+        self._broker_checked = time.monotonic()
+
+    async def _check_broker(self) -> None:
+        """Every ``BROKER_CHECK_S``: under another broker, position every partition again
+        (from the beginning: it has none of this group's offsets)."""
+        if self._consumer is None or self.broker is None:
+            return  # not positioned yet: positioning asks
+        if time.monotonic() - self._broker_checked < BROKER_CHECK_S:
+            return
+        self._broker_checked = time.monotonic()
+        try:
+            broker = await cluster_id(self._producer.client)
+        except (KafkaError, TimeoutError) as exc:
+            log.debug("consumer.broker_unknown", group=self._group, error=repr(exc))
+            return  # away: the fetches fail as well; ask again next time
+        if broker != self.broker:
+            log.warning(
+                "consumer.broker_changed", group=self._group, broker=broker, was=self.broker
+            )
+            self._unpositioned.update(self._consumer.assignment())
 
     async def _seek_unpositioned(self) -> None:
         # Bounded like a batch: a connection that hangs here would stall every partition.
@@ -253,6 +303,7 @@ class EventConsumer:
             await self.start()
         assert self._consumer is not None
         while True:
+            await self._check_broker()
             if self._unpositioned:
                 await self._position()
             batches_ = await self._consumer.getmany(timeout_ms=500, max_records=self._max_records)
@@ -340,7 +391,7 @@ class EventConsumer:
                 self._group,
                 tp.topic,
                 tp.partition,
-                self._settings.damrong_broker_epoch,
+                self.broker,
                 records[-1].offset + 1,
             )
         self.applied += len(records) - len(poison)

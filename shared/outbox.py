@@ -10,6 +10,12 @@ A lost database connection is a pause, not an end: the relay gives up the lock's
 connection, waits a growing pause and takes the lock again on a fresh one; rows the
 broker acknowledged before the cut are marked then, not sent again.
 
+The broker is told apart by its cluster id (``shared.kafka.cluster_id``).  A broker the
+relay has not fed (the memory-only embedded broker came back empty after a crash) gets
+every stored event again, in id order, once its topics are made: the relay asks at the
+start of each turn, after a failed send and every ``idle_poll_s`` while it runs, so a
+broker killed and started again under a running service is re-fed without a restart.
+
 Each batch is signed as it is first published (``shared.signed_records``: one signature
 over the Merkle root of its rows' digests, and each row's inclusion proof), by the key of
 the service's own source.  The row's signature is stored before it is sent, and a row
@@ -23,8 +29,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
 import asyncpg
 import structlog
@@ -36,6 +43,7 @@ from asyncpg.pool import PoolConnectionProxy
 from shared.envelope_codec import encode
 from shared.events import Envelope
 from shared.faults import Backoff, is_transient
+from shared.kafka import cluster_id
 from shared.signed_records import Headers, NotOurs, RecordSigner, with_signature
 
 log = structlog.get_logger()
@@ -71,7 +79,8 @@ class OutboxRelay:
         *,
         name: str,
         signer: RecordSigner,
-        epoch: str = "",
+        prepare_broker: Callable[[], Awaitable[None]] | None = None,
+        broker_id: Callable[[], Awaitable[str]] | None = None,
         batch_size: int = 1000,
         idle_poll_s: float = 1.0,
     ) -> None:
@@ -81,7 +90,11 @@ class OutboxRelay:
         self._lock_key = f"outbox-relay:{name}"
         self._signer = signer
         self.held: int | None = None  # the id of a row not ours to sign, once reported
-        self._epoch = epoch
+        # ``prepare_broker`` makes a new broker's topics before anything is sent to it;
+        # ``broker_id`` names the broker (its cluster id; tests name brokers of their own).
+        self._prepare_broker = prepare_broker
+        self._broker_id = broker_id or (lambda: cluster_id(producer.client))
+        self.broker: str | None = None  # the broker fed, once known
         self._batch = batch_size
         self._idle = idle_poll_s
         self._wake = asyncio.Event()
@@ -140,8 +153,8 @@ class OutboxRelay:
             lock_conn.add_termination_listener(self._on_lock_lost)
             await lock_conn.add_listener(NOTIFY_CHANNEL, self._on_notify)
             try:
-                await self._refeed_if_new_epoch(lock_conn)
-                checked = time.monotonic()
+                fed = False  # the broker answering is known to have every row coming
+                checked = -math.inf
                 while True:
                     if _is_lost(lock_conn):
                         raise asyncpg.ConnectionDoesNotExistError(
@@ -151,15 +164,23 @@ class OutboxRelay:
                         # A half-open socket (behind a NAT or a pooler) looks open until it
                         # is written to: ask, so the lock is never assumed for long.
                         await lock_conn.execute("SELECT 1", timeout=LOCK_CHECK_TIMEOUT_S)
+                        # And which broker answers: one started again in between is one
+                        # the relay has not fed.
+                        fed = await self._feed_this_broker(lock_conn)
                         checked = time.monotonic()
+                    if not fed:  # no broker answers: nothing can go out yet
+                        await asyncio.sleep(self._idle)
+                        continue
                     # Clear before reading: a NOTIFY during the batch must wake the next wait.
                     self._wake.clear()
                     try:
                         sent = await self._publish_batch()
                     except KafkaError as exc:
                         # Broker away: keep the rows, try again; nothing is marked unacked.
+                        # It may come back another (empty) broker: ask before sending again.
                         log.warning("outbox.publish_failed", error=str(exc))
                         await asyncio.sleep(self._idle)
+                        checked = -math.inf
                         continue
                     backoff.reset()  # the lock and a batch went through: the cut is over
                     if sent:
@@ -180,24 +201,51 @@ class OutboxRelay:
     def _on_lock_lost(self, *_args: object) -> None:
         self._wake.set()
 
-    async def _refeed_if_new_epoch(self, conn: Conn) -> None:
-        """A memory-only broker came back empty: publish every stored event again."""
-        if not self._epoch:
-            return
+    async def _feed_this_broker(self, conn: Conn) -> bool:
+        """Make sure the broker now answering has every stored event coming to it; False
+        when no broker answers (the caller tries again later).
+
+        ``relay_state`` holds the id of the broker last fed.  Another id is a broker that
+        has not seen the outbox: its topics are made, then every row is marked unpublished
+        in the same transaction that records the new id, so a crash in between re-feeds
+        again rather than not at all.  No row yet is a relay that never recorded one (a
+        new database, or one fed before brokers were told apart): the broker of the time
+        is taken to be this one, rather than sending a decade again.
+        """
+        try:
+            broker = await self._broker_id()
+        except (KafkaError, TimeoutError) as exc:
+            log.warning("outbox.broker_unknown", error=repr(exc))
+            return False
+        if broker == self.broker:
+            return True
         stored = await conn.fetchval("SELECT epoch FROM relay_state WHERE topic = '*'")
-        if stored == self._epoch:
-            return
+        new = stored is not None and stored != broker
+        if new and self._prepare_broker is not None:
+            try:
+                await self._prepare_broker()
+            except KafkaError as exc:
+                log.warning("outbox.broker_unprepared", error=repr(exc))
+                return False
         async with conn.transaction():
-            n = await conn.fetchval(
-                "WITH r AS (UPDATE outbox SET published_at = NULL "
-                "WHERE published_at IS NOT NULL RETURNING 1) SELECT count(*) FROM r"
-            )
+            n = 0
+            if new:
+                n = await conn.fetchval(
+                    "WITH r AS (UPDATE outbox SET published_at = NULL "
+                    "WHERE published_at IS NOT NULL RETURNING 1) SELECT count(*) FROM r"
+                )
             await conn.execute(
                 "INSERT INTO relay_state (topic, epoch) VALUES ('*', $1) "
                 "ON CONFLICT (topic) DO UPDATE SET epoch = EXCLUDED.epoch",
-                self._epoch,
+                broker,
             )
-        log.info("outbox.refeed", epoch=self._epoch, events=n)
+        if stored != broker:
+            log.info("outbox.refeed" if n else "outbox.broker", broker=broker, events=n)
+        if self.broker is not None:
+            # Acknowledged by the broker that went away: marking them would skip this one.
+            self._acked = []
+        self.broker = broker
+        return True
 
     async def _publish_batch(self) -> int:
         async with self._pool.acquire() as conn:

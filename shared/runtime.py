@@ -145,7 +145,7 @@ class Runtime:
                 self.producer,
                 name=self.schema,
                 signer=signer,
-                epoch=s.damrong_broker_epoch,
+                prepare_broker=lambda: ensure_topics(s),
             )
             state = self.supervise("relay", lambda _attempt: relay.run())
             self.readiness.add("outbox relay", lambda: not state.down and relay.ready())

@@ -80,7 +80,6 @@ def service_env(
     *,
     database_url: str,
     kafka_bootstrap: str,
-    broker_epoch: str | None,
     host: str,
     ports: Mapping[str, int],
     auth_secret: str | None = None,
@@ -95,8 +94,6 @@ def service_env(
             env.pop(name, None)  # an empty value would read as a setting
     env["DATABASE_URL"] = database_url
     env["KAFKA_BOOTSTRAP_SERVERS"] = kafka_bootstrap
-    if broker_epoch:  # only the embedded broker has epochs; an external one keeps base's value
-        env["DAMRONG_BROKER_EPOCH"] = broker_epoch
     env["HOST"] = host
     for name, port in ports.items():
         if name in SPECS:  # replicas ("status-2") get their own port in start_service
@@ -187,7 +184,6 @@ class Platform(Managed):
         forced = {
             "DATABASE_URL": "",
             "KAFKA_BOOTSTRAP_SERVERS": "",
-            "DAMRONG_BROKER_EPOCH": "",
             "AUTH_JWT_SECRET": "",
             "AUTH_PUBLIC_KEY": "",
             "AUTH_PUBLIC_KEY_FILE": "",
@@ -219,6 +215,7 @@ class Platform(Managed):
 
     @property
     def broker_epoch(self) -> str | None:
+        """The embedded broker's cluster id, new at every start (None for an external one)."""
         return self.broker.epoch if self.broker else None
 
     @property
@@ -264,7 +261,6 @@ class Platform(Managed):
             self.base_env,
             database_url=self.database_url,
             kafka_bootstrap=self.kafka_bootstrap,
-            broker_epoch=self.broker_epoch,
             host=self.host,
             ports=self.ports,
             auth_secret=self.auth_secret,

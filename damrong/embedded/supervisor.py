@@ -44,7 +44,7 @@ def print_summary(platform: Platform, console: Console) -> None:
     table.add_row("database", redact_url(platform.database_url))
     kafka = platform.kafka_bootstrap
     if platform.broker_epoch:
-        kafka += f"  (embedded, epoch {platform.broker_epoch})"
+        kafka += f"  (embedded, cluster id {platform.broker_epoch})"
     table.add_row("kafka", kafka)
     table.add_row("logs", str(platform.log_dir))
     console.print(table)

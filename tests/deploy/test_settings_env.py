@@ -36,7 +36,6 @@ CHANNEL_VARIABLES = {
 
 # Optional in production although their default is empty, with the reason.
 OPTIONAL = {
-    "damrong_broker_epoch": "the embedded broker's restart marker",
     "pii_retired_master_keys": "only after a PII master key rotation",
     "auth_api_keys": "channel systems may use bearer tokens instead",
     "import_chunk_rows": "unset is the import's own chunk (services/intake/backfill/usecases)",

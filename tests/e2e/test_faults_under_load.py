@@ -1,5 +1,6 @@
 """Faults while filings and transitions stream in: the database killed and started again,
-a consumer frozen past its session timeout.
+the (memory-only) broker killed and started again empty, a consumer frozen past its
+session timeout, the database's disk full.
 
 Each ends as an operator needs it to: every acknowledged filing is there, every case is
 where its officer left it, the KPI totals are exact, nothing valid went to the dead-letter
@@ -23,6 +24,7 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from damrong.embedded.platform import Platform
 from damrong.embedded.postgres import EmbeddedPostgres
@@ -141,6 +143,58 @@ async def test_postgres_killed_mid_stream_and_started_again(own_platform: Platfo
     # Exact totals also say the probes were refused, not half-filed: the KPI counts only
     # the stream's filings.
     await _settle(platform, driver, stream)
+
+
+async def _dead_lettered_by_consumers(platform: Platform) -> dict[str, float]:
+    """Per service, the records its consumer sent to the dead-letter topic since it
+    started, by its own count: the topic itself starts again empty with a new broker."""
+    out: dict[str, float] = {}
+    async with httpx.AsyncClient(timeout=10, headers=platform.auth_headers()) as c:
+        for name in platform.service_names:
+            text = (await c.get(f"{platform.url(name)}/metrics")).text
+            for family in text_string_to_metric_families(text):
+                if family.name == "damrong_consumer_dead_lettered":
+                    out[name] = sum(sample.value for sample in family.samples)
+    return out
+
+
+@embedded_only("kills the embedded broker and starts it again, empty")
+async def test_broker_killed_mid_stream_and_started_again_empty(tmp_path: Path) -> None:
+    # The embedded broker keeps everything in memory: started again, it is an empty
+    # broker under a new cluster id.  The running services notice by themselves (no
+    # restart): the relays make its topics and publish every stored event again, the
+    # consumers read it from the beginning and skip what they applied.  Filings go on
+    # meanwhile: intake writes them with their outbox rows, the broker is not in the way.
+    async with platform_for_tests(tmp_path / "platform", None) as platform:
+        assert platform.broker is not None
+        driver, stream = await _stream(platform, seed=24)
+        first = platform.broker_epoch
+        platform.broker.kill()
+        await platform.broker.start()
+        assert platform.broker_epoch != first
+        await _settle(platform, driver, stream)
+        # What the consumers dead-lettered before the kill went with the old broker's
+        # topic: their own counts say nothing valid was dead-lettered at all.
+        counts = await _dead_lettered_by_consumers(platform)
+        assert set(counts) >= {"status", "kpi"} and set(counts.values()) == {0}, counts
+        # Each relay re-fed the new broker, and each consumer read from it under its id.
+        new = platform.broker_epoch
+        for name in ("intake", "status"):
+            assert any(e.get("broker") == new for e in _logged(platform, name, "outbox.refeed"))
+        for name in ("status", "kpi"):
+            noticed = _logged(platform, name, "consumer.broker", "consumer.broker_changed")
+            assert any(e.get("broker") == new for e in noticed), name
+
+
+def _logged(platform: Platform, name: str, *events: str) -> list[dict[str, object]]:
+    """The entries of ``name``'s log that are one of ``events``."""
+    out = []
+    for line in platform.log_file(name).read_text(encoding="utf-8").splitlines():
+        if line.startswith("{"):
+            entry = json.loads(line)
+            if entry.get("event") in events:
+                out.append(entry)
+    return out
 
 
 def _assignment(platform: Platform, name: str) -> list[int] | None:

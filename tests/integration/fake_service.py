@@ -10,7 +10,7 @@ port = int(os.environ[name.upper() + "_PORT"])
 
 class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:
-        body = os.environ.get("DAMRONG_BROKER_EPOCH", "").encode()
+        body = name.encode()
         self.send_response(200 if self.path == "/healthz" else 404)
         self.send_header("content-length", str(len(body)))
         self.end_headers()

@@ -12,6 +12,7 @@ import asyncpg
 import pytest
 
 from shared.config import Settings
+from shared.kafka import cluster_id
 from tests.integration.consumer_rig import Rig, dead_letters, notes
 from tests.waiting import eventually
 
@@ -76,7 +77,7 @@ async def test_partitions_wait_for_their_stored_offsets(
             "VALUES ($1, $2, 0, $3, 3)",
             rig.group,
             settings.events_topic,
-            settings.damrong_broker_epoch,
+            await cluster_id(rig.producer.client),
         )
         lock = rig.admin.transaction()
         await lock.start()

@@ -17,6 +17,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from damrong.embedded import EmbeddedBroker, EmbeddedPostgres, Platform, free_port
 from damrong.embedded.postgres import RUN_AS
+from shared.kafka import cluster_id
 from tests.infra import embedded_only
 
 pytestmark = [pytest.mark.integration, embedded_only("tests the embedded servers")]
@@ -53,6 +54,8 @@ async def test_postgres_and_broker_round_trip(tmp_path: Path) -> None:
         await producer.start()
         try:
             await producer.send_and_wait(topic, b"hello", key=b"k1")
+            # The broker is told apart by the id it was started with.
+            assert await cluster_id(producer.client) == broker.epoch
         finally:
             await producer.stop()
         consumer = AIOKafkaConsumer(
@@ -150,7 +153,7 @@ async def test_platform_kill_and_restart_service(tmp_path: Path) -> None:
         assert platform.broker_epoch
         env = platform.service_env()
         assert env["DATABASE_URL"] == platform.database_url
-        assert env["DAMRONG_BROKER_EPOCH"] == platform.broker_epoch
+        assert env["KAFKA_BOOTSTRAP_SERVERS"] == platform.kafka_bootstrap
         assert platform.dead_children() == []
 
         pid = platform.procs["status"].pid

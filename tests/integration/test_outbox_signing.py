@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,15 +65,26 @@ class _Rig:
         async with self.pool.acquire() as conn:
             await append(conn, self.settings.events_topic, events)
 
-    async def relay(self, epoch: str = "") -> OutboxRelay:
-        """A new relay (the running one stopped first), publishing."""
+    async def relay(
+        self,
+        broker: str | Callable[[], str] | None = None,
+        prepare: Callable[[], Awaitable[None]] | None = None,
+    ) -> OutboxRelay:
+        """A new relay (the running one stopped first), publishing; ``broker`` names the
+        broker it feeds, or says it when asked (by default the real one's cluster id)."""
         await self.stop_relay()
+
+        async def named() -> str:
+            assert broker is not None
+            return broker if isinstance(broker, str) else broker()
+
         relay = OutboxRelay(
             self.pool,
             self.producer,
             name=self.name,
             signer=signer("/test"),
-            epoch=epoch,
+            prepare_broker=prepare,
+            broker_id=None if broker is None else named,
             idle_poll_s=0.05,
         )
         self.task = asyncio.create_task(relay.run())
@@ -117,7 +128,7 @@ async def test_relay_signs_refeeds_identically_and_holds_foreign_rows(
     settings = make_settings(topic_partitions=1)
     async with _rig(settings, "signing", tmp_path_factory.mktemp("mig")) as rig:
         records, pool = rig.records, rig.pool
-        await rig.relay(epoch="one")
+        await rig.relay(broker="one")
         await rig.append(_event("first"), _event("second"))
         await eventually(rig.read, lambda got: len(got) == 2, timeout=20)
         for rec in records:
@@ -130,12 +141,12 @@ async def test_relay_signs_refeeds_identically_and_holds_foreign_rows(
         stored = await pool.fetch("SELECT signature FROM outbox ORDER BY id")
         assert [r["signature"] for r in stored] == first
 
-        # A memory-only broker came back empty: the new epoch publishes everything again,
+        # A memory-only broker came back empty: a new broker gets everything again,
         # byte for byte (a stored signature header is replaced, never doubled), though the
         # two rows now go out in one batch with a third, which gets a signature of its own.
         await rig.stop_relay()
         await rig.append(_event("third"))
-        relay = await rig.relay(epoch="two")
+        relay = await rig.relay(broker="two")
         await eventually(rig.read, lambda got: len(got) == 5, timeout=20)
         assert [(r.key, r.headers, r.value) for r in records[2:4]] == [
             (r.key, r.headers, r.value) for r in records[:2]
@@ -172,3 +183,33 @@ async def test_a_batch_s_leaves_are_grouped_by_partition(
         assert len(places) > 1
         for indexes in places.values():  # in offset order: consecutive leaves, ascending
             assert indexes == list(range(indexes[0], indexes[0] + len(indexes)))
+
+
+async def test_a_broker_started_again_under_a_running_relay_is_re_fed(
+    make_settings: Callable[..., Settings],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    # The relay keeps running while its broker is replaced by another (as when the
+    # embedded broker is killed and started again, empty): it notices by itself, makes
+    # the new broker's topics, then publishes every stored row again, byte for byte.
+    settings = make_settings(topic_partitions=1)
+    async with _rig(settings, "newbroker", tmp_path_factory.mktemp("mig")) as rig:
+        answering = ["first"]
+        prepared: list[str] = []
+
+        async def prepare() -> None:
+            prepared.append(answering[0])
+
+        relay = await rig.relay(broker=lambda: answering[0], prepare=prepare)
+        await rig.append(_event("one"), _event("two"))
+        await eventually(rig.read, lambda got: len(got) == 2, timeout=20)
+        assert relay.broker == "first" and prepared == []  # a new database: nothing to re-feed
+        answering[0] = "second"
+        await eventually(rig.read, lambda got: len(got) == 4, timeout=20)
+        assert [(r.key, r.headers, r.value) for r in rig.records[2:]] == [
+            (r.key, r.headers, r.value) for r in rig.records[:2]
+        ]
+        assert prepared == ["second"] and relay.broker == "second"
+        assert await rig.pool.fetchval("SELECT epoch FROM relay_state") == "second"
+        await rig.append(_event("three"))  # and goes on with the new rows
+        await eventually(rig.read, lambda got: len(got) == 5, timeout=20)

@@ -28,15 +28,13 @@ def test_env_port() -> None:
 
 def test_service_env_sets_infra_ports_and_keeps_the_rest() -> None:
     env = service_env(
-        {"FOO": "bar", "PYTHONPATH": "/x", "DAMRONG_BROKER_EPOCH": "old"},
+        {"FOO": "bar", "PYTHONPATH": "/x"},
         database_url="postgresql://postgres@127.0.0.1:1/damrong",
         kafka_bootstrap="127.0.0.1:2",
-        broker_epoch=None,
         host="127.0.0.1",
         ports={"intake": 11, "status": 12, "kpi": 13},
     )
     assert env["FOO"] == "bar"
-    assert env["DAMRONG_BROKER_EPOCH"] == "old"  # external broker: left as given
     assert (env["INTAKE_PORT"], env["STATUS_PORT"], env["KPI_PORT"]) == ("11", "12", "13")
     assert env["KAFKA_BOOTSTRAP_SERVERS"] == "127.0.0.1:2"
     assert env["PYTHONPATH"].split(":") == [str(REPO_ROOT), "/x"]
