@@ -1,6 +1,6 @@
 """Rebuild (replay) rate of the kpi projection beside the raw consume rate of the topic.
 
-    .venv/bin/python bench/replay.py [--events 300000] [--rounds 3] [--appliers 3]
+    .venv/bin/python bench/replay.py [--events 300000] [--rounds 3] [--processes N]
 
 Starts embedded PostgreSQL and broker only (no services) on free ports, produces
 ``--events`` events (80 % filings, 20 % next-version transitions of earlier cases) to
@@ -11,8 +11,10 @@ verifier): the whole check (decode, chain digest, signature), and the signature 
 beside the same records signed one by one (v1) in the same run.  Then per round (a)
 reading the whole topic with a bare aiokafka consumer (records/s; no decoding) and (b)
 ``services.kpi.rebuild.rebuild`` (events/s: read, decode, project into fresh tables, switch
-over; the default fast path, bulk load).  Prints each round, the medians and their ratio
-(goals: rebuild >= 0.5x raw consume, >= 100,000 events/s).  ``--careful`` also times the
+over; the default fast path, bulk load), read and loaded by ``--processes`` processes
+(default: the rebuild's own choice, one per core) and, as the baseline, by this one alone.
+Prints each round, the medians and their ratios (goals: rebuild >= 0.5x raw consume,
+>= 100,000 events/s).  ``--careful`` also times the
 careful path (every record through ``handle_batch``) in each round.
 """
 
@@ -38,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from damrong.embedded.platform import Platform  # noqa: E402
-from services.kpi.rebuild.usecases import rebuild  # noqa: E402
+from services.kpi.rebuild.usecases import default_processes, rebuild  # noqa: E402
 from shared.chain import compute_hash  # noqa: E402
 from shared.codes import CategoryCode, ChannelCode, ClosureReason  # noqa: E402
 from shared.config import Settings  # noqa: E402
@@ -281,17 +283,24 @@ async def main(args: argparse.Namespace) -> None:
                 f"{cost['v1 signature']:.1f} µs; the signature "
                 f"{cost['v1 signature'] / cost['v2 signature']:.1f}x cheaper (goal: <= 5 µs)"
             )
-            raws, rebuilds, carefuls = [], [], []
+            processes = args.processes or default_processes(args.events, args.partitions)
+            raws, rebuilds, alones, carefuls = [], [], [], []
             for i in range(args.rounds):
                 raw = args.events / await raw_consume(settings, args.events)
-                done = await rebuild(settings, appliers=args.appliers, batch=args.batch)
-                assert done.events == args.events, done
+                alone = await rebuild(
+                    settings, appliers=args.appliers, batch=args.batch, processes=1
+                )
+                done = await rebuild(
+                    settings, appliers=args.appliers, batch=args.batch, processes=processes
+                )
+                assert done.events == alone.events == args.events, (done, alone)
                 raws.append(raw)
                 rebuilds.append(done.rate)
+                alones.append(alone.rate)
                 line = (
-                    f"round {i + 1}: raw consume {raw:10,.0f} rec/s   rebuild "
-                    f"{done.rate:10,.0f} ev/s ({done.seconds:.1f} s)   ratio "
-                    f"{done.rate / raw:.2f}"
+                    f"round {i + 1}: raw consume {raw:10,.0f} rec/s   rebuild in 1 process "
+                    f"{alone.rate:8,.0f} ev/s ({alone.seconds:.1f} s)   in {processes} "
+                    f"{done.rate:8,.0f} ev/s ({done.seconds:.1f} s)   ratio {done.rate / raw:.2f}"
                 )
                 if args.careful:
                     slow = await rebuild(
@@ -302,9 +311,10 @@ async def main(args: argparse.Namespace) -> None:
                     line += f"   careful path {slow.rate:8,.0f} ev/s ({slow.seconds:.1f} s)"
                 print(line)
             raw, reb = statistics.median(raws), statistics.median(rebuilds)
+            one = statistics.median(alones)
             line = (
-                f"median:  raw consume {raw:10,.0f} rec/s   rebuild {reb:10,.0f} ev/s   "
-                f"ratio {reb / raw:.2f}"
+                f"median:  raw consume {raw:10,.0f} rec/s   rebuild in 1 process {one:8,.0f} "
+                f"ev/s   in {processes} {reb:8,.0f} ev/s ({reb / one:.2f}x)   ratio {reb / raw:.2f}"
             )
             if carefuls:
                 line += f"   careful path {statistics.median(carefuls):8,.0f} ev/s"
@@ -320,6 +330,9 @@ if __name__ == "__main__":
     parser.add_argument("--appliers", type=int, default=3)
     parser.add_argument("--batch", type=int, default=10_000)
     parser.add_argument("--partitions", type=int, default=8)
+    parser.add_argument(
+        "--processes", type=int, default=0, help="rebuild processes (0: the rebuild's choice)"
+    )
     parser.add_argument(
         "--relay-batch", type=int, default=1000, help="records per signed batch (the relay's)"
     )

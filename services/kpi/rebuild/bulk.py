@@ -19,7 +19,10 @@ of several copies of one ``(complaint_id, version)`` the first to arrive counts,
   and ``timeline.intervals``), so there is no second copy of the rules in SQL.
 
 The tables' keys and indexes are dropped at ``open`` (no duplicate key can arrive: the
-rows are de-duplicated here) and built again, as migrated, at the end of ``load``.
+rows are de-duplicated here) and built again, as migrated, at the end of ``load``.  When
+several processes load one schema side by side, each its own partitions (a case's events
+all share one), the ``Bulk`` of the process that runs them drops and builds the indexes,
+and each of theirs touches none (``open(..., indexes=False)``).
 Everything is held in memory until ``load`` (a few hundred bytes per event), and the
 cyclic garbage collector is off from ``open`` to ``close``.
 """
@@ -136,14 +139,16 @@ class Bulk:
             (fact.complaint_id, fact.version, fact.kind, fact.occurred_at, fact.recorded_at, data)
         )
 
-    async def open(self, dsn: str, schema: str) -> None:
-        """Connect to ``schema`` (a connection of its own: it carries jsonb in binary)."""
+    async def open(self, dsn: str, schema: str, *, indexes: bool = True) -> None:
+        """Connect to ``schema`` (a connection of its own: it carries jsonb in binary);
+        with ``indexes``, drop its tables' keys and indexes now and build them in ``load``."""
         self._conn = await asyncpg.connect(dsn, server_settings={"search_path": schema})
         # Everything read stays alive until ``load``: the cyclic collector would scan the
         # growing heap again and again for nothing (it made reading several times slower).
         self._gc = gc.isenabled()
         gc.disable()
-        self._indexes = await _drop_indexes(self._conn, schema)
+        if indexes:
+            self._indexes = await _drop_indexes(self._conn, schema)
         await self._conn.set_type_codec(
             "jsonb", schema="pg_catalog", format="binary", encoder=_same, decoder=_same
         )

@@ -13,7 +13,11 @@ a fresh connection; any other error fails the rebuild, nothing switched: no even
 skipped for a fault.
 That is the careful path (``fast=False``); the default fast path collects the records up
 to the high-water marks instead and loads them in bulk (``rebuild_bulk``: COPY, the same
-pure fold), leaving only the records after those marks to ``handle_batch``.
+pure fold), leaving only the records after those marks to ``handle_batch``.  Checking and
+decoding records is most of its work and all of it is CPU, so a large topic is read by
+several processes at once (``processes``), each taking whole partitions (a case's events
+all share one, so each case is folded by one process) and loading its own share into the
+fresh tables; this process then builds the indexes and reads on from where each stopped.
 
 Once the positions reached the high-water marks seen at the start, and then the ones
 seen at that moment, it switches over in one transaction:
@@ -40,10 +44,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import multiprocessing
+import os
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import structlog
@@ -66,6 +74,10 @@ LIVE = "kpi"
 # The tables the live consumer writes, in the order both of its paths first touch them.
 LOCKED = ("events", "cases", "case_intervals", "consumer_offsets")
 Progress = Callable[[int, int | None], None]  # (records read, records to read if known)
+# Processes are worth their start (about a second each, importing the code) from about
+# this many records on; the cap keeps a large machine from starving its database.
+PARALLEL_MIN_RECORDS = 100_000
+MAX_PROCESSES = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,8 +149,10 @@ class _Reader:
         appliers: list[_Applier],
         batch: int,
         bulk: Bulk | None = None,
+        partitions: list[int] | None = None,
     ) -> None:
         self.settings = settings
+        self.only = partitions  # the partitions to read (None: all of the topic's)
         self.verifier = verifier
         self.bulk = bulk  # while set, records are collected there instead
         self.appliers = appliers
@@ -163,6 +177,8 @@ class _Reader:
         if not parts:  # metadata not fetched yet for this topic
             await self.consumer._client.force_metadata_update()
             parts = self.consumer.partitions_for_topic(topic) or set()
+        if self.only is not None:
+            parts = set(parts) & set(self.only)
         self.tps = [TopicPartition(topic, p) for p in sorted(parts)]
         self.consumer.assign(self.tps)
         await self.consumer.seek_to_beginning(*self.tps)
@@ -235,12 +251,14 @@ async def rebuild(
     keep_old: bool = False,
     progress: Progress | None = None,
     fast: bool = True,
+    processes: int | None = None,
 ) -> Rebuilt:
     """Rebuild schema ``kpi`` from the topic and switch over (see the module docstring).
 
     ``fast`` (the default) collects everything up to the marks and loads it in bulk
     (``rebuild_bulk``); only what follows, up to the switch, goes through ``handle_batch``.
-    Without it every record goes through ``handle_batch`` on the appliers.
+    Without it every record goes through ``handle_batch`` on the appliers.  ``processes``
+    read and load the fast path's share side by side (default: ``default_processes``).
     """
     started = time.perf_counter()
     verifier = verifier_from_settings(settings)  # no keys: refuse before creating anything
@@ -257,15 +275,22 @@ async def rebuild(
         tasks = [w.start() for w in workers]
         reader = _Reader(settings, verifier, workers, batch, bulk)
         await reader.start()
+        side = _Share({}, 0, 0, 0)
         try:
-            # Until the marks seen at the start, then until those seen then.
-            while (marks := reader.highwater()) is None:
-                await reader.fetch()
-            await reader.read_until(marks, progress, sum(marks.values()))
-            later = reader.highwater() or marks
-            await reader.read_until(later, progress, sum(later.values()))
+            if processes is None:
+                processes = default_processes(await _records(reader), len(reader.tps))
+            if bulk is not None and processes > 1:
+                reader.bulk = None  # each process loads its own share; this one the tail
+                side = await _load_side_by_side(settings, fresh, reader, processes, batch, progress)
+            else:
+                # Until the marks seen at the start, then until those seen then.
+                while (marks := reader.highwater()) is None:
+                    await reader.fetch()
+                await reader.read_until(marks, progress, sum(marks.values()))
+                later = reader.highwater() or marks
+                await reader.read_until(later, progress, sum(later.values()))
             if bulk is not None:
-                await bulk.load()
+                await bulk.load()  # (side by side: no rows here, the indexes built)
                 reader.bulk = None  # the tail goes through handle_batch
             await reader.flush(all_=True)
             for w in workers:
@@ -283,7 +308,8 @@ async def rebuild(
             with contextlib.suppress(Exception):
                 await reader.consumer.stop()
         refused = sum(w.refused for w in workers) + tail_refused + (bulk.refused if bulk else 0)
-        undecodable = reader.undecodable + (bulk.undecodable if bulk else 0)
+        undecodable = reader.undecodable + (bulk.undecodable if bulk else 0) + side.undecodable
+        refused += side.refused
     finally:
         if bulk is not None:
             await bulk.close()
@@ -303,6 +329,120 @@ async def rebuild(
         fast=fast,
     )
     return Rebuilt(events, undecodable, refused, seconds, old if keep_old else None)
+
+
+def default_processes(records: int, partitions: int) -> int:
+    """Processes for a fast rebuild of ``records`` records in ``partitions`` partitions:
+    one per core (at most ``MAX_PROCESSES``, never more than partitions) for a large
+    topic, else none but this one."""
+    if records < PARALLEL_MIN_RECORDS:
+        return 1
+    return max(1, min(os.cpu_count() or 1, MAX_PROCESSES, partitions))
+
+
+async def _records(reader: _Reader) -> int:
+    """About how many records the topic holds (its end offsets: the embedded broker's may
+    lag a little behind a batched produce, which is fine for choosing how to read it)."""
+    ends = await reader.consumer.end_offsets(reader.tps)
+    return sum(ends.values())
+
+
+@dataclass(frozen=True, slots=True)
+class _Share:
+    """What one process read and loaded of its partitions."""
+
+    positions: dict[int, int]  # the next offset of each of its partitions
+    read: int
+    undecodable: int
+    refused: int
+
+
+# In a side-by-side process: where it reports its progress (records read, to read).
+_counts: Any = None
+
+
+def _set_counts(counts: Any) -> None:
+    global _counts  # one per worker process, set once at its start
+    _counts = counts
+
+
+async def _load_side_by_side(
+    settings: Settings,
+    schema: str,
+    reader: _Reader,
+    processes: int,
+    batch: int,
+    progress: Progress | None,
+) -> _Share:
+    """Load ``schema`` from ``processes`` processes, partitions dealt out in turn; leave
+    ``reader`` positioned where they stopped, its count including theirs."""
+    mine = [tp.partition for tp in reader.tps]
+    deals = [deal for i in range(processes) if (deal := mine[i::processes])]
+    processes = len(deals)
+    context = multiprocessing.get_context("spawn")
+    counts = context.Array("q", 2 * processes, lock=False)  # read, to read; per process
+    loop = asyncio.get_running_loop()
+    with ProcessPoolExecutor(
+        processes, mp_context=context, initializer=_set_counts, initargs=(counts,)
+    ) as pool:
+        futures = [
+            loop.run_in_executor(pool, _load_share, settings, schema, deal, batch, slot)
+            for slot, deal in enumerate(deals)
+        ]
+        waiting = set(futures)
+        while waiting:
+            _done, waiting = await asyncio.wait(waiting, timeout=0.5)
+            if progress is not None:
+                total = sum(counts[2 * i + 1] for i in range(processes))
+                progress(sum(counts[2 * i] for i in range(processes)), total or None)
+        shares = [f.result() for f in futures]  # raises what stopped a process
+    positions = {p: n for share in shares for p, n in share.positions.items()}
+    for tp in reader.tps:
+        reader.consumer.seek(tp, positions[tp.partition])
+    reader.read += sum(share.read for share in shares)
+    log.info("kpi.rebuild_loaded", processes=processes, read=reader.read)
+    return _Share(
+        positions,
+        reader.read,
+        sum(share.undecodable for share in shares),
+        sum(share.refused for share in shares),
+    )
+
+
+def _load_share(
+    settings: Settings, schema: str, partitions: list[int], batch: int, slot: int
+) -> _Share:
+    """In a process of its own: read ``partitions`` to their marks and load them."""
+    return asyncio.run(_load_share_async(settings, schema, partitions, batch, slot))
+
+
+async def _load_share_async(
+    settings: Settings, schema: str, partitions: list[int], batch: int, slot: int
+) -> _Share:
+    verifier = verifier_from_settings(settings)
+    bulk = Bulk(verifier)
+    await bulk.open(settings.database_url, schema, indexes=False)
+
+    def report(read: int, total: int | None) -> None:
+        if _counts is not None:
+            _counts[2 * slot], _counts[2 * slot + 1] = read, total or 0
+
+    reader = _Reader(settings, verifier, [], batch, bulk, partitions=partitions)
+    try:
+        await reader.start()
+        # As one process does: until the marks seen at the start, then those seen then.
+        while (marks := reader.highwater()) is None:
+            await reader.fetch()
+        await reader.read_until(marks, report, sum(marks.values()))
+        later = reader.highwater() or marks
+        await reader.read_until(later, report, sum(later.values()))
+        report(reader.read, reader.read)  # read all (even if none was reported yet)
+        await bulk.load()
+        return _Share(await reader.positions(), reader.read, bulk.undecodable, bulk.refused)
+    finally:
+        with contextlib.suppress(Exception):
+            await reader.consumer.stop()
+        await bulk.close()
 
 
 async def _switch(conn: Conn, reader: _Reader, fresh: str, old: str) -> int:

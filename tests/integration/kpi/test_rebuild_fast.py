@@ -11,6 +11,7 @@ from typing import Any
 
 import asyncpg
 import orjson
+import pytest
 from aiokafka import AIOKafkaProducer
 
 from services.kpi.domain import cases as domain
@@ -122,16 +123,27 @@ async def _tables(settings: Settings) -> list[list[dict[str, Any]]]:
         await conn.close()
 
 
+@pytest.mark.parametrize("processes", [1, 3], ids=["in this process", "3 processes"])
 async def test_fast_rebuild_equals_handle_batch_rebuild(
-    make_settings: Callable[..., Settings],
+    make_settings: Callable[..., Settings], processes: int
 ) -> None:
+    # With processes, each loads the cases of its own partitions (4 dealt out to 3:
+    # one takes two) side by side into the same tables.
     settings = make_settings()
     records, distinct = _arrivals(random.Random(3))
     await _publish(settings, records)
 
     careful = await rebuild(settings, batch=5, fast=False)
     want = await _tables(settings)
-    fast = await rebuild(settings, keep_old=True)
+    loaded: list[tuple[int, int | None]] = []
+    fast = await rebuild(
+        settings,
+        keep_old=True,
+        processes=processes,
+        progress=lambda read, total: loaded.append((read, total)),
+    )
+    if processes > 1:  # the processes' counts reach the progress bar
+        assert loaded and loaded[-1] == (len(records), len(records))
     got = await _tables(settings)
     # The keys and indexes the fast path dropped for the load are back, as migrated.
     conn = await asyncpg.connect(settings.database_url)
