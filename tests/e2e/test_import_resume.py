@@ -72,14 +72,15 @@ async def test_an_import_killed_mid_way_resumes_and_files_every_row_once(
             body: dict[str, Any] = got.json()
             return body
 
-        at_kill = await eventually(job, lambda j: j["progress"]["filed"] > 0, interval=0.02)
+        # A sixth in: far enough that a run starting again from zero would show it.
+        at_kill = await eventually(job, lambda j: j["progress"]["filed"] >= 500, interval=0.02)
         assert platform.kill_service("intake", signal.SIGKILL) == -signal.SIGKILL
         assert at_kill["status"] == "running"
 
         db = await asyncpg.connect(platform.database_url, server_settings={"search_path": "intake"})
         try:
             left = await db.fetchrow(
-                "SELECT status, filed FROM import_jobs WHERE job_id = $1",
+                "SELECT status, rows_done, filed FROM import_jobs WHERE job_id = $1",
                 uuid.UUID(at_kill["job_id"]),
             )
             assert left is not None
@@ -87,8 +88,28 @@ async def test_an_import_killed_mid_way_resumes_and_files_every_row_once(
             filed_before = await count(db, tag)
             assert left["status"] == "running" and 0 < filed_before < valid, filed_before
 
+            # The job's progress as the resumed run writes it, watched from the start.
+            job_id = uuid.UUID(at_kill["job_id"])
+            seen: list[tuple[int, int]] = []
+
+            async def watch() -> None:
+                while True:
+                    row = await db.fetchrow(
+                        "SELECT rows_done, filed FROM import_jobs WHERE job_id = $1", job_id
+                    )
+                    assert row is not None
+                    seen.append((row["rows_done"], row["filed"]))
+                    await asyncio.sleep(0.002)
+
+            watching = asyncio.create_task(watch())
             await platform.start_service("intake")
             done = await eventually(job, lambda j: j["status"] in ("done", "failed"), timeout=60)
+            watching.cancel()
+            await asyncio.gather(watching, return_exceptions=True)  # db is free again
+            # It goes through the file again from its start, but what the officer sees
+            # never goes back (a bar falling to zero reads as work lost).
+            assert seen[0] == (left["rows_done"], left["filed"])
+            assert all(d >= seen[0][0] and f >= seen[0][1] for d, f in seen), sorted(set(seen))[:5]
             assert done["status"] == "done", done
             summary = done["result"]
             assert (summary["rows"], summary["filed"]) == (ROWS, valid)

@@ -199,8 +199,12 @@ class JobStore:
         )
 
     async def progress(self, job_id: uuid.UUID, done: int, filed: int, now: dt.datetime) -> None:
+        """Rows gone through and filed so far.  A resumed job goes through its file again
+        from the start: what its officer sees holds where the crash left it until the
+        new run passes it, rather than going back to zero."""
         await self.pool.execute(
-            "UPDATE import_jobs SET rows_done = $2, filed = $3, heartbeat_at = $4 "
+            "UPDATE import_jobs SET rows_done = greatest(rows_done, $2), "
+            "filed = greatest(filed, $3), heartbeat_at = $4 "
             "WHERE job_id = $1 AND status = 'running'",
             job_id,
             done,
