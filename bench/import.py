@@ -13,6 +13,10 @@ embedded PostgreSQL:
     process, then the store writes of those encoded rows alone (one statement per chunk)
     into one database, then ``import_file`` end to end (with its worker processes) into a
     fresh one;
+    The import's memory is sampled while it runs: the peak resident size of this
+    process above what it held before (the file's bytes), and of its worker processes;
+    ``--end-to-end-only`` leaves out the split measurement (which holds every row) for
+    large runs;
 (c) with ``--platform``: the whole platform runs (intake's relay, status, kpi) and the
     end-to-end import goes into intake's own database; we then wait until kpi's
     ``/v1/kpi/progress`` counts every case and report that time too.
@@ -23,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import datetime as dt
 import io
 import os
@@ -35,6 +40,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import psutil
 from pydantic import SecretStr
 
 # Run as a script (python bench/import.py): the repository root goes on sys.path before the
@@ -149,6 +155,63 @@ async def wait_kpi(
             await asyncio.sleep(0.2)
 
 
+async def split_measurement(
+    admin: str, settings: Settings, data: bytes, now: dt.datetime, rows: int, copy: float
+) -> None:
+    """(b)'s first two lines: parsing in one process, then the store writes alone."""
+    t0 = time.perf_counter()
+    table = read_table(data)
+    chunks = [
+        prepare_chunk(
+            table.columns.columns,
+            table.rows[i : i + imports.CHUNK],
+            range(i + 1, i + 1 + imports.CHUNK)[: len(table.rows[i : i + imports.CHUNK])],
+            now=now,
+            topic=settings.events_topic,
+            keys=PiiKeys.from_settings(settings),
+            correlation_id=None,
+        )
+        for i in range(0, len(table.rows), imports.CHUNK)
+    ]
+    parse_s = time.perf_counter() - t0
+    assert not any(c.rejected for c in chunks), chunks[0].rejected[:3]
+    split = await intake_pool(await fresh_database(admin, "bench_split"))
+    try:
+        store = IntakeStore(split)
+        t0 = time.perf_counter()
+        filed = 0
+        for chunk in chunks:
+            filed += len(await store.insert_encoded([e.record for e in chunk.accepted]))
+        write_s = time.perf_counter() - t0
+    finally:
+        await split.close()
+    del chunks, table
+    print("(b) import use case called in-process on an asyncpg pool:")
+    print(line("parse+validate+encode, 1 process", rows, parse_s, copy))
+    print(line(f"store writes only ({filed} filed)", rows, write_s, copy))
+
+
+class Memory:
+    """Peak resident sizes while a task runs, sampled every 50 ms."""
+
+    def __init__(self) -> None:
+        self.me = psutil.Process()
+        self.before = self.me.memory_info().rss
+        self.peak_self = 0
+        self.peak_workers = 0
+
+    async def sample(self) -> None:
+        while True:
+            self.peak_self = max(self.peak_self, self.me.memory_info().rss - self.before)
+            workers = 0
+            for child in self.me.children():
+                with contextlib.suppress(psutil.Error):
+                    if child.name().startswith("python"):  # not the embedded servers
+                        workers += child.memory_info().rss
+            self.peak_workers = max(self.peak_workers, workers)
+            await asyncio.sleep(0.05)
+
+
 def line(label: str, rows: int, seconds: float, copy: float) -> str:
     rate = rows / seconds
     return f"  {label:<34} {seconds:7.2f} s {rate:9.0f} rows/s  {rate / copy:5.2f}x COPY"
@@ -170,40 +233,16 @@ async def main(args: argparse.Namespace) -> None:
             print(f"(a) PostgreSQL COPY into a plain table: {copy:.0f} rows/s")
 
             now = dt.datetime.now(dt.UTC)
-            t0 = time.perf_counter()
-            table = read_table(data)
-            chunks = [
-                prepare_chunk(
-                    table.columns.columns,
-                    table.rows[i : i + imports.CHUNK],
-                    range(i + 1, i + 1 + imports.CHUNK)[: len(table.rows[i : i + imports.CHUNK])],
-                    now=now,
-                    topic=settings.events_topic,
-                    keys=PiiKeys.from_settings(settings),
-                    correlation_id=None,
-                )
-                for i in range(0, len(table.rows), imports.CHUNK)
-            ]
-            parse_s = time.perf_counter() - t0
-            assert not any(c.rejected for c in chunks), chunks[0].rejected[:3]
-            split = await intake_pool(await fresh_database(admin, "bench_split"))
-            try:
-                store = IntakeStore(split)
-                t0 = time.perf_counter()
-                filed = 0
-                for chunk in chunks:
-                    filed += len(await store.insert_encoded([e.record for e in chunk.accepted]))
-                write_s = time.perf_counter() - t0
-            finally:
-                await split.close()
-            del chunks, table
-            print("(b) import use case called in-process on an asyncpg pool:")
-            print(line("parse+validate+encode, 1 process", args.rows, parse_s, copy))
-            print(line(f"store writes only ({filed} filed)", args.rows, write_s, copy))
+            if args.end_to_end_only:
+                print("(b) import use case called in-process on an asyncpg pool:")
+            else:
+                await split_measurement(admin, settings, data, now, args.rows, copy)
 
             dsn = admin if args.platform else await fresh_database(admin, "bench_e2e")
             pool = await intake_pool(dsn)
             cpu_before = cpu_seconds(platform) | {"import (this process + workers)": own_cpu()}
+            memory = Memory()
+            sampling = asyncio.create_task(memory.sample())
             try:
                 t0 = time.perf_counter()
                 result = await imports.import_file(
@@ -211,10 +250,17 @@ async def main(args: argparse.Namespace) -> None:
                 )
                 e2e_s = time.perf_counter() - t0
             finally:
+                sampling.cancel()
                 await pool.close()
             assert result.filed == args.rows, result.body()["rejected"][:3]
             workers = imports.default_workers(args.rows) if args.workers is None else args.workers
             print(line(f"end to end (import_file, {workers} workers)", args.rows, e2e_s, copy))
+            print(
+                f"    memory while importing: this process {memory.peak_self / 1e6:.0f} MB above "
+                f"the {memory.before / 1e6:.0f} MB it held before (the file: "
+                f"{len(data) / 1e6:.0f} MB), workers {memory.peak_workers / 1e6:.0f} MB "
+                "together at their peak"
+            )
             if args.platform:
                 kpi_s = await wait_kpi(platform.url("kpi"), args.rows, platform.auth_headers())
                 total = e2e_s + kpi_s
@@ -238,6 +284,11 @@ if __name__ == "__main__":
         "--platform",
         action="store_true",
         help="run intake, status and kpi and wait until kpi shows every case",
+    )
+    parser.add_argument(
+        "--end-to-end-only",
+        action="store_true",
+        help="leave out the split measurement (parse, then writes; it holds every row)",
     )
     parser.add_argument(
         "--workers",

@@ -10,7 +10,7 @@ import pytest
 from openpyxl.worksheet.worksheet import Worksheet
 
 from services.intake.backfill.domain import headers, values
-from services.intake.backfill.domain.reader import UnreadableFile, read_table
+from services.intake.backfill.domain.reader import UnreadableFile, read_table, stream_table
 from shared.codes import CategoryCode, ChannelCode, ClosureReason
 from shared.thai_calendar import BANGKOK
 
@@ -188,6 +188,25 @@ def test_semicolon_csv_and_xlsx_with_date_cells() -> None:
     book.save(buf)
     ((number, row),) = read_table(buf.getvalue()).rows
     assert number == 2 and row[0] == 5001 and row[3] == dt.datetime(2024, 10, 1)
+
+
+def test_a_streamed_table_reads_its_rows_as_they_are_taken() -> None:
+    # A quoted description over two lines, Thai text in Windows-874 past the first
+    # megabyte (the encoding is decided over the whole file, a slice at a time).
+    filler = "5001,อื่นๆ,เรื่องยาว,1/10/2567\n" * 40_000
+    body = HEADER + filler + '5001,ที่ดิน,"บุกรุก\nสองบรรทัด",2/10/2567\n'
+    for data in (body.encode("utf-8"), body.encode("cp874")):
+        stream = stream_table(data)
+        assert (stream.header_row, stream.encoding) == (1, read_table(data).encoding)
+        first = next(stream.rows)
+        assert first == (2, ["5001", "อื่นๆ", "เรื่องยาว", "1/10/2567"])
+        rest = list(stream.rows)
+        assert len(rest) == 40_000 and list(stream.rows) == []  # read once, as taken
+        assert rest[-1] == (40_002, ["5001", "ที่ดิน", "บุกรุก\nสองบรรทัด", "2/10/2567"])
+        assert [first, *rest] == read_table(data).rows
+    half = (HEADER + filler).encode("utf-8") + "ไม่ใช่".encode("cp874")
+    with pytest.raises(UnreadableFile, match="neither UTF-8"):
+        stream_table(half + b"\x81")  # 0x81 is in neither encoding
 
 
 def test_unreadable_files() -> None:

@@ -3,14 +3,21 @@
 Rows are numbered as a spreadsheet shows them (1-based; the header is row 1 unless title
 lines sit above it).  The header is the first of the first ``HEADER_SEARCH`` rows that
 names at least two template fields, so a register with a title line above its table works.
+
+``stream_table`` hands the data rows out one at a time, decoding the file as it goes: an
+import holds the file's bytes and the rows of the chunk it is at, never the whole file
+as text or as rows (which took about five times the file's size).  ``read_table`` is the
+same, every row in a list, for the preview and the rejected rows.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
+import itertools
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +25,7 @@ from services.intake.backfill.domain.headers import ColumnMap, map_headers
 
 HEADER_SEARCH = 10
 _ENCODINGS = ("utf-8-sig", "cp874")  # cp874 (Windows Thai) is a superset of TIS-620
+_SLICE = 1 << 20  # bytes decoded at a time when checking an encoding
 
 
 class UnreadableFile(ValueError):
@@ -35,42 +43,64 @@ class Table:
     encoding: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class TableStream:
+    """A sheet whose data rows are read as they are taken (once)."""
+
+    header: list[str]
+    header_row: int
+    columns: ColumnMap
+    rows: Iterator[tuple[int, Sequence[Any]]]
+    encoding: str | None = None
+
+
 def is_xlsx(data: bytes) -> bool:
     return data[:4] == b"PK\x03\x04"
 
 
-def decode_csv(data: bytes) -> tuple[str, str]:
-    """The text of a CSV file and the encoding it was in."""
+def csv_encoding(data: bytes) -> str:
+    """The encoding of a CSV file's bytes, checked a slice at a time (nothing kept)."""
     for encoding in _ENCODINGS:
+        decoder = codecs.getincrementaldecoder(encoding)()
         try:
-            return data.decode(encoding), encoding
+            view = memoryview(data)
+            for at in range(0, len(data), _SLICE):
+                decoder.decode(view[at : at + _SLICE])
+            decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             continue
+        return encoding
     raise UnreadableFile("the file is neither UTF-8 nor Thai Windows-874/TIS-620 text")
 
 
-def _csv_rows(data: bytes) -> tuple[list[Sequence[Any]], str]:
-    text, encoding = decode_csv(data)
+def _csv_rows(data: bytes) -> tuple[Iterator[Sequence[Any]], str]:
+    encoding = csv_encoding(data)
+    # Decoded as read (a BytesIO of bytes shares them: nothing is copied).
+    text = io.TextIOWrapper(io.BytesIO(data), encoding=encoding, newline="")
     # The delimiter most used on the first line (csv.Sniffer guesses badly on Thai text).
-    first = text[:8192].split("\n", 1)[0]
+    first = text.readline(8192).split("\n", 1)[0]
+    text.seek(0)
     delimiter = max(",;\t|", key=first.count)
     if not first.count(delimiter):
         delimiter = ","
-    return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)), encoding
+    return csv.reader(text, delimiter=delimiter), encoding
 
 
-def _xlsx_rows(data: bytes) -> list[Sequence[Any]]:
+def _xlsx_rows(data: bytes) -> Iterator[Sequence[Any]]:
     import openpyxl  # imported here: only .xlsx uploads pay for it
 
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
         raise UnreadableFile(f"not a readable .xlsx workbook ({type(exc).__name__})") from None
-    try:
-        sheet = book.worksheets[0]
-        return [tuple(row) for row in sheet.iter_rows(values_only=True)]
-    finally:
-        book.close()
+
+    def rows() -> Iterator[Sequence[Any]]:
+        try:
+            yield from book.worksheets[0].iter_rows(values_only=True)
+        finally:
+            book.close()
+
+    return rows()
 
 
 def _blank(row: Sequence[Any]) -> bool:
@@ -80,13 +110,24 @@ def _blank(row: Sequence[Any]) -> bool:
 def read_table(data: bytes) -> Table:
     """Parse an upload (format told by its content, not its name); UnreadableFile if the
     header row cannot be found.  Fully blank rows are dropped (their numbers are skipped)."""
+    stream = stream_table(data)
+    return Table(
+        stream.header, stream.header_row, stream.columns, list(stream.rows), stream.encoding
+    )
+
+
+def stream_table(data: bytes) -> TableStream:
+    """``read_table`` with the data rows read as they are taken; the header is found
+    (or UnreadableFile raised) before this returns."""
     encoding: str | None = None
+    raw: Iterator[Sequence[Any]]
     if is_xlsx(data):
         raw = _xlsx_rows(data)
     else:
         raw, encoding = _csv_rows(data)
+    top = list(itertools.islice(raw, HEADER_SEARCH))
     best: tuple[int, ColumnMap] | None = None
-    for index, row in enumerate(raw[:HEADER_SEARCH]):
+    for index, row in enumerate(top):
         columns = map_headers(row)
         if columns.score() >= 2:
             best = (index, columns)
@@ -98,10 +139,7 @@ def read_table(data: bytes) -> Table:
             "วันที่รับเรื่อง)"
         )
     index, columns = best
-    header = ["" if v is None else str(v).strip() for v in raw[index]]
-    rows = [
-        (number, row)
-        for number, row in enumerate(raw[index + 1 :], start=index + 2)
-        if not _blank(row)
-    ]
-    return Table(header, index + 1, columns, rows, encoding)
+    header = ["" if v is None else str(v).strip() for v in top[index]]
+    rest: Iterable[Sequence[Any]] = itertools.chain(top[index + 1 :], raw)
+    rows = ((number, row) for number, row in enumerate(rest, start=index + 2) if not _blank(row))
+    return TableStream(header, index + 1, columns, rows, encoding)
