@@ -382,20 +382,30 @@ async def _load_side_by_side(
     context = multiprocessing.get_context("spawn")
     counts = context.Array("q", 2 * processes, lock=False)  # read, to read; per process
     loop = asyncio.get_running_loop()
-    with ProcessPoolExecutor(
+    pool = ProcessPoolExecutor(
         processes, mp_context=context, initializer=_set_counts, initargs=(counts,)
-    ) as pool:
-        futures = [
-            loop.run_in_executor(pool, _load_share, settings, schema, deal, batch, slot)
-            for slot, deal in enumerate(deals)
-        ]
+    )
+    futures = [
+        loop.run_in_executor(pool, _load_share, settings, schema, deal, batch, slot)
+        for slot, deal in enumerate(deals)
+    ]
+    try:
         waiting = set(futures)
         while waiting:
             _done, waiting = await asyncio.wait(waiting, timeout=0.5)
             if progress is not None:
                 total = sum(counts[2 * i + 1] for i in range(processes))
                 progress(sum(counts[2 * i] for i in range(processes)), total or None)
+            if any(f.done() and not f.cancelled() and f.exception() for f in futures):
+                break  # one failed: the rebuild fails, the others are stopped below
         shares = [f.result() for f in futures]  # raises what stopped a process
+    finally:
+        if not all(f.done() for f in futures):
+            # Stopped or failed midway: the others' loads are for a schema about to be
+            # dropped; end them now rather than wait minutes (the pool has no other way).
+            for process in list(getattr(pool, "_processes", {}).values()):
+                process.terminate()
+        await asyncio.to_thread(pool.shutdown, True, cancel_futures=True)
     positions = {p: n for share in shares for p, n in share.positions.items()}
     for tp in reader.tps:
         reader.consumer.seek(tp, positions[tp.partition])
