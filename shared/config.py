@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     # Rows of a register parsed per task and written per statement by an import (unset:
     # services/intake/backfill/usecases.CHUNK); smaller makes progress finer, not faster.
     import_chunk_rows: int | None = Field(default=None, ge=1)
+    # Imports filing at once in one intake process; the others wait their turn (running,
+    # no rows done yet).  Each filing runs worker processes of its own (about 175 MB each,
+    # measured), so on backfill day this keeps a replica within its memory limit.
+    import_filings_at_once: int = Field(default=1, ge=1)
     # Larger request bodies get 413 (register uploads have their own, larger limit).
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     # Authentication (shared/auth): bearer JWTs signed with exactly one of a shared secret

@@ -25,6 +25,7 @@ import itertools
 import multiprocessing
 import os
 import uuid
+import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -96,7 +97,44 @@ async def import_file(
     ``progress`` is awaited after each chunk is written with the rows done and filed so far;
     ``filed`` is told how many rows each write filed (the metrics' counter); ``ours``
     (a resumed job) answers which of the given row identities the same job already filed.
+    At most ``settings.import_filings_at_once`` imports file at once in this process; the
+    others wait their turn here.
     """
+    slots = _filing_slots(settings.import_filings_at_once)
+    if slots.locked():
+        log.info("import.waiting", filings_at_once=settings.import_filings_at_once)
+    async with slots:
+        return await _import(
+            store, settings, data, now, workers, district, filed_by, progress, filed, ours
+        )
+
+
+# Per event loop (an asyncio primitive belongs to the loop it first waits in) and size (a
+# service has one; tests run several in one loop).
+_SLOTS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, asyncio.Semaphore]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _filing_slots(size: int) -> asyncio.Semaphore:
+    by_size = _SLOTS.setdefault(asyncio.get_running_loop(), {})
+    if size not in by_size:
+        by_size[size] = asyncio.Semaphore(size)
+    return by_size[size]
+
+
+async def _import(
+    store: IntakeStore,
+    settings: Settings,
+    data: bytes,
+    now: dt.datetime,
+    workers: int | None,
+    district: str | None,
+    filed_by: str | None,
+    progress: Callable[[int, int], Awaitable[None]] | None,
+    filed: Callable[[int], None] | None,
+    ours: Callable[[list[str]], Awaitable[set[str]]] | None,
+) -> ImportResult:
     now = now.astimezone(dt.UTC)
     table = await asyncio.to_thread(stream_table, data)
     check_columns(table)

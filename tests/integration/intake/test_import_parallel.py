@@ -3,9 +3,10 @@ rows in several chunks, and a re-import, with exact counts (use case called dire
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
@@ -78,3 +79,34 @@ async def test_chunked_import_counts_every_row_once(
     assert [d["row"] for d in again["duplicate_rows"] if d["of_row"] is None] == [
         r for r in range(2, 27) if r not in (7, 12, 17, 22, 9, 24, 26)
     ]
+
+
+@pytest.mark.parametrize("at_once", [1, 2])
+async def test_imports_file_as_many_at_once_as_the_setting_allows(
+    intake: IntakeService, store: IntakeStore, at_once: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two registers imported at once by one process: with one filing at a time, every
+    # chunk of one is written before any of the other's; with two, their chunks mix.
+    monkeypatch.setattr(imports, "CHUNK", 4)
+    settings = intake.settings.model_copy(update={"import_filings_at_once": at_once})
+    now = dt.datetime.now(dt.UTC)
+    written: list[str] = []
+
+    def progress(name: str) -> Callable[[int, int], Awaitable[None]]:
+        async def note(_done: int, _filed: int) -> None:
+            written.append(name)
+
+        return note
+
+    results = await asyncio.gather(
+        *(
+            imports.import_file(
+                store, settings, register(uuid.uuid4().hex[:8]), now, progress=progress(name)
+            )
+            for name in ("a", "b")
+        )
+    )
+    assert [r.filed for r in results] == [18, 18]
+    assert sorted(written) == ["a"] * 7 + ["b"] * 7  # 25 rows in chunks of 4, each
+    one_after_other = written in (["a"] * 7 + ["b"] * 7, ["b"] * 7 + ["a"] * 7)
+    assert one_after_other == (at_once == 1), written
