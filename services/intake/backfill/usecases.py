@@ -174,7 +174,7 @@ async def _import(
     pending: deque[asyncio.Future[PreparedChunk]] = deque()
     writing: asyncio.Task[None] | None = None
     # The first row of each identity, by a 128-bit digest of it (16 bytes, where the text
-    # is about 60): a national backfill's million identities stay under 150 MB, and a
+    # is about 60): a national backfill's million identities take about 150 MB, and a
     # collision is beyond any register's size (about 1 in 10^26 for a million rows).
     first_seen: dict[bytes, int] = {}
     done = 0
