@@ -145,15 +145,13 @@ def follow(
         task = progress.add_task("กำลังบันทึก (filing)", total=job["progress"]["total"])
         while True:
             done = job["progress"]
-            stalled = job["status"] == "stalled"
             progress.update(
                 task,
                 completed=done["done"],
-                description=(
-                    "intake stopped: waiting for it to resume the import"
-                    if stalled
-                    else f"กำลังบันทึก (filing): {done['filed']} filed"
-                ),
+                description={
+                    "stalled": "intake stopped: waiting for it to resume the import",
+                    "queued": "รอคิว (queued): another import is being filed first",
+                }.get(job["status"], f"กำลังบันทึก (filing): {done['filed']} filed"),
             )
             if job["status"] in ("done", "failed"):
                 break

@@ -100,7 +100,7 @@ class Counts:
 @dataclass(frozen=True, slots=True)
 class JobView:
     job_id: str
-    status: str  # staged, running, stalled, done, failed
+    status: str  # staged, queued, running, stalled, done, failed
     counts: Counts
     rejected: list[RejectedRow]
     ignored_columns: list[str]

@@ -48,7 +48,7 @@ def _job_out(job: JobRow, now: dt.datetime) -> ImportJobOut:
     return ImportJobOut.model_validate(
         {
             "job_id": job.job_id,
-            "status": shown_status(job.status, job.heartbeat_at, now),
+            "status": shown_status(job.status, job.heartbeat_at, now, job.queued_since),
             "progress": {"total": job.rows_total, "done": job.rows_done, "filed": job.filed},
             "expected": {
                 "to_file": preview["to_file"],
@@ -135,9 +135,11 @@ router.include_router(staged_router)
 
 @router.get("/v1/imports/{job_id}", response_model=ImportJobOut, tags=["imports"])
 async def get_import_job(request: Request, principal: Caller, job_id: uuid.UUID) -> ImportJobOut:
-    """The import job: ``running`` (``stalled`` when its replica stopped: another resumes
-    it), ``done`` with the summary in ``result``, or ``failed``; progress as rows go
-    through.  Only its uploader or an administrator may read it (404 to anyone else)."""
+    """The import job: ``queued`` (waiting for its turn: an intake files
+    ``IMPORT_FILINGS_AT_ONCE`` imports at once), ``running`` (``stalled`` when its replica
+    stopped: another resumes it), ``done`` with the summary in ``result``, or ``failed``;
+    progress as rows go through.  Only its uploader or an administrator may read it (404
+    to anyone else)."""
     require(principal, Operation.import_)
     job = await jobs_of(request).get(job_id, _now())
     if job is None or not may_use(principal, job.staged_by) or job.status == "staged":

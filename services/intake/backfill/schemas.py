@@ -50,7 +50,7 @@ class ImportJobOut(BaseModel):
     """An import job: its status and progress, and once ``done`` the summary."""
 
     job_id: uuid.UUID
-    status: Literal["running", "stalled", "done", "failed"]
+    status: Literal["queued", "running", "stalled", "done", "failed"]
     progress: JobProgressOut
     expected: ExpectedOut
     result: ImportOut | None = None

@@ -88,6 +88,7 @@ async def import_file(
     progress: Callable[[int, int], Awaitable[None]] | None = None,
     filed: Callable[[int], None] | None = None,
     ours: Callable[[list[str]], Awaitable[set[str]]] | None = None,
+    queued: Callable[[bool], Awaitable[None]] | None = None,
 ) -> ImportResult:
     """Import one register file at ``now``; every row is filed, a duplicate or rejected
     (also, with ``district``, every row of another district).
@@ -98,12 +99,18 @@ async def import_file(
     ``filed`` is told how many rows each write filed (the metrics' counter); ``ours``
     (a resumed job) answers which of the given row identities the same job already filed.
     At most ``settings.import_filings_at_once`` imports file at once in this process; the
-    others wait their turn here.
+    others wait their turn here: ``queued(True)`` is awaited when one must wait, and
+    ``queued(False)`` when its turn comes.
     """
     slots = _filing_slots(settings.import_filings_at_once)
-    if slots.locked():
+    waits = slots.locked()  # nothing runs between this and the wait: no await
+    if waits:
         log.info("import.waiting", filings_at_once=settings.import_filings_at_once)
+        if queued is not None:
+            await queued(True)
     async with slots:
+        if waits and queued is not None:
+            await queued(False)
         return await _import(
             store, settings, data, now, workers, district, filed_by, progress, filed, ours
         )

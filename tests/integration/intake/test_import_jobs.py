@@ -13,6 +13,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from services.intake.backfill import usecases as imports
 from services.intake.backfill.staged.domain import open_part
 from services.intake.backfill.staged.store import JobStore
 from services.intake.backfill.staged.usecases import resume_orphans
@@ -232,3 +233,32 @@ async def test_two_replicas_resuming_one_orphaned_job_file_it_once(intake: Intak
     assert done["status"] == "done" and done["result"]["filed"] == 2
     assert done["result"]["duplicates"] == 1  # row 9 repeats row 2: none already imported
     assert await subjects(intake, tag) == [f"{tag} ทวงหนี้", f"{tag} หนังสือ"]
+
+
+async def test_a_job_waits_queued_while_another_import_files(intake: IntakeService) -> None:
+    # The intake's one turn to file (IMPORT_FILINGS_AT_ONCE, 1) is held as by another
+    # import: the confirmed job says it is queued, files nothing, keeps beating (it is not
+    # taken for stalled), and files once the turn is free.
+    tag = uuid.uuid4().hex[:8]
+    me = officer(f"queued-{tag}")
+    job = await stage(intake, malformed_file(tag), me)
+    url = f"/v1/imports/jobs/{job['job_id']}"
+    slots = imports._filing_slots(intake.settings.import_filings_at_once)
+    async with slots:
+        r = await intake.client.post(f"{url}/confirm", headers=me)
+        assert r.status_code == 202, r.text
+
+        async def probe() -> Any:
+            return (await intake.client.get(url, headers=me)).json()
+
+        waiting = await eventually(probe, lambda j: j["status"] == "queued")
+        assert waiting["progress"]["done"] == 0
+        plain = await intake.client.get(f"/v1/imports/{job['job_id']}", headers=me)
+        assert plain.json()["status"] == "queued"
+        assert await subjects(intake, tag) == []
+    done = await finished(intake, job["job_id"], me)
+    assert done["status"] == "done" and done["result"]["filed"] == 2
+    since = await intake.db.fetchval(
+        "SELECT queued_since FROM import_jobs WHERE job_id = $1", uuid.UUID(job["job_id"])
+    )
+    assert since is None  # its turn came

@@ -82,10 +82,17 @@ def run(path: Path, intake: Intake) -> tuple[dict[str, Any], str]:
 def test_follows_the_job_through_a_stall_and_reports_thai_first(tmp_path: Path) -> None:
     path = tmp_path / "register.csv"
     path.write_text(REGISTER, encoding="utf-8")
-    intake = Intake([job("running", 1, 1), job("stalled", 1, 1), job("done", 2, 1, result=SUMMARY)])
+    intake = Intake(
+        [
+            job("queued", 0, 0),
+            job("running", 1, 1),
+            job("stalled", 1, 1),
+            job("done", 2, 1, result=SUMMARY),
+        ]
+    )
     summary, printed = run(path, intake)
     assert summary == SUMMARY
-    assert [r.method for r in intake.requests] == ["POST", "GET", "GET", "GET"]
+    assert [r.method for r in intake.requests] == ["POST", "GET", "GET", "GET", "GET"]
     assert intake.requests[0].headers["authorization"] == "Bearer t0ken"
     assert "register.csv: 2 แถว (rows) — บันทึกแล้ว 1 (filed), ซ้ำ 0 (duplicates)" in printed
     assert "ไม่ผ่าน 1 (rejected)" in printed

@@ -90,5 +90,6 @@ def test_every_register_field_has_both_texts() -> None:
     for name in (*im.FIELDS, "file"):
         texts = catalogue[f"imports.field.{name}"]
         assert texts["th"] and texts["en"], name
-    for status in ("staged", "running", "stalled", "done", "failed"):
-        assert catalogue[f"imports.status.{status}"]["en"]
+    for status in ("staged", "queued", "running", "stalled", "done", "failed"):
+        assert catalogue[f"imports.status.{status}"]["th"], status
+        assert catalogue[f"imports.status.{status}"]["en"], status

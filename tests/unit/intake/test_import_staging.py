@@ -88,6 +88,9 @@ def test_only_the_staging_officer_or_an_admin_may_use_a_job() -> None:
 
 
 def test_a_running_job_without_a_heartbeat_shows_as_stalled() -> None:
-    assert d.shown_status("running", NOW - dt.timedelta(seconds=5), NOW) == "running"
-    assert d.shown_status("running", NOW - d.STALE_AFTER * 2, NOW) == "stalled"
-    assert d.shown_status("done", None, NOW) == "done"
+    beat, since = NOW - dt.timedelta(seconds=5), NOW - dt.timedelta(minutes=1)
+    assert d.shown_status("running", beat, NOW, None) == "running"
+    assert d.shown_status("running", beat, NOW, since) == "queued"  # waits for its turn
+    assert d.shown_status("running", NOW - d.STALE_AFTER * 2, NOW, None) == "stalled"
+    assert d.shown_status("running", NOW - d.STALE_AFTER * 2, NOW, since) == "stalled"
+    assert d.shown_status("done", None, NOW, None) == "done"

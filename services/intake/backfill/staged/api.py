@@ -68,7 +68,7 @@ def _out(job: JobRow, now: dt.datetime, sample: list[dict[str, Any]] | None = No
     return JobOut.model_validate(
         {
             "job_id": job.job_id,
-            "status": shown_status(job.status, job.heartbeat_at, now),
+            "status": shown_status(job.status, job.heartbeat_at, now, job.queued_since),
             "staged_by": job.staged_by,
             "district_code": job.district_code,
             "created_at": job.created_at,
@@ -164,7 +164,7 @@ async def confirm_import(request: Request, principal: Caller, job_id: uuid.UUID)
 async def get_import(
     request: Request, principal: Caller, job_id: uuid.UUID, sample: bool = False
 ) -> JobOut:
-    """The job: status (staged, running, stalled, done, failed), progress, the preview,
+    """The job: status (staged, queued, running, stalled, done, failed), progress, the preview,
     the result once done; with ``sample=true`` the first rows as read."""
     job = await _own_job(request, principal, job_id)
     rows = (

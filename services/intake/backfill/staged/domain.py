@@ -186,11 +186,19 @@ def may_use(principal: Principal, staged_by: str) -> bool:
     return principal.role is Role.admin or principal.subject == staged_by
 
 
-def shown_status(status: str, heartbeat_at: dt.datetime | None, now: dt.datetime) -> str:
+def shown_status(
+    status: str,
+    heartbeat_at: dt.datetime | None,
+    now: dt.datetime,
+    queued_since: dt.datetime | None,
+) -> str:
     """The job's status as answered: a running job whose task stopped beating is
-    ``stalled`` (its replica died; confirming again resumes it)."""
+    ``stalled`` (its replica died; confirming again resumes it); one whose task beats but
+    waits for its turn to file (``IMPORT_FILINGS_AT_ONCE``) is ``queued``."""
     if status == "running" and (heartbeat_at is None or now - heartbeat_at > STALE_AFTER):
         return "stalled"
+    if status == "running" and queued_since is not None:
+        return "queued"
     return status
 
 

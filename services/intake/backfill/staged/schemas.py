@@ -41,7 +41,7 @@ class ProgressOut(BaseModel):
 
 class JobOut(BaseModel):
     job_id: uuid.UUID
-    status: Literal["staged", "running", "stalled", "done", "failed"]
+    status: Literal["staged", "queued", "running", "stalled", "done", "failed"]
     staged_by: str
     district_code: str | None
     created_at: dt.datetime

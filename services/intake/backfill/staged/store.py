@@ -23,7 +23,7 @@ from services.intake.backfill.staged.domain import STALE_AFTER, SealedJob
 _FIELDS = (
     "job_id, staged_by, district_code, status, created_at, expires_at, confirmed_by, "
     "confirmed_at, heartbeat_at, finished_at, rows_total, rows_done, filed, preview, result, "
-    "error"
+    "error, queued_since"
 )
 
 
@@ -45,6 +45,7 @@ class JobRow:
     preview: dict[str, Any]
     result: dict[str, Any] | None
     error: str | None
+    queued_since: dt.datetime | None  # set while a running job waits for its turn
 
     @classmethod
     def of(cls, row: asyncpg.Record | None) -> JobRow | None:
@@ -144,7 +145,7 @@ class JobStore:
         claimed = await self.pool.fetchval(
             "UPDATE import_jobs SET status = 'running', confirmed_by = $2, "
             "confirmed_at = coalesce(confirmed_at, $3), heartbeat_at = $3, "
-            "rows_done = 0, filed = 0 "
+            "queued_since = NULL "
             "WHERE job_id = $1 AND expires_at >= $3 AND (status = 'staged' OR "
             "(status = 'running' AND heartbeat_at < $4)) RETURNING true",
             job_id,
@@ -184,7 +185,7 @@ class JobStore:
         None when it finished in between."""
         return JobRow.of(
             await self.pool.fetchrow(
-                "UPDATE import_jobs SET heartbeat_at = $2 "
+                "UPDATE import_jobs SET heartbeat_at = $2, queued_since = NULL "
                 f"WHERE job_id = $1 AND status = 'running' RETURNING {_FIELDS}",
                 job_id,
                 now,
@@ -195,6 +196,17 @@ class JobStore:
         await self.pool.execute(
             "UPDATE import_jobs SET heartbeat_at = $2 WHERE job_id = $1 AND status = 'running'",
             job_id,
+            now,
+        )
+
+    async def queued(self, job_id: uuid.UUID, waiting: bool, now: dt.datetime) -> None:
+        """The job waits for its turn to file (``waiting``), or has it now."""
+        await self.pool.execute(
+            "UPDATE import_jobs SET queued_since = CASE WHEN $2::boolean THEN $3::timestamptz END, "
+            "heartbeat_at = $3 "
+            "WHERE job_id = $1 AND status = 'running'",
+            job_id,
+            waiting,
             now,
         )
 

@@ -206,6 +206,9 @@ async def _file(
     async def progress(done: int, filed: int) -> None:
         await jobs.progress(job_id, done, filed, now_utc())
 
+    async def queued(waiting: bool) -> None:  # for its turn (import_file)
+        await jobs.queued(job_id, waiting, now_utc())
+
     result: dict[str, Any] | None = None
     error: str | None = None
     try:
@@ -223,6 +226,7 @@ async def _file(
             progress=progress,
             filed=filed,
             ours=ours,
+            queued=queued,
         )
         result = outcome.body()
     except asyncio.CancelledError:
