@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from services.intake.backfill.domain.headers import FIELD_NAMES
-from services.intake.backfill.domain.reader import Table, TableStream, UnreadableFile
+from services.intake.backfill.domain.reader import Sheet, Table, UnreadableFile
 from services.intake.backfill.domain.rows import BackfillRow, RowRejected, parse_row
 
 
@@ -46,7 +46,7 @@ class MissingColumns(UnreadableFile):
     """The header row lacks required columns."""
 
 
-def check_columns(table: Table | TableStream) -> None:
+def check_columns(table: Sheet[Any]) -> None:
     """MissingColumns if required columns are absent (then no row can be filed)."""
     missing = table.columns.missing
     if missing:

@@ -19,7 +19,7 @@ import itertools
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from services.intake.backfill.domain.headers import ColumnMap, map_headers
 
@@ -32,26 +32,23 @@ class UnreadableFile(ValueError):
     """The file is not a CSV or .xlsx we can read, or has no recognisable header row."""
 
 
+Row = tuple[int, Sequence[Any]]  # a data row with its number as the sheet shows it
+R = TypeVar("R", bound=Iterable[Row])
+
+
 @dataclass(frozen=True, slots=True)
-class Table:
+class Sheet(Generic[R]):
     """A sheet: its header (as written), where it is, and its data rows with numbers."""
 
     header: list[str]
     header_row: int
     columns: ColumnMap
-    rows: list[tuple[int, Sequence[Any]]]
+    rows: R
     encoding: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class TableStream:
-    """A sheet whose data rows are read as they are taken (once)."""
-
-    header: list[str]
-    header_row: int
-    columns: ColumnMap
-    rows: Iterator[tuple[int, Sequence[Any]]]
-    encoding: str | None = None
+Table = Sheet[list[Row]]  # every row read (read_table)
+TableStream = Sheet[Iterator[Row]]  # rows read as they are taken, once (stream_table)
 
 
 def is_xlsx(data: bytes) -> bool:
@@ -111,7 +108,7 @@ def read_table(data: bytes) -> Table:
     """Parse an upload (format told by its content, not its name); UnreadableFile if the
     header row cannot be found.  Fully blank rows are dropped (their numbers are skipped)."""
     stream = stream_table(data)
-    return Table(
+    return Sheet(
         stream.header, stream.header_row, stream.columns, list(stream.rows), stream.encoding
     )
 
@@ -142,4 +139,4 @@ def stream_table(data: bytes) -> TableStream:
     header = ["" if v is None else str(v).strip() for v in top[index]]
     rest: Iterable[Sequence[Any]] = itertools.chain(top[index + 1 :], raw)
     rows = ((number, row) for number, row in enumerate(rest, start=index + 2) if not _blank(row))
-    return TableStream(header, index + 1, columns, rows, encoding)
+    return Sheet(header, index + 1, columns, rows, encoding)
