@@ -275,13 +275,12 @@ async def rebuild(
         tasks = [w.start() for w in workers]
         reader = _Reader(settings, verifier, workers, batch, bulk)
         await reader.start()
-        side = _Share({}, 0, 0, 0)
         try:
             if processes is None:
                 processes = default_processes(await _records(reader), len(reader.tps))
             if bulk is not None and processes > 1:
                 reader.bulk = None  # each process loads its own share; this one the tail
-                side = await _load_side_by_side(settings, fresh, reader, processes, batch, progress)
+                await _load_side_by_side(settings, fresh, reader, bulk, processes, batch, progress)
             else:
                 # Until the marks seen at the start, then until those seen then.
                 while (marks := reader.highwater()) is None:
@@ -308,8 +307,7 @@ async def rebuild(
             with contextlib.suppress(Exception):
                 await reader.consumer.stop()
         refused = sum(w.refused for w in workers) + tail_refused + (bulk.refused if bulk else 0)
-        undecodable = reader.undecodable + (bulk.undecodable if bulk else 0) + side.undecodable
-        refused += side.refused
+        undecodable = reader.undecodable + (bulk.undecodable if bulk else 0)
     finally:
         if bulk is not None:
             await bulk.close()
@@ -370,12 +368,14 @@ async def _load_side_by_side(
     settings: Settings,
     schema: str,
     reader: _Reader,
+    bulk: Bulk,
     processes: int,
     batch: int,
     progress: Progress | None,
-) -> _Share:
+) -> None:
     """Load ``schema`` from ``processes`` processes, partitions dealt out in turn; leave
-    ``reader`` positioned where they stopped, its count including theirs."""
+    ``reader`` positioned where they stopped and its count, and ``bulk``'s skipped
+    records, including theirs."""
     mine = [tp.partition for tp in reader.tps]
     deals = [deal for i in range(processes) if (deal := mine[i::processes])]
     processes = len(deals)
@@ -410,13 +410,10 @@ async def _load_side_by_side(
     for tp in reader.tps:
         reader.consumer.seek(tp, positions[tp.partition])
     reader.read += sum(share.read for share in shares)
+    # What they skipped counts as this process's bulk load's would have.
+    bulk.undecodable += sum(share.undecodable for share in shares)
+    bulk.refused += sum(share.refused for share in shares)
     log.info("kpi.rebuild_loaded", processes=processes, read=reader.read)
-    return _Share(
-        positions,
-        reader.read,
-        sum(share.undecodable for share in shares),
-        sum(share.refused for share in shares),
-    )
 
 
 def _load_share(
