@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -67,20 +68,23 @@ def rejected_path(path: Path) -> Path:
 
 
 def write_rejected(path: Path, rejected: list[dict[str, Any]]) -> Path:
-    """Write the rejected rows beside ``path`` with their original columns; the path."""
-    from services.intake.backfill.domain.reader import read_table  # same reader as the server
+    """Write the rejected rows beside ``path`` with their original columns; the path.
+    The register is read as the server reads it, a part at a time: only the rejected
+    rows are held."""
+    # The same reader and download as the server's.
+    from services.intake.backfill.domain.reader import stream_table
+    from services.intake.backfill.staged.domain import rejected_table
 
-    table = read_table(path.read_bytes())
-    original = dict(table.rows)
+    def parts() -> Iterator[bytes]:
+        with open(path, "rb") as f:
+            yield from iter(lambda: f.read(1 << 20), b"")
+
+    columns, rows = rejected_table(stream_table(parts), rejected)
     out = rejected_path(path)
     with open(out, "w", encoding="utf-8-sig", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["แถว (row)", "เหตุผล (reasons)", *table.header])
-        for item in rejected:
-            cells = original.get(item["row"], ())
-            writer.writerow(
-                [item["row"], "; ".join(item["reasons"]), *("" if c is None else c for c in cells)]
-            )
+        writer = csv.DictWriter(f, columns)
+        writer.writeheader()
+        writer.writerows(rows)
     return out
 
 

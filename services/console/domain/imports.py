@@ -38,6 +38,23 @@ FIELDS = (
     "agency",
     "due_date",
 )
+# The console's uploads are district registers, read whole by the console to pass on
+# (its form carries the CSRF token); a national register goes through ``damrong import``,
+# which intake streams.  The page's hint and its refusal say the same size.
+UPLOAD_MAX_BYTES = 50 * 1024 * 1024
+
+
+def upload_refused(filename: str | None, size: int | None) -> tuple[str, dict[str, str]] | None:
+    """Why an upload is refused before it is sent on (no file, empty, too large), or None."""
+    if not filename:
+        return "imports.error.no_file", {}
+    if size == 0:
+        return "imports.error.empty", {}
+    if size is not None and size > UPLOAD_MAX_BYTES:
+        return "imports.error.too_large", {}
+    return None
+
+
 ACCEPTED_TYPES = (
     ".csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 )

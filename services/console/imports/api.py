@@ -48,8 +48,11 @@ async def new_import(page: Page) -> Response:
 async def upload(request: Request, page: Page, api: Api) -> Response:
     form = await request.form()
     file = form.get("file")
-    if not isinstance(file, UploadFile) or not file.filename:
+    if not isinstance(file, UploadFile):
         return _upload_page(page, ("imports.error.no_file", {}))
+    refused = im.upload_refused(file.filename, file.size)
+    if refused is not None:
+        return _upload_page(page, refused)
     data = await file.read()
     if not data:
         return _upload_page(page, ("imports.error.empty", {}))

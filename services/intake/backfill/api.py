@@ -15,28 +15,34 @@ import datetime as dt
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, File, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Query, Request, Response
 
 from services.intake import telemetry
 from services.intake.backfill.domain.reader import UnreadableFile
 from services.intake.backfill.schemas import ImportJobOut, ImportOut
-from services.intake.backfill.staged import usecases as staged
-from services.intake.backfill.staged.api import claim_and_file, jobs_of
+from services.intake.backfill.staged.api import (
+    UPLOAD_MAX_BYTES,
+    claim_and_file,
+    jobs_of,
+    stage_upload,
+)
 from services.intake.backfill.staged.api import router as staged_router
-from services.intake.backfill.staged.domain import may_use, shown_status
+from services.intake.backfill.staged.domain import PART_BYTES, may_use, shown_status
 from services.intake.backfill.staged.store import JobRow
+from services.intake.backfill.staged.upload import OPENAPI_BODY, BadUpload, file_parts
 from services.intake.backfill.usecases import import_file
 from services.intake.deps import store_of
 from services.intake.domain.validation import FieldError
 from services.intake.problems import invalid, not_found
 from shared.auth.deps import Caller, require
 from shared.auth.policy import Operation, import_district
+from shared.http import Problem, problem_type
 
 router = APIRouter()
 
-# A register is far larger than a request body (whose limit is the setting
-# max_body_bytes): about 300 bytes a row, so this takes some 150,000 rows.
-IMPORT_MAX_BYTES = 50 * 1024 * 1024
+# With wait=true the file is held whole while it is filed within the request: scripts
+# that cannot poll send district registers (about 300 bytes a row: some 150,000 rows).
+WAIT_MAX_BYTES = 50 * 1024 * 1024
 
 
 def _now() -> dt.datetime:
@@ -66,18 +72,18 @@ def _job_out(job: JobRow, now: dt.datetime) -> ImportJobOut:
     response_model=ImportJobOut | ImportOut,
     status_code=202,
     tags=["imports"],
-    max_body_size=IMPORT_MAX_BYTES,
+    max_body_size=UPLOAD_MAX_BYTES,
+    openapi_extra=OPENAPI_BODY,
     responses={
         200: {"model": ImportOut, "description": "with wait=true: the summary"},
-        413: {"description": "file larger than IMPORT_MAX_BYTES"},
-        422: {"description": "unreadable file or missing columns (field: file)"},
+        413: {"description": "file larger than 1 GiB (an .xlsx: 50 MiB; with wait=true: 50 MiB)"},
+        422: {"description": "no file, an unreadable one, or missing columns (field: file)"},
     },
 )
 async def post_import(
     request: Request,
     response: Response,
     principal: Caller,
-    file: Annotated[UploadFile, File(description="CSV (UTF-8 or Windows-874) or .xlsx")],
     wait: Annotated[bool, Query(description="file within the request; 200 and the summary")] = (
         False
     ),
@@ -89,41 +95,53 @@ async def post_import(
 
     Answers 202 and the job (``Location: /v1/imports/{job_id}``) once every row is read
     and checked; the rows are filed in the background.  With ``wait=true``, 200 and the
-    summary once every row is filed."""
+    summary once every row is filed (a file of at most 50 MiB).
+
+    The register is the form field ``file``: CSV (UTF-8 or Windows-874) or .xlsx.  It is
+    sealed and stored as it streams in, never held whole (with ``wait=true`` it is)."""
     require(principal, Operation.import_)
-    data = await file.read()
-    if not data:
-        raise invalid([FieldError("file", "is empty")])
+    if not wait:
+        job = (await stage_upload(request, principal)).job
+        running = await claim_and_file(request, job.job_id, principal.subject)
+        assert running is not None  # staged a moment ago, by this request
+        response.headers["Location"] = f"/v1/imports/{job.job_id}"
+        return _job_out(running, _now())
+    data = await _whole_file(request)
     try:
-        if wait:
-            result = await import_file(
-                store_of(request),
-                request.app.state.settings,
-                data,
-                _now(),
-                district=import_district(principal),
-                filed_by=principal.subject,
-                filed=telemetry.filed_counter(request),
-            )
-            response.status_code = 200
-            return ImportOut.model_validate(result.body())
-        jobs = jobs_of(request)
-        job = (
-            await staged.stage(
-                jobs,
-                request.app.state.pii_keys,
-                data,
-                _now(),
-                staged_by=principal.subject,
-                district=import_district(principal),
-            )
-        ).job
+        result = await import_file(
+            store_of(request),
+            request.app.state.settings,
+            data,
+            _now(),
+            district=import_district(principal),
+            filed_by=principal.subject,
+            filed=telemetry.filed_counter(request),
+        )
     except UnreadableFile as exc:
         raise invalid([FieldError("file", str(exc))]) from None
-    running = await claim_and_file(request, job.job_id, principal.subject)
-    assert running is not None  # staged a moment ago, by this request
-    response.headers["Location"] = f"/v1/imports/{job.job_id}"
-    return _job_out(running, _now())
+    response.status_code = 200
+    return ImportOut.model_validate(result.body())
+
+
+async def _whole_file(request: Request) -> bytes:
+    """The request's ``file`` whole, for ``wait=true``: 413 over ``WAIT_MAX_BYTES``."""
+    data = bytearray()
+    try:
+        async for part in file_parts(request, PART_BYTES):
+            data += part
+            if len(data) > WAIT_MAX_BYTES:
+                raise Problem(
+                    413,
+                    "Content too large",
+                    f"with wait=true a register may be at most {WAIT_MAX_BYTES // 2**20} MiB; "
+                    "import a larger one as a job (without wait)",
+                    type_=problem_type("too-large"),
+                )
+    except BadUpload as exc:
+        raise invalid([FieldError("file", str(exc))]) from None
+    if not data:
+        raise invalid([FieldError("file", "is empty")])
+    return bytes(data)
 
 
 # The staged import (preview before anything is filed) shares this router, and so main.

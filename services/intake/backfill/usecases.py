@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import functools
-import hashlib
 import itertools
 import multiprocessing
 import os
@@ -34,9 +33,20 @@ from typing import Any
 
 import structlog
 
-from services.intake.backfill.domain.plan import Duplicate, Rejected, check_columns
+from services.intake.backfill.domain.plan import (
+    Duplicate,
+    Rejected,
+    check_columns,
+    identity_digest,
+)
 from services.intake.backfill.domain.prepare import Encoded, PreparedChunk, prepare_chunk
-from services.intake.backfill.domain.reader import is_xlsx, stream_table
+from services.intake.backfill.domain.reader import (
+    Source,
+    head_of,
+    is_xlsx,
+    parts_of,
+    stream_table,
+)
 from services.intake.pii.domain.keys import PiiKeys
 from services.intake.store import IntakeStore
 from shared.config import Settings
@@ -79,9 +89,10 @@ def default_workers(rows: int) -> int:
 async def import_file(
     store: IntakeStore,
     settings: Settings,
-    data: bytes,
+    source: Source,
     now: dt.datetime,
     *,
+    rows: int | None = None,
     workers: int | None = None,
     district: str | None = None,
     filed_by: str | None = None,
@@ -90,8 +101,9 @@ async def import_file(
     ours: Callable[[list[str]], Awaitable[set[str]]] | None = None,
     queued: Callable[[bool], Awaitable[None]] | None = None,
 ) -> ImportResult:
-    """Import one register file at ``now``; every row is filed, a duplicate or rejected
-    (also, with ``district``, every row of another district).
+    """Import one register file (its bytes, or its parts: ``reader.Source``) at ``now``;
+    every row is filed, a duplicate or rejected (also, with ``district``, every row of
+    another district).  ``rows``: how many the file holds, if known (to pick ``workers``).
 
     ``workers`` processes parse and encode chunks (default ``default_workers``; 0: one
     thread) while this task writes the chunks before them, one statement per chunk.
@@ -111,8 +123,11 @@ async def import_file(
     async with slots:
         if waits and queued is not None:
             await queued(False)
+        if workers is None:
+            about = rows if rows is not None else await asyncio.to_thread(_rows_about, source)
+            workers = default_workers(about)
         return await _import(
-            store, settings, data, now, workers, district, filed_by, progress, filed, ours
+            store, settings, source, now, workers, district, filed_by, progress, filed, ours
         )
 
 
@@ -133,9 +148,9 @@ def _filing_slots(size: int) -> asyncio.Semaphore:
 async def _import(
     store: IntakeStore,
     settings: Settings,
-    data: bytes,
+    source: Source,
     now: dt.datetime,
-    workers: int | None,
+    workers: int,
     district: str | None,
     filed_by: str | None,
     progress: Callable[[int, int], Awaitable[None]] | None,
@@ -143,12 +158,11 @@ async def _import(
     ours: Callable[[list[str]], Awaitable[set[str]]] | None,
 ) -> ImportResult:
     now = now.astimezone(dt.UTC)
-    table = await asyncio.to_thread(stream_table, data)
+    table = await asyncio.to_thread(stream_table, source)
     check_columns(table)
     result = ImportResult(
         uuid.uuid4(), 0, ignored_columns=table.columns.ignored + table.columns.repeated
     )
-    workers = default_workers(_rows_about(data)) if workers is None else workers
     prepare = functools.partial(
         prepare_chunk,
         table.columns.columns,
@@ -180,10 +194,7 @@ async def _import(
 
     pending: deque[asyncio.Future[PreparedChunk]] = deque()
     writing: asyncio.Task[None] | None = None
-    # The first row of each identity, by a 128-bit digest of it (16 bytes, where the text
-    # is about 60): a national backfill's million identities take about 150 MB, and a
-    # collision is beyond any register's size (about 1 in 10^26 for a million rows).
-    first_seen: dict[bytes, int] = {}
+    first_seen: dict[bytes, int] = {}  # the first row of each identity, by its digest
     done = 0
     try:
         for _ in range(max(workers, 1) + 1):
@@ -197,8 +208,7 @@ async def _import(
             result.rejected.extend(prepared.rejected)
             fresh: list[Encoded] = []
             for item in prepared.accepted:
-                digest = hashlib.blake2b(item.identity.encode(), digest_size=16).digest()
-                earlier = first_seen.setdefault(digest, item.row)
+                earlier = first_seen.setdefault(identity_digest(item.identity), item.row)
                 if earlier != item.row:
                     result.duplicates.append(Duplicate(item.row, earlier))
                 else:
@@ -235,10 +245,13 @@ async def _import(
     return result
 
 
-def _rows_about(data: bytes) -> int:
-    """About how many rows a file holds, without reading them: a CSV's line ends (a
+def _rows_about(source: Source) -> int:
+    """About how many rows a file holds, without parsing them: a CSV's line ends (a
     description may span lines: a little over), an .xlsx's bytes at 100 a row."""
-    return len(data) // 100 if is_xlsx(data) else data.count(b"\n")
+    parts = parts_of(source)
+    if is_xlsx(head_of(parts, 4)):
+        return sum(len(part) for part in parts()) // 100
+    return sum(part.count(b"\n") for part in parts())
 
 
 async def _write(

@@ -14,7 +14,9 @@ import asyncpg
 import pytest
 
 from services.intake.backfill import usecases as imports
-from services.intake.backfill.staged.domain import open_part
+from services.intake.backfill.staged import api as staged_api
+from services.intake.backfill.staged import usecases as staged_usecases
+from services.intake.backfill.staged.domain import job_key, unseal_file_part
 from services.intake.backfill.staged.store import JobStore
 from services.intake.backfill.staged.usecases import resume_orphans
 from services.intake.pii.domain.keys import PiiKeys
@@ -73,14 +75,17 @@ async def test_the_preview_files_nothing_and_the_confirmation_files_what_it_prom
 
     assert await subjects(intake, tag) == []  # NOTHING is filed before the confirmation
     sealed = await intake.db.fetchrow(
-        "SELECT sealed_file, sealed_sample, preview::text AS preview FROM import_jobs "
-        "WHERE job_id = $1",
+        "SELECT sealed_sample, preview::text AS preview, file_parts, "
+        "(SELECT array_agg(sealed ORDER BY part) FROM import_job_parts AS p "
+        "  WHERE p.job_id = j.job_id) AS parts "
+        "FROM import_jobs AS j WHERE job_id = $1",
         uuid.UUID(job["job_id"]),
     )
     assert sealed is not None
     assert "สมชาย" not in sealed["preview"]  # kept in clear: counts and reasons only
-    for column in ("sealed_file", "sealed_sample"):
-        assert "สมชาย".encode() not in bytes(sealed[column])
+    assert sealed["file_parts"] == len(sealed["parts"]) == 1
+    for kept in (sealed["sealed_sample"], *sealed["parts"]):
+        assert "สมชาย".encode() not in bytes(kept)
 
     rejected_csv = await intake.client.get(f"/v1/imports/jobs/{job['job_id']}/rejected", headers=me)
     assert rejected_csv.status_code == 200
@@ -152,18 +157,20 @@ async def test_an_unreadable_file_is_a_problem_naming_the_file_field(
 async def test_the_staged_file_opens_only_under_its_own_job(intake: IntakeService) -> None:
     tag = uuid.uuid4().hex[:8]
     job = await stage(intake, malformed_file(tag), officer(f"o-{tag}"))
+    job_id = uuid.UUID(job["job_id"])
     row = await intake.db.fetchrow(
-        "SELECT key_id, wrapped_key, sealed_file FROM import_jobs WHERE job_id = $1",
-        uuid.UUID(job["job_id"]),
+        "SELECT key_id, wrapped_key, sealed FROM import_jobs JOIN import_job_parts "
+        "USING (job_id) WHERE job_id = $1 AND part = 0",
+        job_id,
     )
     assert row is not None
     keys = PiiKeys.from_settings(intake.settings)
-    args = (row["key_id"], bytes(row["wrapped_key"]), "file", bytes(row["sealed_file"]))
-    assert open_part(keys, uuid.UUID(job["job_id"]), *args) == malformed_file(tag)
+    key = job_key(keys, job_id, row["key_id"], bytes(row["wrapped_key"]))
+    assert unseal_file_part(key, job_id, 0, bytes(row["sealed"]), True) == malformed_file(tag)
     from services.intake.pii.domain.envelope import Unreadable
 
     with pytest.raises(Unreadable):
-        open_part(keys, uuid.uuid4(), *args)
+        job_key(keys, uuid.uuid4(), row["key_id"], bytes(row["wrapped_key"]))
 
 
 async def test_an_expired_job_is_gone_with_its_file(intake: IntakeService) -> None:
@@ -179,11 +186,84 @@ async def test_an_expired_job_is_gone_with_its_file(intake: IntakeService) -> No
     assert (
         await intake.client.post(f"/v1/imports/jobs/{job_id}/confirm", headers=me)
     ).status_code == 404
+    # The parts of an upload that never became a job (its intake died mid-upload), older
+    # than a staged job lives, and a younger one's (an upload under way elsewhere).
+    orphan, under_way = uuid.uuid4(), uuid.uuid4()
+    for lost, age in ((orphan, "25 hours"), (under_way, "1 minute")):
+        await intake.db.execute(
+            "INSERT INTO import_job_parts (job_id, part, created_at, sealed) "
+            f"VALUES ($1, 0, now() - interval '{age}', '\\x01')",
+            lost,
+        )
     await stage(intake, malformed_file(uuid.uuid4().hex[:8]), me)  # staging purges
     assert (
         await intake.db.fetchval("SELECT count(*) FROM import_jobs WHERE job_id = $1", job_id) == 0
     )
+    parts = await intake.db.fetch(
+        "SELECT job_id FROM import_job_parts WHERE job_id = ANY($1::uuid[])",
+        [job_id, orphan, under_way],
+    )
+    assert [r["job_id"] for r in parts] == [under_way]
     assert await subjects(intake, tag) == []
+
+
+async def test_a_file_in_many_parts_previews_and_files_as_one(
+    intake: IntakeService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Parts of 97 bytes: every part boundary falls inside a row, most inside a Thai
+    # character (three bytes in UTF-8).
+    monkeypatch.setattr(staged_api, "PART_BYTES", 97)
+    tag = uuid.uuid4().hex[:8]
+    me = officer(f"o-{tag}")
+    data = malformed_file(tag)
+    job = await stage(intake, data, me)
+    count = await intake.db.fetchval(
+        "SELECT file_parts FROM import_jobs WHERE job_id = $1", uuid.UUID(job["job_id"])
+    )
+    assert count == -(-len(data) // 97) and count > 20
+    preview = job["preview"]
+    assert (preview["rows"], preview["to_file"], preview["duplicates"]) == (11, 2, 1)
+    rejected = await intake.client.get(f"/v1/imports/jobs/{job['job_id']}/rejected", headers=me)
+    rows = list(csv.reader(io.StringIO(rejected.content.decode("utf-8-sig"))))
+    assert [int(r[0]) for r in rows[1:]] == [3, 4, 5, 6, 10, 11, 12, 13]
+    assert f"{tag} บัตรผิด" in rows[2]
+    await intake.client.post(f"/v1/imports/jobs/{job['job_id']}/confirm", headers=me)
+    done = await finished(intake, job["job_id"], me)
+    assert done["status"] == "done" and done["result"]["filed"] == 2
+    assert await subjects(intake, tag) == [f"{tag} ทวงหนี้", f"{tag} หนังสือ"]
+    # A part taken away: the file no longer reads, and the job says it failed.
+    again = await stage(intake, malformed_file(uuid.uuid4().hex[:8]), me)
+    await intake.db.execute(
+        "DELETE FROM import_job_parts WHERE job_id = $1 AND part = 3", uuid.UUID(again["job_id"])
+    )
+    await intake.client.post(f"/v1/imports/jobs/{again['job_id']}/confirm", headers=me)
+    failed = await finished(intake, again["job_id"], me)
+    assert (failed["status"], failed["error"]) == ("failed", "LookupError")
+
+
+async def test_an_upload_without_its_file_or_too_large_for_its_kind_is_refused(
+    intake: IntakeService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    me = officer("officer-uploads")
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({"data": {"note": "x"}, "files": {"other": ("r.csv", b"x")}}, "is required"),
+        ({"content": b"just bytes", "headers": {"content-type": "text/csv"}}, "multipart"),
+    ]
+    for request, says in cases:
+        r = await intake.client.post(
+            "/v1/imports/jobs", headers={**me, **request.pop("headers", {})}, **request
+        )
+        assert r.status_code == 422, r.text
+        assert r.json()["errors"][0]["field"] == "file" and says in r.json()["errors"][0]["message"]
+    # An .xlsx is read whole: it has a limit of its own, and nothing of it is kept.
+    monkeypatch.setattr(staged_usecases, "XLSX_MAX_BYTES", 1000)
+    before = await intake.db.fetchval("SELECT count(*) FROM import_job_parts")
+    big = b"PK\x03\x04" + bytes(2000)
+    r = await intake.client.post("/v1/imports/jobs", files={"file": ("r.xlsx", big)}, headers=me)
+    assert r.status_code == 413, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert "CSV" in r.json()["detail"]
+    assert await intake.db.fetchval("SELECT count(*) FROM import_job_parts") == before
 
 
 class Finishes(JobStore):

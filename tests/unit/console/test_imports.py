@@ -85,6 +85,15 @@ def test_a_refused_upload_names_its_reason() -> None:
     assert im.upload_problem(empty, 422) == ("imports.error.empty", {})
 
 
+def test_an_upload_is_refused_before_it_is_sent_when_it_cannot_be_taken() -> None:
+    assert im.upload_refused("", 10) == ("imports.error.no_file", {})
+    assert im.upload_refused("r.csv", 0) == ("imports.error.empty", {})
+    too_large = im.upload_refused("r.csv", im.UPLOAD_MAX_BYTES + 1)
+    assert too_large == ("imports.error.too_large", {})
+    assert im.upload_refused("r.csv", im.UPLOAD_MAX_BYTES) is None
+    assert im.upload_refused("r.csv", None) is None  # size unknown: intake decides
+
+
 def test_every_register_field_has_both_texts() -> None:
     catalogue = load_catalogue()
     for name in (*im.FIELDS, "file"):

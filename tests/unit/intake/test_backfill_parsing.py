@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from collections.abc import Callable, Iterator
 
 import openpyxl
 import pytest
@@ -207,6 +208,39 @@ def test_a_streamed_table_reads_its_rows_as_they_are_taken() -> None:
     half = (HEADER + filler).encode("utf-8") + "ไม่ใช่".encode("cp874")
     with pytest.raises(UnreadableFile, match="neither UTF-8"):
         stream_table(half + b"\x81")  # 0x81 is in neither encoding
+
+
+def _in_parts(data: bytes, size: int) -> Callable[[], Iterator[bytes]]:
+    return lambda: (data[at : at + size] for at in range(0, len(data), size))
+
+
+@pytest.mark.parametrize("size", [1, 7, 4096, 1 << 20])
+def test_a_file_given_in_parts_reads_as_its_bytes(size: int) -> None:
+    # Parts cut anywhere: inside a Thai character, a quoted field of two lines, a line end.
+    rows = "5001,อื่นๆ,เรื่องยาว,1/10/2567\n" * (3 if size < 4096 else 3000)
+    body = "ทะเบียน,,,\n" + HEADER + rows + '5001,ที่ดิน,"บุกรุก\nสองบรรทัด",2/10/2567\n'
+    for data in (body.encode("utf-8-sig"), body.encode("cp874")):
+        parts = _in_parts(data, size)
+        table, whole = read_table(parts), read_table(data)
+        assert (table.header, table.header_row, table.encoding) == (
+            whole.header,
+            whole.header_row,
+            whole.encoding,
+        )
+        assert table.rows == whole.rows and table.rows[-1][1][2] == "บุกรุก\nสองบรรทัด"
+    with pytest.raises(UnreadableFile, match="neither UTF-8"):
+        read_table(_in_parts(body.encode("utf-8") + b"\x81", size))
+
+
+def test_an_xlsx_given_in_parts_reads_as_its_bytes() -> None:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert isinstance(sheet, Worksheet)
+    sheet.append(HEADER.strip().split(","))
+    sheet.append([5001, "ที่ดิน", "บุกรุก", dt.date(2024, 10, 1)])
+    buf = io.BytesIO()
+    book.save(buf)
+    assert read_table(_in_parts(buf.getvalue(), 1000)).rows == read_table(buf.getvalue()).rows
 
 
 def test_unreadable_files() -> None:

@@ -5,9 +5,14 @@ lines sit above it).  The header is the first of the first ``HEADER_SEARCH`` row
 names at least two template fields, so a register with a title line above its table works.
 
 ``stream_table`` hands the data rows out one at a time, decoding the file as it goes: an
-import holds the file's bytes and the rows of the chunk it is at, never the whole file
-as text or as rows (which took about five times the file's size).  ``read_table`` is the
-same, every row in a list, for the preview and the rejected rows.
+import holds the rows of the chunk it is at, never the whole file as text or as rows
+(which took about five times the file's size).  ``read_table`` is the same, every row in
+a list, for small files and tests.
+
+A file is its bytes, or ``Parts``: a function giving its bytes again, in order, a part
+at a time (a staged import's file is kept sealed in parts: each is opened as it is read).
+A CSV given in parts is never whole in memory; an .xlsx is (a workbook is a zip archive,
+read by seeking), which is why uploads cap its size apart.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import csv
 import io
 import itertools
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -33,6 +38,8 @@ class UnreadableFile(ValueError):
 
 
 Row = tuple[int, Sequence[Any]]  # a data row with its number as the sheet shows it
+Parts = Callable[[], Iterator[bytes]]  # a file's bytes in order, afresh at each call
+Source = bytes | Parts
 R = TypeVar("R", bound=Iterable[Row])
 
 
@@ -55,14 +62,33 @@ def is_xlsx(data: bytes) -> bool:
     return data[:4] == b"PK\x03\x04"
 
 
-def csv_encoding(data: bytes) -> str:
-    """The encoding of a CSV file's bytes, checked a slice at a time (nothing kept)."""
+def parts_of(source: Source) -> Parts:
+    """A file given either way, as parts (bytes: slices of them, nothing copied)."""
+    if not isinstance(source, bytes):
+        return source
+    view = memoryview(source)
+    return lambda: (bytes(view[at : at + _SLICE]) for at in range(0, len(source), _SLICE))
+
+
+def head_of(parts: Parts, size: int = 8192) -> bytes:
+    """The first ``size`` bytes of a file (fewer if it is shorter)."""
+    head = b""
+    for part in parts():
+        head += part[: size - len(head)]
+        if len(head) >= size:
+            break
+    return head
+
+
+def csv_encoding(source: Source) -> str:
+    """The encoding of a CSV file's bytes, checked a part at a time (nothing kept)."""
+    parts = parts_of(source)
     for encoding in _ENCODINGS:
         decoder = codecs.getincrementaldecoder(encoding)()
         try:
-            view = memoryview(data)
-            for at in range(0, len(data), _SLICE):
-                decoder.decode(view[at : at + _SLICE])
+            for part in parts():
+                for at in range(0, len(part), _SLICE):
+                    decoder.decode(part[at : at + _SLICE])
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             continue
@@ -70,17 +96,43 @@ def csv_encoding(data: bytes) -> str:
     raise UnreadableFile("the file is neither UTF-8 nor Thai Windows-874/TIS-620 text")
 
 
-def _csv_rows(data: bytes) -> tuple[Iterator[Sequence[Any]], str]:
-    encoding = csv_encoding(data)
-    # Decoded as read (a BytesIO of bytes shares them: nothing is copied).
-    text = io.TextIOWrapper(io.BytesIO(data), encoding=encoding, newline="")
-    # The delimiter most used on the first line (csv.Sniffer guesses badly on Thai text).
-    first = text.readline(8192).split("\n", 1)[0]
-    text.seek(0)
+class _PartsReader(io.RawIOBase):
+    """The parts of a file as one readable stream (for the text decoder)."""
+
+    def __init__(self, parts: Iterator[bytes]) -> None:
+        self._parts = parts
+        self._part = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._part:
+            nxt = next(self._parts, None)
+            if nxt is None:
+                return 0
+            self._part = memoryview(nxt)
+        n = min(len(buffer), len(self._part))
+        buffer[:n] = self._part[:n]
+        self._part = self._part[n:]
+        return n
+
+
+def _text(parts: Parts, encoding: str) -> io.TextIOWrapper:
+    raw = io.BufferedReader(_PartsReader(parts()), buffer_size=1 << 16)
+    return io.TextIOWrapper(raw, encoding=encoding, newline="")
+
+
+def _csv_rows(parts: Parts) -> tuple[Iterator[Sequence[Any]], str]:
+    encoding = csv_encoding(parts)
+    # The delimiter most used on the first line (csv.Sniffer guesses badly on Thai text),
+    # then the file read again from its start.
+    with _text(parts, encoding) as probe:
+        first = probe.readline(8192).split("\n", 1)[0]
     delimiter = max(",;\t|", key=first.count)
     if not first.count(delimiter):
         delimiter = ","
-    return csv.reader(text, delimiter=delimiter), encoding
+    return csv.reader(_text(parts, encoding), delimiter=delimiter), encoding
 
 
 def _xlsx_rows(data: bytes) -> Iterator[Sequence[Any]]:
@@ -104,24 +156,25 @@ def _blank(row: Sequence[Any]) -> bool:
     return all(v is None or (isinstance(v, str) and not v.strip()) for v in row)
 
 
-def read_table(data: bytes) -> Table:
+def read_table(source: Source) -> Table:
     """Parse an upload (format told by its content, not its name); UnreadableFile if the
     header row cannot be found.  Fully blank rows are dropped (their numbers are skipped)."""
-    stream = stream_table(data)
+    stream = stream_table(source)
     return Sheet(
         stream.header, stream.header_row, stream.columns, list(stream.rows), stream.encoding
     )
 
 
-def stream_table(data: bytes) -> TableStream:
+def stream_table(source: Source) -> TableStream:
     """``read_table`` with the data rows read as they are taken; the header is found
     (or UnreadableFile raised) before this returns."""
     encoding: str | None = None
     raw: Iterator[Sequence[Any]]
-    if is_xlsx(data):
-        raw = _xlsx_rows(data)
+    parts = parts_of(source)
+    if is_xlsx(head_of(parts, 4)):
+        raw = _xlsx_rows(source if isinstance(source, bytes) else b"".join(parts()))
     else:
-        raw, encoding = _csv_rows(data)
+        raw, encoding = _csv_rows(parts)
     top = list(itertools.islice(raw, HEADER_SEARCH))
     best: tuple[int, ColumnMap] | None = None
     for index, row in enumerate(top):

@@ -9,16 +9,17 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, File, Request, Response, UploadFile
+from fastapi import APIRouter, Request, Response
 
 from services.intake import telemetry
 from services.intake.backfill.domain.reader import UnreadableFile
 from services.intake.backfill.staged import usecases, worker
-from services.intake.backfill.staged.domain import may_use, shown_status
+from services.intake.backfill.staged.domain import PART_BYTES, may_use, shown_status
 from services.intake.backfill.staged.schemas import JobOut
 from services.intake.backfill.staged.store import JobRow, JobStore
+from services.intake.backfill.staged.upload import OPENAPI_BODY, BadUpload, file_parts
 from services.intake.deps import store_of
 from services.intake.domain.validation import FieldError
 from services.intake.problems import invalid, not_found
@@ -29,7 +30,27 @@ from shared.csv_export import csv_response
 from shared.http import Problem, problem_type
 
 router = APIRouter(tags=["imports"])
-STAGE_MAX_BYTES = 50 * 1024 * 1024  # as POST /v1/imports
+# A national register as one file: about 2.5 million rows of CSV.  The upload is sealed
+# and stored a part at a time, so this bounds the database's share, not memory.
+UPLOAD_MAX_BYTES = 1024 * 1024 * 1024
+
+
+async def stage_upload(request: Request, principal: Principal) -> usecases.Staged:
+    """Stage the request's ``file`` as ``principal``'s: 422 naming ``file`` when it is
+    missing, empty or unreadable; 413 for an .xlsx over its own limit."""
+    try:
+        return await usecases.stage(
+            jobs_of(request),
+            request.app.state.pii_keys,
+            file_parts(request, PART_BYTES),
+            _now(),
+            staged_by=principal.subject,
+            district=import_district(principal),
+        )
+    except (BadUpload, UnreadableFile) as exc:
+        raise invalid([FieldError("file", str(exc))]) from None
+    except usecases.TooLarge as exc:
+        raise Problem(413, "Content too large", str(exc), type_=problem_type("too-large")) from None
 
 
 def jobs_of(request: Request) -> JobStore:
@@ -100,36 +121,21 @@ async def _own_job(request: Request, principal: Principal, job_id: uuid.UUID) ->
     "/v1/imports/jobs",
     response_model=JobOut,
     status_code=201,
-    max_body_size=STAGE_MAX_BYTES,
+    max_body_size=UPLOAD_MAX_BYTES,
+    openapi_extra=OPENAPI_BODY,
     responses={
-        413: {"description": "file larger than 50 MiB"},
-        422: {"description": "unreadable file or missing columns"},
+        413: {"description": "file larger than 1 GiB (an .xlsx: 50 MiB)"},
+        422: {"description": "no file, or an unreadable one, or missing columns"},
     },
 )
-async def stage_import(
-    request: Request,
-    principal: Caller,
-    file: Annotated[UploadFile, File(description="CSV (UTF-8 or Windows-874) or .xlsx")],
-) -> JobOut:
-    """Stage a register: read and check every row as ``POST /v1/imports`` would and answer
-    the preview (rows to file, duplicates, rejected rows with reasons, the first rows as
-    read) and the job id.  NOTHING is filed until ``POST .../{job_id}/confirm``.  The file
-    is kept sealed and expires after 24 hours; 422 naming ``file`` when it is unreadable."""
+async def stage_import(request: Request, principal: Caller) -> JobOut:
+    """Stage a register (the form field ``file``: CSV in UTF-8 or Windows-874, or .xlsx):
+    read and check every row as ``POST /v1/imports`` would and answer the preview (rows
+    to file, duplicates, rejected rows with reasons, the first rows as read) and the job
+    id.  NOTHING is filed until ``POST .../{job_id}/confirm``.  The file is kept sealed
+    and expires after 24 hours; 422 naming ``file`` when it is missing or unreadable."""
     require(principal, Operation.import_)
-    data = await file.read()
-    if not data:
-        raise invalid([FieldError("file", "is empty")])
-    try:
-        staged = await usecases.stage(
-            jobs_of(request),
-            request.app.state.pii_keys,
-            data,
-            _now(),
-            staged_by=principal.subject,
-            district=import_district(principal),
-        )
-    except UnreadableFile as exc:
-        raise invalid([FieldError("file", str(exc))]) from None
+    staged = await stage_upload(request, principal)
     return _out(staged.job, _now(), staged.sample)
 
 

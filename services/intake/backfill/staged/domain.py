@@ -6,10 +6,17 @@ A staged import files nothing: ``plan_preview`` runs the very row checks the imp
 earlier import already filed (found by the store), so the preview's counts are what the
 confirmed import will report unless another import files the same rows in between.
 
+The preview is checked a chunk of rows at a time (``PreviewCheck``), as the import files
+them: a register of a million rows is never held whole, as text, as rows or as the
+preview's accepted rows.
+
 The file and its first rows hold personal data, so the store keeps them only sealed:
 AES-256-GCM under a fresh data key per job, the key wrapped by the personal-data master
 key (``services.intake.pii``: the same keys, rotation and format of nonces), each part
-bound to its job and its name as associated data.
+bound to its job and its name as associated data.  The file is sealed in parts of
+``PART_BYTES`` as the upload streams in; each part's name holds its place and whether it
+is the last, so parts cannot be reordered, swapped between jobs or cut off the end
+unnoticed.  (A file staged before parts is one part named ``file``.)
 """
 
 from __future__ import annotations
@@ -17,11 +24,10 @@ from __future__ import annotations
 import datetime as dt
 import os
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -30,9 +36,10 @@ from services.intake.backfill.domain.plan import (
     Rejected,
     cells_of,
     check_columns,
+    identity_digest,
     outside_district,
 )
-from services.intake.backfill.domain.reader import Table
+from services.intake.backfill.domain.reader import Row, Sheet
 from services.intake.backfill.domain.rows import BackfillRow, RowRejected, parse_row
 from services.intake.backfill.domain.values import cell_text
 from services.intake.pii.domain.envelope import NONCE_BYTES, Unreadable
@@ -53,6 +60,8 @@ STATUSES = ("staged", "running", "stalled", "done", "failed")
 _WRAP_AAD = b"damrong/staged-import-key/v1\x00"
 _PART_AAD = b"damrong/staged-import/v1\x00"
 SEALED_V1 = b"\x01"
+# Clear bytes per sealed part of a staged file: what an upload holds at a time.
+PART_BYTES = 4 << 20
 
 
 @dataclass(slots=True)
@@ -80,47 +89,78 @@ class Preview:
         }
 
 
-@dataclass(slots=True)
-class PlannedPreview:
-    """A preview before the store was asked which rows an earlier import filed."""
+class PreviewCheck:
+    """The preview of a register checked a chunk of rows at a time, in row order.
 
-    preview: Preview
-    accepted: list[BackfillRow]
+    ``check`` runs every row of a chunk through the import's own checks at ``now`` (with
+    ``district``, the officer's, rows of other districts are rejected) and answers the
+    accepted rows that are not repeats of earlier ones; ``settle`` counts those the store
+    found filed by an earlier import as duplicates and the rest as to be filed.
+    MissingColumns as the import does, before any row."""
 
+    def __init__(
+        self, table: Sheet[Any], now: dt.datetime, *, hash_key: bytes, district: str | None
+    ) -> None:
+        check_columns(table)
+        self._columns = table.columns.columns
+        self._order = [i for _, i in sorted(self._columns.items(), key=lambda c: c[1])]
+        self._now, self._hash_key, self._district = now, hash_key, district
+        self._first_seen: dict[bytes, int] = {}
+        self.preview = Preview(
+            rows=0,
+            ignored_columns=table.columns.ignored + table.columns.repeated,
+            columns=[
+                {"field": f, "header": table.header[i]}
+                for f, i in sorted(self._columns.items(), key=lambda c: c[1])
+            ],
+        )
+        self.sample: list[dict[str, Any]] = []  # the first rows as read, for the preview
 
-def plan_preview(
-    table: Table, now: dt.datetime, *, hash_key: bytes, district: str | None
-) -> PlannedPreview:
-    """Check every row of ``table`` at ``now`` as the import will (with ``district``, the
-    officer's, rows of other districts are rejected); MissingColumns as the import does."""
-    check_columns(table)
-    columns = table.columns.columns
-    preview = Preview(
-        rows=len(table.rows),
-        ignored_columns=table.columns.ignored + table.columns.repeated,
-        columns=[
-            {"field": f, "header": table.header[i]}
-            for f, i in sorted(columns.items(), key=lambda c: c[1])
-        ],
-    )
-    accepted: list[BackfillRow] = []
-    first_seen: dict[str, int] = {}
-    for number, row in table.rows:
-        try:
-            parsed = parse_row(number, cells_of(columns, row), now, hash_key=hash_key)
-        except RowRejected as exc:
-            preview.rejected.append(Rejected(number, exc.reasons))
-            continue
-        refused = outside_district(number, parsed.command.district_code, district)
-        if refused is not None:
-            preview.rejected.append(refused)
-            continue
-        earlier = first_seen.setdefault(parsed.identity, number)
-        if earlier != number:
-            preview.duplicates.append(Duplicate(number, earlier))
-        else:
-            accepted.append(parsed)
-    return PlannedPreview(preview, accepted)
+    def check(self, rows: Iterable[Row]) -> list[BackfillRow]:
+        preview = self.preview
+        accepted: list[BackfillRow] = []
+        for number, row in rows:
+            preview.rows += 1
+            if len(self.sample) < SAMPLE_ROWS:
+                cells = [cell_text(row[i]) if i < len(row) else "" for i in self._order]
+                self.sample.append({"row": number, "cells": cells})
+            try:
+                parsed = parse_row(
+                    number, cells_of(self._columns, row), self._now, hash_key=self._hash_key
+                )
+            except RowRejected as exc:
+                preview.rejected.append(Rejected(number, exc.reasons))
+                continue
+            refused = outside_district(number, parsed.command.district_code, self._district)
+            if refused is not None:
+                preview.rejected.append(refused)
+                continue
+            earlier = self._first_seen.setdefault(identity_digest(parsed.identity), number)
+            if earlier != number:
+                preview.duplicates.append(Duplicate(number, earlier))
+            else:
+                accepted.append(parsed)
+        return accepted
+
+    def settle(
+        self,
+        accepted: Iterable[BackfillRow],
+        filed_keys: set[str],
+        filed_refs: set[tuple[str, str]],
+    ) -> None:
+        """Of ``check``'s accepted rows, those filed already (by key or by reference) are
+        duplicates; the others are to be filed."""
+        for r in accepted:
+            ref = (r.command.channel.value, r.command.channel_ref or "")
+            if r.identity in filed_keys or ref in filed_refs:
+                self.preview.duplicates.append(Duplicate(r.row, None))
+            else:
+                self.preview.to_file += 1
+
+    def done(self) -> Preview:
+        self.preview.duplicates.sort(key=lambda d: d.row)
+        self.preview.rejected.sort(key=lambda r: r.row)
+        return self.preview
 
 
 def unique_keys(rows: Iterable[BackfillRow]) -> tuple[list[str], list[tuple[str, str]]]:
@@ -135,50 +175,38 @@ def unique_keys(rows: Iterable[BackfillRow]) -> tuple[list[str], list[tuple[str,
     return keys, refs
 
 
-def finish_preview(
-    planned: PlannedPreview, filed_keys: set[str], filed_refs: set[tuple[str, str]]
-) -> Preview:
-    """The preview with the rows already filed (by key or by reference) as duplicates."""
-    preview = planned.preview
-    for r in planned.accepted:
-        ref = (r.command.channel.value, r.command.channel_ref or "")
-        if r.identity in filed_keys or ref in filed_refs:
-            preview.duplicates.append(Duplicate(r.row, None))
-        else:
-            preview.to_file += 1
-    preview.duplicates.sort(key=lambda d: d.row)
-    return preview
-
-
-def sample_of(table: Table, limit: int = SAMPLE_ROWS) -> list[dict[str, Any]]:
-    """The first ``limit`` data rows as read: each mapped column's cell as text, in the
-    order of ``Preview.columns``."""
-    order = [i for _, i in sorted(table.columns.columns.items(), key=lambda c: c[1])]
-    return [
-        {"row": number, "cells": [cell_text(row[i]) if i < len(row) else "" for i in order]}
-        for number, row in table.rows[:limit]
-    ]
+def rejected_columns(header: list[str]) -> list[str]:
+    """The rejected rows' download columns: row, reasons, then the file's own headers
+    (made unique)."""
+    headers: list[str] = []
+    for i, name in enumerate(header):
+        label = name or f"column {i + 1}"
+        headers.append(label if label not in headers else f"{label} ({i + 1})")
+    return ["แถว (row)", "เหตุผล (reasons)", *headers]
 
 
 def rejected_table(
-    table: Table, rejected: Iterable[dict[str, Any]]
+    table: Sheet[Any], rejected: Iterable[dict[str, Any]]
 ) -> tuple[list[str], list[dict[str, Any]]]:
     """The rejected rows with their original cells, for a file to correct and import
-    again: columns (row, reasons, then the file's own headers, made unique) and rows."""
-    headers: list[str] = []
-    for i, name in enumerate(table.header):
-        label = name or f"column {i + 1}"
-        headers.append(label if label not in headers else f"{label} ({i + 1})")
-    columns = ["แถว (row)", "เหตุผล (reasons)", *headers]
-    original = dict(table.rows)
-    out: list[dict[str, Any]] = []
-    for item in rejected:
-        cells = original.get(int(item["row"]), ())
-        row: dict[str, Any] = {columns[0]: item["row"], columns[1]: "; ".join(item["reasons"])}
+    again: ``rejected_columns`` and the rows, in the order of ``rejected``.  The table's
+    rows are read once; only the rejected ones are kept."""
+    columns = rejected_columns(table.header)
+    headers = columns[2:]
+    reasons = {int(item["row"]): item["reasons"] for item in rejected}
+    found: dict[int, dict[str, Any]] = {}
+    rows: Iterator[Row] = iter(table.rows)
+    for number, cells in rows:
+        if number not in reasons:
+            continue
+        row: dict[str, Any] = {columns[0]: number, columns[1]: "; ".join(reasons[number])}
         for h, cell in zip(headers, cells, strict=False):
             row[h] = "" if cell is None else cell
-        out.append(row)
-    return columns, out
+        found[number] = row
+    return columns, [
+        found.get(number) or {columns[0]: number, columns[1]: "; ".join(why)}
+        for number, why in reasons.items()
+    ]
 
 
 def may_use(principal: Principal, staged_by: str) -> bool:
@@ -203,11 +231,12 @@ def shown_status(
 
 
 @dataclass(frozen=True, slots=True)
-class SealedJob:
+class JobKey:
+    """A job's fresh data key, and the same key wrapped by the master key (stored)."""
+
     key_id: str
     wrapped_key: bytes
-    sealed_file: bytes
-    sealed_sample: bytes
+    data_key: bytes = field(repr=False)
 
 
 def _wrap_aad(job_id: uuid.UUID, kid: str) -> bytes:
@@ -218,33 +247,22 @@ def _part_aad(job_id: uuid.UUID, part: str) -> bytes:
     return _PART_AAD + job_id.bytes + part.encode()
 
 
-def _seal(data_key: bytes, job_id: uuid.UUID, part: str, clear: bytes) -> bytes:
-    nonce = os.urandom(NONCE_BYTES)
-    return SEALED_V1 + nonce + AESGCM(data_key).encrypt(nonce, clear, _part_aad(job_id, part))
+def _file_part(index: int, last: bool) -> str:
+    return f"file/{index}/last" if last else f"file/{index}"
 
 
-def seal_job(
-    keys: PiiKeys, job_id: uuid.UUID, file: bytes, sample: list[dict[str, Any]]
-) -> SealedJob:
-    """The staged file and its sample sealed under a fresh data key, wrapped by the
-    current master key."""
+def new_job_key(keys: PiiKeys, job_id: uuid.UUID) -> JobKey:
+    """A fresh data key for ``job_id``, wrapped by the current master key."""
     data_key = os.urandom(KEY_BYTES)
     kid = keys.current_id
     nonce = os.urandom(NONCE_BYTES)
     wrapped = nonce + AESGCM(keys.master).encrypt(nonce, data_key, _wrap_aad(job_id, kid))
-    return SealedJob(
-        kid,
-        wrapped,
-        _seal(data_key, job_id, "file", file),
-        _seal(data_key, job_id, "sample", orjson.dumps(sample)),
-    )
+    return JobKey(kid, wrapped, data_key)
 
 
-def open_part(
-    keys: PiiKeys, job_id: uuid.UUID, kid: str, wrapped: bytes, part: str, sealed: bytes
-) -> bytes:
-    """One sealed part (``file`` or ``sample``) in clear; Unreadable for a master key not
-    configured, another job's or part's bytes, or altered ones."""
+def job_key(keys: PiiKeys, job_id: uuid.UUID, kid: str, wrapped: bytes) -> JobKey:
+    """The stored key of ``job_id`` unwrapped; Unreadable for a master key not
+    configured, or another job's or altered key."""
     master = keys.master_for(kid)
     if master is None:
         raise Unreadable(f"master key {kid} is not configured")
@@ -252,10 +270,46 @@ def open_part(
         data_key = AESGCM(master).decrypt(
             wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], _wrap_aad(job_id, kid)
         )
-        if sealed[:1] != SEALED_V1:
-            raise Unreadable("unknown sealed format")
-        return AESGCM(data_key).decrypt(
+    except InvalidTag:
+        raise Unreadable("the staged import does not open") from None
+    return JobKey(kid, wrapped, data_key)
+
+
+def seal(key: JobKey, job_id: uuid.UUID, part: str, clear: bytes) -> bytes:
+    """One part (``sample``, or a file part: see ``seal_file_part``) sealed."""
+    nonce = os.urandom(NONCE_BYTES)
+    return SEALED_V1 + nonce + AESGCM(key.data_key).encrypt(nonce, clear, _part_aad(job_id, part))
+
+
+def unseal(key: JobKey, job_id: uuid.UUID, part: str, sealed: bytes) -> bytes:
+    """One sealed part in clear; Unreadable for another job's or part's bytes, or altered
+    ones."""
+    if sealed[:1] != SEALED_V1:
+        raise Unreadable("unknown sealed format")
+    try:
+        return AESGCM(key.data_key).decrypt(
             sealed[1 : 1 + NONCE_BYTES], sealed[1 + NONCE_BYTES :], _part_aad(job_id, part)
         )
     except InvalidTag:
         raise Unreadable("the staged import does not open") from None
+
+
+def seal_file_part(key: JobKey, job_id: uuid.UUID, index: int, clear: bytes, last: bool) -> bytes:
+    """Part ``index`` (from 0) of a staged file, ``last`` if no part follows it."""
+    return seal(key, job_id, _file_part(index, last), clear)
+
+
+def unseal_file_part(
+    key: JobKey, job_id: uuid.UUID, index: int, sealed: bytes, last: bool
+) -> bytes:
+    """Part ``index`` of a staged file of ``index + 1`` parts or more (``last``: exactly);
+    Unreadable if it is not that part of that job's file."""
+    return unseal(key, job_id, _file_part(index, last), sealed)
+
+
+def open_part(
+    keys: PiiKeys, job_id: uuid.UUID, kid: str, wrapped: bytes, part: str, sealed: bytes
+) -> bytes:
+    """One sealed part (``sample``, or ``file`` staged before parts) in clear; Unreadable
+    for a master key not configured, another job's or part's bytes, or altered ones."""
+    return unseal(job_key(keys, job_id, kid, wrapped), job_id, part, sealed)

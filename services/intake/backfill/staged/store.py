@@ -3,7 +3,7 @@
 Which replica files a confirmed job is decided by one conditional UPDATE (``claim``): the
 first to move it from ``staged`` wins; the others see it running.  A job whose task
 stopped beating may be claimed again (its replica died).  Expired jobs are deleted, with
-their sealed file.
+their sealed file; so are the parts of an upload that never became a job.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 import asyncpg
 import orjson
 
-from services.intake.backfill.staged.domain import STALE_AFTER, SealedJob
+from services.intake.backfill.staged.domain import STAGED_TTL, STALE_AFTER
 
 _FIELDS = (
     "job_id, staged_by, district_code, status, created_at, expires_at, confirmed_by, "
@@ -65,6 +65,17 @@ class SealedParts:
     sealed: bytes
 
 
+@dataclass(frozen=True, slots=True)
+class SealedFile:
+    """Where a job's file is: ``parts`` sealed parts (``part``), or, for a job staged
+    before parts, whole in ``whole``."""
+
+    key_id: str
+    wrapped_key: bytes
+    parts: int | None
+    whole: bytes | None
+
+
 def _lock_key(job_id: uuid.UUID) -> int:
     """The advisory lock key of a job: its first 8 bytes as a signed bigint."""
     return int.from_bytes(job_id.bytes[:8], "big", signed=True)
@@ -77,14 +88,66 @@ class JobStore:
         self.pool = pool
 
     async def purge(self, now: dt.datetime) -> int:
-        """Delete the expired jobs (never one whose task is alive); how many."""
-        result: str = await self.pool.execute(
-            "DELETE FROM import_jobs WHERE expires_at < $1 "
-            "AND NOT (status = 'running' AND heartbeat_at >= $2)",
+        """Delete the expired jobs (never one whose task is alive) with their files, and
+        the parts of uploads that never became a job (older than a staged job lives);
+        how many jobs."""
+        gone = await self.pool.fetchval(
+            """
+            WITH gone AS (
+                DELETE FROM import_jobs WHERE expires_at < $1
+                   AND NOT (status = 'running' AND heartbeat_at >= $2)
+                RETURNING job_id),
+            parts AS (
+                DELETE FROM import_job_parts AS p
+                 WHERE p.job_id IN (SELECT job_id FROM gone)
+                    OR (p.created_at < $3
+                        AND NOT EXISTS (SELECT 1 FROM import_jobs AS j
+                                         WHERE j.job_id = p.job_id)))
+            SELECT count(*) FROM gone""",
             now,
             now - STALE_AFTER,
+            now - STAGED_TTL,
         )
-        return int(result.split()[-1])
+        return int(gone)
+
+    async def add_part(
+        self, job_id: uuid.UUID, index: int, sealed: bytes, now: dt.datetime
+    ) -> None:
+        await self.pool.execute(
+            "INSERT INTO import_job_parts (job_id, part, created_at, sealed) "
+            "VALUES ($1, $2, $3, $4)",
+            job_id,
+            index,
+            now,
+            sealed,
+        )
+
+    async def drop_parts(self, job_id: uuid.UUID) -> None:
+        """An upload's parts, when it does not become a job."""
+        await self.pool.execute("DELETE FROM import_job_parts WHERE job_id = $1", job_id)
+
+    async def part(self, job_id: uuid.UUID, index: int) -> bytes | None:
+        sealed = await self.pool.fetchval(
+            "SELECT sealed FROM import_job_parts WHERE job_id = $1 AND part = $2", job_id, index
+        )
+        return None if sealed is None else bytes(sealed)
+
+    async def sealed_file(self, job_id: uuid.UUID) -> SealedFile | None:
+        row = await self.pool.fetchrow(
+            "SELECT key_id, wrapped_key, file_parts, "
+            "CASE WHEN file_parts IS NULL THEN sealed_file END AS whole "
+            "FROM import_jobs WHERE job_id = $1",
+            job_id,
+        )
+        if row is None:
+            return None
+        whole = row["whole"]
+        return SealedFile(
+            row["key_id"],
+            bytes(row["wrapped_key"]),
+            row["file_parts"],
+            None if whole is None else bytes(whole),
+        )
 
     async def insert(
         self,
@@ -94,13 +157,17 @@ class JobStore:
         district_code: str | None,
         now: dt.datetime,
         expires_at: dt.datetime,
-        sealed: SealedJob,
+        key_id: str,
+        wrapped_key: bytes,
+        file_parts: int,
+        sealed_sample: bytes,
         rows: int,
         preview: dict[str, Any],
     ) -> JobRow:
+        """The staged job of a file whose ``file_parts`` parts are stored."""
         row = await self.pool.fetchrow(
             "INSERT INTO import_jobs (job_id, staged_by, district_code, status, created_at, "
-            "expires_at, key_id, wrapped_key, sealed_file, sealed_sample, rows_total, preview) "
+            "expires_at, key_id, wrapped_key, file_parts, sealed_sample, rows_total, preview) "
             "VALUES ($1, $2, $3, 'staged', $4, $5, $6, $7, $8, $9, $10, $11::text::jsonb) "
             f"RETURNING {_FIELDS}",
             job_id,
@@ -108,10 +175,10 @@ class JobStore:
             district_code,
             now,
             expires_at,
-            sealed.key_id,
-            sealed.wrapped_key,
-            sealed.sealed_file,
-            sealed.sealed_sample,
+            key_id,
+            wrapped_key,
+            file_parts,
+            sealed_sample,
             rows,
             orjson.dumps(preview).decode(),
         )
@@ -129,15 +196,14 @@ class JobStore:
             )
         )
 
-    async def sealed(self, job_id: uuid.UUID, part: str) -> SealedParts | None:
-        column = {"file": "sealed_file", "sample": "sealed_sample"}[part]
+    async def sealed_sample(self, job_id: uuid.UUID) -> SealedParts | None:
         row = await self.pool.fetchrow(
-            f"SELECT key_id, wrapped_key, {column} AS sealed FROM import_jobs WHERE job_id = $1",
+            "SELECT key_id, wrapped_key, sealed_sample FROM import_jobs WHERE job_id = $1",
             job_id,
         )
         if row is None:
             return None
-        return SealedParts(row["key_id"], bytes(row["wrapped_key"]), bytes(row["sealed"]))
+        return SealedParts(row["key_id"], bytes(row["wrapped_key"]), bytes(row["sealed_sample"]))
 
     async def claim(self, job_id: uuid.UUID, by: str, now: dt.datetime) -> bool:
         """Move a staged (or stalled) job to running for this replica; False when another

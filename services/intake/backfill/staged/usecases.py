@@ -1,9 +1,14 @@
-"""Staged imports: stage (read, check, seal, preview: nothing filed), confirm (claim the job
+"""Staged imports: stage (seal, read, check, preview: nothing filed), confirm (claim the job
 and file it in the background), read its progress and result, and its rejected rows.
 
+Staging seals the upload a part at a time as it streams in and stores each part, then
+reads the stored file back for the preview, a chunk of rows at a time: an intake holds a
+part and a chunk, never the register.  Every later reading (the filing, the rejected rows)
+opens the stored parts one at a time in the same way.
+
 The filing itself is ``services.intake.backfill.usecases.import_file``, the one every import
-runs, fed the sealed file once it is opened; the task beats a heartbeat into the job so that
-a job whose replica died shows as stalled and may be confirmed again.
+runs, fed the stored file; the task beats a heartbeat into the job so that a job whose
+replica died shows as stalled and may be confirmed again.
 
 The task holds the job's advisory lock (``JobStore.running_lock``) while it files: a job
 left ``running`` whose lock is free lost its replica, and ``resume_orphans`` (run by every
@@ -18,29 +23,39 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import itertools
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 import structlog
 
-from services.intake.backfill.domain.reader import Table, read_table
+from services.intake.backfill.domain.reader import (
+    Parts,
+    UnreadableFile,
+    is_xlsx,
+    stream_table,
+)
+from services.intake.backfill.domain.rows import BackfillRow
 from services.intake.backfill.staged.domain import (
     HEARTBEAT_S,
     KEPT_AFTER,
     STAGED_TTL,
-    finish_preview,
-    open_part,
-    plan_preview,
+    JobKey,
+    PreviewCheck,
+    job_key,
+    new_job_key,
     rejected_table,
-    sample_of,
-    seal_job,
+    seal,
+    seal_file_part,
     unique_keys,
+    unseal,
+    unseal_file_part,
 )
 from services.intake.backfill.staged.store import JobRow, JobStore
-from services.intake.backfill.usecases import import_file
+from services.intake.backfill.usecases import CHUNK, import_file
 from services.intake.pii.domain.keys import PiiKeys
 from services.intake.store import IntakeStore
 from shared.config import Settings
@@ -59,6 +74,15 @@ WHERE idempotency_key = ANY($1::text[])
 """
 
 
+# An .xlsx workbook is read whole (a zip archive is read by seeking), so its size is
+# capped apart; a CSV is read a part at a time, whatever its size.
+XLSX_MAX_BYTES = 50 * 1024 * 1024
+
+
+class TooLarge(ValueError):
+    """The upload is larger than its kind may be (the message says how to send it)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Staged:
     job: JobRow
@@ -68,66 +92,161 @@ class Staged:
 async def stage(
     jobs: JobStore,
     keys: PiiKeys,
-    data: bytes,
+    upload: AsyncIterator[bytes],
     now: dt.datetime,
     *,
     staged_by: str,
     district: str | None,
 ) -> Staged:
-    """Read and check ``data`` as the import would, seal it and keep it as a staged job;
-    nothing is filed.  UnreadableFile (MissingColumns) for a file no row of which can be."""
+    """Seal and store ``upload`` (the file's bytes in parts) as it comes, then read and
+    check it as the import would and keep it as a staged job; nothing is filed.
+    UnreadableFile (MissingColumns) for a file no row of which can be, TooLarge for an
+    .xlsx over ``XLSX_MAX_BYTES``.  An upload that does not become a job leaves nothing."""
     await jobs.purge(now)
-    table = await asyncio.to_thread(read_table, data)
-    planned = await asyncio.to_thread(
-        plan_preview, table, now, hash_key=keys.hash_key, district=district
-    )
-    filed_keys, refs = unique_keys(planned.accepted)
-    found = await jobs.pool.fetch(
-        _ALREADY_FILED, filed_keys, [c for c, _ in refs], [r for _, r in refs]
-    )
-    preview = finish_preview(
-        planned,
-        {r["idempotency_key"] for r in found if r["idempotency_key"]},
-        {(r["channel"], r["channel_ref"]) for r in found if r["channel_ref"]},
-    )
-    sample = sample_of(table)
     job_id = uuid.uuid4()
-    sealed = await asyncio.to_thread(seal_job, keys, job_id, data, sample)
-    job = await jobs.insert(
-        job_id,
-        staged_by=staged_by,
-        district_code=district,
-        now=now,
-        expires_at=now + STAGED_TTL,
-        sealed=sealed,
-        rows=len(table.rows),
-        preview=preview.body(),
-    )
+    key = new_job_key(keys, job_id)
+    try:
+        count, size = await _store_upload(jobs, key, job_id, upload, now)
+        source = stored_file(asyncio.get_running_loop(), jobs, key, job_id, count)
+        check = await _preview(jobs, source, now, keys.hash_key, district)
+        preview = check.done()
+        sealed_sample = seal(key, job_id, "sample", orjson.dumps(check.sample))
+        job = await jobs.insert(
+            job_id,
+            staged_by=staged_by,
+            district_code=district,
+            now=now,
+            expires_at=now + STAGED_TTL,
+            key_id=key.key_id,
+            wrapped_key=key.wrapped_key,
+            file_parts=count,
+            sealed_sample=sealed_sample,
+            rows=preview.rows,
+            preview=preview.body(),
+        )
+    except BaseException:
+        with contextlib.suppress(Exception):  # else purge deletes them a day later
+            await asyncio.shield(jobs.drop_parts(job_id))
+        raise
     log.info(
         "import.staged",
         job_id=str(job_id),
+        bytes=size,
+        parts=count,
         rows=preview.rows,
         to_file=preview.to_file,
         rejected=len(preview.rejected),
     )
-    return Staged(job, sample)
+    return Staged(job, check.sample)
+
+
+async def _store_upload(
+    jobs: JobStore,
+    key: JobKey,
+    job_id: uuid.UUID,
+    upload: AsyncIterator[bytes],
+    now: dt.datetime,
+) -> tuple[int, int]:
+    """Seal and store each part of ``upload``; how many parts, and bytes.  A part is
+    stored once the next one arrives, since the last is sealed as the last."""
+    held: bytes | None = None
+    limit: int | None = None
+    count = size = 0
+    async for clear in upload:
+        if held is None and is_xlsx(clear[:4]):
+            limit = XLSX_MAX_BYTES
+        if limit is not None and size + len(clear) > limit:
+            raise TooLarge(
+                f"an .xlsx register may be at most {limit // (1024 * 1024)} MiB (it is read "
+                "whole); save a larger one as CSV (UTF-8), which has no such limit"
+            )
+        if held is not None:
+            await jobs.add_part(job_id, count, seal_file_part(key, job_id, count, held, False), now)
+            count += 1
+        held = clear
+        size += len(clear)
+    if held is None:
+        raise UnreadableFile("is empty")  # as the console knows it
+    await jobs.add_part(job_id, count, seal_file_part(key, job_id, count, held, True), now)
+    return count + 1, size
+
+
+def stored_file(
+    loop: asyncio.AbstractEventLoop, jobs: JobStore, key: JobKey, job_id: uuid.UUID, count: int
+) -> Parts:
+    """The stored parts of a job's file, opened one at a time as the reader takes them.
+
+    The reader is synchronous and runs off the event loop (in a thread): each part is
+    fetched on ``loop`` and waited for there.  Taken on the loop itself it would wait for
+    itself, so that is refused."""
+
+    def parts() -> Iterator[bytes]:
+        try:
+            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:  # none in this thread: the reader's thread
+            running = None
+        if running is loop:
+            raise RuntimeError("a stored file is read off its event loop (in a thread)")
+        for index in range(count):
+            fetched = asyncio.run_coroutine_threadsafe(jobs.part(job_id, index), loop)
+            sealed = fetched.result()
+            if sealed is None:
+                raise LookupError("the staged file is gone")
+            yield unseal_file_part(key, job_id, index, sealed, index == count - 1)
+
+    return parts
+
+
+async def _preview(
+    jobs: JobStore, source: Parts, now: dt.datetime, hash_key: bytes, district: str | None
+) -> PreviewCheck:
+    """Every row of the stored file checked, a chunk at a time, with the rows an earlier
+    import filed looked up per chunk."""
+    table = await asyncio.to_thread(stream_table, source)
+    check = PreviewCheck(table, now, hash_key=hash_key, district=district)
+
+    def next_chunk() -> tuple[bool, list[BackfillRow]]:
+        rows = list(itertools.islice(table.rows, CHUNK))
+        return bool(rows), check.check(rows)
+
+    while True:
+        read, accepted = await asyncio.to_thread(next_chunk)
+        if not read:
+            break
+        if not accepted:
+            continue
+        filed_keys, refs = unique_keys(accepted)
+        found = await jobs.pool.fetch(
+            _ALREADY_FILED, filed_keys, [c for c, _ in refs], [r for _, r in refs]
+        )
+        check.settle(
+            accepted,
+            {r["idempotency_key"] for r in found if r["idempotency_key"]},
+            {(r["channel"], r["channel_ref"]) for r in found if r["channel_ref"]},
+        )
+    return check
 
 
 async def sample(jobs: JobStore, keys: PiiKeys, job: JobRow) -> list[dict[str, Any]]:
-    parts = await jobs.sealed(job.job_id, "sample")
+    parts = await jobs.sealed_sample(job.job_id)
     if parts is None:
         return []
-    clear = open_part(keys, job.job_id, parts.key_id, parts.wrapped_key, "sample", parts.sealed)
-    rows: list[dict[str, Any]] = orjson.loads(clear)
+    key = job_key(keys, job.job_id, parts.key_id, parts.wrapped_key)
+    rows: list[dict[str, Any]] = orjson.loads(unseal(key, job.job_id, "sample", parts.sealed))
     return rows
 
 
-async def _table(jobs: JobStore, keys: PiiKeys, job_id: uuid.UUID) -> Table | None:
-    parts = await jobs.sealed(job_id, "file")
-    if parts is None:
+async def job_file(jobs: JobStore, keys: PiiKeys, job_id: uuid.UUID) -> Parts | bytes | None:
+    """A job's stored file, as parts (or whole, for a job staged before parts); None when
+    it is gone."""
+    stored = await jobs.sealed_file(job_id)
+    if stored is None:
         return None
-    data = open_part(keys, job_id, parts.key_id, parts.wrapped_key, "file", parts.sealed)
-    return await asyncio.to_thread(read_table, data)
+    key = job_key(keys, job_id, stored.key_id, stored.wrapped_key)
+    if stored.parts is None:
+        assert stored.whole is not None
+        return unseal(key, job_id, "file", stored.whole)
+    return stored_file(asyncio.get_running_loop(), jobs, key, job_id, stored.parts)
 
 
 async def rejected_rows(
@@ -135,11 +254,12 @@ async def rejected_rows(
 ) -> tuple[list[str], list[dict[str, Any]]]:
     """The rejected rows with their original cells: the result's once filed, else the
     preview's."""
-    table = await _table(jobs, keys, job.job_id)
+    source = await job_file(jobs, keys, job.job_id)
     rejected = (job.result or job.preview)["rejected"]
-    if table is None:
+    if source is None:
         return ["row", "reasons"], []
-    return rejected_table(table, rejected)
+    table = await asyncio.to_thread(stream_table, source)
+    return await asyncio.to_thread(rejected_table, table, rejected)
 
 
 def confirm(
@@ -212,15 +332,15 @@ async def _file(
     result: dict[str, Any] | None = None
     error: str | None = None
     try:
-        parts = await jobs.sealed(job_id, "file")
-        if parts is None:
+        source = await job_file(jobs, keys, job_id)
+        if source is None:
             raise LookupError("the staged file is gone")
-        data = open_part(keys, job_id, parts.key_id, parts.wrapped_key, "file", parts.sealed)
         outcome = await import_file(
             store,
             settings,
-            data,
+            source,
             started,
+            rows=job.rows_total,
             district=job.district_code,
             filed_by=job.staged_by,
             progress=progress,
