@@ -20,6 +20,11 @@ embedded PostgreSQL:
 (c) with ``--platform``: the whole platform runs (intake's relay, status, kpi) and the
     end-to-end import goes into intake's own database; we then wait until kpi's
     ``/v1/kpi/progress`` counts every case and report that time too.
+(d) with ``--upload``: instead of (b)'s end-to-end import, the register goes to the
+    intake service as ``damrong import`` sends it (``POST /v1/imports``, the file streamed
+    from disk), and the job is followed until it is done: the time to the 202 (upload,
+    seal, preview), the time to done, and the intake process's peak resident size above
+    what it held before the upload, and its workers'.
 """
 
 from __future__ import annotations
@@ -218,11 +223,12 @@ def import_alone(
 
 
 class Memory:
-    """Peak resident sizes of the importing process and of its workers together,
-    sampled every 20 ms."""
+    """Peak resident sizes of the importing process (``pid``, else this one's Python
+    children) and of its workers together, sampled every 20 ms."""
 
-    def __init__(self) -> None:
+    def __init__(self, pid: int | None = None) -> None:
         self.me = psutil.Process()
+        self.pid = pid
         self.peak_import = 0
         self.peak_workers = 0
 
@@ -230,6 +236,8 @@ class Memory:
         while True:
             for importing in self.me.children():
                 with contextlib.suppress(psutil.Error):
+                    if self.pid is not None and importing.pid != self.pid:
+                        continue
                     if not importing.name().startswith("python"):
                         continue  # the embedded servers
                     own = importing.memory_info().rss
@@ -237,6 +245,48 @@ class Memory:
                     self.peak_import = max(self.peak_import, own)
                     self.peak_workers = max(self.peak_workers, workers)
             await asyncio.sleep(0.02)
+
+
+async def upload_import(platform: Platform, register: Path, rows: int, copy: float) -> float:
+    """(d): the register through intake's API; seconds from the upload to done."""
+    intake = platform.procs["intake"]
+    file_mb = register.stat().st_size / 1e6  # noqa: ASYNC240  # before the clock starts
+    start_mb = psutil.Process(intake.pid).memory_info().rss / 1e6
+    memory = Memory(intake.pid)
+    sampling = asyncio.create_task(memory.sample())
+    timeout = httpx.Timeout(30.0, read=1800.0, write=1800.0)
+    headers = platform.auth_headers()
+    try:
+        async with httpx.AsyncClient(timeout=timeout, headers=headers) as client:
+            t0 = time.perf_counter()
+            # Streamed by httpx from the file, as damrong import sends it.
+            with open(register, "rb") as f:  # noqa: ASYNC230
+                r = await client.post(
+                    f"{platform.url('intake')}/v1/imports", files={"file": ("r.csv", f)}
+                )
+            assert r.status_code == 202, r.text
+            staged_s = time.perf_counter() - t0
+            staged_mb = memory.peak_import / 1e6
+            job_url = f"{platform.url('intake')}{r.headers['location']}"
+            job = (await client.get(job_url)).json()
+            while job["status"] not in ("done", "failed"):
+                await asyncio.sleep(0.5)  # polled over HTTP, as the CLI does
+                job = (await client.get(job_url)).json()
+            done_s = time.perf_counter() - t0
+    finally:
+        sampling.cancel()
+    assert job["status"] == "done" and job["result"]["filed"] == rows, job
+    peak_mb = memory.peak_import / 1e6
+    print("(d) the register sent to intake's POST /v1/imports, followed to done:")
+    print(line("202 (upload, seal, preview)", rows, staged_s, copy))
+    print(line("done (upload to every row filed)", rows, done_s, copy))
+    print(
+        f"    memory: intake peaked at {peak_mb:.0f} MB resident, {peak_mb - start_mb:.0f} MB "
+        f"above its {start_mb:.0f} MB before the upload ({staged_mb - start_mb:.0f} MB above "
+        f"it until the 202; the file {file_mb:.0f} MB); its workers "
+        f"{memory.peak_workers / 1e6:.0f} MB together at their peak"
+    )
+    return done_s
 
 
 def line(label: str, rows: int, seconds: float, copy: float) -> str:
@@ -251,7 +301,9 @@ async def main(args: argparse.Namespace) -> None:
         f"generated {args.rows} rows, {len(data) / 1e6:.1f} MB CSV in "
         f"{time.perf_counter() - t0:.1f} s"
     )
-    services = ["intake", "status", "kpi"] if args.platform else False
+    services: list[str] | bool = ["intake", "status", "kpi"] if args.platform else False
+    if args.upload and not args.platform:
+        services = ["intake"]
     with tempfile.TemporaryDirectory(prefix="damrong-bench-import-") as tmp:
         async with Platform.for_tests(Path(tmp), services=services) as platform:
             admin = platform.database_url
@@ -260,52 +312,78 @@ async def main(args: argparse.Namespace) -> None:
             print(f"(a) PostgreSQL COPY into a plain table: {copy:.0f} rows/s")
 
             now = dt.datetime.now(dt.UTC)
-            if args.end_to_end_only:
+            if args.upload:
+                pass  # (d) instead of (b)
+            elif args.end_to_end_only:
                 print("(b) import use case called on an asyncpg pool:")
             else:
                 await split_measurement(admin, settings, data, now, args.rows, copy)
 
-            dsn = admin if args.platform else await fresh_database(admin, "bench_e2e")
-            pool = await intake_pool(dsn)
-            cpu_before = cpu_seconds(platform) | {"import (this process + workers)": own_cpu()}
-            await pool.close()  # migrated; the import runs in a process of its own
             register = Path(tmp) / "register.csv"
             register.write_bytes(data)
             del data  # the import process reads it from the file, as intake from its upload
-            memory = Memory()
-            sampling = asyncio.create_task(memory.sample())
-            try:
-                with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as one:
-                    ran = await asyncio.get_running_loop().run_in_executor(
-                        one, import_alone, register, dsn, settings, now, args.workers
-                    )
-            finally:
-                sampling.cancel()
-            e2e_s, filed, file_mb, start_mb = ran
-            peak_mb = memory.peak_import / 1e6
-            assert filed == args.rows, filed
-            workers = imports.default_workers(args.rows) if args.workers is None else args.workers
-            print(line(f"end to end (import_file, {workers} workers)", args.rows, e2e_s, copy))
-            print(
-                f"    memory: the importing process peaked at {peak_mb:.0f} MB resident, "
-                f"{peak_mb - start_mb:.0f} MB above what it held with the file read "
-                f"({start_mb:.0f} MB, the file {file_mb:.0f} MB); its {workers} workers "
-                f"{memory.peak_workers / 1e6:.0f} MB together at their peak"
-            )
-            if args.platform:
-                kpi_s = await wait_kpi(platform.url("kpi"), args.rows, platform.auth_headers())
-                total = e2e_s + kpi_s
-                print(
-                    f"(c) kpi /v1/kpi/progress shows every case {kpi_s:.1f} s after the "
-                    f"import returned"
-                )
-                print(line("import + published + projected", args.rows, total, copy))
-                cpu_after = cpu_seconds(platform) | {"import (this process + workers)": own_cpu()}
-                print("    CPU per row during (c), µs (2 cores = 2 CPU-s per wall second):")
-                for name, after in sorted(cpu_after.items()):
-                    used = after - cpu_before.get(name, 0.0)
-                    print(f"      {name:<32} {used / args.rows * 1e6:6.0f}")
+            if args.upload:
+                cpu_before = cpu_seconds(platform)
+                e2e_s = await upload_import(platform, register, args.rows, copy)
+            else:
+                e2e_s, cpu_before = await import_in_process(args, platform, register, now, copy)
+            await platform_tail(platform, args, e2e_s, copy, cpu_before)
     print(f"goal: end to end >= 0.5x COPY; 1M rows < 120 s (needs {1e6 / 120:.0f} rows/s)")
+
+
+async def import_in_process(
+    args: argparse.Namespace, platform: Platform, register: Path, now: dt.datetime, copy: float
+) -> tuple[float, dict[str, float]]:
+    """(b)'s end-to-end import in a process of its own; its seconds, and the CPU before."""
+    admin = platform.database_url
+    settings = bench_settings(admin)
+    dsn = admin if args.platform else await fresh_database(admin, "bench_e2e")
+    pool = await intake_pool(dsn)
+    cpu_before = cpu_seconds(platform) | {"import (this process + workers)": own_cpu()}
+    await pool.close()  # migrated; the import runs in a process of its own
+    memory = Memory()
+    sampling = asyncio.create_task(memory.sample())
+    try:
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as one:
+            ran = await asyncio.get_running_loop().run_in_executor(
+                one, import_alone, register, dsn, settings, now, args.workers
+            )
+    finally:
+        sampling.cancel()
+    e2e_s, filed, file_mb, start_mb = ran
+    peak_mb = memory.peak_import / 1e6
+    assert filed == args.rows, filed
+    workers = imports.default_workers(args.rows) if args.workers is None else args.workers
+    print(line(f"end to end (import_file, {workers} workers)", args.rows, e2e_s, copy))
+    print(
+        f"    memory: the importing process peaked at {peak_mb:.0f} MB resident, "
+        f"{peak_mb - start_mb:.0f} MB above what it held with the file read "
+        f"({start_mb:.0f} MB, the file {file_mb:.0f} MB); its {workers} workers "
+        f"{memory.peak_workers / 1e6:.0f} MB together at their peak"
+    )
+    return e2e_s, cpu_before
+
+
+async def platform_tail(
+    platform: Platform,
+    args: argparse.Namespace,
+    e2e_s: float,
+    copy: float,
+    cpu_before: dict[str, float],
+) -> None:
+    """(c): with ``--platform``, until kpi shows every case, and the CPU each part used."""
+    if not args.platform:
+        return
+    kpi_s = await wait_kpi(platform.url("kpi"), args.rows, platform.auth_headers())
+    print(f"(c) kpi /v1/kpi/progress shows every case {kpi_s:.1f} s after the import returned")
+    print(line("import + published + projected", args.rows, e2e_s + kpi_s, copy))
+    cpu_after = cpu_seconds(platform)
+    if not args.upload:
+        cpu_after["import (this process + workers)"] = own_cpu()
+    print("    CPU per row during (c), µs (2 cores = 2 CPU-s per wall second):")
+    for name, after in sorted(cpu_after.items()):
+        used = after - cpu_before.get(name, 0.0)
+        print(f"      {name:<32} {used / args.rows * 1e6:6.0f}")
 
 
 if __name__ == "__main__":
@@ -320,6 +398,11 @@ if __name__ == "__main__":
         "--end-to-end-only",
         action="store_true",
         help="leave out the split measurement (parse, then writes; it holds every row)",
+    )
+    parser.add_argument(
+        "--upload",
+        action="store_true",
+        help="send the register to the intake service's POST /v1/imports instead (d)",
     )
     parser.add_argument(
         "--workers",
