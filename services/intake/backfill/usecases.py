@@ -18,6 +18,7 @@ filed, not as already imported, and the summary is the one an uninterrupted run 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import functools
 import itertools
@@ -37,7 +38,9 @@ from services.intake.backfill.domain.plan import (
     Duplicate,
     Rejected,
     check_columns,
+    firsts,
     identity_digest,
+    split_repeats,
 )
 from services.intake.backfill.domain.prepare import Encoded, PreparedChunk, prepare_chunk
 from services.intake.backfill.domain.reader import (
@@ -47,6 +50,7 @@ from services.intake.backfill.domain.reader import (
     parts_of,
     stream_table,
 )
+from services.intake.backfill.store import Identities
 from services.intake.pii.domain.keys import PiiKeys
 from services.intake.store import IntakeStore
 from shared.config import Settings
@@ -192,9 +196,9 @@ async def _import(
             return asyncio.ensure_future(asyncio.to_thread(prepare, chunk, serials))
         return loop.run_in_executor(executor, functools.partial(prepare, chunk, serials))
 
+    identities = Identities(store.pool)
     pending: deque[asyncio.Future[PreparedChunk]] = deque()
     writing: asyncio.Task[None] | None = None
-    first_seen: dict[bytes, int] = {}  # the first row of each identity, by its digest
     done = 0
     try:
         for _ in range(max(workers, 1) + 1):
@@ -206,13 +210,13 @@ async def _import(
             if following := await cut():
                 pending.append(await submit(following))
             result.rejected.extend(prepared.rejected)
-            fresh: list[Encoded] = []
-            for item in prepared.accepted:
-                earlier = first_seen.setdefault(identity_digest(item.identity), item.row)
-                if earlier != item.row:
-                    result.duplicates.append(Duplicate(item.row, earlier))
-                else:
-                    fresh.append(item)
+            # Repeats inside the file, told by the first row of each identity: the store
+            # keeps them for the run (a million would take some 150 MB here).
+            items = [(item.row, identity_digest(item.identity)) for item in prepared.accepted]
+            earlier = await identities.first_rows(result.import_id, firsts(items))
+            kept, repeats = split_repeats(items, earlier)
+            result.duplicates.extend(repeats)
+            fresh = [prepared.accepted[i] for i in kept]
             if writing is not None:
                 await writing  # one statement at a time: parsing is what runs alongside
                 if progress is not None:
@@ -230,6 +234,8 @@ async def _import(
             writing.cancel()
         if executor is not None:
             await asyncio.to_thread(executor.shutdown, True, cancel_futures=True)
+        with contextlib.suppress(Exception):  # else a later run deletes them a day on
+            await identities.forget_run(result.import_id)
     result.rows = done
     result.rejected.sort(key=lambda r: r.row)
     result.duplicates.sort(key=lambda d: d.row)

@@ -73,6 +73,9 @@ async def test_chunked_import_counts_every_row_once(
         f"{tag} %",
     )
     assert (filed, outbox) == (18, 18)
+    # The run's identities were kept by the database, and are gone with the run.
+    left = "SELECT count(*) FROM import_identities WHERE run_id = $1"
+    assert await intake.db.fetchval(left, first.import_id) == 0
 
     again = (await imports.import_file(store, intake.settings, data, now, workers=workers)).body()
     assert (again["filed"], again["duplicates"], len(again["rejected"])) == (0, 21, 4)

@@ -7,7 +7,13 @@ from typing import Any
 
 import pytest
 
-from services.intake.backfill.domain.plan import MissingColumns, plan_import
+from services.intake.backfill.domain.plan import (
+    MissingColumns,
+    firsts,
+    identity_digest,
+    plan_import,
+    split_repeats,
+)
 from services.intake.backfill.domain.reader import read_table
 from services.intake.backfill.domain.rows import RowRejected, parse_row
 from shared.codes import ChannelCode, ClosureReason
@@ -223,3 +229,14 @@ def test_the_row_hash_is_kept_for_filing_only_when_the_identity_needed_it() -> N
     assert by_hash.identity.endswith(by_hash.request_hash.hex()[:40])
     by_letter = parse_row(2, cells(letter_no="มท 0307/123"), NOW, hash_key=KEY)
     assert by_letter.request_hash is None and ":letter:" in by_letter.identity
+
+
+def test_repeats_are_told_by_the_first_row_of_each_identity() -> None:
+    a, b, c = b"a" * 16, b"b" * 16, b"c" * 16
+    items = [(10, a), (11, b), (12, a), (13, c), (14, a)]
+    # ``c`` was in an earlier chunk (first at row 3): every row of it is a repeat of 3.
+    fresh, repeats = split_repeats(items, {c: 3})
+    assert fresh == [0, 1]
+    assert [(d.row, d.of_row) for d in repeats] == [(12, 10), (13, 3), (14, 10)]
+    assert firsts(items) == {a: 10, b: 11, c: 13}
+    assert identity_digest("x") != identity_digest("y") and len(identity_digest("x")) == 16

@@ -29,12 +29,17 @@ FILE = (
 
 
 def _preview(chunk: int, filed_refs: set[tuple[str, str]]) -> d.PreviewCheck:
-    """The preview of FILE checked ``chunk`` rows at a time, as staging does."""
+    """The preview of FILE checked ``chunk`` rows at a time, as staging does (a dict
+    keeping the first rows, as the store's table does)."""
     table = stream_table(FILE)
     check = d.PreviewCheck(table, NOW, hash_key=KEYS.hash_key, district="5001")
+    kept: dict[bytes, int] = {}
     while rows := list(itertools.islice(table.rows, chunk)):
-        accepted = check.check(rows)
-        check.settle(accepted, set(), filed_refs)
+        checked = check.check(rows)
+        earlier = {k: kept[k] for k in checked.first if k in kept}
+        for digest, row in checked.first.items():
+            kept.setdefault(digest, row)
+        check.settle(check.repeats(checked, earlier), set(), filed_refs)
     return check
 
 
@@ -42,8 +47,8 @@ def _preview(chunk: int, filed_refs: set[tuple[str, str]]) -> d.PreviewCheck:
 def test_the_preview_counts_rejects_and_repeats_as_the_import_will(chunk: int) -> None:
     # A repeat is found across chunks as within one (rows 3 and 4 are apart at 1 and 2).
     table = stream_table(FILE)
-    accepted = d.PreviewCheck(table, NOW, hash_key=KEYS.hash_key, district="5001").check(table.rows)
-    keys, refs = d.unique_keys(accepted)
+    whole = d.PreviewCheck(table, NOW, hash_key=KEYS.hash_key, district="5001")
+    keys, refs = d.unique_keys(whole.repeats(whole.check(table.rows), {}))
     assert len(keys) == 2 and refs == [("letter", "5001:ชม 1/1")]
     check = _preview(chunk, {("letter", "5001:ชม 1/1")})
     body = check.done().body()

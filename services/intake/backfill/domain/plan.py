@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,9 +69,37 @@ def outside_district(number: int, district_code: str, district: str | None) -> R
 
 def identity_digest(identity: str) -> bytes:
     """A row identity as 16 bytes, where the text is about 60: the first row of each
-    identity is kept by it (for a million rows about 150 MB), and a collision is beyond
-    any register's size (about 1 in 10^26 for a million rows)."""
+    identity is kept by it (by the store: ``firsts``, ``split_repeats``), and a collision
+    is beyond any register's size (about 1 in 10^26 for a million rows)."""
     return hashlib.blake2b(identity.encode(), digest_size=16).digest()
+
+
+def firsts(items: Sequence[tuple[int, bytes]]) -> dict[bytes, int]:
+    """The first row of each identity digest among a chunk's accepted ``(row, digest)``
+    items, in file order."""
+    first: dict[bytes, int] = {}
+    for row, digest in items:
+        first.setdefault(digest, row)
+    return first
+
+
+def split_repeats(
+    items: Sequence[tuple[int, bytes]], earlier: Mapping[bytes, int]
+) -> tuple[list[int], list[Duplicate]]:
+    """A chunk's accepted ``(row, digest)`` items, in file order, split into the indexes
+    of the first row of each identity, and the repeats: of a row of an earlier chunk
+    (``earlier``: digest -> its first row) or of a row before them in this chunk."""
+    first = firsts(items)
+    fresh: list[int] = []
+    repeats: list[Duplicate] = []
+    for index, (row, digest) in enumerate(items):
+        if digest in earlier:
+            repeats.append(Duplicate(row, earlier[digest]))
+        elif first[digest] != row:
+            repeats.append(Duplicate(row, first[digest]))
+        else:
+            fresh.append(index)
+    return fresh, repeats
 
 
 def cells_of(columns: dict[str, int], row: Sequence[Any]) -> dict[str, Any]:

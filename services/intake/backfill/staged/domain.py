@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,8 +36,10 @@ from services.intake.backfill.domain.plan import (
     Rejected,
     cells_of,
     check_columns,
+    firsts,
     identity_digest,
     outside_district,
+    split_repeats,
 )
 from services.intake.backfill.domain.reader import Row, Sheet
 from services.intake.backfill.domain.rows import BackfillRow, RowRejected, parse_row
@@ -89,14 +91,25 @@ class Preview:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """A chunk's rows that passed every check, in file order, with their identities'
+    digests (``items``) and the first row of each (``first``), for the store to record."""
+
+    rows: list[BackfillRow]
+    items: list[tuple[int, bytes]]
+    first: dict[bytes, int]
+
+
 class PreviewCheck:
     """The preview of a register checked a chunk of rows at a time, in row order.
 
     ``check`` runs every row of a chunk through the import's own checks at ``now`` (with
-    ``district``, the officer's, rows of other districts are rejected) and answers the
-    accepted rows that are not repeats of earlier ones; ``settle`` counts those the store
-    found filed by an earlier import as duplicates and the rest as to be filed.
-    MissingColumns as the import does, before any row."""
+    ``district``, the officer's, rows of other districts are rejected); ``repeats`` takes
+    out the repeats of earlier rows (the store answers which identities earlier chunks
+    had, as the import's does); ``settle`` counts the rows the store found filed by an
+    earlier import as duplicates and the rest as to be filed.  MissingColumns as the
+    import does, before any row."""
 
     def __init__(
         self, table: Sheet[Any], now: dt.datetime, *, hash_key: bytes, district: str | None
@@ -105,7 +118,6 @@ class PreviewCheck:
         self._columns = table.columns.columns
         self._order = [i for _, i in sorted(self._columns.items(), key=lambda c: c[1])]
         self._now, self._hash_key, self._district = now, hash_key, district
-        self._first_seen: dict[bytes, int] = {}
         self.preview = Preview(
             rows=0,
             ignored_columns=table.columns.ignored + table.columns.repeated,
@@ -116,9 +128,9 @@ class PreviewCheck:
         )
         self.sample: list[dict[str, Any]] = []  # the first rows as read, for the preview
 
-    def check(self, rows: Iterable[Row]) -> list[BackfillRow]:
+    def check(self, rows: Iterable[Row]) -> Checked:
         preview = self.preview
-        accepted: list[BackfillRow] = []
+        passed: list[BackfillRow] = []
         for number, row in rows:
             preview.rows += 1
             if len(self.sample) < SAMPLE_ROWS:
@@ -135,12 +147,16 @@ class PreviewCheck:
             if refused is not None:
                 preview.rejected.append(refused)
                 continue
-            earlier = self._first_seen.setdefault(identity_digest(parsed.identity), number)
-            if earlier != number:
-                preview.duplicates.append(Duplicate(number, earlier))
-            else:
-                accepted.append(parsed)
-        return accepted
+            passed.append(parsed)
+        items = [(r.row, identity_digest(r.identity)) for r in passed]
+        return Checked(passed, items, firsts(items))
+
+    def repeats(self, checked: Checked, earlier: Mapping[bytes, int]) -> list[BackfillRow]:
+        """``checked``'s rows less the repeats (counted as duplicates); ``earlier``: the
+        digests earlier chunks had, with their first rows."""
+        kept, repeats = split_repeats(checked.items, earlier)
+        self.preview.duplicates.extend(repeats)
+        return [checked.rows[i] for i in kept]
 
     def settle(
         self,
@@ -148,7 +164,7 @@ class PreviewCheck:
         filed_keys: set[str],
         filed_refs: set[tuple[str, str]],
     ) -> None:
-        """Of ``check``'s accepted rows, those filed already (by key or by reference) are
+        """Of ``repeats``' rows, those filed already (by key or by reference) are
         duplicates; the others are to be filed."""
         for r in accepted:
             ref = (r.command.channel.value, r.command.channel_ref or "")

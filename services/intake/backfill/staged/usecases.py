@@ -38,11 +38,11 @@ from services.intake.backfill.domain.reader import (
     is_xlsx,
     stream_table,
 )
-from services.intake.backfill.domain.rows import BackfillRow
 from services.intake.backfill.staged.domain import (
     HEARTBEAT_S,
     KEPT_AFTER,
     STAGED_TTL,
+    Checked,
     JobKey,
     PreviewCheck,
     job_key,
@@ -55,6 +55,7 @@ from services.intake.backfill.staged.domain import (
     unseal_file_part,
 )
 from services.intake.backfill.staged.store import JobRow, JobStore
+from services.intake.backfill.store import Identities
 from services.intake.backfill.usecases import CHUNK, import_file
 from services.intake.pii.domain.keys import PiiKeys
 from services.intake.store import IntakeStore
@@ -200,30 +201,38 @@ def stored_file(
 async def _preview(
     jobs: JobStore, source: Parts, now: dt.datetime, hash_key: bytes, district: str | None
 ) -> PreviewCheck:
-    """Every row of the stored file checked, a chunk at a time, with the rows an earlier
-    import filed looked up per chunk."""
+    """Every row of the stored file checked, a chunk at a time: repeats inside the file
+    told by the store (a run of its own), and the rows an earlier import filed looked up
+    per chunk."""
     table = await asyncio.to_thread(stream_table, source)
     check = PreviewCheck(table, now, hash_key=hash_key, district=district)
+    identities, run_id = Identities(jobs.pool), uuid.uuid4()
 
-    def next_chunk() -> tuple[bool, list[BackfillRow]]:
+    def next_chunk() -> tuple[bool, Checked]:
         rows = list(itertools.islice(table.rows, CHUNK))
         return bool(rows), check.check(rows)
 
-    while True:
-        read, accepted = await asyncio.to_thread(next_chunk)
-        if not read:
-            break
-        if not accepted:
-            continue
-        filed_keys, refs = unique_keys(accepted)
-        found = await jobs.pool.fetch(
-            _ALREADY_FILED, filed_keys, [c for c, _ in refs], [r for _, r in refs]
-        )
-        check.settle(
-            accepted,
-            {r["idempotency_key"] for r in found if r["idempotency_key"]},
-            {(r["channel"], r["channel_ref"]) for r in found if r["channel_ref"]},
-        )
+    try:
+        while True:
+            read, checked = await asyncio.to_thread(next_chunk)
+            if not read:
+                break
+            earlier = await identities.first_rows(run_id, checked.first)
+            accepted = check.repeats(checked, earlier)
+            if not accepted:
+                continue
+            filed_keys, refs = unique_keys(accepted)
+            found = await jobs.pool.fetch(
+                _ALREADY_FILED, filed_keys, [c for c, _ in refs], [r for _, r in refs]
+            )
+            check.settle(
+                accepted,
+                {r["idempotency_key"] for r in found if r["idempotency_key"]},
+                {(r["channel"], r["channel_ref"]) for r in found if r["channel_ref"]},
+            )
+    finally:
+        with contextlib.suppress(Exception):  # else a later run deletes them a day on
+            await identities.forget_run(run_id)
     return check
 
 
