@@ -63,7 +63,7 @@ def is_xlsx(data: bytes) -> bool:
 
 
 def parts_of(source: Source) -> Parts:
-    """A file given either way, as parts (bytes: slices of them, nothing copied)."""
+    """A file given either way, as parts (bytes: copies of 1 MB slices, one at a time)."""
     if not isinstance(source, bytes):
         return source
     view = memoryview(source)

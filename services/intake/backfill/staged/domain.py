@@ -1,14 +1,12 @@
 """Staged imports, the pure half: the preview of a register, sealing the staged file, who
 may use a job, and its lifetime.  No I/O besides the system's random source.
 
-A staged import files nothing: ``plan_preview`` runs the very row checks the import runs
-(``plan_import`` plus the officer's district), and ``finish_preview`` adds the rows an
-earlier import already filed (found by the store), so the preview's counts are what the
-confirmed import will report unless another import files the same rows in between.
-
-The preview is checked a chunk of rows at a time (``PreviewCheck``), as the import files
-them: a register of a million rows is never held whole, as text, as rows or as the
-preview's accepted rows.
+A staged import files nothing: ``PreviewCheck`` runs the very row checks the import runs
+(``parse_row`` plus the officer's district, repeats told by ``split_repeats``) and adds the
+rows an earlier import already filed (found by the store), so the preview's counts are what
+the confirmed import will report unless another import files the same rows in between.  It
+checks a chunk of rows at a time, as the import files them: a register of a million rows
+is never held whole, as text, as rows or as the preview's accepted rows.
 
 The file and its first rows hold personal data, so the store keeps them only sealed:
 AES-256-GCM under a fresh data key per job, the key wrapped by the personal-data master
