@@ -17,6 +17,7 @@ import pytest
 from openpyxl.worksheet.worksheet import Worksheet
 
 from damrong.cli.importer import write_rejected
+from services.intake.backfill import api as backfill_api
 from services.intake.backfill.domain.values import parse_date
 from shared.auth.principal import Role
 from tests.auth import bearer, token
@@ -250,6 +251,23 @@ async def test_wait_true_answers_the_summary_in_the_request(intake: IntakeServic
     # Filed before the answer: the same file as a job finds every good row imported.
     again = await upload(intake, malformed_file(tag), "r.csv")
     assert (again["filed"], again["duplicates"]) == (0, 4)
+
+
+async def test_wait_true_takes_a_file_it_can_hold_and_says_how_to_send_a_larger_one(
+    intake: IntakeService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(backfill_api, "WAIT_MAX_BYTES", 1000)
+    data = malformed_file(uuid.uuid4().hex[:8])
+    assert len(data) > 1000
+    r = await intake.client.post(
+        "/v1/imports", params={"wait": "true"}, files={"file": ("r.csv", data)}
+    )
+    assert r.status_code == 413, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert "without wait" in r.json()["detail"]
+    # The same file as a job is taken.
+    job = await intake.client.post("/v1/imports", files={"file": ("r.csv", data)})
+    assert job.status_code == 202, job.text
 
 
 async def test_an_import_job_is_its_uploaders_and_shows_what_it_expects(
