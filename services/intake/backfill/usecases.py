@@ -5,10 +5,11 @@ validation and encoding each chunk's events are pure and CPU-bound, so they run 
 processes for large files (a thread for small ones) while this task writes the chunks
 before them, each chunk one statement (complaints and their outbox rows together,
 ``ON CONFLICT DO NOTHING``).  Duplicates inside the file are decided here, in row order,
-since only here the whole file is seen.  A row that collides with a complaint filed by an
+since only here the whole file is seen, by the first row of each identity that the store
+keeps for the run (``Identities``).  A row that collides with a complaint filed by an
 earlier import (same row identity) is a duplicate, never a second filing.  Bad rows never
 stop the good ones.  The rows are read as the chunks are cut: the file as text or as rows
-is never held whole, only its bytes and the chunks under way.
+is never held whole, only the chunks under way (and its bytes, when it is given whole).
 
 A job resumed after its replica died runs the file again from the start: ``ours`` tells
 which of the colliding rows that job itself filed before the crash, so that they count as

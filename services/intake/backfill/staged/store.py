@@ -67,8 +67,8 @@ class SealedParts:
 
 @dataclass(frozen=True, slots=True)
 class SealedFile:
-    """Where a job's file is: ``parts`` sealed parts (``part``), or, for a job staged
-    before parts, whole in ``whole``."""
+    """Where a job's file is: ``parts`` sealed parts (each read by ``JobStore.part``),
+    or, for a job staged before parts, whole in ``whole``."""
 
     key_id: str
     wrapped_key: bytes
