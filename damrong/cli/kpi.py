@@ -60,3 +60,27 @@ def run_rebuild(
         f"({done.rate:,.0f} events/s); skipped {done.undecodable} undecodable or "
         f"unsigned, {done.refused} refused{kept}"
     )
+
+
+def run_reindex(database_url: str | None) -> None:
+    """Run ``services.kpi.rebuild.reindex`` against the given (else configured) database,
+    printing each index's size before and after."""
+    from services.kpi.rebuild.usecases import Reindexed, reindex
+
+    overrides: dict[str, object] = dict(local_servers(os.environ))
+    if database_url:
+        overrides["database_url"] = database_url
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    console = Console()
+
+    def done(r: Reindexed) -> None:
+        console.print(f"{r.index:<40} {r.before / 1e6:9.1f} MB -> {r.after / 1e6:9.1f} MB")
+
+    rebuilt = asyncio.run(reindex(settings, done=done))
+    if not rebuilt:
+        console.print("[red]no kpi tables in this database: is DATABASE_URL kpi's?[/]")
+        raise typer.Exit(1)
+    before, after = sum(r.before for r in rebuilt), sum(r.after for r in rebuilt)
+    console.print(
+        f"rebuilt {len(rebuilt)} kpi indexes: {before / 1e6:,.1f} MB -> {after / 1e6:,.1f} MB"
+    )

@@ -213,7 +213,10 @@ def _client_token(token: str | None, data_dir: Path | None) -> str:
         raise typer.Exit(2) from None
 
 
-kpi_app = typer.Typer(help="The kpi projection: rebuild it from the topic.", no_args_is_help=True)
+kpi_app = typer.Typer(
+    help="The kpi projection: rebuild it from the topic, or rebuild its indexes.",
+    no_args_is_help=True,
+)
 app.add_typer(kpi_app, name="kpi")
 
 
@@ -233,6 +236,20 @@ def kpi_rebuild(
     from damrong.cli.kpi import run_rebuild  # keep `damrong --help` fast
 
     run_rebuild(database_url, bootstrap, keep_old=keep_old, data_dir=data_dir)
+
+
+@kpi_app.command("reindex")
+def kpi_reindex(
+    database_url: Annotated[
+        str | None, typer.Option("--database-url", envvar="DATABASE_URL")
+    ] = None,
+) -> None:
+    """Rebuild the indexes of the tables the live consumer updates (they grow sparse, and
+    national answers slow down), CONCURRENTLY: the running kpi service keeps answering and
+    applying events.  Run it weekly (deploy/k8s: the CronJob kpi-reindex)."""
+    from damrong.cli.kpi import run_reindex  # keep `damrong --help` fast
+
+    run_reindex(database_url)
 
 
 @app.command("signing-key")
