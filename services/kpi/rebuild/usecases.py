@@ -496,7 +496,7 @@ def _migrations() -> Path:
 # column (a case's rows leave "known now" as later events arrive) adds index entries and
 # leaves the old ones to vacuum, and a B-tree never merges the half-empty pages that
 # leaves: after 2,000,000 cases fed event by event, the open segments' index took 783 MB
-# for what 335 MB holds rebuilt, and national answers read through it took 2-6 times as
+# for what 335 MB holds rebuilt, and national answers read through it took up to 6 times as
 # long (README, "Benchmarks").  ``events`` is only inserted into.
 REINDEXED = ("case_intervals", "cases")
 
