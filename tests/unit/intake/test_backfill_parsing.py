@@ -176,10 +176,8 @@ def test_csv_in_utf8_with_bom_or_windows_874_with_title_lines_and_blank_rows() -
         assert table.rows[1][1][1] == "อื่นๆ"
 
 
-def test_semicolon_csv_and_xlsx_with_date_cells() -> None:
-    semicolons = HEADER.replace(",", ";") + "5001;ที่ดิน;บุกรุก;1/10/2567\n"
-    table = read_table(semicolons.encode())
-    assert table.rows == [(2, ["5001", "ที่ดิน", "บุกรุก", "1/10/2567"])]
+def _workbook() -> bytes:
+    """An .xlsx register: the header, and one row with a number and a date cell."""
     book = openpyxl.Workbook()
     sheet = book.active
     assert isinstance(sheet, Worksheet)
@@ -187,7 +185,14 @@ def test_semicolon_csv_and_xlsx_with_date_cells() -> None:
     sheet.append([5001, "ที่ดิน", "บุกรุก", dt.date(2024, 10, 1)])
     buf = io.BytesIO()
     book.save(buf)
-    ((number, row),) = read_table(buf.getvalue()).rows
+    return buf.getvalue()
+
+
+def test_semicolon_csv_and_xlsx_with_date_cells() -> None:
+    semicolons = HEADER.replace(",", ";") + "5001;ที่ดิน;บุกรุก;1/10/2567\n"
+    table = read_table(semicolons.encode())
+    assert table.rows == [(2, ["5001", "ที่ดิน", "บุกรุก", "1/10/2567"])]
+    ((number, row),) = read_table(_workbook()).rows
     assert number == 2 and row[0] == 5001 and row[3] == dt.datetime(2024, 10, 1)
 
 
@@ -233,14 +238,8 @@ def test_a_file_given_in_parts_reads_as_its_bytes(size: int) -> None:
 
 
 def test_an_xlsx_given_in_parts_reads_as_its_bytes() -> None:
-    book = openpyxl.Workbook()
-    sheet = book.active
-    assert isinstance(sheet, Worksheet)
-    sheet.append(HEADER.strip().split(","))
-    sheet.append([5001, "ที่ดิน", "บุกรุก", dt.date(2024, 10, 1)])
-    buf = io.BytesIO()
-    book.save(buf)
-    assert read_table(_in_parts(buf.getvalue(), 1000)).rows == read_table(buf.getvalue()).rows
+    data = _workbook()
+    assert read_table(_in_parts(data, 1000)).rows == read_table(data).rows
 
 
 def test_unreadable_files() -> None:
