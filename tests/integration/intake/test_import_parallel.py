@@ -94,10 +94,18 @@ async def test_imports_file_as_many_at_once_as_the_setting_allows(
     settings = intake.settings.model_copy(update={"import_filings_at_once": at_once})
     now = dt.datetime.now(dt.UTC)
     written: list[str] = []
+    began = {"a": asyncio.Event(), "b": asyncio.Event()}
 
     def progress(name: str) -> Callable[[int, int], Awaitable[None]]:
         async def note(_done: int, _filed: int) -> None:
             written.append(name)
+            began[name].set()
+            if at_once == 2:
+                # Two may file at once, but one may also finish before the other starts: each
+                # waits after its first chunk until the other has written one. Were they
+                # still filed one at a time, this would fail after 30 s instead of passing.
+                other = began["b" if name == "a" else "a"]
+                await asyncio.wait_for(other.wait(), 30)
 
         return note
 
