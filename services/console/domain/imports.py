@@ -144,7 +144,13 @@ def job_view(job: Mapping[str, Any]) -> JobView:
     preview's before."""
     preview = job["preview"]
     result = job.get("result")
+    progress = job["progress"]
+    # A CSV imported directly (damrong import) has no preview: its rows are checked as
+    # they are filed, so until it is done only its progress is known.
     source = result if result is not None else preview
+    if source is None:
+        source = {"rows": progress["total"], "duplicates": 0, "rejected": []}
+        preview = {"to_file": progress["filed"], "columns": []}
     counts = Counts(
         rows=int(source["rows"]),
         filed=int(result["filed"] if result is not None else preview["to_file"]),
@@ -154,7 +160,6 @@ def job_view(job: Mapping[str, Any]) -> JobView:
     sample = None
     if job.get("sample") is not None:
         sample = sample_of(preview["columns"], job["sample"])
-    progress = job["progress"]
     return JobView(
         job_id=str(job["job_id"]),
         status=str(job["status"]),

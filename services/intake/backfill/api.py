@@ -56,7 +56,9 @@ def _job_out(job: JobRow, now: dt.datetime) -> ImportJobOut:
             "job_id": job.job_id,
             "status": shown_status(job.status, job.heartbeat_at, now, job.queued_since),
             "progress": {"total": job.rows_total, "done": job.rows_done, "filed": job.filed},
-            "expected": {
+            "expected": None
+            if preview is None
+            else {
                 "to_file": preview["to_file"],
                 "duplicates": preview["duplicates"],
                 "rejected": len(preview["rejected"]),
@@ -93,15 +95,18 @@ async def post_import(
     earlier row or import) or rejected with its row number and reasons.  A district
     officer's rows of other districts are rejected.
 
-    Answers 202 and the job (``Location: /v1/imports/{job_id}``) once every row is read
-    and checked; the rows are filed in the background.  With ``wait=true``, 200 and the
+    Answers 202 and the job (``Location: /v1/imports/{job_id}``) once the file is stored
+    and its header read; the rows are checked and filed in the background, each once.  A
+    CSV's ``progress.total`` is then its line ends (over when a cell spans lines) until the
+    job is done, and ``expected`` is null; an .xlsx is checked row by row before the 202
+    (``expected`` as a staged job's preview).  With ``wait=true``, 200 and the
     summary once every row is filed (a file of at most 50 MiB).
 
     The register is the form field ``file``: CSV (UTF-8 or Windows-874) or .xlsx.  It is
     sealed and stored as it streams in, never held whole (with ``wait=true`` it is)."""
     require(principal, Operation.import_)
     if not wait:
-        job = (await stage_upload(request, principal)).job
+        job = (await stage_upload(request, principal, check_rows=False)).job
         running = await claim_and_file(request, job.job_id, principal.subject)
         assert running is not None  # staged a moment ago, by this request
         response.headers["Location"] = f"/v1/imports/{job.job_id}"

@@ -30,7 +30,9 @@ class ImportOut(BaseModel):
 
 
 class JobProgressOut(BaseModel):
-    """Rows read from the file, rows gone through so far, and rows filed so far."""
+    """Rows in the file, rows gone through so far, and rows filed so far.  A CSV imported
+    directly (``POST /v1/imports``) has its rows counted by line ends until it is done (a
+    cell spanning lines counts over); every other job's are the rows read."""
 
     total: int
     done: int
@@ -52,6 +54,6 @@ class ImportJobOut(BaseModel):
     job_id: uuid.UUID
     status: Literal["queued", "running", "stalled", "done", "failed"]
     progress: JobProgressOut
-    expected: ExpectedOut
+    expected: ExpectedOut | None = None  # null: the rows are checked as they are filed
     result: ImportOut | None = None
     error: str | None = None

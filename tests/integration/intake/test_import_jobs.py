@@ -342,3 +342,32 @@ async def test_a_job_waits_queued_while_another_import_files(intake: IntakeServi
         "SELECT queued_since FROM import_jobs WHERE job_id = $1", uuid.UUID(job["job_id"])
     )
     assert since is None  # its turn came
+
+
+async def test_a_direct_imports_rejected_rows_are_known_once_it_is_filed(
+    intake: IntakeService,
+) -> None:
+    # A CSV sent to POST /v1/imports is checked as it is filed, not before: while it waits
+    # for its turn nothing about its rows is known, and asking for them says so.
+    tag = uuid.uuid4().hex[:8]
+    me = officer(f"direct-{tag}")
+    slots = imports._filing_slots(intake.settings.import_filings_at_once)
+    async with slots:
+        r = await intake.client.post(
+            "/v1/imports", files={"file": ("r.csv", malformed_file(tag))}, headers=me
+        )
+        assert r.status_code == 202, r.text
+        job_id = r.json()["job_id"]
+        url = f"/v1/imports/jobs/{job_id}"
+        staged = (await intake.client.get(url, headers=me)).json()
+        assert staged["status"] == "queued" and staged["preview"] is None
+        early = await intake.client.get(f"{url}/rejected", headers=me)
+        assert early.status_code == 409
+        assert early.headers["content-type"].startswith("application/problem+json")
+        assert "known once it is done" in early.json()["detail"]
+    done = await finished(intake, job_id, me)
+    assert done["status"] == "done" and done["result"]["filed"] == 2
+    rejected = await intake.client.get(f"{url}/rejected", headers=me)
+    assert rejected.status_code == 200
+    rows = list(csv.reader(io.StringIO(rejected.content.decode("utf-8-sig"))))
+    assert [int(x[0]) for x in rows[1:]] == [3, 4, 5, 6, 10, 11, 12, 13]

@@ -63,6 +63,14 @@ def test_a_finished_job_shows_the_result_not_the_preview() -> None:
     assert view.finished and view.percent == 100 and view.sample is None
 
 
+def test_a_direct_import_being_filed_shows_its_progress_so_far() -> None:
+    # Sent by `damrong import`: no preview (its rows are checked as they are filed).
+    progress = {"total": 40, "done": 10, "filed": 7}
+    view = im.job_view(job(status="running", preview=None, sample=None, progress=progress))
+    assert view.counts == im.Counts(rows=40, filed=7, duplicates=0, rejected=0)
+    assert view.rejected == [] and view.sample is None and view.percent == 25
+
+
 def test_progress_is_a_bounded_percentage() -> None:
     assert (
         im.job_view(job(status="running", progress={"total": 3, "done": 2, "filed": 1})).percent

@@ -35,9 +35,12 @@ router = APIRouter(tags=["imports"])
 UPLOAD_MAX_BYTES = 1024 * 1024 * 1024
 
 
-async def stage_upload(request: Request, principal: Principal) -> usecases.Staged:
-    """Stage the request's ``file`` as ``principal``'s: 422 naming ``file`` when it is
-    missing, empty or unreadable; 413 for an .xlsx over its own limit."""
+async def stage_upload(
+    request: Request, principal: Principal, *, check_rows: bool = True
+) -> usecases.Staged:
+    """Stage the request's ``file`` as ``principal``'s (``check_rows``: see
+    ``usecases.stage``): 422 naming ``file`` when it is missing, empty or unreadable; 413
+    for an .xlsx over its own limit."""
     try:
         return await usecases.stage(
             jobs_of(request),
@@ -46,6 +49,7 @@ async def stage_upload(request: Request, principal: Principal) -> usecases.Stage
             _now(),
             staged_by=principal.subject,
             district=import_district(principal),
+            check_rows=check_rows,
         )
     except (BadUpload, UnreadableFile) as exc:
         raise invalid([FieldError("file", str(exc))]) from None
@@ -185,7 +189,14 @@ async def get_import(
 )
 async def rejected_rows(request: Request, principal: Caller, job_id: uuid.UUID) -> Response:
     """The rejected rows (of the result once filed, else of the preview) as CSV with the
-    row number, the reasons and the file's own columns: correct them and import again."""
+    row number, the reasons and the file's own columns: correct them and import again.
+    409 for a CSV imported directly that is still being filed (its rows are checked as
+    they are filed)."""
     job = await _own_job(request, principal, job_id)
-    columns, rows = await usecases.rejected_rows(jobs_of(request), request.app.state.pii_keys, job)
+    try:
+        columns, rows = await usecases.rejected_rows(
+            jobs_of(request), request.app.state.pii_keys, job
+        )
+    except usecases.NotChecked as exc:
+        raise Problem(409, "Not known yet", str(exc), type_=problem_type("not-checked")) from None
     return csv_response(columns, rows, f"rejected-{job_id}")

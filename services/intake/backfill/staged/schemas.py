@@ -49,7 +49,8 @@ class JobOut(BaseModel):
     confirmed_at: dt.datetime | None
     finished_at: dt.datetime | None
     progress: ProgressOut
-    preview: PreviewOut
+    # null for a CSV imported directly (POST /v1/imports): its rows are checked as filed.
+    preview: PreviewOut | None
     # The first rows as read (personal data: only the owner or an admin gets the job).
     sample: list[SampleRowOut] | None = None
     result: ImportOut | None = None

@@ -42,7 +42,7 @@ class JobRow:
     rows_total: int
     rows_done: int
     filed: int
-    preview: dict[str, Any]
+    preview: dict[str, Any] | None  # None: a direct import's, whose rows are checked as filed
     result: dict[str, Any] | None
     error: str | None
     queued_since: dt.datetime | None  # set while a running job waits for its turn
@@ -162,9 +162,10 @@ class JobStore:
         file_parts: int,
         sealed_sample: bytes,
         rows: int,
-        preview: dict[str, Any],
+        preview: dict[str, Any] | None,
     ) -> JobRow:
-        """The staged job of a file whose ``file_parts`` parts are stored."""
+        """The staged job of a file whose ``file_parts`` parts are stored (``preview``
+        None: its rows were not checked, ``rows`` is counted by line ends)."""
         row = await self.pool.fetchrow(
             "INSERT INTO import_jobs (job_id, staged_by, district_code, status, created_at, "
             "expires_at, key_id, wrapped_key, file_parts, sealed_sample, rows_total, preview) "
@@ -180,7 +181,7 @@ class JobStore:
             file_parts,
             sealed_sample,
             rows,
-            orjson.dumps(preview).decode(),
+            None if preview is None else orjson.dumps(preview).decode(),
         )
         job = JobRow.of(row)
         assert job is not None
@@ -300,11 +301,13 @@ class JobStore:
         expires_at: dt.datetime,
     ) -> None:
         """Record the outcome (``result``, or ``error`` for a failed job) and keep the job,
-        with its sealed file for the rejected rows, until ``expires_at``."""
+        with its sealed file for the rejected rows, until ``expires_at``.  A done job's
+        rows are the rows its filing read (a direct import's were counted by line ends)."""
         await self.pool.execute(
             "UPDATE import_jobs SET status = $2, result = $3::text::jsonb, error = $4, "
             "finished_at = $5, heartbeat_at = $5, expires_at = greatest(expires_at, $6), "
-            "rows_done = CASE WHEN $2 = 'done' THEN rows_total ELSE rows_done END, "
+            "rows_total = coalesce(($3::text::jsonb ->> 'rows')::int, rows_total), "
+            "rows_done = coalesce(($3::text::jsonb ->> 'rows')::int, rows_done), "
             "filed = coalesce(($3::text::jsonb ->> 'filed')::int, filed) "
             "WHERE job_id = $1",
             job_id,
