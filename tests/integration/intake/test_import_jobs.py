@@ -359,8 +359,12 @@ async def test_a_direct_imports_rejected_rows_are_known_once_it_is_filed(
         assert r.status_code == 202, r.text
         job_id = r.json()["job_id"]
         url = f"/v1/imports/jobs/{job_id}"
-        staged = (await intake.client.get(url, headers=me)).json()
-        assert staged["status"] == "queued" and staged["preview"] is None
+
+        async def probe() -> Any:
+            return (await intake.client.get(url, headers=me)).json()
+
+        waiting = await eventually(probe, lambda j: j["status"] == "queued")
+        assert waiting["preview"] is None
         early = await intake.client.get(f"{url}/rejected", headers=me)
         assert early.status_code == 409
         assert early.headers["content-type"].startswith("application/problem+json")
