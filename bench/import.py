@@ -278,7 +278,7 @@ async def upload_import(platform: Platform, register: Path, rows: int, copy: flo
     assert job["status"] == "done" and job["result"]["filed"] == rows, job
     peak_mb = memory.peak_import / 1e6
     print("(d) the register sent to intake's POST /v1/imports, followed to done:")
-    print(line("202 (upload, seal, preview)", rows, staged_s, copy))
+    print(line("202 (upload, seal, header)", rows, staged_s, copy))
     print(line("done (upload to every row filed)", rows, done_s, copy))
     print(
         f"    memory: intake peaked at {peak_mb:.0f} MB resident, {peak_mb - start_mb:.0f} MB "
