@@ -152,6 +152,7 @@ def follow(
             progress.update(
                 task,
                 completed=done["done"],
+                total=done["total"],  # a CSV's is counted by line ends until it is done
                 description={
                     "stalled": "intake stopped: waiting for it to resume the import",
                     "queued": "รอคิว (queued): another import is being filed first",
