@@ -8,6 +8,7 @@ their sealed file; so are the parts of an upload that never became a job.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import uuid
@@ -86,6 +87,11 @@ class JobStore:
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
+        # The running jobs' advisory locks, all held on one pooled connection (see
+        # running_lock); the guard keeps its statements one at a time.
+        self._locks: Any = None  # the connection, while any lock is held
+        self._held: set[int] = set()
+        self._guard = asyncio.Lock()
 
     async def purge(self, now: dt.datetime) -> int:
         """Delete the expired jobs (never one whose task is alive) with their files, and
@@ -225,18 +231,41 @@ class JobStore:
     @contextlib.asynccontextmanager
     async def running_lock(self, job_id: uuid.UUID) -> AsyncIterator[bool]:
         """Hold the job's session advisory lock while the body runs (yields False, holding
-        nothing, when another session has it).  The lock lives as long as the connection:
-        a replica killed mid-import loses it at once, so its job can be resumed without
-        waiting for the heartbeat to go stale, and never by two replicas at a time."""
+        nothing, when another session has it or another task of this replica).  The lock
+        lives as long as the connection: a replica killed mid-import loses it at once, so
+        its job can be resumed without waiting for the heartbeat to go stale, and never by
+        two replicas at a time.
+
+        Every lock this replica holds is on one pooled connection, taken with the first and
+        given back with the last.  A connection per job, held while the job waits for its
+        turn to file, let a few waiting jobs take every connection of the pool, and the
+        filing one could then get none: every job and every request waited for ever."""
         key = _lock_key(job_id)
-        async with self.pool.acquire() as conn:
-            held = bool(await conn.fetchval("SELECT pg_try_advisory_lock($1)", key))
-            try:
-                yield held
-            finally:
+        async with self._guard:
+            held = False
+            if key not in self._held:  # the same session would be granted it again
+                if self._locks is None:
+                    self._locks = await self.pool.acquire()
+                held = bool(await self._locks.fetchval("SELECT pg_try_advisory_lock($1)", key))
                 if held:
+                    self._held.add(key)
+                await self._give_back_if_unused()
+        try:
+            yield held
+        finally:
+            if held:
+                async with self._guard:
+                    self._held.discard(key)
                     with contextlib.suppress(Exception):  # a closed connection released it
-                        await conn.execute("SELECT pg_advisory_unlock($1)", key)
+                        await self._locks.execute("SELECT pg_advisory_unlock($1)", key)
+                    await self._give_back_if_unused()
+
+    async def _give_back_if_unused(self) -> None:
+        if self._held or self._locks is None:
+            return
+        connection, self._locks = self._locks, None
+        with contextlib.suppress(Exception):  # a broken one is the pool's to replace
+            await self.pool.release(connection)
 
     async def running_ids(self, now: dt.datetime) -> list[uuid.UUID]:
         """The jobs left running (alive or not), oldest first."""
