@@ -11,6 +11,8 @@ STAMP := $(VENV)/.installed
 # less the embedded servers. Both pin every package with the hashes of its files, for Python 3.11
 # on every platform.
 LOCK := requirements-dev.lock
+# pip itself, pinned and hash-checked, installed before the lock (the file says why).
+PIP_LOCK := requirements-pip.lock
 IMAGE_LOCK := requirements.lock
 UV_VERSION := 0.13.9
 LOCK_FLAGS := --quiet --generate-hashes --universal --python-version 3.11 \
@@ -74,7 +76,8 @@ $(PYTHON):
 # Order-only on the interpreter: its mtime (a symlink to the system python) is meaningless.
 # The lock brings every dependency, hash-checked; the project itself goes in without any, and
 # `pip check` then stops a lock that no longer satisfies pyproject.toml's pins.
-$(STAMP): $(LOCK) pyproject.toml | $(PYTHON)
+$(STAMP): $(LOCK) $(PIP_LOCK) pyproject.toml | $(PYTHON)
+	$(PYTHON) -m pip install --require-virtualenv --require-hashes -r $(PIP_LOCK)
 	$(PYTHON) -m pip install --require-virtualenv --require-hashes -r $(LOCK)
 	$(PYTHON) -m pip install --require-virtualenv --no-deps -e .
 	$(PYTHON) -m pip check || { echo "$(LOCK) is out of date: run make lock" >&2; exit 1; }
