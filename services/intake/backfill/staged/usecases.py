@@ -4,8 +4,9 @@ and file it in the background), read its progress and result, and its rejected r
 Staging seals the upload a part at a time as it streams in and stores each part, then
 reads the stored file back for the preview, a chunk of rows at a time: an intake holds a
 part and a chunk, never the register.  A CSV imported directly (``POST /v1/imports``) has
-no preview: only its header is read before the 202, and its rows are checked as filed.  Every later reading (the filing, the rejected rows)
-opens the stored parts one at a time in the same way.
+no preview: only its header is read before the 202, and its rows are checked as filed.
+Every later reading (the filing, the rejected rows) opens the stored parts one at a time in
+the same way.
 
 The filing itself is ``services.intake.backfill.usecases.import_file``, the one every import
 runs, fed the stored file; the task beats a heartbeat into the job so that a job whose
