@@ -77,6 +77,14 @@ class SealedFile:
     whole: bytes | None
 
 
+def _lost(connection: Any) -> bool:
+    """Whether a pooled connection is gone (the pool detaches one it saw close)."""
+    try:
+        return bool(connection.is_closed())
+    except asyncpg.InterfaceError:
+        return True
+
+
 def _lock_key(job_id: uuid.UUID) -> int:
     """The advisory lock key of a job: its first 8 bytes as a signed bigint."""
     return int.from_bytes(job_id.bytes[:8], "big", signed=True)
@@ -246,7 +254,13 @@ class JobStore:
             if key not in self._held:  # the same session would be granted it again
                 if self._locks is None:
                     self._locks = await self.pool.acquire()
-                held = bool(await self._locks.fetchval("SELECT pg_try_advisory_lock($1)", key))
+                try:
+                    held = bool(await self._locks.fetchval("SELECT pg_try_advisory_lock($1)", key))
+                except Exception:
+                    if _lost(self._locks):  # its locks went with it: start afresh
+                        self._held.clear()
+                        await self._give_back_if_unused()
+                    raise
                 if held:
                     self._held.add(key)
                 await self._give_back_if_unused()
