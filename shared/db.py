@@ -23,6 +23,7 @@ from typing import TypeVar
 import asyncpg
 import structlog
 
+from shared.dbtypes import Conn
 from shared.faults import Backoff, is_transient
 
 log = structlog.get_logger()
@@ -30,6 +31,15 @@ log = structlog.get_logger()
 T = TypeVar("T")
 
 _SHARED_MIGRATIONS = Path(str(files("shared").joinpath("migrations")))
+
+
+def connection_lost(conn: Conn) -> bool:
+    """Whether ``conn`` is gone: closed, or closed by the server and so already taken back
+    by its pool (the proxy then refuses every call)."""
+    try:
+        return conn.is_closed()
+    except asyncpg.InterfaceError:
+        return True
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:

@@ -38,8 +38,9 @@ import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from aiokafka.partitioner import DefaultPartitioner
-from asyncpg.pool import PoolConnectionProxy
 
+from shared.db import connection_lost
+from shared.dbtypes import Conn
 from shared.envelope_codec import encode
 from shared.events import Envelope
 from shared.faults import Backoff, is_transient
@@ -50,7 +51,6 @@ log = structlog.get_logger()
 
 NOTIFY_CHANNEL = "damrong_outbox"
 
-Conn = asyncpg.Connection | PoolConnectionProxy
 LOCK_CHECK_TIMEOUT_S = 5.0
 _PARTITIONER = DefaultPartitioner()
 
@@ -156,7 +156,7 @@ class OutboxRelay:
                 fed = False  # the broker answering is known to have every row coming
                 checked = -math.inf
                 while True:
-                    if _is_lost(lock_conn):
+                    if connection_lost(lock_conn):
                         raise asyncpg.ConnectionDoesNotExistError(
                             "the connection holding the relay's lock was closed"
                         )
@@ -342,20 +342,13 @@ class OutboxRelay:
             self.held = row_id
 
 
-def _is_lost(conn: Conn) -> bool:
-    try:
-        return conn.is_closed()
-    except asyncpg.InterfaceError:
-        return True  # closed by the server: the pool has already taken it back
-
-
 async def _give_up_lock(
     conn: Conn, key: str, on_notify: Callable[..., None], on_lost: Callable[..., None]
 ) -> None:
     """Release the lock and stop listening.  A connection that cannot is terminated, which
     ends its session and so its lock: it never goes back to the pool holding the lock, and
     the failure that ended the turn is the one reported."""
-    if _is_lost(conn):
+    if connection_lost(conn):
         return
     try:
         conn.remove_termination_listener(on_lost)

@@ -20,6 +20,7 @@ import asyncpg
 import orjson
 
 from services.intake.backfill.staged.domain import STAGED_TTL, STALE_AFTER
+from shared.db import connection_lost
 
 _FIELDS = (
     "job_id, staged_by, district_code, status, created_at, expires_at, confirmed_by, "
@@ -75,14 +76,6 @@ class SealedFile:
     wrapped_key: bytes
     parts: int | None
     whole: bytes | None
-
-
-def _lost(connection: Any) -> bool:
-    """Whether a pooled connection is gone (the pool detaches one it saw close)."""
-    try:
-        return bool(connection.is_closed())
-    except asyncpg.InterfaceError:
-        return True
 
 
 def _lock_key(job_id: uuid.UUID) -> int:
@@ -257,7 +250,7 @@ class JobStore:
                 try:
                     held = bool(await self._locks.fetchval("SELECT pg_try_advisory_lock($1)", key))
                 except Exception:
-                    if _lost(self._locks):  # its locks went with it: start afresh
+                    if connection_lost(self._locks):  # its locks went with it: start afresh
                         self._held.clear()
                         await self._give_back_if_unused()
                     raise
