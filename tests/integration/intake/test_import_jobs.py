@@ -50,11 +50,19 @@ async def subjects(intake: IntakeService, tag: str) -> list[str]:
     return [r["subject"] for r in rows]
 
 
-async def finished(intake: IntakeService, job_id: str, headers: dict[str, str]) -> Any:
+async def reaches(
+    intake: IntakeService, job_id: str, headers: dict[str, str], *statuses: str
+) -> Any:
+    """The job once its status is one of ``statuses``."""
+
     async def probe() -> Any:
         return (await intake.client.get(f"/v1/imports/jobs/{job_id}", headers=headers)).json()
 
-    return await eventually(probe, lambda job: job["status"] in ("done", "failed"))
+    return await eventually(probe, lambda job: job["status"] in statuses)
+
+
+async def finished(intake: IntakeService, job_id: str, headers: dict[str, str]) -> Any:
+    return await reaches(intake, job_id, headers, "done", "failed")
 
 
 async def test_the_preview_files_nothing_and_the_confirmation_files_what_it_promised(
@@ -327,11 +335,7 @@ async def test_a_job_waits_queued_while_another_import_files(intake: IntakeServi
     async with slots:
         r = await intake.client.post(f"{url}/confirm", headers=me)
         assert r.status_code == 202, r.text
-
-        async def probe() -> Any:
-            return (await intake.client.get(url, headers=me)).json()
-
-        waiting = await eventually(probe, lambda j: j["status"] == "queued")
+        waiting = await reaches(intake, job["job_id"], me, "queued")
         assert waiting["progress"]["done"] == 0
         plain = await intake.client.get(f"/v1/imports/{job['job_id']}", headers=me)
         assert plain.json()["status"] == "queued"
@@ -359,11 +363,7 @@ async def test_a_direct_imports_rejected_rows_are_known_once_it_is_filed(
         assert r.status_code == 202, r.text
         job_id = r.json()["job_id"]
         url = f"/v1/imports/jobs/{job_id}"
-
-        async def probe() -> Any:
-            return (await intake.client.get(url, headers=me)).json()
-
-        waiting = await eventually(probe, lambda j: j["status"] == "queued")
+        waiting = await reaches(intake, job_id, me, "queued")
         assert waiting["preview"] is None
         early = await intake.client.get(f"{url}/rejected", headers=me)
         assert early.status_code == 409
