@@ -99,6 +99,7 @@ def pytest_report_header() -> str:
 # directory, and the controller prints those files at the end of the run.
 TASKS_BEFORE_TIMEOUT_S = 10
 STALLS_ENV = "DAMRONG_TEST_STALLS"
+_STALL_TIMER = pytest.StashKey[threading.Timer]()
 
 
 def _await_chain(task: asyncio.Task[Any]) -> list[str]:
@@ -153,9 +154,6 @@ def pytest_timeout_cancel_timer(item: pytest.Item) -> None:
     timer = item.stash.get(_STALL_TIMER, None)
     if timer is not None:
         timer.cancel()
-
-
-_STALL_TIMER = pytest.StashKey[threading.Timer]()
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
