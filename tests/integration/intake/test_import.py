@@ -240,6 +240,12 @@ async def test_unreadable_upload_is_a_problem_naming_the_file(intake: IntakeServ
             files={"file": ("x.csv", "อำเภอ,เรื่อง\n5001,x\n".encode())},
         )
         assert r.status_code == 422 and "ประเภทเรื่อง (category)" in r.json()["detail"]
+        # Good rows, then a byte neither encoding has: the file as a whole is unreadable.
+        garbled = malformed_file(uuid.uuid4().hex[:8]) + b"\x81\n"
+        r = await intake.client.post(
+            "/v1/imports", params={"wait": wait}, files={"file": ("x.csv", garbled)}
+        )
+        assert r.status_code == 422 and "neither UTF-8" in r.json()["detail"], r.text
     empty = await intake.client.post("/v1/imports", files={"file": ("x.csv", b"")})
     assert empty.status_code == 422 and empty.json()["errors"][0]["field"] == "file"
     bad_id = await intake.client.get("/v1/imports/not-a-job")

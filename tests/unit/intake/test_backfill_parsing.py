@@ -11,7 +11,13 @@ import pytest
 from openpyxl.worksheet.worksheet import Worksheet
 
 from services.intake.backfill.domain import headers, values
-from services.intake.backfill.domain.reader import UnreadableFile, read_table, stream_table
+from services.intake.backfill.domain.reader import (
+    EncodingCheck,
+    UnreadableFile,
+    csv_encoding,
+    read_table,
+    stream_table,
+)
 from shared.codes import CategoryCode, ChannelCode, ClosureReason
 from shared.thai_calendar import BANGKOK
 
@@ -213,6 +219,30 @@ def test_a_streamed_table_reads_its_rows_as_they_are_taken() -> None:
     half = (HEADER + filler).encode("utf-8") + "ไม่ใช่".encode("cp874")
     with pytest.raises(UnreadableFile, match="neither UTF-8"):
         stream_table(half + b"\x81")  # 0x81 is in neither encoding
+
+
+@pytest.mark.parametrize("size", [1, 3, 1 << 20])
+def test_the_encoding_told_as_parts_arrive_is_the_files(size: int) -> None:
+    # An upload's encoding is told as its parts stream in, cut anywhere (inside a Thai
+    # character too), and read the stored file by: it must be the one the file has.
+    thai = HEADER + "5001,ที่ดิน,บุกรุก,1/10/2567\n"
+    ascii_only = "district_code,category,subject\n5001,land,x\n"
+    for data, expected in (
+        (thai.encode("utf-8-sig"), "utf-8-sig"),
+        (thai.encode("utf-8"), "utf-8-sig"),
+        (thai.encode("cp874"), "cp874"),
+        (ascii_only.encode(), "utf-8-sig"),  # both decode it: the first is taken
+    ):
+        check = EncodingCheck()
+        for part in _in_parts(data, size)():
+            check.feed(part)
+        check.feed(b"", final=True)
+        assert check.encoding() == expected == csv_encoding(data)
+        assert stream_table(_in_parts(data, size), check.encoding()).encoding == expected
+    neither = EncodingCheck()
+    neither.feed(thai.encode("utf-8") + "ไม่ใช่".encode("cp874") + b"\x81", final=True)
+    with pytest.raises(UnreadableFile, match="neither UTF-8"):
+        neither.encoding()
 
 
 def _in_parts(data: bytes, size: int) -> Callable[[], Iterator[bytes]]:

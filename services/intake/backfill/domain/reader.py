@@ -80,20 +80,38 @@ def head_of(parts: Parts, size: int = 8192) -> bytes:
     return head
 
 
-def csv_encoding(source: Source) -> str:
-    """The encoding of a CSV file's bytes, checked a part at a time (nothing kept)."""
-    parts = parts_of(source)
-    for encoding in _ENCODINGS:
-        decoder = codecs.getincrementaldecoder(encoding)()
-        try:
-            for part in parts():
+class EncodingCheck:
+    """A CSV file's encoding told as its bytes are fed, a part at a time (nothing kept):
+    the first of ``_ENCODINGS`` that decodes every byte.  So an upload's encoding is known
+    once it has streamed in, without reading the stored file again."""
+
+    def __init__(self) -> None:
+        self._decoders = {e: codecs.getincrementaldecoder(e)() for e in _ENCODINGS}
+
+    def feed(self, part: bytes, *, final: bool = False) -> None:
+        for encoding, decoder in list(self._decoders.items()):
+            try:
                 for at in range(0, len(part), _SLICE):
                     decoder.decode(part[at : at + _SLICE])
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            continue
-        return encoding
-    raise UnreadableFile("the file is neither UTF-8 nor Thai Windows-874/TIS-620 text")
+                if final:
+                    decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                del self._decoders[encoding]
+
+    def encoding(self) -> str:
+        """The encoding, once every part was fed (the last with ``final``)."""
+        if not self._decoders:
+            raise UnreadableFile("the file is neither UTF-8 nor Thai Windows-874/TIS-620 text")
+        return next(iter(self._decoders))  # in _ENCODINGS' order
+
+
+def csv_encoding(source: Source) -> str:
+    """The encoding of a CSV file's bytes, checked a part at a time (nothing kept)."""
+    check = EncodingCheck()
+    for part in parts_of(source)():
+        check.feed(part)
+    check.feed(b"", final=True)
+    return check.encoding()
 
 
 class _PartsReader(io.RawIOBase):
@@ -123,8 +141,8 @@ def _text(parts: Parts, encoding: str) -> io.TextIOWrapper:
     return io.TextIOWrapper(raw, encoding=encoding, newline="")
 
 
-def _csv_rows(parts: Parts) -> tuple[Iterator[Sequence[Any]], str]:
-    encoding = csv_encoding(parts)
+def _csv_rows(parts: Parts, encoding: str | None) -> tuple[Iterator[Sequence[Any]], str]:
+    encoding = encoding or csv_encoding(parts)
     # The delimiter most used on the first line (csv.Sniffer guesses badly on Thai text),
     # then the file read again from its start.
     with _text(parts, encoding) as probe:
@@ -165,16 +183,17 @@ def read_table(source: Source) -> Table:
     )
 
 
-def stream_table(source: Source) -> TableStream:
+def stream_table(source: Source, encoding: str | None = None) -> TableStream:
     """``read_table`` with the data rows read as they are taken; the header is found
-    (or UnreadableFile raised) before this returns."""
-    encoding: str | None = None
+    (or UnreadableFile raised) before this returns.  ``encoding``: a CSV's, when it is
+    known already (``EncodingCheck``), else it is told by reading the file once first."""
     raw: Iterator[Sequence[Any]]
     parts = parts_of(source)
     if is_xlsx(head_of(parts, 4)):
         raw = _xlsx_rows(source if isinstance(source, bytes) else b"".join(parts()))
+        encoding = None
     else:
-        raw, encoding = _csv_rows(parts)
+        raw, encoding = _csv_rows(parts, encoding)
     top = list(itertools.islice(raw, HEADER_SEARCH))
     best: tuple[int, ColumnMap] | None = None
     for index, row in enumerate(top):

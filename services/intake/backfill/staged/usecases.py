@@ -36,6 +36,7 @@ import structlog
 
 from services.intake.backfill.domain.plan import check_columns
 from services.intake.backfill.domain.reader import (
+    EncodingCheck,
     Parts,
     UnreadableFile,
     is_xlsx,
@@ -122,12 +123,16 @@ async def stage(
     try:
         stored = await _store_upload(jobs, key, job_id, upload, now)
         source = stored_file(asyncio.get_running_loop(), jobs, key, job_id, stored.parts)
+        # A CSV's encoding was told as it streamed in, so the reading below starts at its
+        # first row instead of reading the whole file once more to tell it.
+        encoding = None if stored.xlsx else stored.encoding.encoding()
         if check_rows or stored.xlsx:
-            check = await _preview(jobs, source, now, keys.hash_key, district)
+            check = await _preview(jobs, source, encoding, now, keys.hash_key, district)
             preview = check.done().body()
             sample, rows = check.sample, check.preview.rows
         else:
-            await asyncio.to_thread(_check_header, source)
+            assert encoding is not None  # a CSV
+            await asyncio.to_thread(_check_header, source, encoding)
             preview, sample, rows = None, [], stored.rows_about
         job = await jobs.insert(
             job_id,
@@ -159,9 +164,9 @@ async def stage(
     return Staged(job, sample)
 
 
-def _check_header(source: Parts) -> None:
+def _check_header(source: Parts, encoding: str) -> None:
     """UnreadableFile (MissingColumns) when no row of the file can be filed."""
-    check_columns(stream_table(source))
+    check_columns(stream_table(source, encoding))
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +175,7 @@ class _Stored:
     size: int
     xlsx: bool
     rows_about: int  # a CSV's line ends less the header's: over when a cell spans lines
+    encoding: EncodingCheck  # a CSV's, fed every part (an .xlsx's is left unfed)
 
 
 async def _store_upload(
@@ -184,6 +190,7 @@ async def _store_upload(
     held: bytes | None = None
     xlsx = False
     count = size = line_ends = 0
+    encoding = EncodingCheck()
     async for clear in upload:
         if held is None and is_xlsx(clear[:4]):
             xlsx = True
@@ -197,12 +204,15 @@ async def _store_upload(
             count += 1
         held = clear
         size += len(clear)
-        line_ends += clear.count(b"\n")
+        if not xlsx:
+            line_ends += clear.count(b"\n")
+            encoding.feed(clear)
     if held is None:
         raise UnreadableFile("is empty")  # as the console knows it
     await jobs.add_part(job_id, count, seal_file_part(key, job_id, count, held, True), now)
+    encoding.feed(b"", final=True)
     last_line = 0 if held.endswith(b"\n") else 1
-    return _Stored(count + 1, size, xlsx, max(0, line_ends + last_line - 1))
+    return _Stored(count + 1, size, xlsx, max(0, line_ends + last_line - 1), encoding)
 
 
 def stored_file(
@@ -232,12 +242,17 @@ def stored_file(
 
 
 async def _preview(
-    jobs: JobStore, source: Parts, now: dt.datetime, hash_key: bytes, district: str | None
+    jobs: JobStore,
+    source: Parts,
+    encoding: str | None,
+    now: dt.datetime,
+    hash_key: bytes,
+    district: str | None,
 ) -> PreviewCheck:
-    """Every row of the stored file checked, a chunk at a time: repeats inside the file
-    told by the store (a run of its own), and the rows an earlier import filed looked up
-    per chunk."""
-    table = await asyncio.to_thread(stream_table, source)
+    """Every row of the stored file (a CSV's ``encoding`` known) checked, a chunk at a
+    time: repeats inside the file told by the store (a run of its own), and the rows an
+    earlier import filed looked up per chunk."""
+    table = await asyncio.to_thread(stream_table, source, encoding)
     check = PreviewCheck(table, now, hash_key=hash_key, district=district)
     identities, run_id = Identities(jobs.pool), uuid.uuid4()
 
