@@ -28,7 +28,10 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # sixth run on; for the reports that plan was slower: national as_of answers went from
 # about 0.4 s to 2.3 s at 2,000,000 cases (bench/kpi_queries.py).  Planning each time
 # costs about a millisecond.
-SESSION = {"plan_cache_mode": "force_custom_plan"}
+#
+# A national question sorts a fiscal year's cases (medians, a month's moves by case):
+# at PostgreSQL's default 4 MB of memory per sort those spilled to disk.
+SESSION = {"plan_cache_mode": "force_custom_plan", "work_mem": "64MB"}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

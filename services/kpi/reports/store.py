@@ -22,7 +22,9 @@ from shared.dbtypes import Db
 
 # Bangkok wall-clock time of a timestamptz, without relying on the server's tz database.
 LOCAL = "(({col} AT TIME ZONE 'UTC') + interval '7 hours')"
-DAYS = "extract(epoch FROM {a} - {b})::float8 / 86400.0"
+# Days between two timestamps, in float8 throughout: extract() answers numeric, which
+# cost a fifth of a national summary (200,000 cases) to compute and then to sort.
+DAYS = "date_part('epoch', {a} - {b}) / 86400.0"
 
 
 class Sql:
@@ -243,14 +245,17 @@ async def continuity(
     if scope.province_code is not None:  # as above: the province's districts are a range
         low, high = w.p(f"{scope.province_code}00"), w.p(f"{scope.province_code}99")
         w.where(f"i.district_code BETWEEN {low} AND {high}")
+    # The distinct (district, week) pairs by hashing, then counted per district: a
+    # count(DISTINCT ...) per district sorted every filing of the year instead.
     weeks = {
         r["district_code"]: r["weeks"]
         for r in await db.fetch(
             f"""
-            SELECT district_code,
-                   count(DISTINCT floor(extract(epoch FROM i.recorded_at - {start}) / 604800))
-                       ::int AS weeks
-              FROM case_intervals AS i WHERE {w.sql} GROUP BY district_code""",
+            SELECT district_code, count(*)::int AS weeks
+              FROM (SELECT DISTINCT i.district_code,
+                           floor(date_part('epoch', i.recorded_at - {start}) / 604800)
+                      FROM case_intervals AS i WHERE {w.sql}) AS dw
+             GROUP BY district_code""",
             *w.args,
         )
     }
