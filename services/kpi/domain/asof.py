@@ -69,6 +69,21 @@ def month_starts(year: int) -> list[dt.datetime]:
     return out
 
 
+def month_edges(start: dt.datetime, end: dt.datetime) -> list[dt.datetime]:
+    """The instants (UTC) starting the Bangkok months that [start, end) reaches, from the
+    month holding ``start``: PostgreSQL's ``width_bucket`` over them tells an instant's
+    month (bucket ``i`` is the month starting at the ``i``-th)."""
+    local = start.astimezone(BANGKOK)
+    y, m = local.year, local.month
+    out: list[dt.datetime] = []
+    month = dt.datetime(y, m, 1, tzinfo=BANGKOK).astimezone(dt.UTC)
+    while month < end or not out:
+        out.append(month)
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+        month = dt.datetime(y, m, 1, tzinfo=BANGKOK).astimezone(dt.UTC)
+    return out
+
+
 def weeks_elapsed(year: int, ref: dt.date) -> int:
     """How many weeks of fiscal year ``year`` (counted from 1 October, 53 at most, the
     last one short) have begun by the end of ``ref``."""

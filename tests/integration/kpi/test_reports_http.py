@@ -262,6 +262,40 @@ async def test_sql_agrees_with_the_pure_history_on_every_day(
         day += dt.timedelta(days=9)
 
 
+async def test_monthly_moves_of_a_case_closed_again_on_a_back_dated_closure(
+    pool: asyncpg.Pool,
+) -> None:
+    """A closure back-dated into a period already closed splits it: closed on 25 October,
+    then (as known once the late closure is recorded) closed again on 5 November.  The
+    second segment is neither a closure nor a reopening, which the moves tell from its
+    closed predecessor; before the late record the case shows its December reopening."""
+    cid = uuid.uuid4()
+    late = scenario.step(cid, 4, "closed", "2025-11-05T03:00")
+    late = late.model_copy(update={"recorded_at": scenario.utc("2025-12-10T03:00")})
+    events = [
+        scenario.filed(cid, "2025-10-02T03:00", "1001", "web", "land"),
+        scenario.step(cid, 2, "closed", "2025-10-25T03:00"),
+        scenario.step(cid, 3, "reopened", "2025-12-01T03:00"),
+        late,
+    ]
+    await _feed(pool, events, seed=3)
+    hist = reference.history({"X": events})
+    now = sorted((r for r in hist["X"] if r.recorded_to is None), key=lambda r: r.valid_from)
+    assert [r.closed_at is not None for r in now] == [False, True, True]
+    start = asof.month_starts(2569)[0]
+    for known_at in (None, scenario.utc("2025-12-05T00:00")):
+        for day in (dt.date(2025, 10, 31), dt.date(2025, 11, 30), dt.date(2025, 12, 31)):
+            scope = Scope(2569, as_of=day, known_at=known_at)
+            end = end_of_day(day)
+            got = await queries.month_moves(pool, scope, start, end)
+            assert got == reference.month_moves(hist, scope, start, end), (known_at, day)
+    moves = await queries.month_moves(pool, Scope(2569), start, end_of_day(dt.date(2025, 12, 31)))
+    assert moves == {
+        dt.date(2025, 10, 1): metrics.MonthMoves(1, 1, 0),
+        dt.date(2025, 11, 1): metrics.MonthMoves(0, 0, 0),
+    }
+
+
 async def test_bad_parameters_are_problems(client: httpx.AsyncClient) -> None:
     bad: list[tuple[str, dict[str, str | int]]] = [
         ("summary", {}),

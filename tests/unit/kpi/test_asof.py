@@ -238,3 +238,13 @@ def test_sla_policy_file() -> None:
         sla.parse("default_days = 0\n")
     with pytest.raises(ValueError, match="positive integer"):
         sla.parse("[categories]\nland = 2.5\n")
+
+
+def test_month_edges_start_at_the_bangkok_month_holding_the_start() -> None:
+    # 3 October, 00:30 in Bangkok, is still 2 October in UTC: the edges are Bangkok's.
+    start, end = utc("2025-10-02T17:30"), utc("2025-11-30T17:00")  # end: 1 December, 00:00
+    assert asof.month_edges(start, end) == [utc("2025-09-30T17:00"), utc("2025-10-31T17:00")]
+    assert asof.month_edges(start, end + dt.timedelta(seconds=1))[-1] == end
+    assert asof.month_edges(start, start) == [utc("2025-09-30T17:00")]
+    year = asof.month_edges(*(lambda p: (p[0], p[12]))(asof.month_starts(2569)))
+    assert year == asof.month_starts(2569)[:12]
