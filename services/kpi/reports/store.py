@@ -175,15 +175,24 @@ async def aging(db: Db, scope: Scope, ref: dt.date) -> dict[int, int]:
 
 async def recording_lag(db: Db, scope: Scope) -> tuple[int, float | None, int, int]:
     """Over the filings of ``scope``: count, median lag in days, and how many were
-    recorded within 1 and within 7 days of receipt."""
-    q = _state(scope)
+    recorded within 1 and within 7 days of receipt.
+
+    A filing's lag is fixed, so each case is read from its first segment (one row per
+    case at any known time; at a cut, a case exists once received before it), from an
+    index that holds the year's first segments in order of lag (migration 010): the
+    median's sort then finds its input in order and only checks it.  Sorting a national
+    year's 200,000 lags was most of the answer."""
+    q = Sql().known(scope.known_at).filters(scope).where("i.valid_from = i.received_at")
+    if scope.cut is not None:
+        q.where(f"i.received_at < {q.p(scope.cut)}")
+    lag = DAYS.format(a="i.recorded_at", b="i.received_at")
     row = await db.fetchrow(
         f"""
         SELECT count(*)::int AS n, percentile_cont(0.5) WITHIN GROUP (ORDER BY lag) AS med,
                count(*) FILTER (WHERE lag <= 1)::int AS d1,
                count(*) FILTER (WHERE lag <= 7)::int AS d7
-          FROM (SELECT {DAYS.format(a="i.recorded_at", b="i.received_at")} AS lag
-                  FROM case_intervals AS i WHERE {q.sql}) AS s""",
+          FROM (SELECT {lag} AS lag FROM case_intervals AS i WHERE {q.sql}
+                 ORDER BY 1) AS s""",
         *q.args,
     )
     assert row is not None

@@ -248,9 +248,17 @@ async def test_sql_agrees_with_the_pure_history_on_every_day(
                 assert await queries.month_moves(pool, scope, start, end) == (
                     reference.month_moves(hist, scope, start, end)
                 ), (day, known_at, fy)
-                # Recording continuity up to the cut, nationally and for one province.
+                # The recording lag (read from each case's first segment, by lag) and
+                # continuity up to the cut, nationally and for one province.
                 bounds = fiscal_year_bounds(fy)
                 for area in (scope, Scope(fy, "50", as_of=day, known_at=known_at)):
+                    n, med, d1, d7 = await queries.recording_lag(pool, area)
+                    want_lag = reference.recording_lag(hist, area)
+                    assert (n, metrics.days(med), d1, d7) == (
+                        *want_lag[:1],
+                        metrics.days(want_lag[1]),
+                        *want_lag[2:],
+                    ), (day, known_at, fy, area.province_code)
                     got_records = await queries.continuity(pool, area, area.cut, bounds)
                     want_records = reference.continuity(hist, area, area.cut, bounds)
                     assert sorted(got_records, key=lambda r: r.district_code) == want_records, (

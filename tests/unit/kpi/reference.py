@@ -117,6 +117,16 @@ def districts(hist: dict[str, list[Interval]], scope: Scope) -> list[metrics.Dis
     return [metrics.DistrictCounts(p, d, *counts) for (p, d), counts in sorted(out.items())]
 
 
+def recording_lag(
+    hist: dict[str, list[Interval]], scope: Scope
+) -> tuple[int, float | None, int, int]:
+    """Over the cases of ``scope`` at its cut as known then: how many, the median days
+    from receipt to recording, and how many were recorded within 1 and 7 days."""
+    lags = [domain.days_between(r.received_at, r.recorded_at) for r in states(hist, scope).values()]
+    within = [sum(1 for lag in lags if lag <= days) for days in (1, 7)]
+    return len(lags), metrics.quantile(lags, 0.5), within[0], within[1]
+
+
 def month_moves(
     hist: dict[str, list[Interval]], scope: Scope, start: dt.datetime, end: dt.datetime
 ) -> dict[dt.date, metrics.MonthMoves]:
