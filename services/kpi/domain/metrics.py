@@ -141,6 +141,23 @@ class MonthMoves:
     closed: int = 0
     reopened: int = 0
 
+    @classmethod
+    def of_segments(
+        cls, first: int, closed: int, open_later: int, closed_ending: int
+    ) -> MonthMoves:
+        """The month's moves from four counts of the segments known at one time: those
+        starting in it (a case's first ones, the closed ones, the open ones that are not
+        first) and the closed ones ending in it.
+
+        A case's segments known at one time tile effective time from its receipt, and
+        neighbours differ (equal ones are merged, ``timeline.segments``).  So an open
+        segment that is not first follows a closed one (a reopening), and a closed
+        segment that ends is followed by an open one (that reopening) or by a closed one
+        with another closing time (closed again, which is no closure).  The closures are
+        the closed segments starting in the month less those closed again."""
+        closed_again = closed_ending - open_later
+        return cls(first, closed - closed_again, open_later)
+
 
 def monthly(
     months: Sequence[dt.date], carried_in: int, moves: Mapping[dt.date, MonthMoves]
