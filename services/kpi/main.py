@@ -29,8 +29,8 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # about 0.4 s to 2.3 s at 2,000,000 cases (bench/kpi_queries.py).  Planning each time
 # costs about a millisecond.
 #
-# A national question sorts a fiscal year's cases (medians, a month's moves by case):
-# at PostgreSQL's default 4 MB of memory per sort those spilled to disk.
+# A national question sorts a fiscal year's cases (the medians of the summary by channel
+# and by category): at PostgreSQL's default 4 MB of memory per sort they spilled to disk.
 SESSION = {"plan_cache_mode": "force_custom_plan", "work_mem": "64MB"}
 
 

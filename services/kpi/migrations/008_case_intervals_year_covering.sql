@@ -1,5 +1,5 @@
--- A fiscal year's questions (summary, recording lag, the districts' received and closed)
--- read one row per case of the year: the rectangle holding the state asked about.  The
+-- A fiscal year's questions (summary, backlog, aging, the districts' received and
+-- closed) read one row per case of the year: the rectangle holding the state asked about.  The
 -- year index (005) found them among every rectangle of the year, superseded ones
 -- included, and fetched each from the table.  These two carry every column the
 -- questions read, for the two shapes of rectangle a question with one time axis

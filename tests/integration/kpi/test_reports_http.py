@@ -275,8 +275,8 @@ async def test_monthly_moves_of_a_case_closed_again_on_a_back_dated_closure(
 ) -> None:
     """A closure back-dated into a period already closed splits it: closed on 25 October,
     then (as known once the late closure is recorded) closed again on 5 November.  The
-    second segment is neither a closure nor a reopening, which the moves tell from its
-    closed predecessor; before the late record the case shows its December reopening."""
+    second segment is neither a closure nor a reopening, though it is closed and not the
+    case's first; before the late record the case shows its December reopening."""
     cid = uuid.uuid4()
     late = scenario.step(cid, 4, "closed", "2025-11-05T03:00")
     late = late.model_copy(update={"recorded_at": scenario.utc("2025-12-10T03:00")})
