@@ -12,7 +12,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
-from shared.thai_calendar import BANGKOK, BE_OFFSET, fiscal_year, fiscal_year_bounds
+from shared.thai_calendar import BANGKOK, fiscal_year, fiscal_year_bounds
 
 WEEK = dt.timedelta(days=7)
 
@@ -61,12 +61,8 @@ def earlier(a: dt.datetime | None, b: dt.datetime | None) -> dt.datetime | None:
 
 def month_starts(year: int) -> list[dt.datetime]:
     """The 13 instants (UTC) bounding the months of fiscal year ``year``: 1 Oct .. 1 Oct."""
-    first = year - BE_OFFSET - 1
-    out = []
-    for i in range(13):
-        y, m = first + (9 + i) // 12, (9 + i) % 12 + 1
-        out.append(dt.datetime(y, m, 1, tzinfo=BANGKOK).astimezone(dt.UTC))
-    return out
+    start, end = fiscal_year_bounds(year)
+    return [*month_edges(start, end), end]
 
 
 def month_edges(start: dt.datetime, end: dt.datetime) -> list[dt.datetime]:

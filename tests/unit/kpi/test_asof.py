@@ -246,5 +246,3 @@ def test_month_edges_start_at_the_bangkok_month_holding_the_start() -> None:
     assert asof.month_edges(start, end) == [utc("2025-09-30T17:00"), utc("2025-10-31T17:00")]
     assert asof.month_edges(start, end + dt.timedelta(seconds=1))[-1] == end
     assert asof.month_edges(start, start) == [utc("2025-09-30T17:00")]
-    starts = asof.month_starts(2569)
-    assert asof.month_edges(starts[0], starts[12]) == starts[:12]
