@@ -24,7 +24,11 @@ from shared.dbtypes import Db
 LOCAL = "(({col} AT TIME ZONE 'UTC') + interval '7 hours')"
 # Days between two timestamps, in float8 throughout: extract() answers numeric, which
 # cost a fifth of a national summary (200,000 cases) to compute and then to sort.
+# Migration 010 indexes the recording lag as written here: change both or neither.
 DAYS = "date_part('epoch', {a} - {b}) / 86400.0"
+# A case's first segment: one row per case at any known time (the indexes of migrations
+# 007 and 010 hold these rows only).
+FIRST = "{a}.valid_from = {a}.received_at"
 
 
 class Sql:
@@ -178,7 +182,7 @@ async def recording_lag(db: Db, scope: Scope) -> tuple[int, float | None, int, i
     index that holds the year's first segments in order of lag (migration 010): the
     median's sort then finds its input in order and only checks it.  Sorting a national
     year's 200,000 lags was most of the answer."""
-    q = Sql().known(scope.known_at).filters(scope).where("i.valid_from = i.received_at")
+    q = Sql().known(scope.known_at).filters(scope).where(FIRST.format(a="i"))
     if scope.cut is not None:
         q.where(f"i.received_at < {q.p(scope.cut)}")
     lag = DAYS.format(a="i.recorded_at", b="i.received_at")
@@ -205,7 +209,7 @@ async def continuity(
     Read from two indexes of the cases' first segments (one row per case at any known
     time), never from every case of the decade: the districts one after another (a skip
     scan) each with its latest filing, then the filings recorded in ``year``."""
-    first = "i.valid_from = i.received_at"  # one row per case: its first segment
+    first = FIRST.format(a="i")
     q = Sql().known(scope.known_at).filters(scope, fiscal_year=False).where(first)
     if until is not None:
         q.where(f"i.recorded_at < {q.p(until)}")
@@ -215,7 +219,7 @@ async def continuity(
         q.where(f"i.recorded_at <= {q.p(scope.known_at)}")
     # The districts to visit: those of the area with any case (the probe then applies
     # every filter of the question).
-    area = ["c.valid_from = c.received_at"]
+    area = [FIRST.format(a="c")]
     area.extend(
         f"c.{column} = {q.p(value)}"
         for column in ("province_code", "district_code")
@@ -295,22 +299,21 @@ async def month_moves(
     for it.  Telling each segment's predecessor by ordering every segment of the period
     per case cost half a second for a national year of 200,000 cases."""
     edges = asof.month_edges(start, end)
+    # Both statements take the same arguments: what is known, the area, the period.
     q = Sql().known(scope.known_at).filters(scope, fiscal_year=False)
     s, e, months = q.p(start), q.p(end), q.p(edges)
+    first = FIRST.format(a="i")
     starting = await db.fetch(
         f"""
         SELECT width_bucket(i.valid_from, {months}::timestamptz[]) AS month,
-               count(*) FILTER (WHERE i.valid_from = i.received_at)::int AS first,
+               count(*) FILTER (WHERE {first})::int AS first,
                count(i.closed_at)::int AS closed,
-               count(*) FILTER (WHERE i.closed_at IS NULL AND i.valid_from <> i.received_at)
-                   ::int AS open_later
+               count(*) FILTER (WHERE i.closed_at IS NULL AND NOT ({first}))::int AS open_later
           FROM case_intervals AS i
          WHERE {q.sql} AND i.valid_from >= {s} AND i.valid_from < {e}
          GROUP BY 1""",
         *q.args,
     )
-    q = Sql().known(scope.known_at).filters(scope, fiscal_year=False)
-    s, e, months = q.p(start), q.p(end), q.p(edges)
     ending = await db.fetch(
         f"""
         SELECT width_bucket(i.valid_to, {months}::timestamptz[]) AS month,
