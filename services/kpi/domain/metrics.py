@@ -13,6 +13,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from services.kpi.domain.cases import closure_rate, round_half_up
 
 # Aging buckets of the open backlog by whole days since receipt (Bangkok calendar days):
@@ -105,6 +108,66 @@ def figures(g: Group) -> dict[str, object]:
         "median_days_to_close": days(g.median),
         "p90_days_to_close": days(g.p90),
     }
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """The cases of one (channel, category): how many, and the days to close of the
+    closed ones, in no order."""
+
+    channel: str
+    category: str
+    received: int
+    days: Sequence[float]
+
+
+QUANTILES = (0.5, 0.9)
+
+
+def _quantiles(days: pa.Array) -> list[float | None]:
+    """``quantile(days, q)`` for each of ``QUANTILES``, without sorting ``days``: Arrow
+    selects the two order statistics around each position (``lower``/``higher`` at
+    q·(n−1)), and they are interpolated here as ``percentile_cont`` does."""
+    n = len(days)
+    if n == 0:
+        return [None for _ in QUANTILES]
+    qs = list(QUANTILES)
+    lows = pc.quantile(days, q=qs, interpolation="lower").to_pylist()
+    highs = pc.quantile(days, q=qs, interpolation="higher").to_pylist()
+    out: list[float | None] = []
+    for q, lo, hi in zip(qs, lows, highs, strict=True):
+        pos = q * (n - 1)
+        out.append(lo + (hi - lo) * (pos - math.floor(pos)))
+    return out
+
+
+def summary_groups(cells: Iterable[Cell], sla: SlaPolicy) -> list[Group]:
+    """All cases, each channel and each category, from the (channel, category) cells.
+
+    Counts add up; the median and p90 of a group are taken over the days of all its
+    cells at once (they do not add up), by selection in Arrow: sorting 160,000 closures
+    of a national year once per grouping was most of a national summary."""
+    # Per cell: the cell, its days as an Arrow array, how many within the SLA.
+    parts = []
+    for c in cells:
+        days = pa.array(c.days, pa.float64())
+        limit = float(sla.days_for(c.category))
+        parts.append((c, days, pc.sum(pc.less_equal(days, limit), min_count=0).as_py()))
+
+    def group(dimension: str, key: str, members: list[tuple[Cell, pa.Array, int]]) -> Group:
+        days = pa.concat_arrays([d for _c, d, _w in members] or [pa.array([], pa.float64())])
+        median, p90 = _quantiles(days)
+        received = sum(c.received for c, _d, _w in members)
+        return Group(dimension, key, received, len(days), sum(w for *_, w in members), median, p90)
+
+    out = [group("all", "", parts)]
+    for dimension in ("channel", "category"):
+        keys = sorted({getattr(c, dimension) for c, _d, _w in parts})
+        out.extend(
+            group(dimension, key, [m for m in parts if getattr(m[0], dimension) == key])
+            for key in keys
+        )
+    return out
 
 
 def _counts(g: Group) -> dict[str, int]:

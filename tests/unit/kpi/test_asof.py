@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import random
 
 import pytest
 
@@ -208,6 +209,59 @@ def test_quantile_is_percentile_cont() -> None:
     assert metrics.days(metrics.quantile([21.0, 87.0], 0.9)) == 80.4
     assert metrics.quantile([1.25, 3.0, 5.0, 10.0], 0.9) == 8.5
     assert metrics.quantile([3.0, 1.0, 2.0], 0.5) == 2.0
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_summary_groups_from_cells_are_the_groups_counted_case_by_case(seed: int) -> None:
+    """The summary's groups from (channel, category) cells: the same counts, and exactly
+    the same quantiles as ``quantile`` over each group's days (ties, single values and
+    empty cells included)."""
+    rng = random.Random(seed)
+    policy = metrics.SlaPolicy(default_days=30, by_category={"land": 60, "debt": 7})
+    cases = [
+        (
+            rng.choice(["1567", "walk_in", "web"]),
+            rng.choice(["land", "debt", "noise", "other"]),
+            rng.choice([None, rng.randint(0, 90) / 4, rng.randint(0, 86400 * 120) / 86400.0]),
+        )
+        for _ in range(rng.choice([1, 2, 7, 300]))
+    ]
+    cells = [
+        metrics.Cell(ch, cat, len(group), [d for *_, d in group if d is not None])
+        for (ch, cat), group in (
+            (k, list(g)) for k, g in itertools.groupby(sorted(cases, key=str), lambda c: c[:2])
+        )
+    ]
+
+    def counted(dimension: str, key: str, rows: list[tuple[str, str, float | None]]):
+        days = [d for *_, d in rows if d is not None]
+        within = sum(1 for _ch, cat, d in rows if d is not None and d <= policy.days_for(cat))
+        return metrics.Group(
+            dimension,
+            key,
+            len(rows),
+            len(days),
+            within,
+            metrics.quantile(days, 0.5),
+            metrics.quantile(days, 0.9),
+        )
+
+    expected = [counted("all", "", cases)]
+    for dimension, keys in (
+        ("channel", [c[0] for c in cases]),
+        ("category", [c[1] for c in cases]),
+    ):
+        expected.extend(
+            counted(dimension, key, [c for c, k in zip(cases, keys, strict=True) if k == key])
+            for key in sorted(set(keys))
+        )
+    assert metrics.summary_groups(cells, policy) == expected
+
+
+def test_summary_groups_of_nothing_is_an_empty_total() -> None:
+    assert metrics.summary_groups([], metrics.SlaPolicy()) == [
+        metrics.Group("all", "", 0, 0, 0, None, None)
+    ]
 
 
 def test_fair_ranking_puts_many_cases_above_a_fluke() -> None:
