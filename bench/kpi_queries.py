@@ -47,7 +47,7 @@ from services.kpi.deps import load_sla  # noqa: E402
 from services.kpi.domain.asof import Scope, end_of_day  # noqa: E402
 from services.kpi.main import MIGRATIONS, SESSION  # noqa: E402
 from services.kpi.reports import usecases as reports  # noqa: E402
-from services.kpi.reports.answers import Answers, position  # noqa: E402
+from services.kpi.reports.answers import Answers, position, snapshot  # noqa: E402
 from shared.batches import pooled  # noqa: E402
 from shared.db import create_pool, migrate  # noqa: E402
 from shared.events import (  # noqa: E402
@@ -247,14 +247,27 @@ async def main(args: argparse.Namespace) -> int:
                 "as_of": {"as_of": as_of},
                 "known_at": {"known_at": known_at},
             }
-            questions: dict[str, Callable[[Scope], Awaitable[object]]] = {
-                "summary": lambda s: reports.summary(pool, s, sla),
-                "monthly": lambda s: reports.monthly(pool, s),
-                "districts": lambda s: reports.districts(pool, s),
-                "backlog": lambda s: reports.backlog(pool, s),
-                "aging": lambda s: reports.aging(pool, s, now),
-                "recording": lambda s: reports.recording(pool, s, now),
+            # Each answer computed as the service computes it: in one snapshot, its
+            # independent statements side by side (``answers.snapshot``).
+            makers: dict[str, Callable[[reports.Db, Scope], Awaitable[object]]] = {
+                "summary": lambda db, s: reports.summary(db, s, sla),
+                "monthly": reports.monthly,
+                "districts": reports.districts,
+                "backlog": reports.backlog,
+                "aging": lambda db, s: reports.aging(db, s, now),
+                "recording": lambda db, s: reports.recording(db, s, now),
             }
+
+            def in_snapshot(
+                make: Callable[[reports.Db, Scope], Awaitable[object]],
+            ) -> Callable[[Scope], Awaitable[object]]:
+                async def ask(s: Scope) -> object:
+                    async with snapshot(pool) as db:
+                        return await make(db, s)
+
+                return ask
+
+            questions = {name: in_snapshot(make) for name, make in makers.items()}
             kept = Answers(1024)
             print(
                 f"\nfiscal year {year}, as_of {as_of}, known_at {known_at:%Y-%m-%d %H:%M}Z, "

@@ -8,7 +8,7 @@ connection" takes either, and code that runs single statements may take the pool
 
 from __future__ import annotations
 
-from typing import TypeAlias
+from typing import Any, Protocol, TypeAlias
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
@@ -19,3 +19,14 @@ must see each other, run on."""
 
 Db: TypeAlias = Conn | asyncpg.Pool
 """A connection or a pool: enough for statements that stand alone."""
+
+
+class Reads(Protocol):
+    """What runs read statements: a connection, a pool, or anything that lends one of
+    them per statement (kpi's snapshot of one answer)."""
+
+    async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]: ...
+
+    async def fetchrow(self, query: str, *args: Any) -> asyncpg.Record | None: ...
+
+    async def fetchval(self, query: str, *args: Any) -> Any: ...

@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar, cast
@@ -133,21 +133,79 @@ class Rendered:
         return Response(self.body, media_type=self.media_type, headers=dict(self.headers))
 
 
+# Connections one answer reads with at most: its statements that do not need each other's
+# results run side by side, one per connection (a national recording report's lag and
+# weeks, each a scan of a fiscal year).  Two, for the two cores a small server has: more
+# statements than cores only take turns.
+WIDTH = 2
+
+
+class Snapshot:
+    """The connections of one answer, all in one repeatable-read snapshot: each statement
+    runs on whichever of them is free, so statements started together run side by side
+    and every one of them counts the same state of the projection."""
+
+    def __init__(self, conns: Sequence[Conn]) -> None:
+        self._free: asyncio.Queue[Conn] = asyncio.Queue()
+        for conn in conns:
+            self._free.put_nowait(conn)
+
+    async def _on_free(self, method: str, query: str, *args: Any) -> Any:
+        conn = await self._free.get()
+        try:
+            return await getattr(conn, method)(query, *args)
+        finally:
+            self._free.put_nowait(conn)
+
+    async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
+        return cast(list[asyncpg.Record], await self._on_free("fetch", query, *args))
+
+    async def fetchrow(self, query: str, *args: Any) -> asyncpg.Record | None:
+        return cast(asyncpg.Record | None, await self._on_free("fetchrow", query, *args))
+
+    async def fetchval(self, query: str, *args: Any) -> Any:
+        return await self._on_free("fetchval", query, *args)
+
+
+def _unused(pool: asyncpg.Pool) -> int:
+    """How many connections the pool lends now without waiting: its idle ones and those
+    it may still open."""
+    return pool.get_max_size() - (pool.get_size() - pool.get_idle_size())
+
+
 @contextlib.asynccontextmanager
-async def snapshot(pool: asyncpg.Pool) -> AsyncIterator[Conn]:
-    """One connection in a read-only, repeatable-read transaction for one answer.
+async def snapshot(pool: asyncpg.Pool, width: int = WIDTH) -> AsyncIterator[Snapshot]:
+    """Up to ``width`` connections in one read-only, repeatable-read snapshot for one
+    answer.
 
     A report of several statements (the districts table, the monthly report, recording,
     the dashboard's five) then counts one state of the projection: a batch applied
     between two of its statements would otherwise put two states in one answer.  The
-    state ``answer`` keeps it for is read around it: equal before and after, it is the
-    snapshot's.
+    first connection's transaction exports its snapshot and the others adopt it
+    (``SET TRANSACTION SNAPSHOT``, as parallel ``pg_dump`` does).  The state ``answer``
+    keeps it for is read around it: equal before and after, it is the snapshot's.
+
+    Only connections the pool lends at once join: a busy pool answers each question on
+    one connection rather than have answers wait on one another for a second (which,
+    with every connection held by an answer waiting for another, would never come).
     """
-    async with (
-        pool.acquire() as conn,
-        conn.transaction(isolation="repeatable_read", readonly=True),
-    ):
-        yield conn
+    async with contextlib.AsyncExitStack() as stack:
+        first = await stack.enter_async_context(pool.acquire())
+        await stack.enter_async_context(
+            first.transaction(isolation="repeatable_read", readonly=True)
+        )
+        conns = [first]
+        if width > 1 and _unused(pool) > 0:
+            exported = await first.fetchval("SELECT pg_export_snapshot()")
+            while len(conns) < width and _unused(pool) > 0:
+                conn = await stack.enter_async_context(pool.acquire())
+                await stack.enter_async_context(
+                    conn.transaction(isolation="repeatable_read", readonly=True)
+                )
+                # A statement takes no parameter here; the identifier is the server's own.
+                await conn.execute(f"SET TRANSACTION SNAPSHOT '{exported}'")
+                conns.append(conn)
+        yield Snapshot(conns)
 
 
 async def answer(

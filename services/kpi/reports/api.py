@@ -24,7 +24,6 @@ from services.kpi.domain.metrics import SlaPolicy
 from services.kpi.reports import answers, schemas
 from services.kpi.reports import usecases as reports
 from shared.csv_export import csv_response
-from shared.dbtypes import Db
 
 router = APIRouter(prefix="/v1/kpi", tags=["kpi"])
 
@@ -38,7 +37,7 @@ async def _answer(
     kept: answers.Answers,
     pool: Pool,
     question: tuple[Hashable, ...],
-    make: Callable[[Db], Awaitable[reports.Report]],
+    make: Callable[[reports.Db], Awaitable[reports.Report]],
     model: type[BaseModel],
     fmt: str,
 ) -> Response:

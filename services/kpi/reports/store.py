@@ -9,14 +9,15 @@ the open-ended rows when there is no cut / no ``known_at``.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from typing import Any
 
 from services.kpi.domain import asof, metrics
 from services.kpi.domain.asof import Scope
 from services.kpi.domain.metrics import Cell, DistrictCounts, DistrictRecords, Group, MonthMoves
-from shared.dbtypes import Db
+from shared.dbtypes import Reads
 
 # Bangkok wall-clock time of a timestamptz, without relying on the server's tz database.
 LOCAL = "(({col} AT TIME ZONE 'UTC') + interval '7 hours')"
@@ -24,9 +25,14 @@ LOCAL = "(({col} AT TIME ZONE 'UTC') + interval '7 hours')"
 # cost a fifth of a national summary (200,000 cases) to compute and then to sort.
 # Migration 010 indexes the recording lag as written here: change both or neither.
 DAYS = "date_part('epoch', {a} - {b}) / 86400.0"
-# A case's first segment: one row per case at any known time (the indexes of migrations
-# 007 and 010 hold these rows only).
+# A case's first segment: one row per case at any known time.
 FIRST = "{a}.valid_from = {a}.received_at"
+# A case's filing, as known now: its first segment in the latest knowledge, one row per
+# case.  A filing's times and area never change (``domain.cases``: a case belongs to the
+# year, province, district, channel and category of its filing), and it is known from
+# its recording on, for good; so the filings known at any time are these rows recorded by
+# then (``Sql.filed``).  Migration 011's indexes hold these rows only.
+FILED = "{a}.valid_from = {a}.received_at AND {a}.recorded_to = 'infinity'"
 
 
 class Sql:
@@ -56,6 +62,13 @@ class Sql:
         t = self.p(known_at)
         return self.where(f"{alias}.recorded_from <= {t} AND {t} < {alias}.recorded_to")
 
+    def filed(self, known_at: dt.datetime | None, alias: str = "i") -> Sql:
+        """The filings known at ``known_at`` (now if ``None``), one row per case."""
+        self.where(FILED.format(a=alias))
+        if known_at is None:
+            return self
+        return self.where(f"{alias}.recorded_at <= {self.p(known_at)}")
+
     def filters(self, scope: Scope, *, fiscal_year: bool = True, alias: str = "i") -> Sql:
         pairs: list[tuple[str, str | int | None]] = [
             ("province_code", scope.province_code),
@@ -75,6 +88,18 @@ class Sql:
         return " AND ".join(self.conds) or "TRUE"
 
 
+async def together(*statements: Coroutine[Any, Any, Any]) -> list[Any]:
+    """The results of ``statements``, started at once (on a snapshot of several
+    connections they run side by side).  The first to fail fails them all, as it would
+    have one after another; the others are cancelled."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(s) for s in statements]
+    except ExceptionGroup as failed:
+        raise failed.exceptions[0] from None
+    return [t.result() for t in tasks]
+
+
 def _state(scope: Scope, *, fiscal_year: bool = True, cut: Any = "scope") -> Sql:
     return (
         Sql()
@@ -84,7 +109,7 @@ def _state(scope: Scope, *, fiscal_year: bool = True, cut: Any = "scope") -> Sql
     )
 
 
-async def summary(db: Db, scope: Scope, sla: metrics.SlaPolicy) -> list[Group]:
+async def summary(db: Reads, scope: Scope, sla: metrics.SlaPolicy) -> list[Group]:
     """Counts, cases closed within their category's SLA, median and p90 days to close,
     for all cases of ``scope``, per channel and per category.
 
@@ -106,7 +131,7 @@ async def summary(db: Db, scope: Scope, sla: metrics.SlaPolicy) -> list[Group]:
     return metrics.summary_groups(cells, sla)
 
 
-async def backlog(db: Db, scope: Scope) -> dict[int, int]:
+async def backlog(db: Reads, scope: Scope) -> dict[int, int]:
     """Open cases at the cut, by fiscal year of origin."""
     q = _state(scope).where("i.closed_at IS NULL")
     rows = await db.fetch(
@@ -118,7 +143,7 @@ async def backlog(db: Db, scope: Scope) -> dict[int, int]:
 
 
 async def carry_over(
-    db: Db, scope: Scope, origins: Sequence[int], start: dt.datetime, end: dt.datetime
+    db: Reads, scope: Scope, origins: Sequence[int], start: dt.datetime, end: dt.datetime
 ) -> dict[int, tuple[int, int]]:
     """Per fiscal year of origin in ``origins``: cases open at ``start``, and how many of
     those are closed at ``end``."""
@@ -142,7 +167,7 @@ async def carry_over(
     return {r["fiscal_year"]: (r["open"], r["closed"]) for r in rows}
 
 
-async def aging(db: Db, scope: Scope, ref: dt.date) -> dict[int, int]:
+async def aging(db: Reads, scope: Scope, ref: dt.date) -> dict[int, int]:
     """Open cases at the cut by age bucket (index into ``metrics.AGE_BUCKETS``), age in
     Bangkok calendar days from receipt to ``ref``."""
     q = _state(scope).where("i.closed_at IS NULL")
@@ -157,16 +182,15 @@ async def aging(db: Db, scope: Scope, ref: dt.date) -> dict[int, int]:
     return {r["bucket"]: r["n"] for r in rows}
 
 
-async def recording_lag(db: Db, scope: Scope) -> tuple[int, float | None, int, int]:
+async def recording_lag(db: Reads, scope: Scope) -> tuple[int, float | None, int, int]:
     """Over the filings of ``scope``: count, median lag in days, and how many were
     recorded within 1 and within 7 days of receipt.
 
-    A filing's lag is fixed, so each case is read from its first segment (one row per
-    case at any known time; at a cut, a case exists once received before it), from an
-    index that holds the year's first segments in order of lag (migration 010): the
-    median's sort then finds its input in order and only checks it.  Sorting a national
-    year's 200,000 lags was most of the answer."""
-    q = Sql().known(scope.known_at).filters(scope).where(FIRST.format(a="i"))
+    A filing's lag is fixed, so each case is read from its filing (``FILED``; at a cut, a
+    case exists once received before it), from an index that holds the year's filings in
+    order of lag (migration 011): the median's sort then finds its input in order and
+    only checks it.  Sorting a national year's 200,000 lags was most of the answer."""
+    q = Sql().filed(scope.known_at).filters(scope)
     if scope.cut is not None:
         q.where(f"i.received_at < {q.p(scope.cut)}")
     lag = DAYS.format(a="i.recorded_at", b="i.received_at")
@@ -184,26 +208,21 @@ async def recording_lag(db: Db, scope: Scope) -> tuple[int, float | None, int, i
 
 
 async def continuity(
-    db: Db, scope: Scope, until: dt.datetime | None, year: tuple[dt.datetime, dt.datetime]
+    db: Reads, scope: Scope, until: dt.datetime | None, year: tuple[dt.datetime, dt.datetime]
 ) -> list[DistrictRecords]:
     """Per district of ``scope`` (any fiscal year of origin): the Bangkok date of its last
     filing recorded before ``until``, and in how many weeks of ``year`` (counted from its
     start) it recorded one.
 
-    Read from two indexes of the cases' first segments (one row per case at any known
-    time), never from every case of the decade: the districts one after another (a skip
-    scan) each with its latest filing, then the filings recorded in ``year``."""
-    first = FIRST.format(a="i")
-    q = Sql().known(scope.known_at).filters(scope, fiscal_year=False).where(first)
+    Read from two indexes of the filings (``FILED``), never from every case of the
+    decade: the districts one after another (a skip scan) each with its latest filing,
+    then the filings recorded in ``year``, side by side."""
+    q = Sql().filed(scope.known_at).filters(scope, fiscal_year=False)
     if until is not None:
         q.where(f"i.recorded_at < {q.p(until)}")
-    if scope.known_at is not None:
-        # Implied by the known filter (a case is known once its filing is recorded), and
-        # lets the latest-first probe start at the known time.
-        q.where(f"i.recorded_at <= {q.p(scope.known_at)}")
     # The districts to visit: those of the area with any case (the probe then applies
     # every filter of the question).
-    area = [FIRST.format(a="c")]
+    area = [FILED.format(a="c")]
     area.extend(
         f"c.{column} = {q.p(value)}"
         for column in ("province_code", "district_code")
@@ -215,7 +234,7 @@ async def continuity(
         low, high = q.p(f"{scope.province_code}00"), q.p(f"{scope.province_code}99")
         area.append(f"c.district_code BETWEEN {low} AND {high}")
     area_sql = " AND ".join(area)
-    rows = await db.fetch(
+    latest = db.fetch(
         f"""
         WITH RECURSIVE d AS (
             (SELECT c.district_code FROM case_intervals AS c WHERE {area_sql}
@@ -234,7 +253,7 @@ async def continuity(
                  ORDER BY i.recorded_at DESC LIMIT 1) AS last""",
         *q.args,
     )
-    w = Sql().known(scope.known_at).filters(scope, fiscal_year=False).where(first)
+    w = Sql().filed(scope.known_at).filters(scope, fiscal_year=False)
     if until is not None:
         w.where(f"i.recorded_at < {w.p(until)}")
     start, end = w.p(year[0]), w.p(year[1])
@@ -244,18 +263,17 @@ async def continuity(
         w.where(f"i.district_code BETWEEN {low} AND {high}")
     # The distinct (district, week) pairs by hashing, then counted per district: a
     # count(DISTINCT ...) per district sorted every filing of the year instead.
-    weeks = {
-        r["district_code"]: r["weeks"]
-        for r in await db.fetch(
-            f"""
-            SELECT district_code, count(*)::int AS weeks
-              FROM (SELECT DISTINCT i.district_code,
-                           floor(date_part('epoch', i.recorded_at - {start}) / 604800)
-                      FROM case_intervals AS i WHERE {w.sql}) AS dw
-             GROUP BY district_code""",
-            *w.args,
-        )
-    }
+    in_weeks = db.fetch(
+        f"""
+        SELECT district_code, count(*)::int AS weeks
+          FROM (SELECT DISTINCT i.district_code,
+                       floor(date_part('epoch', i.recorded_at - {start}) / 604800)
+                  FROM case_intervals AS i WHERE {w.sql}) AS dw
+         GROUP BY district_code""",
+        *w.args,
+    )
+    rows, by_week = await together(latest, in_weeks)
+    weeks = {r["district_code"]: r["weeks"] for r in by_week}
     return [
         DistrictRecords(
             r["province_code"], r["district_code"], r["last"], weeks.get(r["district_code"], 0)
@@ -264,7 +282,7 @@ async def continuity(
     ]
 
 
-async def open_at(db: Db, scope: Scope, cut: dt.datetime) -> int:
+async def open_at(db: Reads, scope: Scope, cut: dt.datetime) -> int:
     """Open cases of ``scope`` (any fiscal year of origin) just before ``cut``."""
     q = _state(scope, fiscal_year=False, cut=cut).where("i.closed_at IS NULL")
     return int(
@@ -273,7 +291,7 @@ async def open_at(db: Db, scope: Scope, cut: dt.datetime) -> int:
 
 
 async def month_moves(
-    db: Db, scope: Scope, start: dt.datetime, end: dt.datetime
+    db: Reads, scope: Scope, start: dt.datetime, end: dt.datetime
 ) -> dict[dt.date, MonthMoves]:
     """Per Bangkok month in [start, end): cases received, closures (a segment closed
     after an open one, or a case received closed), reopenings (open after closed).
@@ -287,7 +305,7 @@ async def month_moves(
     q = Sql().known(scope.known_at).filters(scope, fiscal_year=False)
     s, e, months = q.p(start), q.p(end), q.p(edges)
     first = FIRST.format(a="i")
-    starting = await db.fetch(
+    starting = db.fetch(
         f"""
         SELECT width_bucket(i.valid_from, {months}::timestamptz[]) AS month,
                count(*) FILTER (WHERE {first})::int AS first,
@@ -298,7 +316,7 @@ async def month_moves(
          GROUP BY 1""",
         *q.args,
     )
-    ending = await db.fetch(
+    ending = db.fetch(
         f"""
         SELECT width_bucket(i.valid_to, {months}::timestamptz[]) AS month,
                count(*)::int AS closed
@@ -307,16 +325,17 @@ async def month_moves(
          GROUP BY 1""",
         *q.args,
     )
-    closed_ending = {r["month"]: r["closed"] for r in ending}
+    started, ended = await together(starting, ending)
+    closed_ending = {r["month"]: r["closed"] for r in ended}
     return {
         asof.local_date(edges[r["month"] - 1]): MonthMoves.of_segments(
             r["first"], r["closed"], r["open_later"], closed_ending.get(r["month"], 0)
         )
-        for r in starting
+        for r in started
     }
 
 
-async def districts(db: Db, scope: Scope) -> list[DistrictCounts]:
+async def districts(db: Reads, scope: Scope) -> list[DistrictCounts]:
     """Per district with a case of ``scope.fiscal_year`` or an open case at the cut:
     received and closed of that year, and the backlog of every fiscal year, at the cut.
     (A district whose cases are all closed and of other years has nothing to show.)
@@ -326,7 +345,7 @@ async def districts(db: Db, scope: Scope) -> list[DistrictCounts]:
     (``case_intervals_open``).  One pass over every case of every year grew with the
     decade."""
     year = _state(scope)
-    counted = await db.fetch(
+    counted = db.fetch(
         f"""
         SELECT province_code, district_code, count(*)::int AS received,
                count(closed_at)::int AS closed
@@ -335,17 +354,18 @@ async def districts(db: Db, scope: Scope) -> list[DistrictCounts]:
         *year.args,
     )
     open_ = _state(scope, fiscal_year=False).where("i.closed_at IS NULL")
-    backlog = await db.fetch(
+    backlog = db.fetch(
         f"""
         SELECT province_code, district_code, count(*)::int AS backlog
           FROM case_intervals AS i WHERE {open_.sql}
          GROUP BY province_code, district_code""",
         *open_.args,
     )
+    year_rows, open_rows = await together(counted, backlog)
     out: dict[tuple[str, str], list[int]] = {}
-    for r in counted:
+    for r in year_rows:
         out[(r["province_code"], r["district_code"])] = [r["received"], r["closed"], 0]
-    for r in backlog:
+    for r in open_rows:
         out.setdefault((r["province_code"], r["district_code"]), [0, 0, 0])[2] = r["backlog"]
     return [
         DistrictCounts(province, district, received, closed, backlog_)

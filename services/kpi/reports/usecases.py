@@ -10,12 +10,18 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+import asyncpg
+
 from services.kpi.domain import asof, metrics
 from services.kpi.domain.asof import Scope
 from services.kpi.reports import store as queries
+from services.kpi.reports.answers import Snapshot
 from shared.thai_calendar import fiscal_year_bounds
 
-Db = queries.Db
+# What a report reads from: never a bare connection, since a report's independent
+# statements are started together (``queries.together``); a snapshot runs them side by side on
+# its connections, a pool on connections of its own.
+Db = asyncpg.Pool | Snapshot
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,9 +132,11 @@ async def recording(db: Db, scope: Scope, now: dt.datetime) -> Report:
     (default: that of the reference date) picks the year whose weeks are counted.
     """
     ref = asof.reference_date(scope.as_of, now)
-    n, med, d1, d7 = await queries.recording_lag(db, scope)
     year = scope.fiscal_year or asof.fiscal_year_of_day(ref)
-    records = await queries.continuity(db, scope, scope.cut, fiscal_year_bounds(year))
+    (n, med, d1, d7), records = await queries.together(
+        queries.recording_lag(db, scope),
+        queries.continuity(db, scope, scope.cut, fiscal_year_bounds(year)),
+    )
     rows = metrics.continuity(records, ref, asof.weeks_elapsed(year, ref))
     doc = {
         **_head(scope),
@@ -166,8 +174,9 @@ async def monthly(db: Db, scope: Scope) -> Report:
     if months:
         end = asof.earlier(points[12], cut)
         assert end is not None
-        carried = await queries.open_at(db, scope, points[0])
-        moves = await queries.month_moves(db, scope, points[0], end)
+        carried, moves = await queries.together(
+            queries.open_at(db, scope, points[0]), queries.month_moves(db, scope, points[0], end)
+        )
         rows = metrics.monthly(months, carried, moves)
     doc = {**_head(scope), "months": rows}
     columns = (

@@ -14,10 +14,10 @@ from __future__ import annotations
 from services.kpi.domain.asof import Scope
 from services.kpi.domain.satisfaction import CLOSED, DISPUTED, RATED, REOPENED, Counts
 from services.kpi.reports.store import Sql
-from shared.dbtypes import Db
+from shared.dbtypes import Reads
 
 
-async def counts(db: Db, scope: Scope) -> list[Counts]:
+async def counts(db: Reads, scope: Scope) -> list[Counts]:
     """Per district of ``scope`` with at least one closure: closures, ratings by score,
     closures disputed, closures reopened."""
     q = Sql().filters(scope, alias="c")

@@ -24,11 +24,12 @@ from services.kpi.consumer import handle, handle_batch
 from services.kpi.deps import load_sla
 from services.kpi.domain import asof, metrics
 from services.kpi.domain.asof import Scope, end_of_day
-from services.kpi.main import create_app
+from services.kpi.main import MIGRATIONS, create_app
 from services.kpi.reports import answers
 from services.kpi.reports import store as queries
 from shared.batches import pooled
 from shared.config import Settings
+from shared.db import create_pool, migrate
 from shared.events import Envelope
 from shared.thai_calendar import fiscal_year_bounds
 from tests.auth import TEST_SECRET, admin_headers
@@ -382,9 +383,13 @@ async def test_the_dashboard_is_the_five_reports_as_their_endpoints_answer(
             assert bundle["summary"]["received"] > 0 or area
 
 
+SEEN = "SELECT pg_backend_pid() AS pid, count(*)::int AS n FROM cases"
+
+
 async def test_an_answer_counts_one_state_of_the_projection(pool: asyncpg.Pool) -> None:
-    """Inside ``answers.snapshot`` every statement sees the state at its first: a batch
-    applied meanwhile shows only after it.  It cannot write."""
+    """Inside ``answers.snapshot`` every statement, on each of its connections, sees the
+    state at its first: a batch applied meanwhile shows only after it.  Statements
+    started together run on different connections.  It cannot write."""
     cases = scenario.build()
     names = list(cases)
     await _feed(pool, [e for n in names[:-1] for e in cases[n]], seed=3)
@@ -392,7 +397,27 @@ async def test_an_answer_counts_one_state_of_the_projection(pool: asyncpg.Pool) 
         first = await db.fetchval("SELECT count(*) FROM cases")
         async with pooled(pool) as conn, conn.transaction():
             await handle_batch(conn, cases[names[-1]])
-        assert await db.fetchval("SELECT count(*) FROM cases") == first
+        seen = await queries.together(*(db.fetchrow(SEEN) for _ in range(4)))
+        assert {r["n"] for r in seen} == {first}
+        assert len({r["pid"] for r in seen}) == answers.WIDTH
         with pytest.raises(asyncpg.ReadOnlySQLTransactionError):
-            await db.execute("DELETE FROM cases")
+            await db.fetch("DELETE FROM cases RETURNING complaint_id")
     assert await pool.fetchval("SELECT count(*) FROM cases") == first + 1
+
+
+async def test_an_answer_on_a_busy_pool_takes_one_connection_without_waiting(
+    fresh_db: str,
+) -> None:
+    """With no connection to lend beside its first, an answer runs its statements one
+    after another instead of waiting for another (which a pool held by answers that all
+    wait would never give)."""
+    small = await create_pool(fresh_db, "kpi", max_size=2)
+    try:
+        await migrate(small, "kpi", MIGRATIONS)
+        # Another request holds one of the two.
+        async with small.acquire(), answers.snapshot(small) as db:
+            seen = await queries.together(*(db.fetchrow(SEEN) for _ in range(3)))
+        assert len({r["pid"] for r in seen}) == 1
+        assert {r["n"] for r in seen} == {0}
+    finally:
+        await small.close()
