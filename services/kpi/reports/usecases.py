@@ -19,8 +19,8 @@ from services.kpi.reports.answers import Snapshot
 from shared.thai_calendar import fiscal_year_bounds
 
 # What a report reads from: never a bare connection, since a report's independent
-# statements are started together (``queries.together``); a snapshot runs them side by side on
-# its connections, a pool on connections of its own.
+# statements are started together (``queries.together``).  A snapshot runs them side by
+# side on its connections, a pool on connections of its own.
 Db = asyncpg.Pool | Snapshot
 
 
