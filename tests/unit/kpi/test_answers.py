@@ -8,6 +8,7 @@ from collections.abc import Hashable
 
 import pytest
 
+from services.kpi.reports import store as queries
 from services.kpi.reports.answers import Answers
 
 
@@ -103,3 +104,25 @@ async def test_the_least_recently_used_answer_goes_first_and_size_zero_keeps_non
     for _ in range(3):
         await off.get("a", p.compute, p.where)
     assert (p.calls, off.hits) == (7, 0)
+
+
+async def test_statements_started_together_fail_as_one_after_another_would() -> None:
+    """``together``: the results in order; the first failure is raised as it is (a
+    database away stays the error the API answers 503 for, not a group of errors), and
+    the statements still running are cancelled, not left on their connections."""
+    assert await queries.together(asyncio.sleep(0, "a"), asyncio.sleep(0, "b")) == ["a", "b"]
+    never = asyncio.Event()
+    cancelled = asyncio.Event()
+
+    async def waits() -> None:
+        try:
+            await never.wait()
+        finally:
+            cancelled.set()
+
+    async def fails() -> None:
+        raise ConnectionResetError("the database went away")
+
+    with pytest.raises(ConnectionResetError, match="went away"):
+        await queries.together(waits(), fails())
+    assert cancelled.is_set()
