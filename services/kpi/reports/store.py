@@ -301,21 +301,28 @@ async def month_moves(
     for it.  Telling each segment's predecessor by ordering every segment of the period
     per case cost half a second for a national year of 200,000 cases."""
     edges = asof.month_edges(start, end)
-    # Both statements take the same arguments: what is known, the area, the period.
-    q = Sql().known(scope.known_at).filters(scope, fiscal_year=False)
-    s, e, months = q.p(start), q.p(end), q.p(edges)
     first = FIRST.format(a="i")
+    q = Sql().known(scope.known_at).filters(scope, fiscal_year=False)
+    months, month_ends = q.p(edges), q.p([*edges[1:], end])
+    # Month by month, each a range of the index counted as it is read: sorting 390,000
+    # segment starts of a national year into months (width_bucket, then hashing) cost a
+    # third more than reading them.
     starting = db.fetch(
         f"""
-        SELECT width_bucket(i.valid_from, {months}::timestamptz[]) AS month,
-               count(*) FILTER (WHERE {first})::int AS first,
-               count(i.closed_at)::int AS closed,
-               count(*) FILTER (WHERE i.closed_at IS NULL AND NOT ({first}))::int AS open_later
-          FROM case_intervals AS i
-         WHERE {q.sql} AND i.valid_from >= {s} AND i.valid_from < {e}
-         GROUP BY 1""",
+        SELECT m.month, s.first, s.closed, s.open_later
+          FROM unnest({months}::timestamptz[], {month_ends}::timestamptz[])
+               WITH ORDINALITY AS m(low, high, month)
+         CROSS JOIN LATERAL (
+               SELECT count(*) FILTER (WHERE {first})::int AS first,
+                      count(i.closed_at)::int AS closed,
+                      count(*) FILTER (WHERE i.closed_at IS NULL AND NOT ({first}))::int
+                          AS open_later
+                 FROM case_intervals AS i
+                WHERE {q.sql} AND i.valid_from >= m.low AND i.valid_from < m.high) AS s""",
         *q.args,
     )
+    q = Sql().known(scope.known_at).filters(scope, fiscal_year=False)
+    s, e, months = q.p(start), q.p(end), q.p(edges)
     ending = db.fetch(
         f"""
         SELECT width_bucket(i.valid_to, {months}::timestamptz[]) AS month,
@@ -332,6 +339,7 @@ async def month_moves(
             r["first"], r["closed"], r["open_later"], closed_ending.get(r["month"], 0)
         )
         for r in started
+        if r["first"] or r["closed"] or r["open_later"]  # a month where nothing started
     }
 
 
