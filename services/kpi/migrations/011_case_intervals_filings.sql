@@ -15,11 +15,19 @@ CREATE INDEX case_intervals_filed_by_district
     ON case_intervals (district_code, recorded_at)
     INCLUDE (province_code, channel, category)
     WHERE valid_from = received_at AND recorded_to = 'infinity';
--- The monthly moves (reports.store.month_moves) as known now, with or without a cut: the
--- segments starting in a period, without the superseded ones that the index of every
--- segment start (009) holds beside them (a third of a national year's) and that a scan of
--- it must read and drop.  A known_at question still reads that one.
+-- The monthly moves (reports.store.month_moves) read the segments starting in a period
+-- in two disjoint parts (reports.store.known_apart), side by side: the segments known now
+-- (for a known_at question, those recorded by then) and those replaced since they were
+-- recorded.  The index of every segment start (009) held both, and a question on what is
+-- known now read and dropped the replaced third of a national year's.
+DROP INDEX case_intervals_starts;
 CREATE INDEX case_intervals_starts_now
     ON case_intervals (valid_from)
-    INCLUDE (received_at, closed_at, province_code, district_code, channel, category)
+    INCLUDE (received_at, closed_at, recorded_from, province_code, district_code, channel,
+             category)
     WHERE recorded_to = 'infinity';
+CREATE INDEX case_intervals_starts_replaced
+    ON case_intervals (valid_from)
+    INCLUDE (received_at, closed_at, recorded_from, recorded_to, province_code,
+             district_code, channel, category)
+    WHERE recorded_to <> 'infinity';

@@ -306,6 +306,26 @@ async def test_monthly_moves_of_a_case_closed_again_on_a_back_dated_closure(
     }
 
 
+async def test_a_district_filing_every_day_records_in_every_week_once(
+    pool: asyncpg.Pool,
+) -> None:
+    """A district with a filing every day of the fiscal year recorded in each of its 53
+    weeks (the last one a single day), each counted once; the country's other district in
+    its one week."""
+    start, end = fiscal_year_bounds(2569)
+    days = (end - start).days
+    stamps = [
+        (start + dt.timedelta(days=d, hours=1)).strftime("%Y-%m-%dT%H:%M") for d in range(days)
+    ]
+    events = [scenario.filed(uuid.uuid4(), at, "1001", "web", "land") for at in stamps]
+    events.append(scenario.filed(uuid.uuid4(), "2026-02-02T03:00", "5001", "web", "land"))
+    await _feed(pool, events, seed=5)
+    for known_at in (None, end + dt.timedelta(days=1)):
+        records = await queries.continuity(pool, Scope(2569, known_at=known_at), None, (start, end))
+        weeks = {r.district_code: r.weeks_with_records for r in records}
+        assert weeks == {"1001": 53, "5001": 1}, known_at
+
+
 async def test_bad_parameters_are_problems(client: httpx.AsyncClient) -> None:
     bad: list[tuple[str, dict[str, str | int]]] = [
         ("summary", {}),
