@@ -25,8 +25,9 @@ from shared.dbtypes import Reads
 LOCAL = "(({col} AT TIME ZONE 'UTC') + interval '7 hours')"
 # Days between two timestamps, in float8 throughout: extract() answers numeric, which
 # cost a fifth of a national summary (200,000 cases) to compute and then to sort.
-# Migration 010 indexes the recording lag as written here: change both or neither.
+# Migration 011 indexes the recording lag as written here: change both or neither.
 DAYS = "date_part('epoch', {a} - {b}) / 86400.0"
+# The weeks continuity counts, from the fiscal year's start.
 WEEK = dt.timedelta(weeks=1)
 # A case's first segment: one row per case at any known time.
 FIRST = "{a}.valid_from = {a}.received_at"
@@ -106,8 +107,9 @@ async def together(*statements: Coroutine[Any, Any, Any]) -> list[Any]:
 def known_apart(known_at: dt.datetime | None) -> list[Sql]:
     """The rows known at ``known_at`` (now if ``None``) as disjoint parts, each read from
     an index of its own (migration 011) and side by side: the rows known now that were
-    recorded by then, and those known then that were replaced since.  Reading every row
-    of a period, replaced ones included, from one index took half as long again."""
+    recorded by then, and those known then that were replaced since.  For a national
+    year's segment starts at 2,000,000 cases the parts took 42 and 15 ms, against 61 ms
+    for every row of the year from one index."""
     if known_at is None:
         return [Sql().known(None)]
     current = Sql().known(None)
