@@ -80,6 +80,13 @@ def month_edges(start: dt.datetime, end: dt.datetime) -> list[dt.datetime]:
     return out
 
 
+def week_edges(start: dt.datetime, end: dt.datetime) -> list[dt.datetime]:
+    """The instants starting the weeks counted from ``start`` that [start, end) reaches
+    (the last one may be short): PostgreSQL's ``width_bucket`` over them tells an
+    instant's week, as ``month_edges`` its month."""
+    return [start + k * WEEK for k in range(max(1, math.ceil((end - start) / WEEK)))]
+
+
 def weeks_elapsed(year: int, ref: dt.date) -> int:
     """How many weeks of fiscal year ``year`` (counted from 1 October, 53 at most, the
     last one short) have begun by the end of ``ref``."""

@@ -44,8 +44,13 @@ def quantile(values: Sequence[float], q: float) -> float | None:
     ordered = sorted(values)
     pos = q * (len(ordered) - 1)
     lo = math.floor(pos)
-    hi = min(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+    return _between(ordered[lo], ordered[min(lo + 1, len(ordered) - 1)], pos)
+
+
+def _between(low: float, high: float, pos: float) -> float:
+    """The value at fractional rank ``pos`` between the order statistics at its floor
+    (``low``) and ceiling (``high``), interpolated as ``percentile_cont`` does."""
+    return low + (high - low) * (pos - math.floor(pos))
 
 
 def age_bucket(age_days: int) -> int:
@@ -134,11 +139,7 @@ def _quantiles(days: pa.Array) -> list[float | None]:
     qs = list(QUANTILES)
     lows = pc.quantile(days, q=qs, interpolation="lower").to_pylist()
     highs = pc.quantile(days, q=qs, interpolation="higher").to_pylist()
-    out: list[float | None] = []
-    for q, lo, hi in zip(qs, lows, highs, strict=True):
-        pos = q * (n - 1)
-        out.append(lo + (hi - lo) * (pos - math.floor(pos)))
-    return out
+    return [_between(lo, hi, q * (n - 1)) for q, lo, hi in zip(qs, lows, highs, strict=True)]
 
 
 def summary_groups(cells: Iterable[Cell], sla: SlaPolicy) -> list[Group]:

@@ -13,7 +13,7 @@ from services.kpi.deps import load_sla
 from services.kpi.domain import asof, metrics, sla, timeline
 from services.kpi.domain import cases as domain
 from services.kpi.domain.asof import Scope
-from shared.thai_calendar import aware
+from shared.thai_calendar import aware, fiscal_year_bounds
 from tests.unit.kpi import reference, scenario_asof
 from tests.unit.kpi.scenario import utc
 
@@ -300,3 +300,12 @@ def test_month_edges_start_at_the_bangkok_month_holding_the_start() -> None:
     assert asof.month_edges(start, end) == [utc("2025-09-30T17:00"), utc("2025-10-31T17:00")]
     assert asof.month_edges(start, end + dt.timedelta(seconds=1))[-1] == end
     assert asof.month_edges(start, start) == [utc("2025-09-30T17:00")]
+
+
+def test_week_edges_count_weeks_from_the_start_the_last_one_short() -> None:
+    start, end = fiscal_year_bounds(2569)  # 365 days: 52 weeks and one day
+    edges = asof.week_edges(start, end)
+    assert len(edges) == 53 == asof.weeks_elapsed(2569, asof.local_date(end) - dt.timedelta(1))
+    assert edges[0] == start
+    assert edges[-1] == start + 52 * asof.WEEK == end - dt.timedelta(days=1)
+    assert asof.week_edges(start, start + asof.WEEK) == [start]
