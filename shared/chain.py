@@ -16,7 +16,6 @@ No I/O: the stores and the topic reader turn their rows and records into ``Link`
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import hashlib
 import uuid
@@ -94,6 +93,15 @@ def head(link: Link) -> str:
 def link_of(env: Envelope) -> Link:
     """``env`` as a ``Link``.  Only for an envelope in the schema it is written in (one
     just made, or of a kind never upcast): a link of an upcast event would not verify."""
+    return _link(env, written(env), env.prev_hash, env.hash)
+
+
+def written(env: Envelope) -> dict[str, Any]:
+    """``env``'s payload as written (see ``link_of``): what the record's value holds."""
+    return env.data.model_dump(mode="json", exclude={"kind"})
+
+
+def _link(env: Envelope, data: Mapping[str, Any], prev_hash: str | None, hash: str | None) -> Link:
     return Link(
         complaint_id=env.complaint_id,
         version=env.version,
@@ -103,16 +111,21 @@ def link_of(env: Envelope) -> Link:
         occurred_at=env.occurred_at,
         recorded_at=env.recorded_at,
         correlation_id=env.correlation_id,
-        data=env.data.model_dump(mode="json", exclude={"kind"}),
-        prev_hash=env.prev_hash,
-        hash=env.hash,
+        data=data,
+        prev_hash=prev_hash,
+        hash=hash,
     )
+
+
+def sealed_hash(env: Envelope, prev_hash: str, data: Mapping[str, Any] | None = None) -> str:
+    """The hash ``env`` has once chained onto ``prev_hash``; ``data`` is its payload as
+    written (``written``) when the caller already has it."""
+    return compute_hash(_link(env, written(env) if data is None else data, prev_hash, None))
 
 
 def seal(env: Envelope, prev_hash: str) -> Envelope:
     """``env`` chained onto ``prev_hash``: with it and with its own hash."""
-    link = dataclasses.replace(link_of(env), prev_hash=prev_hash, hash=None)
-    return env.model_copy(update={"prev_hash": prev_hash, "hash": compute_hash(link)})
+    return env.model_copy(update={"prev_hash": prev_hash, "hash": sealed_hash(env, prev_hash)})
 
 
 def env_head(env: Envelope) -> str:

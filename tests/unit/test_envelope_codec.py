@@ -11,7 +11,14 @@ from cloudevents.core.bindings import kafka as ce_kafka
 
 from shared.chain import GENESIS, compute_hash, seal
 from shared.codes import CategoryCode, ChannelCode, ClosureReason
-from shared.envelope_codec import DecodeError, from_record, link_from_record, to_record
+from shared.envelope_codec import (
+    DecodeError,
+    encode,
+    from_record,
+    link_from_record,
+    sealed_record,
+    to_record,
+)
 from shared.events import (
     CaseAccepted,
     CaseClosed,
@@ -74,6 +81,19 @@ def test_round_trip_and_cloudevents_reads_the_same_event(payload: EventData) -> 
     data = event.get_data()
     data = orjson.loads(data) if isinstance(data, (bytes, str)) else data
     assert data == env.data.model_dump(mode="json", exclude={"kind"})
+
+
+@pytest.mark.parametrize("payload", PAYLOADS, ids=lambda p: p.kind)
+@pytest.mark.parametrize("correlation_id", [None, "c-1"])
+def test_sealed_record_is_the_sealed_envelope_encoded(
+    payload: EventData, correlation_id: str | None
+) -> None:
+    env = envelope(payload, version=2, at=T, correlation_id=correlation_id)
+    prev = compute_hash(link_from_record(*to_record(envelope(PAYLOADS[0], at=T))[1:]))
+    sealed = sealed_record(env, prev)
+    assert sealed == encode(seal(env, prev))
+    assert dict(sealed.headers)["ce_prevhash"] == prev
+    assert sealed != encode(seal(env, GENESIS))
 
 
 def test_utc_times_travel_with_z_suffix() -> None:

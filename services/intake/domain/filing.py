@@ -13,7 +13,6 @@ import uuid
 from dataclasses import dataclass
 
 from shared import canonical_json, thai_calendar
-from shared.chain import GENESIS, seal
 from shared.codes import CategoryCode, ChannelCode
 from shared.events import INTAKE_SOURCE, BackfilledOutcome, ComplaintFiled, Envelope
 
@@ -121,34 +120,32 @@ def complaint_filed(
     correlation_id: str | None,
     outcome: BackfilledOutcome | None = None,
 ) -> Envelope:
-    """The ``ComplaintFiled`` event (case version 1), the head of its case's hash chain.
-    Carries no personal data.
+    """The ``ComplaintFiled`` event (case version 1), not yet sealed: the head of its
+    case's hash chain once chained onto ``GENESIS`` (``records.new_complaint`` seals and
+    encodes it in one pass).  Carries no personal data.
 
     ``outcome`` is how far a backfilled case had got (status turns it into case events)."""
-    return seal(
-        Envelope(
-            event_id=event_id,
-            complaint_id=complaint_id,
-            version=1,
-            source=SOURCE,
-            occurred_at=received_at,
+    return Envelope(
+        event_id=event_id,
+        complaint_id=complaint_id,
+        version=1,
+        source=SOURCE,
+        occurred_at=received_at,
+        recorded_at=recorded_at,
+        correlation_id=correlation_id,
+        data=ComplaintFiled(
+            tracking_no=tracking,
+            channel=cmd.channel,
+            category=cmd.category,
+            province_code=cmd.province_code,
+            district_code=cmd.district_code,
+            subdistrict_code=cmd.subdistrict_code,
+            received_at=received_at,
             recorded_at=recorded_at,
-            correlation_id=correlation_id,
-            data=ComplaintFiled(
-                tracking_no=tracking,
-                channel=cmd.channel,
-                category=cmd.category,
-                province_code=cmd.province_code,
-                district_code=cmd.district_code,
-                subdistrict_code=cmd.subdistrict_code,
-                received_at=received_at,
-                recorded_at=recorded_at,
-                anonymous=cmd.complainant.anonymous,
-                backfilled=cmd.backfilled,
-                outcome=outcome,
-            ),
+            anonymous=cmd.complainant.anonymous,
+            backfilled=cmd.backfilled,
+            outcome=outcome,
         ),
-        GENESIS,
     )
 
 

@@ -23,7 +23,8 @@ from services.intake.domain.filing import (
 )
 from services.intake.pii.domain.envelope import seal_identity
 from services.intake.pii.domain.keys import PiiKeys
-from shared.envelope_codec import encode
+from shared.chain import GENESIS
+from shared.envelope_codec import sealed_record
 from shared.events import BackfilledOutcome
 
 
@@ -134,7 +135,7 @@ def new_complaint(
         correlation_id=correlation_id,
         outcome=outcome,
     )
-    record = encode(envelope)
+    record = sealed_record(envelope, GENESIS)
     identity = cmd.complainant.identity()
     sealed = seal_identity(keys, complaint_id, identity) if identity else None
     return NewComplaint(

@@ -164,6 +164,8 @@ def test_yes_no_cells(raw: object, flag: bool) -> None:
 def test_cells_lose_excel_float_tails_and_thai_digits() -> None:
     assert values.cell_text(1101700230708.0) == "1101700230708"
     assert values.cell_text(" ๐๘๑-๒๓๔ ") == "081-234"
+    assert values.cell_text("กู้เงิน ๕๐๐๐๐ บาท ") == "กู้เงิน 50000 บาท"
+    assert values.cell_text("ถูกเจ้าหนี้ทวงหนี้ ") == "ถูกเจ้าหนี้ทวงหนี้"
     assert values.cell_text(None) == ""
 
 

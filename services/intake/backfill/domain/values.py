@@ -32,6 +32,7 @@ from shared.thai_calendar import BANGKOK, BE_OFFSET, aware
 E = TypeVar("E", bound=StrEnum)
 
 _THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
+_THAI_DIGIT = re.compile("[๐-๙]")
 _NOISE = re.compile(r"[\s\-_./()\"'*:]+")
 # Excel's day 0, in the register's wall-clock time (adding days to it is wall-clock arithmetic).
 _EXCEL_EPOCH = dt.datetime(1899, 12, 30, tzinfo=BANGKOK)
@@ -48,7 +49,11 @@ def cell_text(value: Any) -> str:
     Integral floats lose their ``.0`` (Excel stores ``1234`` as ``1234.0``).
     """
     if type(value) is str:  # the common case first: CSV cells are all text
-        return (value if value.isascii() else value.translate(_THAI_DIGITS)).strip()
+        text: str = value
+        # Most Thai text holds no Thai digit: finding none is a scan, translating a copy.
+        if not text.isascii() and _THAI_DIGIT.search(text):
+            text = text.translate(_THAI_DIGITS)
+        return text.strip()
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
