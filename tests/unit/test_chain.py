@@ -205,3 +205,31 @@ def test_a_time_s_canonical_text_is_the_strftime_format_for_every_moment() -> No
     for moment in moments:
         expected = moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         assert utc_text(moment) == expected
+
+
+class _ClocksGoBack(dt.tzinfo):
+    """Summer time (+01:00) until the clocks go back an hour (+00:00): the wall times of
+    that hour happen twice, told apart only by ``fold``."""
+
+    def utcoffset(self, moment: dt.datetime | None) -> dt.timedelta:
+        return dt.timedelta(hours=0 if moment is not None and moment.fold else 1)
+
+    def dst(self, moment: dt.datetime | None) -> dt.timedelta:
+        return self.utcoffset(moment)
+
+    def tzname(self, moment: dt.datetime | None) -> str:
+        return "GMT" if moment is not None and moment.fold else "BST"
+
+
+def test_a_time_s_canonical_text_is_its_own_instant_s_even_when_remembered() -> None:
+    # The two 01:30s of the night the clocks go back compare equal and hash alike, and
+    # must not share a remembered text.
+    first = dt.datetime(2024, 10, 27, 1, 30, tzinfo=_ClocksGoBack())
+    second = first.replace(fold=1)
+    assert first == second and hash(first) == hash(second)
+    assert utc_text(first) == "2024-10-27T00:30:00.000000Z"
+    assert utc_text(second) == "2024-10-27T01:30:00.000000Z"
+    # The same instant in another zone: the same text.
+    assert utc_text(first.astimezone(dt.timezone(dt.timedelta(hours=7)))) == utc_text(first)
+    with pytest.raises(ValueError, match="naive"):
+        utc_text(dt.datetime(2024, 10, 27, 1, 30))
