@@ -64,7 +64,11 @@ UPDATE tracking_cases c
 SET status = l.status, version = l.version, updated_at = l.at,
     closure_reason = l.closure_reason, agency = a.agency
 FROM latest l LEFT JOIN agency a USING (complaint_id)
-WHERE c.complaint_id = l.complaint_id AND c.version IS DISTINCT FROM l.version
+-- The ids again, for the case rows: joined to ``latest`` alone, the planner hashed every
+-- row of tracking_cases for each batch, a time growing with the table (16 ms a batch of
+-- 660 at 100,000 cases, against 5 ms read by the key).
+WHERE c.complaint_id = ANY($1::uuid[])
+  AND c.complaint_id = l.complaint_id AND c.version IS DISTINCT FROM l.version
 """
 
 
