@@ -17,7 +17,6 @@ No I/O: the stores and the topic reader turn their rows and records into ``Link`
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 import uuid
 from collections.abc import Iterable, Mapping
@@ -50,21 +49,15 @@ class Link:
 def utc_text(moment: dt.datetime) -> str:
     """The one format of a time in the canonical form: UTC, microseconds, ``Z``
     (``%Y-%m-%dT%H:%M:%S.%fZ``)."""
-    return _utc_text(moment, moment.utcoffset())
-
-
-# Kept for the times seen last: an import stamps every row with one ``recorded_at``, and
-# registers repeat their dates.  Keyed by the offset too: two equal datetimes of one zone
-# are two instants when a clock went back (``fold``), but never with the same offset.
-@functools.lru_cache(maxsize=8192)
-def _utc_text(moment: dt.datetime, _offset: dt.timedelta | None) -> str:
     if moment.tzinfo is None:
         raise ValueError(f"naive time {moment.isoformat()} in an event")
+    # The same text as strftime, in a fifth of the time: every record read formats two
+    # (tests/unit/test_chain.py holds them equal).  A record's times are read in UTC.
+    if moment.tzinfo is dt.UTC and moment.year >= 1000:
+        return moment.isoformat(timespec="microseconds")[:-6] + "Z"
     utc = moment.astimezone(dt.UTC)
     if utc.year < 1000:  # isoformat pads the year to four digits, strftime does not
         return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    # The same text as the strftime above, in a fifth of the time: every record read
-    # formats two (tests/unit/test_chain.py holds them equal).
     return utc.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
