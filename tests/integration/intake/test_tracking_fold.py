@@ -76,3 +76,42 @@ async def test_the_fold_is_idempotent_and_independent_of_order(intake: IntakeSer
     history = await tracking_store.public_history(conn, cid)
     assert [h.version for h in history] == [1, 2, 3, 4]
     assert [h.status.value for h in history] == ["filed", "accepted", "closed", "reopened"]
+
+
+async def test_a_batch_s_cases_are_refreshed_by_their_ids_alone(intake: IntakeService) -> None:
+    """The refresh reads the history and the case rows through their keys, whatever the
+    planner thinks of the tables' sizes (a plan made while they were empty scanned the
+    whole history for every batch during a large import), and leaves the session's
+    planner settings as they were."""
+    conn = intake.db
+    ids = [uuid.uuid4() for _ in range(3)]
+    async with conn.transaction():
+        await conn.execute("SET LOCAL enable_seqscan = off")
+        plan = "\n".join(
+            row[0] for row in await conn.fetch("EXPLAIN " + tracking_store._REFRESH, ids)
+        )
+    assert "Seq Scan" not in plan
+    assert plan.count("tracking_history_pkey") == 2 and "tracking_cases_pkey" in plan
+    t0 = dt.datetime(2026, 1, 5, 2, 0, tzinfo=dt.UTC)
+    filed = Envelope(
+        event_id=uuid.uuid4(),
+        complaint_id=ids[0],
+        version=1,
+        source=INTAKE_SOURCE,
+        occurred_at=t0,
+        recorded_at=t0,
+        data=ComplaintFiled(
+            tracking_no=f"5001-2569-{uuid.uuid4().int % 10**9:09d}",
+            channel=ChannelCode.walk_in,
+            category=CategoryCode.land,
+            province_code="50",
+            district_code="5001",
+            received_at=t0,
+            recorded_at=t0,
+            anonymous=False,
+        ),
+    )
+    async with conn.transaction():
+        await consumer.handle_batch(conn, [filed])
+        assert await conn.fetchval("SHOW enable_seqscan") == "on"
+    assert (await tracking_store.public_cases(conn, [ids[0]]))[ids[0]].status.value == "filed"
