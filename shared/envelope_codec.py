@@ -45,7 +45,10 @@ class OutboxRecord:
 
 
 def encode(env: Envelope) -> OutboxRecord:
-    key, headers, value = to_record(env)
+    return _outbox_record(*to_record(env))
+
+
+def _outbox_record(key: bytes, headers: list[tuple[str, bytes]], value: bytes) -> OutboxRecord:
     return OutboxRecord(key, [[k, v.decode()] for k, v in headers], value)
 
 
@@ -64,8 +67,7 @@ def sealed_record(env: Envelope, prev_hash: str) -> OutboxRecord:
     rather than three times (the link to hash, the sealed copy, the value): an import
     seals and encodes every row it files (tests hold the two equal)."""
     data = written(env)
-    key, headers, value = _record(env, data, prev_hash, sealed_hash(env, prev_hash, data))
-    return OutboxRecord(key, [[k, v.decode()] for k, v in headers], value)
+    return _outbox_record(*_record(env, data, prev_hash, sealed_hash(env, prev_hash, data)))
 
 
 def _record(
