@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.structs import ConsumerRecord
 from asyncpg import Pool
 
@@ -184,6 +185,9 @@ async def test_a_batch_s_leaves_are_grouped_by_partition(
             batch = BatchSignature.parse(signature_of(rec.headers) or b"")
             assert batch.size == 40
             places.setdefault(rec.partition, []).append(batch.index)
+            # Where the producer's own partitioner puts the record's key (the relay
+            # names the partition itself): a case's events stay in one partition.
+            assert rec.partition == DefaultPartitioner()(rec.key, [0, 1, 2, 3], [0, 1, 2, 3])
         assert len(places) > 1
         for indexes in places.values():  # in offset order: consecutive leaves, ascending
             assert indexes == list(range(indexes[0], indexes[0] + len(indexes)))

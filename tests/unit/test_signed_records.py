@@ -7,6 +7,7 @@ import base64
 import datetime as dt
 import re
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -185,6 +186,19 @@ def test_a_chained_record_is_signed_by_its_digest_and_still_refused_if_altered()
     altered = value.replace(b'"n"', b'"x"')
     with pytest.raises(Forged, match="content does not match its hash"):
         VERIFIER.check(signer(STATUS).sign(headers, altered), altered)
+
+
+@pytest.mark.parametrize("spelling", [str.upper, lambda h: h + "\n", lambda h: h[:-1]])
+def test_a_hash_header_not_spelled_as_a_digest_is_not_taken_for_one(
+    spelling: Callable[[str], str],
+) -> None:
+    env = seal(_event(), GENESIS)
+    _key, headers, value = to_record(env)
+    odd = [(k, spelling(v.decode()).encode() if k == "ce_hash" else v) for k, v in headers]
+    # Only a ce_hash spelled exactly as a digest is signed as it stands; any other is
+    # recomputed from the record's content.
+    assert signer(STATUS).digest(odd, value) == compute_hash(link_of(env))
+    assert signer(STATUS).digest(headers, value) == env.hash
 
 
 # -- v2: batch signatures ----------------------------------------------------------------
