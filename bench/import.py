@@ -23,8 +23,9 @@ embedded PostgreSQL:
 (d) with ``--upload``: instead of (b)'s end-to-end import, the register goes to the
     intake service as ``damrong import`` sends it (``POST /v1/imports``, the file streamed
     from disk), and the job is followed until it is done: the time to the 202 (upload,
-    seal, preview), the time to done, and the intake process's peak resident size above
-    what it held before the upload, and its workers'.
+    seal, preview), the time to done, the time until intake's relay has published every
+    filing, and the intake process's peak resident size above what it held before the
+    upload, and its workers'.
 """
 
 from __future__ import annotations
@@ -276,10 +277,12 @@ async def upload_import(platform: Platform, register: Path, rows: int, copy: flo
     finally:
         sampling.cancel()
     assert job["status"] == "done" and job["result"]["filed"] == rows, job
+    published_s = await wait_published(platform.database_url, t0)
     peak_mb = memory.peak_import / 1e6
     print("(d) the register sent to intake's POST /v1/imports, followed to done:")
     print(line("202 (upload, seal, header)", rows, staged_s, copy))
     print(line("done (upload to every row filed)", rows, done_s, copy))
+    print(line("and every filing published", rows, published_s, copy))
     print(
         f"    memory: intake peaked at {peak_mb:.0f} MB resident, {peak_mb - start_mb:.0f} MB "
         f"above its {start_mb:.0f} MB before the upload ({staged_mb - start_mb:.0f} MB above "
@@ -287,6 +290,20 @@ async def upload_import(platform: Platform, register: Path, rows: int, copy: flo
         f"{memory.peak_workers / 1e6:.0f} MB together at their peak"
     )
     return done_s
+
+
+async def wait_published(dsn: str, t0: float, timeout: float = 1800) -> float:
+    """Seconds from ``t0`` until intake's outbox holds nothing unpublished (its relay runs
+    beside the filing, on the same cores)."""
+    conn = await asyncpg.connect(dsn, server_settings={"search_path": "intake"})
+    try:
+        while await conn.fetchval("SELECT EXISTS (SELECT FROM outbox WHERE published_at IS NULL)"):
+            if time.perf_counter() - t0 > timeout:
+                raise TimeoutError(f"intake's outbox not published after {timeout} s")
+            await asyncio.sleep(0.2)
+        return time.perf_counter() - t0
+    finally:
+        await conn.close()
 
 
 def line(label: str, rows: int, seconds: float, copy: float) -> str:
