@@ -26,6 +26,8 @@ embedded PostgreSQL:
     seal, preview), the time to done, the time until intake's relay has published every
     filing, and the intake process's peak resident size above what it held before the
     upload, and its workers'.
+(e) with ``--relay`` (not with ``--platform``): after (b), intake's outbox relay alone, in
+    this process, publishes the filings (b) left in the outbox: records/s and CPU a record.
 """
 
 from __future__ import annotations
@@ -67,6 +69,11 @@ from services.intake.pii.domain.keys import PiiKeys  # noqa: E402
 from services.intake.store import IntakeStore  # noqa: E402
 from shared.config import Settings  # noqa: E402
 from shared.db import create_pool, migrate  # noqa: E402
+from shared.events import INTAKE_SOURCE  # noqa: E402
+from shared.kafka import ensure_topics, make_producer  # noqa: E402
+from shared.outbox import OutboxRelay  # noqa: E402
+from shared.signed_records import RecordSigner  # noqa: E402
+from shared.signing import new_private_key  # noqa: E402
 
 COPY_COLUMNS = (
     "complaint_id uuid, tracking_no text, channel text, channel_ref text, "
@@ -344,6 +351,8 @@ async def main(args: argparse.Namespace) -> None:
                 e2e_s = await upload_import(platform, register, args.rows, copy)
             else:
                 e2e_s, cpu_before = await import_in_process(args, platform, register, now, copy)
+                if args.relay and not args.platform:
+                    await relay_alone(platform, args.rows)
             await platform_tail(platform, args, e2e_s, copy, cpu_before)
     print(f"goal: end to end >= 0.5x COPY; 1M rows < 120 s (needs {1e6 / 120:.0f} rows/s)")
 
@@ -379,6 +388,44 @@ async def import_in_process(
         f"{memory.peak_workers / 1e6:.0f} MB together at their peak"
     )
     return e2e_s, cpu_before
+
+
+async def relay_alone(platform: Platform, rows: int) -> None:
+    """(e): the outbox (b) filled, published by an outbox relay alone in this process, to
+    the embedded broker: records/s and this process's CPU per record."""
+    dsn = f"{platform.database_url.rsplit('/', 1)[0]}/bench_e2e"
+    settings = bench_settings(dsn).model_copy(
+        update={"kafka_bootstrap_servers": platform.kafka_bootstrap}
+    )
+    pool = await create_pool(dsn, "intake", max_size=4)
+    await ensure_topics(settings)
+    producer = make_producer(settings)
+    await producer.start()
+    relay = OutboxRelay(
+        pool,
+        producer,
+        name="intake",
+        signer=RecordSigner(INTAKE_SOURCE, new_private_key()),
+        prepare_broker=lambda: ensure_topics(settings),
+    )
+    try:
+        cpu, t0 = own_cpu(), time.perf_counter()
+        running = asyncio.create_task(relay.run())
+        while relay.published < rows:
+            if running.done():
+                running.result()  # raises what stopped it
+            await asyncio.sleep(0.05)
+        seconds, cpu = time.perf_counter() - t0, own_cpu() - cpu
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+    finally:
+        await producer.stop()
+        await pool.close()
+    print(
+        f"(e) intake's outbox relay alone published the {rows} filings: {seconds:.2f} s, "
+        f"{rows / seconds:.0f} records/s, {cpu / rows * 1e6:.0f} µs of CPU a record"
+    )
 
 
 async def platform_tail(
@@ -420,6 +467,11 @@ if __name__ == "__main__":
         "--upload",
         action="store_true",
         help="send the register to the intake service's POST /v1/imports instead (d)",
+    )
+    parser.add_argument(
+        "--relay",
+        action="store_true",
+        help="then publish the filings with intake's outbox relay alone, and time it (e)",
     )
     parser.add_argument(
         "--workers",
