@@ -350,17 +350,20 @@ async def main(args: argparse.Namespace) -> None:
                 cpu_before = cpu_seconds(platform)
                 e2e_s = await upload_import(platform, register, args.rows, copy)
             else:
-                e2e_s, cpu_before = await import_in_process(args, platform, register, now, copy)
+                e2e_s, cpu_before, dsn = await import_in_process(
+                    args, platform, register, now, copy
+                )
                 if args.relay and not args.platform:
-                    await relay_alone(platform, args.rows)
+                    await relay_alone(platform, dsn, args.rows)
             await platform_tail(platform, args, e2e_s, copy, cpu_before)
     print(f"goal: end to end >= 0.5x COPY; 1M rows < 120 s (needs {1e6 / 120:.0f} rows/s)")
 
 
 async def import_in_process(
     args: argparse.Namespace, platform: Platform, register: Path, now: dt.datetime, copy: float
-) -> tuple[float, dict[str, float]]:
-    """(b)'s end-to-end import in a process of its own; its seconds, and the CPU before."""
+) -> tuple[float, dict[str, float], str]:
+    """(b)'s end-to-end import in a process of its own; its seconds, the CPU before, and
+    the database it filed into."""
     admin = platform.database_url
     settings = bench_settings(admin)
     dsn = admin if args.platform else await fresh_database(admin, "bench_e2e")
@@ -387,13 +390,12 @@ async def import_in_process(
         f"({start_mb:.0f} MB, the file {file_mb:.0f} MB); its {workers} workers "
         f"{memory.peak_workers / 1e6:.0f} MB together at their peak"
     )
-    return e2e_s, cpu_before
+    return e2e_s, cpu_before, dsn
 
 
-async def relay_alone(platform: Platform, rows: int) -> None:
-    """(e): the outbox (b) filled, published by an outbox relay alone in this process, to
-    the embedded broker: records/s and this process's CPU per record."""
-    dsn = f"{platform.database_url.rsplit('/', 1)[0]}/bench_e2e"
+async def relay_alone(platform: Platform, dsn: str, rows: int) -> None:
+    """(e): the outbox (b) filled in ``dsn``, published by an outbox relay alone in this
+    process, to the embedded broker: records/s and this process's CPU per record."""
     settings = bench_settings(dsn).model_copy(
         update={"kafka_bootstrap_servers": platform.kafka_bootstrap}
     )

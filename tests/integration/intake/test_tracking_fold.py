@@ -22,15 +22,29 @@ from shared.events import (
     ComplaintFiled,
     Envelope,
 )
+from tests.events import envelope
 from tests.integration.intake.conftest import IntakeService
 
 pytestmark = pytest.mark.integration
 
 
+def _filing(at: dt.datetime) -> ComplaintFiled:
+    """A walk-in filing in district 5001 received and recorded ``at``, with a fresh number."""
+    return ComplaintFiled(
+        tracking_no=f"5001-2569-{uuid.uuid4().int % 10**9:09d}",
+        channel=ChannelCode.walk_in,
+        category=CategoryCode.land,
+        province_code="50",
+        district_code="5001",
+        received_at=at,
+        recorded_at=at,
+        anonymous=False,
+    )
+
+
 async def test_the_fold_is_idempotent_and_independent_of_order(intake: IntakeService) -> None:
     """Redeliveries and out-of-order events give the same row as one in-order pass."""
     cid, t0 = uuid.uuid4(), dt.datetime(2026, 1, 5, 2, 0, tzinfo=dt.UTC)
-    number = f"5001-2569-{uuid.uuid4().int % 10**9:09d}"
 
     def env(version: int, data: Any) -> Envelope:
         at = t0 + dt.timedelta(hours=version)
@@ -45,19 +59,7 @@ async def test_the_fold_is_idempotent_and_independent_of_order(intake: IntakeSer
             data=data,
         )
 
-    filed = env(
-        1,
-        ComplaintFiled(
-            tracking_no=number,
-            channel=ChannelCode.walk_in,
-            category=CategoryCode.land,
-            province_code="50",
-            district_code="5001",
-            received_at=t0,
-            recorded_at=t0,
-            anonymous=False,
-        ),
-    )
+    filed = env(1, _filing(t0))
     accepted = env(2, CaseAccepted(actor="o"))
     closed = env(3, CaseClosed(actor="o", reason=ClosureReason.mediated))
     reopened = env(4, CaseReopened(actor="o", reason="ผู้ร้องแจ้งว่ายังไม่แก้"))
@@ -93,25 +95,9 @@ async def test_a_batch_s_cases_are_refreshed_by_their_ids_alone(intake: IntakeSe
     assert "Seq Scan" not in plan
     assert plan.count("tracking_history_pkey") == 2 and "tracking_cases_pkey" in plan
     t0 = dt.datetime(2026, 1, 5, 2, 0, tzinfo=dt.UTC)
-    filed = Envelope(
-        event_id=uuid.uuid4(),
-        complaint_id=ids[0],
-        version=1,
-        source=INTAKE_SOURCE,
-        occurred_at=t0,
-        recorded_at=t0,
-        data=ComplaintFiled(
-            tracking_no=f"5001-2569-{uuid.uuid4().int % 10**9:09d}",
-            channel=ChannelCode.walk_in,
-            category=CategoryCode.land,
-            province_code="50",
-            district_code="5001",
-            received_at=t0,
-            recorded_at=t0,
-            anonymous=False,
-        ),
-    )
+    filed = envelope(_filing(t0), version=1, source=INTAKE_SOURCE, at=t0)
     async with conn.transaction():
         await consumer.handle_batch(conn, [filed])
         assert await conn.fetchval("SHOW enable_seqscan") == "on"
-    assert (await tracking_store.public_cases(conn, [ids[0]]))[ids[0]].status.value == "filed"
+    cid = filed.complaint_id
+    assert (await tracking_store.public_cases(conn, [cid]))[cid].status.value == "filed"

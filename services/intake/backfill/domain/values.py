@@ -40,6 +40,9 @@ _EXCEL_EPOCH = dt.datetime(1899, 12, 30, tzinfo=BANGKOK)
 
 def ascii_digits(text: str) -> str:
     """Thai digits (๐-๙) replaced by ASCII ones."""
+    # Most text holds no Thai digit: finding none is a scan, translating makes a copy.
+    if text.isascii() or not _THAI_DIGIT.search(text):
+        return text
     return text.translate(_THAI_DIGITS)
 
 
@@ -49,11 +52,7 @@ def cell_text(value: Any) -> str:
     Integral floats lose their ``.0`` (Excel stores ``1234`` as ``1234.0``).
     """
     if type(value) is str:  # the common case first: CSV cells are all text
-        text: str = value
-        # Most Thai text holds no Thai digit: finding none is a scan, translating a copy.
-        if not text.isascii() and _THAI_DIGIT.search(text):
-            text = text.translate(_THAI_DIGITS)
-        return text.strip()
+        return ascii_digits(value).strip()
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
