@@ -19,6 +19,7 @@ import signal
 import subprocess
 import time
 import uuid
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -90,30 +91,37 @@ def _kill_postgres(pg: EmbeddedPostgres) -> int:
     return len(victims)
 
 
+PROBE = {
+    "channel": "walk_in",
+    "district_code": DISTRICTS[0],
+    "category": "other",
+    "subject": "ระหว่างฐานข้อมูลล่ม",
+    "description": "ยื่นขณะฐานข้อมูลไม่พร้อม",
+    "complainant": {"anonymous": True},
+}
+
+
 async def _probe_intake(
-    platform: Platform, n: int, driver: Driver | None = None
+    platform: Platform, n: int, driver: Driver | None = None, refused: list[str] | None = None
 ) -> list[tuple[int, str, str, float]]:
     """``n`` filings while the database is away or full: (status, content type,
-    Retry-After, seconds).  One that was accepted all the same joins ``driver``'s truth."""
+    Retry-After, seconds).  One that was accepted all the same joins ``driver``'s truth;
+    the idempotency key of each one refused goes to ``refused``, to be sent again."""
     out = []
     async with httpx.AsyncClient(timeout=30, headers=platform.auth_headers()) as c:
         for _ in range(n):
             started = time.monotonic()
+            key = f"probe-{uuid.uuid4()}"
             r = await c.post(
                 f"{platform.url('intake')}/v1/complaints",
-                json={
-                    "channel": "walk_in",
-                    "district_code": DISTRICTS[0],
-                    "category": "other",
-                    "subject": "ระหว่างฐานข้อมูลล่ม",
-                    "description": "ยื่นขณะฐานข้อมูลไม่พร้อม",
-                    "complainant": {"anonymous": True},
-                },
-                headers={"Idempotency-Key": f"probe-{uuid.uuid4()}"},
+                json=PROBE,
+                headers={"Idempotency-Key": key},
             )
             if r.status_code == 201 and driver is not None:
                 cid = r.json()["complaint_id"]
                 driver.truth.cases[cid] = Case(cid, "walk_in", DISTRICTS[0])
+            elif refused is not None:
+                refused.append(key)
             out.append(
                 (
                     r.status_code,
@@ -123,6 +131,29 @@ async def _probe_intake(
                 )
             )
     return out
+
+
+async def _send_again(platform: Platform, driver: Driver, keys: list[str]) -> None:
+    """Each refused filing sent again with its key, as a client told to retry does, until
+    it is accepted; it joins ``driver``'s truth.  A 503 does not say nothing was stored:
+    one may come after the filing committed (its tracking keys, written next, failing for
+    want of space), and its key then answers with the complaint stored (200)."""
+    async with httpx.AsyncClient(timeout=30, headers=platform.auth_headers()) as c:
+        for key in keys:
+            send = partial(
+                c.post,
+                f"{platform.url('intake')}/v1/complaints",
+                json=PROBE,
+                headers={"Idempotency-Key": key},
+            )
+            r = await eventually(
+                send,
+                lambda r: r.status_code in (200, 201),
+                timeout=90,
+                interval=0.5,
+            )
+            cid = r.json()["complaint_id"]
+            driver.truth.cases[cid] = Case(cid, "walk_in", DISTRICTS[0])
 
 
 @embedded_only("kills the embedded PostgreSQL server and starts it again")
@@ -290,8 +321,9 @@ async def test_postgres_disk_full_mid_stream_then_freed(tmp_path: Path) -> None:
             assert _fill(filler) > 0
             # Full: wait until a filing fails for want of space (not every write needs a
             # new page or WAL segment), each answer a prompt 503 problem+json.
+            keys: list[str] = []
             refused = await eventually(
-                lambda: _probe_intake(platform, 1, driver),
+                lambda: _probe_intake(platform, 1, driver, keys),
                 lambda probes: probes[0][0] == 503,
                 timeout=120,
                 interval=0.5,
@@ -304,6 +336,7 @@ async def test_postgres_disk_full_mid_stream_then_freed(tmp_path: Path) -> None:
             # manager would; one that rode it out is left alone.
             if not platform.pg.is_running():
                 await platform.pg.start()
+            await _send_again(platform, driver, keys)
             await _settle(platform, driver, stream)
     finally:
         _unmount(pg_dir)
