@@ -14,7 +14,10 @@ reading the whole topic with a bare aiokafka consumer (records/s; no decoding) a
 over; the default fast path, bulk load), read and loaded by ``--processes`` processes
 (default: the rebuild's own choice, one per core) and, as the baseline, by this one alone.
 Prints each round, the medians and their ratios (goals: rebuild >= 0.5x raw consume,
->= 100,000 events/s).  ``--careful`` also times the
+>= 100,000 events/s).  Last, the database's share alone, the floor under any rebuild code on
+this machine: the rows the rebuild loaded, loaded again by binary COPY into a fresh copy of
+kpi's schema and its keys and indexes built as the rebuild builds them (nothing read,
+checked or folded), and what the goal leaves an event for the rest.  ``--careful`` also times the
 careful path (every record through ``handle_batch``) in each round.
 """
 
@@ -24,6 +27,8 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
+import io
+import os
 import random
 import resource
 import statistics
@@ -34,25 +39,33 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import asyncpg
+import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.partitioner import DefaultPartitioner
+from pydantic import TypeAdapter
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from damrong.embedded.platform import Platform  # noqa: E402
+from services.kpi.main import MIGRATIONS  # noqa: E402
+from services.kpi.rebuild.bulk import TABLES, drop_indexes  # noqa: E402
 from services.kpi.rebuild.usecases import default_processes, rebuild  # noqa: E402
 from shared.chain import compute_hash  # noqa: E402
 from shared.codes import CategoryCode, ChannelCode, ClosureReason  # noqa: E402
 from shared.config import Settings  # noqa: E402
+from shared.db import create_pool, migrate  # noqa: E402
 from shared.envelope_codec import link_from_record, to_record  # noqa: E402
 from shared.events import (  # noqa: E402
+    EVENT_CLASSES,
     CaseAccepted,
     CaseClosed,
     CaseStarted,
     ComplaintFiled,
     Envelope,
     EventData,
+    parse_type_name,
 )
 from shared.kafka import ensure_topics, make_producer  # noqa: E402
 from shared.signed_records import (  # noqa: E402
@@ -257,7 +270,76 @@ def check_costs(records: list[tuple[list[tuple[str, bytes]], bytes]]) -> dict[st
         for link, sig in decoded:
             verifier.check_link(link, sig)
         out[f"{name} signature"] = per_record(time.perf_counter() - t0) - digest_only
+    # The least any reader of a record does besides its check: parse the payload and
+    # validate it by its kind's model.
+    adapters = {kind: TypeAdapter(cls) for kind, cls in EVENT_CLASSES.items()}
+    kinds = [parse_type_name(dict(h)["ce_type"].decode())[0] for h, _ in records]
+    t0 = time.perf_counter()
+    for kind, (_, value) in zip(kinds, records, strict=True):
+        adapters[kind].validate_python({**orjson.loads(value), "kind": kind})
+    out["payload"] = per_record(time.perf_counter() - t0)
     return out
+
+
+async def database_share(
+    settings: Settings, events: int, raw: float, cost: dict[str, float]
+) -> None:
+    """The rows the last rebuild left in kpi, loaded again into a fresh copy of its schema
+    as ``Bulk`` loads them (keys and indexes dropped, binary COPY, then built), one step
+    after the other on one connection, so each second is one core's; and what the goal
+    leaves an event for everything else."""
+    schema = "kpi_floor"
+    pool = await create_pool(settings.database_url, schema, max_size=1)
+    try:
+        await migrate(pool, schema, MIGRATIONS)
+    finally:
+        await pool.close()
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        dumps: dict[str, io.BytesIO] = {}
+        for table in TABLES:
+            dumps[table] = io.BytesIO()
+            await conn.copy_from_table(
+                table, schema_name="kpi", output=dumps[table], format="binary"
+            )
+        await conn.execute(f"SET search_path = {schema}")  # drop_indexes names tables bare
+        again = await drop_indexes(conn, schema)
+        seconds: dict[str, float] = {}
+        for table in TABLES:
+            dumps[table].seek(0)
+            t0 = time.perf_counter()
+            await conn.copy_to_table(
+                table, schema_name=schema, source=dumps[table], format="binary"
+            )
+            seconds[f"COPY {table}"] = time.perf_counter() - t0
+        for table in TABLES:
+            t0 = time.perf_counter()
+            await conn.execute(";\n".join(again[table]))
+            seconds[f"indexes of {table}"] = time.perf_counter() - t0
+        for table in TABLES:
+            live = await conn.fetchval(f"SELECT count(*) FROM kpi.{table}")
+            assert await conn.fetchval(f"SELECT count(*) FROM {schema}.{table}") == live
+        await conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    finally:
+        await conn.close()
+    total = sum(seconds.values())
+    cores = os.cpu_count() or 1
+    goal = max(100_000, 0.5 * raw)
+    budget = cores / goal * 1e6  # CPU µs an event on every core at the goal's rate
+    consume_us, db_us = 1e6 / raw, total / events * 1e6
+    print(
+        f"the database's share alone ({events:,} events loaded again, one core): "
+        f"{total:.2f} s, {events / total:,.0f} ev/s; "
+        + ", ".join(f"{step} {s:.2f} s" for step, s in seconds.items())
+    )
+    print(
+        f"at the goal ({goal:,.0f} ev/s) the {cores} cores have {budget:.1f} µs of CPU an event "
+        f"in all; reading the topic takes {consume_us:.1f} (raw consume, the broker's share not "
+        f"counted) and the database's share {db_us:.1f}, leaving "
+        f"{budget - consume_us - db_us:.1f} µs an event for checking, decoding, validating, "
+        f"folding and encoding (a record's check alone takes {cost['v2']:.1f}, parsing and "
+        f"validating its payload {cost['payload']:.1f})"
+    )
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -325,6 +407,7 @@ async def main(args: argparse.Namespace) -> None:
             if carefuls:
                 line += f"   careful path {statistics.median(carefuls):8,.0f} ev/s"
             print(line + "  (goals: ratio >= 0.50 and >= 100,000 ev/s)")
+            await database_share(settings, args.events, raw, cost)
             me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
             kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1e6
             print(f"peak RSS: this process {me:.1f} GB, the largest rebuild process {kids:.1f} GB")

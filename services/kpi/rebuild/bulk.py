@@ -148,7 +148,7 @@ class Bulk:
         self._gc = gc.isenabled()
         gc.disable()
         if indexes:
-            self._indexes = await _drop_indexes(self._conn, schema)
+            self._indexes = await drop_indexes(self._conn, schema)
         await self._conn.set_type_codec(
             "jsonb", schema="pg_catalog", format="binary", encoder=_same, decoder=_same
         )
@@ -272,10 +272,10 @@ class Bulk:
         self._rows, self._cases = [], {}
 
 
-_TABLES = ["events", "cases", "case_intervals"]
+TABLES = ["events", "cases", "case_intervals"]  # what a rebuild loads
 
 
-async def _drop_indexes(conn: asyncpg.Connection, schema: str) -> dict[str, list[str]]:
+async def drop_indexes(conn: asyncpg.Connection, schema: str) -> dict[str, list[str]]:
     """Drop the (empty) tables' keys and indexes; return, by table, the statements that
     make them again exactly as the migrations did (building them once after the load is
     cheaper than maintaining them row by row)."""
@@ -285,16 +285,16 @@ async def _drop_indexes(conn: asyncpg.Connection, schema: str) -> dict[str, list
         "JOIN pg_namespace n ON n.oid = t.relnamespace "
         "WHERE n.nspname = $1 AND t.relname = ANY($2) AND c.contype IN ('p', 'u')",
         schema,
-        _TABLES,
+        TABLES,
     )
     indexes = await conn.fetch(
         "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = $1 "
         "AND tablename = ANY($2) AND NOT indexname = ANY($3)",
         schema,
-        _TABLES,
+        TABLES,
         [k["conname"] for k in keys],
     )
-    again: dict[str, list[str]] = {t: [] for t in _TABLES}
+    again: dict[str, list[str]] = {t: [] for t in TABLES}
     for k in keys:
         await conn.execute(f'ALTER TABLE "{k["relname"]}" DROP CONSTRAINT "{k["conname"]}"')
         again[k["relname"]].append(
