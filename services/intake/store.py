@@ -61,6 +61,8 @@ _INPUT = (
     ("key", "text"),
     ("headers", "jsonb"),
     ("value", "text"),
+    ("phone_hash", "text"),
+    ("secret_hash", "text"),
 )
 _TABLE_COLUMNS = [name for name, _ in _TABLE]
 _HEX = {"request_hash", "identity"}  # bytea columns, sent as hex text
@@ -81,6 +83,16 @@ WITH i AS (
     SELECT i.complainant_ref, i.complaint_id, i.key_id, decode(i.wrapped_key, 'hex'),
            i.recorded_at
     FROM i JOIN c USING (complaint_id) WHERE i.complainant_ref IS NOT NULL
+), t AS (
+    -- The public tracking keys, in the filing's own transaction: a filing stored is a
+    -- filing its complainant can track, and a key that cannot be stored (a full disk)
+    -- fails the filing, which the caller is told and may send again.
+    INSERT INTO tracking_keys (complaint_id, phone_hash, secret_hash, created_at)
+    SELECT i.complaint_id, decode(i.phone_hash, 'hex'), decode(i.secret_hash, 'hex'),
+           i.recorded_at
+    FROM i JOIN c USING (complaint_id)
+    WHERE i.phone_hash IS NOT NULL OR i.secret_hash IS NOT NULL
+    ON CONFLICT (complaint_id) DO NOTHING
 ), o AS (
     INSERT INTO outbox (topic, key, headers, value)
     SELECT i.topic, convert_to(i.key, 'UTF8'), i.headers, convert_to(i.value, 'UTF8')

@@ -20,6 +20,7 @@ from services.intake.domain.filing import (
 from services.intake.domain.records import new_complaint
 from services.intake.pii.domain.keys import PiiKeys
 from services.intake.store import IntakeStore
+from services.intake.tracking.domain.keys import secret_for
 from services.intake.tracking.usecases import issue_keys
 from shared.config import Settings
 
@@ -105,9 +106,10 @@ async def file_complaint(
             now,
             replayed=False,
             complainant_ref=row.complainant_ref,
-            tracking_secret=await issue_keys(
-                store.pool, keys.hash_key, complaint_id, cmd.complainant, now
-            ),
+            # Its keys were stored with it (the filing's statement).
+            tracking_secret=secret_for(keys.hash_key, complaint_id)
+            if cmd.complainant.anonymous
+            else None,
         )
 
     # A unique key collided: ON CONFLICT waited for the other writer to commit, so the
@@ -125,7 +127,8 @@ async def file_complaint(
         existing.recorded_at,
         replayed=True,
         complainant_ref=existing.complainant_ref,
-        # The same secret as the first answer; keys stored now if that answer was cut off.
+        # The same secret as the first answer; keys stored now if the complaint was filed
+        # before tracking existed.
         tracking_secret=await issue_keys(
             store.pool, keys.hash_key, existing.complaint_id, cmd.complainant, now
         ),

@@ -23,6 +23,7 @@ from services.intake.domain.filing import (
 )
 from services.intake.pii.domain.envelope import seal_identity
 from services.intake.pii.domain.keys import PiiKeys
+from services.intake.tracking.domain.keys import keys_of
 from shared.chain import GENESIS
 from shared.envelope_codec import sealed_record
 from shared.events import BackfilledOutcome
@@ -62,6 +63,10 @@ class NewComplaint:
     headers: list[list[str]]
     value: bytes
     filed_by: str | None = None  # the caller's token subject
+    # Its public tracking keys (tracking.domain.keys), written with it: a filing answered
+    # is a filing its complainant can track.
+    phone_hash: bytes | None = None
+    secret_hash: bytes | None = None
 
 
 def row_dict(r: NewComplaint) -> dict[str, Any]:
@@ -94,6 +99,8 @@ def row_dict(r: NewComplaint) -> dict[str, Any]:
         "headers": r.headers,
         "value": r.value.decode(),
         "filed_by": r.filed_by,
+        "phone_hash": None if r.phone_hash is None else r.phone_hash.hex(),
+        "secret_hash": None if r.secret_hash is None else r.secret_hash.hex(),
     }
 
 
@@ -138,6 +145,12 @@ def new_complaint(
     record = sealed_record(envelope, GENESIS)
     identity = cmd.complainant.identity()
     sealed = seal_identity(keys, complaint_id, identity) if identity else None
+    proofs = keys_of(
+        keys.hash_key,
+        complaint_id,
+        anonymous=cmd.complainant.anonymous,
+        phone=cmd.complainant.phone,
+    )
     return NewComplaint(
         complaint_id=complaint_id,
         tracking_no=tracking,
@@ -166,4 +179,6 @@ def new_complaint(
         headers=record.headers,
         value=record.value,
         filed_by=filed_by,
+        phone_hash=proofs.phone_hash,
+        secret_hash=proofs.secret_hash,
     )

@@ -16,11 +16,10 @@ from services.intake.domain.filing import Complainant
 from services.intake.tracking import store
 from services.intake.tracking.domain.keys import (
     Proof,
+    keys_of,
     last4_of,
     matches,
-    normalise_secret,
     proof_hash,
-    secret_for,
 )
 from services.intake.tracking.domain.view import HistoryEntry, PublicCase
 from shared.dbtypes import Db
@@ -42,20 +41,14 @@ async def issue_keys(
     """Store a filed complaint's tracking keys unless it has some; return the tracking
     secret of an anonymous complainant (for its receipt), else None.
 
-    Named complainants prove themselves with their phone's last four digits (none without
-    a phone); anonymous ones with the secret.  The secret is derived from the complaint id,
-    so a replayed filing answers with the same one."""
-    secret: str | None = None
-    phone_hash = secret_hash = None
-    if complainant.anonymous:
-        secret = secret_for(hash_key, complaint_id)
-        canonical = normalise_secret(secret)
-        assert canonical is not None
-        secret_hash = proof_hash(hash_key, complaint_id, "secret", canonical)
-    elif complainant.phone is not None and (last4 := last4_of(complainant.phone)) is not None:
-        phone_hash = proof_hash(hash_key, complaint_id, "phone", last4)
-    await store.save_keys(db, complaint_id, phone_hash=phone_hash, secret_hash=secret_hash, now=now)
-    return secret
+    A filing stores its keys in its own statement (``IntakeStore``); this is for a replayed
+    filing, whose complaint may have been filed before tracking existed.  The secret is
+    derived from the complaint id, so a replay answers with the same one."""
+    keys = keys_of(hash_key, complaint_id, anonymous=complainant.anonymous, phone=complainant.phone)
+    await store.save_keys(
+        db, complaint_id, phone_hash=keys.phone_hash, secret_hash=keys.secret_hash, now=now
+    )
+    return keys.secret
 
 
 async def track(

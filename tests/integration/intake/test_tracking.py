@@ -308,6 +308,74 @@ async def test_anonymous_complaint_is_tracked_with_its_secret_only(platform: Pla
     assert secret.replace("-", "").encode() not in bytes(row["secret_hash"])
 
 
+async def test_a_filing_and_its_keys_are_stored_together_or_not_at_all(
+    platform: Platform,
+) -> None:
+    """Keys that cannot be written (here a trigger answers as a full disk does) fail the
+    filing itself: the caller gets a 503 for a complaint that was not stored, never for one
+    that was, and the same request sent again files it, trackable at once."""
+    p = platform
+    p.limit()
+    pool = p.intake.state.store.pool
+    body = {
+        "channel": "walk_in",
+        "district_code": "5001",
+        "category": "land",
+        "subject": "ที่ดินรุกล้ำ",
+        "description": "รายละเอียด",
+        "channel_ref": uuid.uuid4().hex,
+        "complainant": {"anonymous": False, "name": "บุษบา ปิ่นทอง", "phone": PHONE},
+    }
+    await pool.execute(
+        """
+        CREATE FUNCTION no_room() RETURNS trigger LANGUAGE plpgsql AS
+        $$ BEGIN RAISE EXCEPTION 'could not extend file' USING ERRCODE = 'disk_full'; END $$;
+        CREATE TRIGGER no_room BEFORE INSERT ON tracking_keys
+        FOR EACH ROW EXECUTE FUNCTION no_room();
+        """
+    )
+    try:
+        refused = await p.filer.post("/v1/complaints", json=body)
+    finally:
+        await pool.execute("DROP TRIGGER no_room ON tracking_keys; DROP FUNCTION no_room()")
+    assert refused.status_code == 503, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    stored = "SELECT count(*) FROM complaints WHERE channel_ref = $1"
+    assert await pool.fetchval(stored, body["channel_ref"]) == 0
+    orphans = (  # outbox rows (events) of no stored complaint
+        "SELECT count(*) FROM outbox o WHERE NOT EXISTS (SELECT FROM complaints c "
+        "WHERE convert_to(c.complaint_id::text, 'UTF8') = o.key)"
+    )
+    assert await pool.fetchval(orphans) == 0
+
+    again = await p.filer.post("/v1/complaints", json=body)
+    assert again.status_code == 201, again.text  # filed now, not a replay of a stored one
+    cid = uuid.UUID(again.json()["complaint_id"])
+    keys = await pool.fetchrow("SELECT * FROM tracking_keys WHERE complaint_id = $1", cid)
+    assert keys is not None and len(keys["phone_hash"]) == 32
+    assert (await _tracked(p, again.json()["tracking_no"], phone_last4="4321"))["status"] == "filed"
+
+
+async def test_an_imported_complaint_is_tracked_by_phone_at_once(platform: Platform) -> None:
+    """A register row with a phone gets its key as it is filed, as a filing over HTTP does
+    (not only at intake's next start)."""
+    p = platform
+    p.limit()
+    tag = uuid.uuid4().hex[:8]
+    register = (
+        "วันที่รับเรื่อง,ช่องทาง,อำเภอ,ประเภทเรื่อง,เรื่อง,ชื่อผู้ร้อง,ไม่ประสงค์ออกนาม,โทรศัพท์\n"
+        f"๑๕/๑๐/๒๕๖๗,หนังสือ,5001,ที่ดิน,{tag} ที่ดินรุกล้ำ,นายสมชาย ใจดี,ไม่,๐๘๙-๗๖๕-๔๓๒๑\n"
+    ).encode()
+    r = await p.filer.post(
+        "/v1/imports", params={"wait": "true"}, files={"file": ("r.csv", register)}
+    )
+    assert r.status_code == 200 and r.json()["filed"] == 1, r.text
+    pool = p.intake.state.store.pool
+    no = await pool.fetchval("SELECT tracking_no FROM complaints WHERE subject LIKE $1", f"{tag}%")
+    assert (await _tracked(p, no, phone_last4="4321"))["tracking_no"] == no
+    assert (await _track(p, no, phone_last4="4320")).status_code == 404
+
+
 @pytest.mark.parametrize(
     "path,params,expected",
     [

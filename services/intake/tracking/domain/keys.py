@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import re
 import uuid
+from dataclasses import dataclass
 from typing import Literal
 
 Proof = Literal["phone", "secret"]
@@ -74,6 +75,33 @@ def proof_hash(hash_key: bytes, complaint_id: uuid.UUID, proof: Proof, value: st
     message = b"".join((b"damrong tracking\x00", proof.encode(), b"\x00", complaint_id.bytes))
     message += value.encode()
     return hmac.new(hash_key, message, hashlib.sha256).digest()
+
+
+@dataclass(frozen=True, slots=True)
+class TrackingKeys:
+    """What a filing stores to be tracked (``phone_hash`` or ``secret_hash``, or neither:
+    a named complainant without a phone), and the secret its receipt shows."""
+
+    secret: str | None = None
+    phone_hash: bytes | None = None
+    secret_hash: bytes | None = None
+
+
+def keys_of(
+    hash_key: bytes, complaint_id: uuid.UUID, *, anonymous: bool, phone: str | None
+) -> TrackingKeys:
+    """A filing's keys: an anonymous complainant proves itself with the secret, a named one
+    with its phone's last four digits (none without a phone)."""
+    if anonymous:
+        secret = secret_for(hash_key, complaint_id)
+        canonical = normalise_secret(secret)
+        assert canonical is not None
+        return TrackingKeys(
+            secret, secret_hash=proof_hash(hash_key, complaint_id, "secret", canonical)
+        )
+    if phone is not None and (last4 := last4_of(phone)) is not None:
+        return TrackingKeys(phone_hash=proof_hash(hash_key, complaint_id, "phone", last4))
+    return TrackingKeys()
 
 
 def matches(
