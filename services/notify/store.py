@@ -12,6 +12,7 @@ import datetime as dt
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from services.notify.domain.decisions import CaseFacts
 from shared.dbtypes import Conn, Db
@@ -90,6 +91,27 @@ async def record_source(
     )
 
 
+async def hold_early(conn: Conn, complaint_id: uuid.UUID, version: int) -> None:
+    """Keep (case, version), whose record is stored, until the case's filing is read."""
+    await conn.execute(
+        "INSERT INTO early_events (complaint_id, version) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        complaint_id,
+        version,
+    )
+
+
+async def release_early(conn: Conn, complaint_id: uuid.UUID) -> list[SourceRecord]:
+    """The records of the case's events held by ``hold_early``, in version order; no
+    longer held."""
+    rows = await conn.fetch(
+        "WITH e AS (DELETE FROM early_events WHERE complaint_id = $1 RETURNING version) "
+        "SELECT s.origin, s.key, s.value, s.headers FROM e JOIN source_records s "
+        "ON s.complaint_id = $1 AND s.version = e.version ORDER BY e.version",
+        complaint_id,
+    )
+    return [_source_record(r) for r in rows]
+
+
 async def record_messages(
     conn: Conn,
     complaint_id: uuid.UUID,
@@ -162,8 +184,10 @@ async def source(db: Db, complaint_id: uuid.UUID, version: int) -> SourceRecord 
         complaint_id,
         version,
     )
-    if row is None:
-        return None
+    return None if row is None else _source_record(row)
+
+
+def _source_record(row: Any) -> SourceRecord:
     headers = [(k, base64.b64decode(v)) for k, v in row["headers"]]
     return SourceRecord(row["origin"], row["key"], bytes(row["value"]), headers)
 

@@ -12,7 +12,8 @@ import pytest
 from aiokafka.structs import ConsumerRecord
 from prometheus_client.parser import text_string_to_metric_families
 
-from shared.events import CaseForwarded, CaseReopened, CaseStarted, reply_due
+from shared.consumer import UNTOLD_BROKER
+from shared.events import CaseAccepted, CaseForwarded, CaseReopened, CaseStarted, reply_due
 from shared.topic_reader import read_topic
 from tests.integration.notify.conftest import Filed, Rig, person
 from tests.waiting import eventually
@@ -114,6 +115,41 @@ async def test_refed_events_send_nothing_again(rig: Rig) -> None:
     assert len(records) == 3
     assert len(rig.sms.texts_to(who.phone)) == 3
     assert len(rig.smtp.messages_to(who.email)) == 3
+
+
+async def test_an_event_read_before_its_filing_is_told_once_the_filing_is_read(
+    rig: Rig,
+) -> None:
+    """After a broker lost its data the relays publish again from their outboxes, and
+    status's may come first: notify then reads a case's acceptance before its filing.  It
+    tells both, once the filing is read."""
+    who = person()
+    async with rig.notify():  # its schema made; nothing on the topic yet
+        pass
+    case = await rig.file(who, ["sms"])  # notify stopped: the filing waits on the topic
+    [filing] = await _records_of(rig, case)
+    await rig.publish(case, 2, CaseAccepted(actor="officer-1"))
+    await rig.producer.send_and_wait(  # the filing again, after it: the re-feed
+        rig.settings.events_topic, filing.value, key=filing.key, headers=list(filing.headers)
+    )
+    # notify's position as if the broker had lost the filing's first copy: just past it.
+    await rig.db.execute(
+        "INSERT INTO consumer_offsets (group_id, topic, partition, epoch, next_offset) "
+        "VALUES ($1, $2, $3, $4, $5)",
+        rig.settings.consumer_group("notify"),
+        filing.topic,
+        filing.partition,
+        UNTOLD_BROKER,
+        filing.offset + 1,
+    )
+    async with rig.notify():
+        rows = await rig.settled(case, 6)  # each version, each of the three channels
+    sent = [(r["version"], r["template"]) for r in rows if r["status"] == "sent"]
+    assert sent == [(1, "received"), (2, "accepted")]
+    assert all(r["channel"] == "sms" for r in rows if r["status"] == "sent")
+    texts = rig.sms.texts_to(who.phone)
+    assert len(texts) == 2 and "ได้รับการรับเรื่องแล้ว" in texts[1]
+    assert await rig.db.fetchval("SELECT count(*) FROM early_events") == 0
 
 
 async def test_stopped_between_recording_and_sending(rig: Rig) -> None:
