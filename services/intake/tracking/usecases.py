@@ -71,8 +71,9 @@ KEY_BACKFILL_BATCH = 1000
 
 
 async def key_earlier_complaints(db: Db, hash_key: bytes, now: dt.datetime) -> int:
-    """Give a phone key to every complaint filed before tracking existed (or whose keys
-    were lost between its filing and their write), from the masked phone kept since filing
+    """Give a phone key to every complaint filed before tracking existed (or before a
+    filing wrote its keys in its own statement: imports had none, and a filing's keys
+    could be lost after it), from the masked phone kept since filing
     (``08x-xxx-5678``: the last four digits, no decryption).  Returns how many were keyed.
 
     Anonymous complaints filed then never had a secret on their receipt: they stay
