@@ -2,11 +2,12 @@
 message per enabled channel, in the consumer's transaction (with the offset).
 
 Runs inside the EventConsumer's per-batch transaction, so a crash before the commit
-records nothing and the event is read again; an event read before its case's filing is
-held until the filing is read, then told as if read after it; a re-read or re-fed event finds its
+records nothing and the event is read again; a re-read or re-fed event finds its
 ``(complaint_id, version, channel)`` rows and adds nothing (a dead one becomes pending
-again: see ``store.record_messages``).  The record is kept as read, signature included,
-for rendering at send time and for the dead-letter topic (``recording``).
+again: see ``store.record_messages``); an event read before its case's filing is held
+until the filing is read, then told as if read after it.  The record is kept as read,
+signature included, for rendering at send time and for the dead-letter topic
+(``recording``).
 """
 
 from __future__ import annotations
