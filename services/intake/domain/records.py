@@ -124,11 +124,14 @@ def new_complaint(
     outcome: BackfilledOutcome | None = None,
     filed_by: str | None = None,
     request_hash: bytes | None = None,
+    receipt: bool = True,
 ) -> NewComplaint:
     """The complaint row and its ``ComplaintFiled`` outbox record, filed at ``now`` (UTC).
 
     The identity is sealed here (in import workers too, where the CPU is) under a fresh
-    data key; the row carries only that ciphertext, the wrapped key and the masked form."""
+    data key; the row carries only that ciphertext, the wrapped key and the masked form.
+    Without ``receipt`` (a register's row: nobody is handed an answer) an anonymous
+    complainant gets no tracking secret, as nobody could ever present it."""
     received_at = cmd.received_at or now
     tracking = tracking_no(cmd.district_code, received_at, serial)
     complaint_id, event_id = uuid.uuid4(), uuid.uuid4()
@@ -145,11 +148,11 @@ def new_complaint(
     record = sealed_record(envelope, GENESIS)
     identity = cmd.complainant.identity()
     sealed = seal_identity(keys, complaint_id, identity) if identity else None
-    proofs = keys_of(
-        keys.hash_key,
-        complaint_id,
-        anonymous=cmd.complainant.anonymous,
-        phone=cmd.complainant.phone,
+    anonymous = cmd.complainant.anonymous
+    proofs = (
+        keys_of(keys.hash_key, complaint_id, anonymous=anonymous, phone=cmd.complainant.phone)
+        if receipt or not anonymous
+        else None
     )
     return NewComplaint(
         complaint_id=complaint_id,
@@ -179,6 +182,6 @@ def new_complaint(
         headers=record.headers,
         value=record.value,
         filed_by=filed_by,
-        phone_hash=proofs.phone_hash,
-        secret_hash=proofs.secret_hash,
+        phone_hash=proofs.phone_hash if proofs else None,
+        secret_hash=proofs.secret_hash if proofs else None,
     )

@@ -358,20 +358,27 @@ async def test_a_filing_and_its_keys_are_stored_together_or_not_at_all(
 
 async def test_an_imported_complaint_is_tracked_by_phone_at_once(platform: Platform) -> None:
     """A register row with a phone gets its key as it is filed, as a filing over HTTP does
-    (not only at intake's next start)."""
+    (not only at intake's next start); an anonymous row none (nobody was handed a secret)."""
     p = platform
     p.limit()
     tag = uuid.uuid4().hex[:8]
     register = (
         "วันที่รับเรื่อง,ช่องทาง,อำเภอ,ประเภทเรื่อง,เรื่อง,ชื่อผู้ร้อง,ไม่ประสงค์ออกนาม,โทรศัพท์\n"
         f"๑๕/๑๐/๒๕๖๗,หนังสือ,5001,ที่ดิน,{tag} ที่ดินรุกล้ำ,นายสมชาย ใจดี,ไม่,๐๘๙-๗๖๕-๔๓๒๑\n"
+        f"๑๖/๑๐/๒๕๖๗,หนังสือ,5001,ที่ดิน,{tag}-a ไม่ประสงค์ออกนาม,,ใช่,\n"
     ).encode()
     r = await p.filer.post(
         "/v1/imports", params={"wait": "true"}, files={"file": ("r.csv", register)}
     )
-    assert r.status_code == 200 and r.json()["filed"] == 1, r.text
+    assert r.status_code == 200 and r.json()["filed"] == 2, r.text
     pool = p.intake.state.store.pool
-    no = await pool.fetchval("SELECT tracking_no FROM complaints WHERE subject LIKE $1", f"{tag}%")
+    no = await pool.fetchval("SELECT tracking_no FROM complaints WHERE subject LIKE $1", f"{tag} %")
+    unkeyed = await pool.fetchval(
+        "SELECT count(*) FROM complaints c WHERE subject LIKE $1 AND NOT EXISTS "
+        "(SELECT FROM tracking_keys k WHERE k.complaint_id = c.complaint_id)",
+        f"{tag}-a %",
+    )
+    assert unkeyed == 1
     assert (await _tracked(p, no, phone_last4="4321"))["tracking_no"] == no
     assert (await _track(p, no, phone_last4="4320")).status_code == 404
 

@@ -72,6 +72,7 @@ def prepare_chunk(
             outcome=parsed.outcome,
             filed_by=filed_by,
             request_hash=parsed.request_hash,
+            receipt=False,
         )
         out.accepted.append(Encoded(number, parsed.identity, record.complaint_id, row_json(record)))
     return out
