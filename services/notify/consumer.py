@@ -40,8 +40,11 @@ async def handle(
     if case is None:
         # Read before its filing (a re-feed can publish status's events before intake's
         # filing): held, with its record, until the filing is read.
+        now = dt.datetime.now(dt.UTC)
         await store.record_source(conn, env.complaint_id, env.version, record_of(env))
-        await store.hold_early(conn, env.complaint_id, env.version)
+        await store.hold_early(
+            conn, env.complaint_id, env.version, env.recorded_at, stale_before=now - max_age
+        )
         return
     now = dt.datetime.now(dt.UTC)
     await _tell(conn, env, case, record_of(env), channels, max_age, now)

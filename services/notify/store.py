@@ -91,12 +91,30 @@ async def record_source(
     )
 
 
-async def hold_early(conn: Conn, complaint_id: uuid.UUID, version: int) -> None:
-    """Keep (case, version), whose record is stored, until the case's filing is read."""
+async def hold_early(
+    conn: Conn,
+    complaint_id: uuid.UUID,
+    version: int,
+    recorded_at: dt.datetime,
+    *,
+    stale_before: dt.datetime,
+) -> None:
+    """Keep (case, version), whose record is stored, until the case's filing is read; let
+    go of those recorded before ``stale_before``, records and all (they would tell
+    nothing now)."""
     await conn.execute(
-        "INSERT INTO early_events (complaint_id, version) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        "INSERT INTO early_events (complaint_id, version, recorded_at) VALUES ($1, $2, $3) "
+        "ON CONFLICT DO NOTHING",
         complaint_id,
         version,
+        recorded_at,
+    )
+    await conn.execute(
+        "WITH gone AS (DELETE FROM early_events WHERE recorded_at < $1 "
+        "RETURNING complaint_id, version) "
+        "DELETE FROM source_records s USING gone "
+        "WHERE s.complaint_id = gone.complaint_id AND s.version = gone.version",
+        stale_before,
     )
 
 

@@ -5,6 +5,7 @@ anonymous complainant, a channel not consented to, or a kind that tells nothing.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
 import httpx
@@ -12,6 +13,7 @@ import pytest
 from aiokafka.structs import ConsumerRecord
 from prometheus_client.parser import text_string_to_metric_families
 
+from services.notify import store
 from shared.consumer import UNTOLD_BROKER
 from shared.events import CaseAccepted, CaseForwarded, CaseReopened, CaseStarted, reply_due
 from shared.topic_reader import read_topic
@@ -150,6 +152,26 @@ async def test_an_event_read_before_its_filing_is_told_once_the_filing_is_read(
     texts = rig.sms.texts_to(who.phone)
     assert len(texts) == 2 and "ได้รับการรับเรื่องแล้ว" in texts[1]
     assert await rig.db.fetchval("SELECT count(*) FROM early_events") == 0
+
+
+async def test_a_held_event_too_old_to_tell_is_let_go_with_its_record(rig: Rig) -> None:
+    async with rig.notify():  # its schema made
+        pass
+    old, recent = uuid.uuid4(), uuid.uuid4()
+    for cid, at in ((old, NOW - dt.timedelta(days=30)), (recent, NOW)):
+        await rig.db.execute(
+            "INSERT INTO source_records (complaint_id, version, value, headers) "
+            "VALUES ($1, 2, $2, '[]')",
+            cid,
+            b"{}",
+        )
+        await store.hold_early(rig.db, cid, 2, at, stale_before=NOW - dt.timedelta(days=7))
+    held = await rig.db.fetch("SELECT complaint_id FROM early_events")
+    kept = await rig.db.fetch(
+        "SELECT complaint_id FROM source_records WHERE complaint_id = ANY($1)", [old, recent]
+    )
+    assert [r["complaint_id"] for r in held] == [recent]
+    assert [r["complaint_id"] for r in kept] == [recent]
 
 
 async def test_stopped_between_recording_and_sending(rig: Rig) -> None:
