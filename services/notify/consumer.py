@@ -37,16 +37,15 @@ async def handle(
     if not channels or decisions.template_for(env.kind) is None:
         return
     case = await store.load_case(conn, env.complaint_id)
+    now = dt.datetime.now(dt.UTC)
     if case is None:
         # Read before its filing (a re-feed can publish status's events before intake's
         # filing): held, with its record, until the filing is read.
-        now = dt.datetime.now(dt.UTC)
         await store.record_source(conn, env.complaint_id, env.version, record_of(env))
         await store.hold_early(
             conn, env.complaint_id, env.version, env.recorded_at, stale_before=now - max_age
         )
         return
-    now = dt.datetime.now(dt.UTC)
     await _tell(conn, env, case, record_of(env), channels, max_age, now)
     if isinstance(env.data, ComplaintFiled):
         for held in await store.release_early(conn, env.complaint_id):
