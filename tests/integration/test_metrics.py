@@ -203,6 +203,19 @@ async def test_kpi_tells_each_districts_days_since_its_last_record(
             value(text, "damrong_district_days_since_last_record", province="10", district="1001")
             == 0
         )
+        # Every other district of the province is silent since its first record (today);
+        # a province that never recorded has no series.
+        series = [
+            labels
+            for (name, labels) in samples(text)
+            if name == "damrong_district_days_since_last_record"
+        ]
+        assert {dict(labels)["province"] for labels in series} == {"10"}
+        assert len(series) == 50  # Bangkok's districts
+        assert (
+            value(text, "damrong_district_days_since_last_record", province="10", district="1050")
+            == 0
+        )
         assert value(text, "damrong_http_requests_total", service="kpi", route="/metrics") >= 1
 
 
