@@ -78,8 +78,10 @@ async def platform(infra: dict[str, str]) -> AsyncIterator[Platform]:
                 await producer.stop()
 
 
-async def _file(p: Platform, **complainant: Any) -> dict[str, Any]:
-    body = {
+def _body(**complainant: Any) -> dict[str, Any]:
+    """A filing's body with a fresh channel reference; a named complainant with ``PHONE``
+    unless ``complainant`` says otherwise."""
+    return {
         "channel": "walk_in",
         "district_code": "5001",
         "category": "land",
@@ -88,6 +90,10 @@ async def _file(p: Platform, **complainant: Any) -> dict[str, Any]:
         "channel_ref": uuid.uuid4().hex,
         "complainant": complainant or {"anonymous": False, "name": "บุษบา ปิ่นทอง", "phone": PHONE},
     }
+
+
+async def _file(p: Platform, **complainant: Any) -> dict[str, Any]:
+    body = _body(**complainant)
     r = await p.filer.post(
         "/v1/complaints", json=body, headers={"Idempotency-Key": uuid.uuid4().hex}
     )
@@ -317,15 +323,7 @@ async def test_a_filing_and_its_keys_are_stored_together_or_not_at_all(
     p = platform
     p.limit()
     pool = p.intake.state.store.pool
-    body = {
-        "channel": "walk_in",
-        "district_code": "5001",
-        "category": "land",
-        "subject": "ที่ดินรุกล้ำ",
-        "description": "รายละเอียด",
-        "channel_ref": uuid.uuid4().hex,
-        "complainant": {"anonymous": False, "name": "บุษบา ปิ่นทอง", "phone": PHONE},
-    }
+    body = _body()
     await pool.execute(
         """
         CREATE FUNCTION no_room() RETURNS trigger LANGUAGE plpgsql AS
