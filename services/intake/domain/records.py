@@ -23,7 +23,7 @@ from services.intake.domain.filing import (
 )
 from services.intake.pii.domain.envelope import seal_identity
 from services.intake.pii.domain.keys import PiiKeys
-from services.intake.tracking.domain.keys import keys_of
+from services.intake.tracking.domain.keys import TrackingKeys, keys_of
 from shared.chain import GENESIS
 from shared.envelope_codec import sealed_record
 from shared.events import BackfilledOutcome
@@ -152,7 +152,7 @@ def new_complaint(
     proofs = (
         keys_of(keys.hash_key, complaint_id, anonymous=anonymous, phone=cmd.complainant.phone)
         if receipt or not anonymous
-        else None
+        else TrackingKeys()
     )
     return NewComplaint(
         complaint_id=complaint_id,
@@ -182,6 +182,6 @@ def new_complaint(
         headers=record.headers,
         value=record.value,
         filed_by=filed_by,
-        phone_hash=proofs.phone_hash if proofs else None,
-        secret_hash=proofs.secret_hash if proofs else None,
+        phone_hash=proofs.phone_hash,
+        secret_hash=proofs.secret_hash,
     )
