@@ -135,9 +135,9 @@ async def _probe_intake(
 
 async def _send_again(platform: Platform, driver: Driver, keys: list[str]) -> None:
     """Each refused filing sent again with its key, as a client told to retry does, until
-    it is accepted; it joins ``driver``'s truth.  A 503 does not say nothing was stored:
-    one may come after the filing committed (its tracking keys, written next, failing for
-    want of space), and its key then answers with the complaint stored (200)."""
+    it is accepted; it joins ``driver``'s truth.  A 503 says the filing may or may not
+    have been stored (an answer lost after the commit): its key then answers with the
+    complaint stored (200)."""
     async with httpx.AsyncClient(timeout=30, headers=platform.auth_headers()) as c:
         for key in keys:
             send = partial(
