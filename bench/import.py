@@ -63,6 +63,7 @@ from pydantic import SecretStr
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import floor  # noqa: E402
 from bench.import_gen import generate  # noqa: E402
 from bench.intake import cpu_seconds  # noqa: E402
 from damrong.embedded.platform import Platform  # noqa: E402
@@ -453,19 +454,11 @@ async def database_share(dsn: str, rows: int, copy: float, prepare_us: float | N
     what the goal leaves for everything else."""
     conn = await asyncpg.connect(dsn, server_settings={"search_path": "intake"})
     try:
-        dumps: dict[str, io.BytesIO] = {}
-        for table in IMPORT_TABLES:
-            dumps[table] = io.BytesIO()
-            await conn.copy_from_table(table, output=dumps[table], format="binary")
+        dumps = await floor.dump(conn, IMPORT_TABLES)
         counts = {t: await conn.fetchval(f"SELECT count(*) FROM {t}") for t in IMPORT_TABLES}
         assert counts["complaints"] == rows, counts
         await conn.execute(f"TRUNCATE {', '.join(IMPORT_TABLES)}")
-        seconds: dict[str, float] = {}
-        for table, dump in dumps.items():
-            dump.seek(0)
-            t0 = time.perf_counter()
-            await conn.copy_to_table(table, source=dump, format="binary")
-            seconds[table] = time.perf_counter() - t0
+        seconds = await floor.copy_again(conn, dumps)
         again = {t: await conn.fetchval(f"SELECT count(*) FROM {t}") for t in IMPORT_TABLES}
         assert again == counts, (again, counts)
     finally:

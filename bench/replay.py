@@ -28,7 +28,6 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
-import io
 import os
 import random
 import resource
@@ -49,6 +48,7 @@ from pydantic import TypeAdapter
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import floor  # noqa: E402
 from damrong.embedded.platform import Platform  # noqa: E402
 from services.kpi.main import MIGRATIONS  # noqa: E402
 from services.kpi.rebuild.bulk import TABLES, drop_indexes  # noqa: E402
@@ -297,22 +297,11 @@ async def database_share(
         await pool.close()
     conn = await asyncpg.connect(settings.database_url)
     try:
-        dumps: dict[str, io.BytesIO] = {}
-        for table in TABLES:
-            dumps[table] = io.BytesIO()
-            await conn.copy_from_table(
-                table, schema_name="kpi", output=dumps[table], format="binary"
-            )
+        dumps = await floor.dump(conn, TABLES, "kpi")
         await conn.execute(f"SET search_path = {schema}")  # drop_indexes names tables bare
         again = await drop_indexes(conn, schema)
-        seconds: dict[str, float] = {}
-        for table in TABLES:
-            dumps[table].seek(0)
-            t0 = time.perf_counter()
-            await conn.copy_to_table(
-                table, schema_name=schema, source=dumps[table], format="binary"
-            )
-            seconds[f"COPY {table}"] = time.perf_counter() - t0
+        copied = await floor.copy_again(conn, dumps, schema)
+        seconds = {f"COPY {table}": s for table, s in copied.items()}
         for table in TABLES:
             t0 = time.perf_counter()
             await conn.execute(";\n".join(again[table]))
